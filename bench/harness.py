@@ -1,0 +1,50 @@
+"""What every benchmark under bench/ returns, and small timing helpers.
+
+A benchmark is a module ``bench/bench_<topic>.py`` with ``run() -> list[Result]``. It runs
+inside a configured Django with a throwaway PostgreSQL test database (see bench/run.py), and
+measures our figure and a baseline *in the same run*, so the ratio means something on a
+noisy machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Result:
+    measure: str
+    ours: float
+    baseline: float | None
+    unit: str
+    goal: str
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.ours / self.baseline
+
+
+def timings(fn: Callable[[], object], *, repeat: int = 9, warmup: int = 1) -> list[float]:
+    """Wall-clock seconds of ``repeat`` calls of ``fn`` after ``warmup`` unmeasured calls."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def median_ms(fn: Callable[[], object], *, repeat: int = 9, warmup: int = 1) -> float:
+    return statistics.median(timings(fn, repeat=repeat, warmup=warmup)) * 1000
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]

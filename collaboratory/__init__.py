@@ -1,0 +1,3 @@
+from collaboratory.celery import app as celery_app
+
+__all__ = ["celery_app"]

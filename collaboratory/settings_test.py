@@ -1,0 +1,26 @@
+"""Test settings: the real settings with test conveniences, driven by the same environment.
+
+`make test` exports DATABASE_URL and REDIS_URL for throwaway servers; only what makes tests
+fast or observable differs here.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "test-" + "x" * 60)
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+
+from collaboratory.settings import *  # noqa: E402,F403
+from collaboratory.settings import STORAGES  # noqa: E402
+
+# A fast hasher: the suite logs in hundreds of times.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

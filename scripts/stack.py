@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""Start the services Collaboratory needs, run something against them, stop them.
+
+    stack.py ensure              install missing system packages (as root) or explain
+    stack.py run                 `make run`: PostgreSQL + Redis under var/ (kept between runs)
+                                 unless DATABASE_URL / REDIS_URL are set; migrate, seed,
+                                 serve on 127.0.0.1:8000 with a Celery worker and beat.
+    stack.py test -- CMD ...     throwaway PostgreSQL + Redis on free loopback ports, run CMD
+                                 with DATABASE_URL / REDIS_URL exported, stop everything
+                                 whatever the outcome, exit with CMD's status.
+
+Standard library only, so it runs before and outside the virtualenv as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEBIAN_PACKAGES = [
+    "postgresql",
+    "redis-server",
+    "libpango-1.0-0",
+    "libpangoft2-1.0-0",
+    "libharfbuzz-subset0",
+    "fonts-dejavu-core",
+    "fonts-liberation",
+    "chromium",
+    "poppler-utils",
+]
+APP_ROLE = "collaboratory"
+
+
+def log(message: str) -> None:
+    print(f"[stack] {message}", file=sys.stderr, flush=True)
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def pg_bin() -> Path | None:
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+def missing_packages() -> list[str]:
+    missing = []
+    if pg_bin() is None:
+        missing.append("postgresql")
+    if shutil.which("redis-server") is None:
+        missing.append("redis-server")
+    if shutil.which("chromium") is None:
+        missing.append("chromium")
+    if shutil.which("pdftotext") is None:
+        missing.append("poppler-utils")
+    if not Path("/usr/share/fonts/truetype/dejavu").exists():
+        missing.append("fonts-dejavu-core")
+    if not list(Path("/usr/lib").glob("*/libpangoft2-1.0.so.0")):
+        missing.extend(["libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"])
+    if not Path("/usr/share/fonts/truetype/liberation").exists():
+        missing.append("fonts-liberation")
+    return missing
+
+
+def ensure_packages() -> None:
+    missing = missing_packages()
+    if not missing:
+        return
+    if not is_root():
+        sys.exit(
+            "Missing system packages: "
+            + " ".join(missing)
+            + ". Install them (sudo apt-get install -y "
+            + " ".join(DEBIAN_PACKAGES)
+            + ") or point DATABASE_URL / REDIS_URL at running servers."
+        )
+    log(f"installing Debian packages: {' '.join(DEBIAN_PACKAGES)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *DEBIAN_PACKAGES],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_until(predicate, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"{what} did not come up within {timeout:.0f} s")
+
+
+def as_postgres(cmd: list[str]) -> list[str]:
+    # initdb refuses to run as root: run PostgreSQL's tools as the postgres user.
+    return ["runuser", "-u", "postgres", "--", *cmd] if is_root() else cmd
+
+
+class Postgres:
+    def __init__(self, data_dir: Path, port: int, *, durable: bool) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.durable = durable
+        self.bin = pg_bin()
+        if self.bin is None:
+            raise SystemExit("PostgreSQL binaries not found; run `scripts/stack.py ensure`.")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://{APP_ROLE}@127.0.0.1:{self.port}/{APP_ROLE}"
+
+    def _prepare_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if is_root():
+            self.data_dir.chmod(0o700)
+            shutil.chown(self.data_dir, "postgres", "postgres")
+            # postgres must be able to reach the folder through its parents.
+            for parent in self.data_dir.parents:
+                if parent == Path("/"):
+                    break
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    parent.chmod(mode | 0o011)
+
+    def start(self) -> None:
+        fresh = not (self.data_dir / "PG_VERSION").exists()
+        if fresh:
+            self._prepare_dir()
+            subprocess.run(
+                as_postgres(
+                    [
+                        str(self.bin / "initdb"),
+                        "-D",
+                        str(self.data_dir),
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories=''"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run(
+            as_postgres(
+                [
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.data_dir / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        if fresh:
+            self.psql(f"CREATE ROLE {APP_ROLE} LOGIN CREATEDB")
+            self.psql(f"CREATE DATABASE {APP_ROLE} OWNER {APP_ROLE}")
+
+    def psql(self, sql: str, database: str = "postgres") -> None:
+        subprocess.run(
+            [
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qc",
+                sql,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            as_postgres(
+                [str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+
+class Redis:
+    def __init__(self, data_dir: Path, port: int, *, durable: bool) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.durable = durable
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        save = ["--save", "60", "1"] if self.durable else ["--save", ""]
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_dir),
+                "--appendonly",
+                "no",
+                *save,
+                "--logfile",
+                str(self.data_dir / "redis.log"),
+            ],
+            start_new_session=True,
+        )
+        wait_until(lambda: port_open(self.port), "Redis")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@contextlib.contextmanager
+def services(base: Path, *, durable: bool, pg_port: int, redis_port: int) -> Iterator[dict]:
+    """Start what DATABASE_URL / REDIS_URL do not already provide; yield the environment."""
+    env: dict[str, str] = {}
+    started: list[Postgres | Redis] = []
+    try:
+        if os.environ.get("DATABASE_URL"):
+            env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+        else:
+            if durable and port_open(pg_port):
+                raise SystemExit(
+                    f"Port {pg_port} is taken: stop what listens there or set DATABASE_URL."
+                )
+            postgres = Postgres(base / "postgres", pg_port, durable=durable)
+            postgres.start()
+            started.append(postgres)
+            env["DATABASE_URL"] = postgres.url
+            env["STACK_PG_DATA"] = str(postgres.data_dir)
+            env["STACK_PG_BIN"] = str(postgres.bin)
+            log(f"PostgreSQL on 127.0.0.1:{pg_port} ({postgres.data_dir})")
+        if os.environ.get("REDIS_URL"):
+            env["REDIS_URL"] = os.environ["REDIS_URL"]
+        else:
+            redis = Redis(base / "redis", redis_port, durable=durable)
+            redis.start()
+            started.append(redis)
+            env["REDIS_URL"] = redis.url
+            log(f"Redis on 127.0.0.1:{redis_port}")
+        yield env
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+def venv_python() -> str:
+    return str(ROOT / ".venv" / "bin" / "python")
+
+
+def cmd_test(argv: list[str]) -> int:
+    if not argv:
+        sys.exit("usage: stack.py test -- CMD ...")
+    needs_services = not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+    if needs_services:
+        ensure_packages()
+    base = Path(tempfile.mkdtemp(prefix="collaboratory-test-"))
+    base.chmod(0o755)
+    try:
+        with services(base, durable=False, pg_port=free_port(), redis_port=free_port()) as env:
+            child_env = {**os.environ, **env, "STACK_TMP": str(base)}
+            process = subprocess.Popen(argv, env=child_env)
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                process.send_signal(signal.SIGINT)
+                return process.wait()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def cmd_run() -> int:
+    needs_services = not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+    if needs_services:
+        ensure_packages()
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    secret_file = var / "secret_key"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(64))
+        secret_file.chmod(0o600)
+    pg_port = int(os.environ.get("STACK_PG_PORT", "54329"))
+    redis_port = int(os.environ.get("STACK_REDIS_PORT", "63799"))
+    with services(var, durable=True, pg_port=pg_port, redis_port=redis_port) as env:
+        child_env = {
+            **os.environ,
+            **env,
+            "DEBUG": os.environ.get("DEBUG", "true"),
+            "SECRET_KEY_FILE": str(secret_file),
+            "DJANGO_SETTINGS_MODULE": "collaboratory.settings",
+        }
+        python = venv_python()
+        manage = [python, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "--noinput"], env=child_env, check=True)
+        subprocess.run([*manage, "seed_demo"], env=child_env, check=True)
+        celery = [python, "-m", "celery", "-A", "collaboratory"]
+        processes = [
+            subprocess.Popen(
+                [*manage, "runserver", "127.0.0.1:8000", "--noreload"], env=child_env
+            ),
+            subprocess.Popen(
+                [*celery, "worker", "-l", "info", "--concurrency", "2", "--without-gossip",
+                 "--without-mingle"],
+                env=child_env,
+            ),
+            subprocess.Popen(
+                [*celery, "beat", "-l", "info", "-s", str(var / "celerybeat-schedule")],
+                env=child_env,
+            ),
+        ]
+        wait_until(lambda: port_open(8000), "The web server", timeout=60)
+        print(
+            "\n  Collaboratory is running at http://127.0.0.1:8000\n"
+            "  Demo logins (password collaboratory-demo): director, counsel, vendor,\n"
+            "  researcher, facilitator.  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+            log("a process exited; stopping the rest")
+        except KeyboardInterrupt:
+            log("stopping")
+        finally:
+            for p in processes:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in processes:
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    return 0
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    if not args:
+        sys.exit(__doc__)
+    command, rest = args[0], args[1:]
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    if command == "ensure":
+        ensure_packages()
+        return 0
+    if command == "run":
+        return cmd_run()
+    if command == "test":
+        return cmd_test(rest)
+    sys.exit(f"unknown command {command!r}\n{__doc__}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
