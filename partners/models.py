@@ -78,7 +78,9 @@ class Membership(models.Model):
             models.UniqueConstraint(
                 fields=["user", "organisation", "role"], name="membership_unique_role"
             ),
-            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -127,15 +129,11 @@ class Trio(models.Model):
     unique constraints, and by PostgreSQL triggers (see migration 0002).
     """
 
-    collaboratory = models.ForeignKey(
-        Collaboratory, on_delete=models.PROTECT, related_name="trios"
-    )
+    collaboratory = models.ForeignKey(Collaboratory, on_delete=models.PROTECT, related_name="trios")
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80)
     description = models.TextField(blank=True)
-    organisations = models.ManyToManyField(
-        Organisation, through="TrioMember", related_name="trios"
-    )
+    organisations = models.ManyToManyField(Organisation, through="TrioMember", related_name="trios")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,9 +166,7 @@ class TrioMember(models.Model):
         ordering = ["trio", "role"]
         constraints = [
             models.UniqueConstraint(fields=["trio", "role"], name="trio_one_member_per_role"),
-            models.UniqueConstraint(
-                fields=["trio", "organisation"], name="trio_organisation_once"
-            ),
+            models.UniqueConstraint(fields=["trio", "organisation"], name="trio_organisation_once"),
             models.CheckConstraint(
                 condition=models.Q(role__in=TrioRole.values), name="trio_member_role_valid"
             ),

@@ -357,12 +357,18 @@ def cmd_run() -> int:
         subprocess.run([*manage, "seed_demo"], env=child_env, check=True)
         celery = [python, "-m", "celery", "-A", "collaboratory"]
         processes = [
+            subprocess.Popen([*manage, "runserver", "127.0.0.1:8000", "--noreload"], env=child_env),
             subprocess.Popen(
-                [*manage, "runserver", "127.0.0.1:8000", "--noreload"], env=child_env
-            ),
-            subprocess.Popen(
-                [*celery, "worker", "-l", "info", "--concurrency", "2", "--without-gossip",
-                 "--without-mingle"],
+                [
+                    *celery,
+                    "worker",
+                    "-l",
+                    "info",
+                    "--concurrency",
+                    "2",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
                 env=child_env,
             ),
             subprocess.Popen(

@@ -1,0 +1,129 @@
+"""Fixtures shared by the whole suite: demo personas, an outsider, the real Celery worker,
+and Chromium for Playwright tests.
+
+`make test` exports DATABASE_URL / REDIS_URL of throwaway servers; pytest-django creates the
+test database on that PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+# Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls there
+# unless told it is safe (it is: the test thread is the only one touching its connection).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def demo(db):
+    """The demo collaboratory, organisations, trios and people, keyed by username/slug."""
+    from partners.demo import seed_partners
+    from partners.models import Organisation, Trio
+
+    collaboratory = seed_partners()
+    users = {u.username: u for u in get_user_model().objects.all()}
+    return {
+        "collaboratory": collaboratory,
+        "users": users,
+        "orgs": {o.slug: o for o in Organisation.objects.all()},
+        "trios": {t.slug: t for t in Trio.objects.all()},
+    }
+
+
+@pytest.fixture
+def outsider(db):
+    """A logged-in-able user with no organisation: must be denied everything."""
+    return get_user_model().objects.create_user(
+        username="outsider", password="outsider-password-123"
+    )
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the test database and the throwaway Redis."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    database_url = (
+        f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        if not db.get("PASSWORD")
+        else f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    )
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "collaboratory.settings_test",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "collaboratory",
+                "worker",
+                "--loglevel",
+                "info",
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--hostname",
+                f"test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while b" ready." not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("Celery worker did not start:\n" + log_path.read_text())
+        time.sleep(0.1)
+    yield {"process": process, "log": log_path}
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+def login(client, user) -> None:
+    client.force_login(user)

@@ -1,0 +1,32 @@
+# Collaboratory — the two commands a fresh machine needs: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test bench install lint check clean-var
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@python=$$(scripts/find-python) || exit 1; \
+	  if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$python"; "$$python" -m venv $(VENV); fi
+	@$(PY) -m pip install -q --disable-pip-version-check uv
+	@$(VENV)/bin/uv pip install -q -p $(PY) -r requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+# Serve the demo on http://127.0.0.1:8000 with a Celery worker and beat. Uses DATABASE_URL /
+# REDIS_URL when set, else starts PostgreSQL and Redis under var/ (kept between runs).
+run: install
+	@$(PY) scripts/stack.py run
+
+# Everything CI checks: lint, Django checks, migrations, then the whole suite against
+# throwaway PostgreSQL and Redis with a real Celery worker and real Chromium.
+test: install
+	@$(PY) scripts/stack.py test -- scripts/test-all
+
+bench: install
+	@$(PY) scripts/stack.py test -- $(PY) bench/run.py $(BENCH)
+
+lint: install
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -1,0 +1,90 @@
+"""Who may see what: the one access rule every view and API endpoint goes through.
+
+A user sees a trio, and everything under it, only when one of their organisations is a
+member of the trio, or when they staff the trio's collaboratory (facilitators). Everything
+else is invisible: views look objects up in these querysets, so a miss answers 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, Q, QuerySet
+
+from partners.models import (
+    Collaboratory,
+    Membership,
+    Organisation,
+    ResearchQuestion,
+    Trio,
+    TrioMember,
+)
+
+type AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def trios_visible_to(user: AnyUser) -> QuerySet[Trio]:
+    """Trios ``user`` may see: their organisations are members, or they staff the collaboratory.
+
+    Built from subqueries (no joins), so it never duplicates rows and composes with any
+    further filter.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Trio.objects.none()
+    if user.is_superuser:
+        return Trio.objects.all()
+    own_organisations = Membership.objects.filter(user=user).values("organisation_id")
+    member_of = TrioMember.objects.filter(organisation_id__in=own_organisations).values("trio_id")
+    staffed = Collaboratory.staff.through.objects.filter(user=user).values("collaboratory_id")
+    return Trio.objects.filter(Q(id__in=member_of) | Q(collaboratory_id__in=staffed))
+
+
+def scope_to_user[M](
+    queryset: QuerySet[M], user: AnyUser, *, trio_field: str = "trio"
+) -> QuerySet[M]:
+    """Restrict any queryset of objects that belong to a trio (through ``trio_field``)."""
+    return queryset.filter(**{f"{trio_field}__in": trios_visible_to(user).values("id")})
+
+
+def trio_list_for_user(user: AnyUser) -> QuerySet[Trio]:
+    """The dashboard's trio list: visible trios with members and collaboratory, in 3 queries."""
+    return (
+        trios_visible_to(user)
+        .select_related("collaboratory")
+        .prefetch_related(
+            Prefetch(
+                "members",
+                queryset=TrioMember.objects.select_related("organisation").order_by("role"),
+            )
+        )
+        .order_by("collaboratory__name", "name")
+    )
+
+
+def trio_detail_for_user(user: AnyUser) -> QuerySet[Trio]:
+    return trio_list_for_user(user).prefetch_related(
+        Prefetch("research_questions", queryset=ResearchQuestion.objects.order_by("position", "id"))
+    )
+
+
+def organisations_visible_to(user: AnyUser) -> QuerySet[Organisation]:
+    """The user's own organisations and the members of the trios they can see."""
+    if not user.is_authenticated or not user.is_active:
+        return Organisation.objects.none()
+    if user.is_superuser:
+        return Organisation.objects.all()
+    in_visible_trios = TrioMember.objects.filter(
+        trio_id__in=trios_visible_to(user).values("id")
+    ).values("organisation_id")
+    own = Membership.objects.filter(user=user).values("organisation_id")
+    return Organisation.objects.filter(Q(id__in=in_visible_trios) | Q(id__in=own))
+
+
+def roles_of(user: AnyUser, organisation_id: int) -> set[str]:
+    """The roles ``user`` holds in one organisation (empty for strangers)."""
+    if not user.is_authenticated:
+        return set()
+    return set(
+        Membership.objects.filter(user=user, organisation_id=organisation_id).values_list(
+            "role", flat=True
+        )
+    )
