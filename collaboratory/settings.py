@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "pgtrigger",
     "pghistory",
     "partners",
@@ -58,9 +61,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Dates in the user's own time zone (a `tz` cookie set by static/js/workspace.js).
+    "collaboratory.timezone.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Tags every history event written during a request with its user and URL.
+    "pghistory.middleware.HistoryMiddleware",
 ]
 
 ROOT_URLCONF = "collaboratory.urls"
@@ -207,6 +214,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    # The partner API (partners/api_auth.py) sets its own authentication, errors and limits.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # No ?format=: the API's query parameters are strict, use the Accept header instead.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 LOGGING = {
@@ -220,3 +231,93 @@ LOGGING = {
 
 # Where seed_demo and the e-mails point people.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
+
+CELERY_BEAT_SCHEDULE = {
+    # Expire agreements past their term and send 90/30/7-day reminders, once a day.
+    "daily-lifecycle": {
+        "task": "agreements.daily_lifecycle",
+        "schedule": crontab(hour=2, minute=0),
+    },
+}
+
+# --- Partner API and webhooks (issue 6) -----------------------------------------------------
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Collaboratory partner API",
+    "DESCRIPTION": "Machine access for partner systems: is an agreement in force, and what "
+    "does it permit? Authenticate with `Authorization: Bearer <token>`; tokens belong to one "
+    "organisation and see only the agreements it is a party to.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "AgreementStatusEnum": "agreements.models.Status",
+        "OrganisationKindEnum": "partners.models.OrganisationKind",
+        "WebhookEventEnum": "partners.models.WebhookEvent",
+        "DeliveryStatusEnum": "partners.models.DeliveryStatus",
+        "ApiScopeEnum": "partners.models.ApiScope",
+    },
+}
+# Requests per token: "<count>/<second|minute|hour>", counted in Redis across processes.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+}
+# Webhook deliveries: exponential backoff with jitter from BASE seconds, each wait capped at
+# MAX, giving up once WINDOW seconds have passed since the event.
+WEBHOOK_BACKOFF_BASE_SECONDS = env_int("WEBHOOK_BACKOFF_BASE_SECONDS", 30, minimum=1)
+WEBHOOK_BACKOFF_MAX_SECONDS = env_int("WEBHOOK_BACKOFF_MAX_SECONDS", 4 * 3600, minimum=1)
+WEBHOOK_RETRY_WINDOW_SECONDS = env_int("WEBHOOK_RETRY_WINDOW_SECONDS", 24 * 3600, minimum=60)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# Plain http and loopback targets: only in DEBUG, or where this is switched on (tests).
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
+CELERY_BEAT_SCHEDULE["webhook-deliveries-due"] = {
+    # Picks up retries too far ahead for a countdown, and deliveries of a crashed worker.
+    "task": "partners.webhooks_enqueue_due",
+    "schedule": 60.0,
+}
+
+# --- Sealed PDFs (agreements/pdf.py, sealing.py, documents.py) ------------------------------
+# The platform's sealing certificate and key (PEM); `make run` and the tests create a
+# self-signed development pair (manage.py ensure_dev_certificate). The key's password is a
+# secret: give it as SEALING_KEY_PASSWORD or SEALING_KEY_PASSWORD_FILE.
+SEALING_CERT_FILE = env_str("SEALING_CERT_FILE", str(BASE_DIR / "var" / "sealing" / "cert.pem"))
+SEALING_KEY_FILE = env_str("SEALING_KEY_FILE", str(BASE_DIR / "var" / "sealing" / "key.pem"))
+SEALING_KEY_PASSWORD = env_str("SEALING_KEY_PASSWORD", "")
+# One render: soft and hard time limits (s), extra address space it may take (MiB, 0 = no
+# cap), attempts before a render that keeps killing its worker is marked failed, retries of
+# transient errors, and the queue renders go to (a dedicated worker may serve it).
+RENDER_SOFT_TIME_LIMIT = env_int("RENDER_SOFT_TIME_LIMIT", 120, minimum=1)
+RENDER_TIME_LIMIT = env_int("RENDER_TIME_LIMIT", 150, minimum=2)
+RENDER_MEMORY_LIMIT_MB = env_int("RENDER_MEMORY_LIMIT_MB", 1024, minimum=0)
+RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3, minimum=1)
+RENDER_MAX_RETRIES = env_int("RENDER_MAX_RETRIES", 5, minimum=0)
+RENDER_QUEUE = env_str("RENDER_QUEUE", "celery")
+# Render the sealed executed PDF when an agreement becomes active (the test suite turns it
+# off while seeding its demo data and on where a test is about it).
+RENDER_ON_ACTIVATION = env_bool("RENDER_ON_ACTIVATION", default=True)
+# Test hook only: hold each render this many seconds so a test can kill the worker mid-way.
+RENDER_TEST_DELAY_SECONDS = env_int("RENDER_TEST_DELAY_SECONDS", 0, minimum=0)
+if RENDER_SOFT_TIME_LIMIT >= RENDER_TIME_LIMIT:
+    raise ImproperlyConfigured("RENDER_SOFT_TIME_LIMIT must be below RENDER_TIME_LIMIT.")
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= RENDER_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "The broker's visibility timeout (4 x CELERY_TASK_TIME_LIMIT) must outlast "
+        "RENDER_TIME_LIMIT, or a slow render would be delivered twice."
+    )
+LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}  # one line per page otherwise
+
+# --- Consent (issue 7) ----------------------------------------------------------------------
+# Days after an agreement ends (expired or terminated) before its consent records are purged;
+# CSV imports: largest file (bytes) and most rows accepted.
+CONSENT_RETENTION_DAYS = env_int("CONSENT_RETENTION_DAYS", 3 * 365, minimum=0)
+CONSENT_IMPORT_MAX_BYTES = env_int("CONSENT_IMPORT_MAX_BYTES", 20_000_000, minimum=1)
+CONSENT_IMPORT_MAX_ROWS = env_int("CONSENT_IMPORT_MAX_ROWS", 200_000, minimum=1)
+CELERY_BEAT_SCHEDULE["consent-daily"] = {
+    # Re-derive states of students turning 18, then purge consent past its retention.
+    "task": "consent.daily",
+    "schedule": crontab(hour=2, minute=30),
+}

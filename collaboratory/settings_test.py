@@ -27,3 +27,13 @@ STORAGES = {
 # Serve static files straight from static/ (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Several test runs may share one PostgreSQL (e.g. parallel developers): let each name its
+# test database.
+if os.environ.get("TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}  # noqa: F405
+
+# Partner API webhooks: the test receiver listens on loopback, and retries come quickly.
+WEBHOOK_ALLOW_LOOPBACK = True
+WEBHOOK_BACKOFF_BASE_SECONDS = 0.2
+WEBHOOK_BACKOFF_MAX_SECONDS = 1

@@ -16,5 +16,8 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("collaboratory.api_urls")),
+    path("", include("agreements.urls")),
+    path("", include("consent.urls")),
     path("", include("partners.urls")),
 ]

@@ -168,7 +168,22 @@ PEOPLE = [
     DemoPerson(
         "facilitator", "Lee", "Whitfield", "aims-hub", (Role.STAFF, Role.ADMIN), is_staff=True
     ),
+    # Counterparts in the other organisations, so every demo agreement has real parties.
+    DemoPerson(
+        "hillcrest",
+        "Samuel",
+        "Reyes",
+        "hillcrest-state",
+        (Role.DIRECTOR, Role.LEGAL, Role.SIGNATORY),
+    ),
+    DemoPerson("quadratic", "Jonas", "Feld", "quadratic-labs", (Role.LEGAL, Role.SIGNATORY)),
+    DemoPerson("openalgebra", "Rosa", "Martins", "openalgebra", (Role.LEGAL, Role.SIGNATORY)),
+    DemoPerson(
+        "lakeshore", "Tom", "Beringer", "lakeshore-cps", (Role.DIRECTOR, Role.LEGAL, Role.SIGNATORY)
+    ),
 ]
+#: The logins the README presents; the others exist so demo agreements have every party.
+MAIN_LOGINS = ("director", "counsel", "vendor", "researcher", "facilitator")
 
 
 @transaction.atomic

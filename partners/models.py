@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -199,3 +200,160 @@ class ResearchQuestion(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+# --- Partner API: tokens and webhooks ------------------------------------------------------
+
+
+class ApiScope(models.TextChoices):
+    AGREEMENTS_READ = "agreements:read", "Read agreements, their terms and documents"
+    CONSENT_READ = "consent:read", "Read aggregate consent coverage"
+    WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook endpoints"
+
+
+class ApiToken(models.Model):
+    """A bearer token of one organisation. Only its SHA-256 digest is stored; the token is
+    shown once, when it is created (``partners.api_auth.api_token_issue``)."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What uses the token, e.g. 'SIS sync'.")
+    prefix = models.CharField(max_length=16, help_text="First characters, to recognise it.")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = ArrayField(models.CharField(max_length=32, choices=ApiScope.choices), default=list)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organisation", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scopes__contained_by=ApiScope.values),
+                name="api_token_scopes_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.organisation}"
+
+
+class WebhookEvent(models.TextChoices):
+    STATUS_CHANGED = "agreement.status_changed", "An agreement changed status"
+    DOCUMENT_READY = "agreement.document_ready", "A sealed document is ready"
+    EXPIRING = "agreement.expiring", "An agreement expires soon"
+
+
+class WebhookEndpoint(models.Model):
+    """An HTTPS address of an organisation that receives signed event deliveries."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=80, editable=False)
+    events = ArrayField(models.CharField(max_length=40, choices=WebhookEvent.choices))
+    active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(events__contained_by=WebhookEvent.values) & ~models.Q(events=[]),
+                name="webhook_events_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.organisation})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Retrying"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint. Unique per (endpoint, event id): an event is never
+    delivered twice as two rows; retries and redeliveries reuse this row."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event_id = models.UUIDField()
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="deliver_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.event_id} to {self.endpoint_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP attempt of a delivery: append-only, visible to the organisation admin."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    manual = models.BooleanField(default=False, help_text="Redelivered by hand.")
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}"
+
+
+# --- Calendar feed (the research director's workspace) -------------------------------------
+
+
+class CalendarFeed(models.Model):
+    """A user's secret iCalendar feed address. Only the SHA-256 digest of its token is
+    stored: the address is shown once, when it is made (``partners.calendar``); making a new
+    one or revoking it stops the old address at once."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed {self.prefix}… of {self.user}"

@@ -88,3 +88,30 @@ def roles_of(user: AnyUser, organisation_id: int) -> set[str]:
             "role", flat=True
         )
     )
+
+
+def trios_of_organisation(organisation_id: int) -> QuerySet[Trio]:
+    """Trios an organisation is a member of: the access rule of the partner API, where the
+    caller is an organisation's token rather than a person. Everything else answers 404."""
+    return Trio.objects.filter(
+        id__in=TrioMember.objects.filter(organisation_id=organisation_id).values("trio_id")
+    )
+
+
+def scope_to_organisation[M](
+    queryset: QuerySet[M], organisation_id: int, *, trio_field: str = "trio"
+) -> QuerySet[M]:
+    """Restrict a queryset of objects that belong to a trio to ``organisation_id``'s trios."""
+    return queryset.filter(
+        **{f"{trio_field}__in": trios_of_organisation(organisation_id).values("id")}
+    )
+
+
+def organisations_administered_by(user: AnyUser) -> QuerySet[Organisation]:
+    """Organisations whose API tokens and webhooks ``user`` manages: those where they hold
+    the admin role. Anyone else gets 404 on those pages."""
+    if not user.is_authenticated or not user.is_active:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(
+        id__in=Membership.objects.filter(user=user, role="admin").values("organisation_id")
+    )

@@ -5,4 +5,65 @@ from partners import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("trios/<slug:collaboratory>/<slug:slug>/", views.trio_detail, name="trio-detail"),
+    path("organisations/<slug:slug>/", views.organisation_detail, name="organisation-detail"),
+    path("calendar/", views.calendar_settings, name="calendar-settings"),
+    path("calendar/new/", views.calendar_feed_create, name="calendar-feed-create"),
+    path("calendar/revoke/", views.calendar_feed_revoke, name="calendar-feed-revoke"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
+]
+
+# The workspace's search and guided agreement creation (agreements/views_search.py,
+# agreements/views_wizard.py; the old "agreement-create" address starts the guided flow).
+from agreements import views_search, views_wizard  # noqa: E402
+
+urlpatterns += [
+    path("search/", views_search.search_view, name="search"),
+    path(
+        "trios/<slug:collaboratory>/<slug:slug>/agreements/new/reset/",
+        views_wizard.wizard_reset,
+        name="agreement-wizard-reset",
+    ),
+    path(
+        "trios/<slug:collaboratory>/<slug:slug>/agreements/new/<slug:step>/",
+        views_wizard.wizard_step,
+        name="agreement-wizard",
+    ),
+]
+
+# Partner API access for organisation admins (tokens, webhooks) — partners/views_api.py.
+from partners import views_api  # noqa: E402
+
+urlpatterns += [
+    path("api-access/", views_api.api_access, name="api-access"),
+    path("organisations/<slug:slug>/api/", views_api.organisation_api, name="organisation-api"),
+    path(
+        "organisations/<slug:slug>/api/tokens/",
+        views_api.api_token_create,
+        name="organisation-api-token-create",
+    ),
+    path(
+        "organisations/<slug:slug>/api/tokens/<int:pk>/revoke/",
+        views_api.api_token_revoke_view,
+        name="organisation-api-token-revoke",
+    ),
+    path(
+        "organisations/<slug:slug>/api/webhooks/",
+        views_api.webhook_create,
+        name="organisation-webhook-create",
+    ),
+    path(
+        "organisations/<slug:slug>/api/webhooks/<int:pk>/",
+        views_api.webhook_detail,
+        name="organisation-webhook",
+    ),
+    path(
+        "organisations/<slug:slug>/api/webhooks/<int:pk>/disable/",
+        views_api.webhook_disable,
+        name="organisation-webhook-disable",
+    ),
+    path(
+        "organisations/<slug:slug>/api/webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver/",
+        views_api.webhook_redeliver,
+        name="organisation-webhook-redeliver",
+    ),
 ]

@@ -354,6 +354,9 @@ def cmd_run() -> int:
         python = venv_python()
         manage = [python, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput"], env=child_env, check=True)
+        # Executed agreements are sealed with the platform certificate; in development a
+        # self-signed one under var/sealing/ (created once, kept).
+        subprocess.run([*manage, "ensure_dev_certificate"], env=child_env, check=True)
         subprocess.run([*manage, "seed_demo"], env=child_env, check=True)
         celery = [python, "-m", "celery", "-A", "collaboratory"]
         processes = [
@@ -368,6 +371,9 @@ def cmd_run() -> int:
                     "2",
                     "--without-gossip",
                     "--without-mingle",
+                    # A child that grew past 1 GiB (e.g. a huge PDF render) is replaced.
+                    "--max-memory-per-child",
+                    "1048576",
                 ],
                 env=child_env,
             ),

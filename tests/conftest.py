@@ -25,19 +25,42 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+def _seed_demo() -> None:
+    from agreements.demo import seed_agreements
+    from partners.demo import seed_partners
+
+    seed_agreements(seed_partners())
+
+
+def _demo_is_seeded() -> bool:
+    from agreements.models import Agreement
+    from partners.models import Trio
+
+    return Trio.objects.filter(slug="adaptive-practice").exists() and Agreement.objects.exists()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Seed the demo once per session: ordinary tests roll back, so they all share it.
+    Transactional tests flush the database; the ``demo`` fixture seeds again after that."""
+    with django_db_blocker.unblock():
+        _seed_demo()
+
+
 @pytest.fixture
 def demo(db):
-    """The demo collaboratory, organisations, trios and people, keyed by username/slug."""
-    from partners.demo import seed_partners
-    from partners.models import Organisation, Trio
+    """The demo collaboratory, organisations, trios, people and agreements (as seed_demo)."""
+    from agreements.models import Agreement
+    from partners.models import Collaboratory, Organisation, Trio
 
-    collaboratory = seed_partners()
-    users = {u.username: u for u in get_user_model().objects.all()}
+    if not _demo_is_seeded():
+        _seed_demo()
     return {
-        "collaboratory": collaboratory,
-        "users": users,
+        "collaboratory": Collaboratory.objects.get(slug="aims"),
+        "users": {u.username: u for u in get_user_model().objects.all()},
         "orgs": {o.slug: o for o in Organisation.objects.all()},
         "trios": {t.slug: t for t in Trio.objects.all()},
+        "agreements": {a.title: a for a in Agreement.objects.all()},
     }
 
 
@@ -127,3 +150,33 @@ def browser_type_launch_args(browser_type_launch_args):
 
 def login(client, user) -> None:
     client.force_login(user)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sealing_and_media(tmp_path_factory):
+    """Documents (issue 5): a self-signed sealing certificate and a media folder of the
+    session's own, for this process and for the worker processes tests start (they inherit
+    the environment). Rendering on activation is off, so seeding the demo enqueues no PDF
+    renders; the tests about it switch it on."""
+    from django.test.utils import override_settings
+
+    from agreements.sealing import generate_dev_certificate
+
+    folder = tmp_path_factory.mktemp("sealing")
+    media = tmp_path_factory.mktemp("media")
+    values = {
+        "SEALING_CERT_FILE": str(folder / "cert.pem"),
+        "SEALING_KEY_FILE": str(folder / "key.pem"),
+        "SEALING_KEY_PASSWORD": "test-sealing-password",
+        "MEDIA_ROOT": str(media),
+    }
+    generate_dev_certificate(
+        cert_file=folder / "cert.pem",
+        key_file=folder / "key.pem",
+        password=values["SEALING_KEY_PASSWORD"],
+    )
+    os.environ.update(values)
+    override = override_settings(**{**values, "MEDIA_ROOT": media}, RENDER_ON_ACTIVATION=False)
+    override.enable()
+    yield values
+    override.disable()

@@ -1,16 +1,21 @@
 from django.core.management.base import BaseCommand
 
-from partners.demo import PEOPLE, seed_partners
+from partners.demo import MAIN_LOGINS, seed_partners
 
 
 class Command(BaseCommand):
     help = "Create or refresh the demo collaboratory, organisations, trios and logins (idempotent)."
 
     def handle(self, *args, **options) -> None:
+        from agreements.demo import seed_agreements
+        from consent.demo import seed_consent
+
         collaboratory = seed_partners()
+        seed_agreements(collaboratory)
+        seed_consent(collaboratory)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready in {collaboratory.name}. Logins (password "
-                f"collaboratory-demo): {', '.join(p.username for p in PEOPLE)}"
+                f"collaboratory-demo): {', '.join(MAIN_LOGINS)}"
             )
         )

@@ -1,0 +1,290 @@
+"""Admin for facilitators: templates (copy, publish, import, export) and a read-mostly view
+of agreements. Every write calls the same services the pages use."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.text import slugify
+
+from agreements import services
+from agreements.models import (
+    Agreement,
+    Approval,
+    Clause,
+    ClauseOverride,
+    DataElement,
+    DSATemplate,
+    Notification,
+    Signature,
+    TemplateVersion,
+    Transition,
+)
+from agreements.template_io import export_docx, export_markdown
+from collaboratory.errors import DomainError
+from collaboratory.web import error_messages
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="Markdown (.md) or Word (.docx), at most 5 MiB.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MiB; the limit is 5 MiB."
+            )
+        return upload
+
+
+class TemplateVersionInline(admin.TabularInline):
+    model = TemplateVersion
+    extra = 0
+    fields = ["number", "title", "status", "published_at"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DSATemplate)
+class DSATemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "collaboratory", "created_at"]
+    list_filter = ["collaboratory"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [TemplateVersionInline]
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:template_id>/import/",
+                self.admin_site.admin_view(self.import_view),
+                name="agreements_dsatemplate_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request, template_id: int):
+        template = get_object_or_404(DSATemplate, pk=template_id)
+        if not self.has_change_permission(request, template):
+            return HttpResponse(status=403)
+        form = ImportForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                version, report = services.template_import(
+                    template=template, filename=upload.name, data=upload.read(), by=request.user
+                )
+            except DomainError as error:
+                form.add_error("file", error_messages(error))
+            else:
+                if version is not None:
+                    self.message_user(
+                        request,
+                        f"Imported {len(report.clauses)} clauses as draft version "
+                        f"{version.number}. Review it, then publish.",
+                        messages.SUCCESS,
+                    )
+                    for warning in report.warnings:
+                        self.message_user(request, str(warning), messages.WARNING)
+                    return redirect(
+                        reverse("admin:agreements_templateversion_change", args=[version.pk])
+                    )
+        return render(
+            request,
+            "admin/agreements/template_import.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Import a new version of {template}",
+                "template_obj": template,
+                "form": form,
+                "report": report,
+                "opts": self.model._meta,
+            },
+        )
+
+
+class ClauseInline(admin.StackedInline):
+    model = Clause
+    extra = 0
+    fields = ["order", "number", "key", "heading", "body", "mandatory_for"]
+    ordering = ["order"]
+
+    def _editable(self, obj) -> bool:
+        return obj is None or not obj.is_published
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(TemplateVersion)
+class TemplateVersionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "status", "published_at", "clause_count"]
+    list_filter = ["status", "template"]
+    search_fields = ["title", "template__name", "clauses__heading", "clauses__body"]
+    inlines = [ClauseInline]
+    actions = ["copy_versions", "publish_versions"]
+    readonly_fields = ["status", "published_at", "published_by", "copied_from"]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("template")
+            .annotate(n_clauses=Count("clauses"))
+        )
+
+    @admin.display(description="Clauses", ordering="n_clauses")
+    def clause_count(self, obj) -> int:
+        return obj.n_clauses
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_published:
+            return ["template", "number", "title", "notes", *self.readonly_fields]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return (obj is None or not obj.is_published) and super().has_delete_permission(request, obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:version_id>/export/<str:fmt>/",
+                self.admin_site.admin_view(self.export_view),
+                name="agreements_templateversion_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request, version_id: int, fmt: str):
+        version = get_object_or_404(TemplateVersion, pk=version_id)
+        if not self.has_view_permission(request, version):
+            return HttpResponse(status=403)
+        clauses = list(version.clauses.order_by("order"))
+        name = f"{slugify(version.template.name)}-v{version.number}"
+        exporters = {
+            "md": (export_markdown, "text/markdown; charset=utf-8"),
+            "docx": (
+                export_docx,
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+        }
+        if fmt not in exporters:
+            return HttpResponse("Unknown format: use md or docx.", status=404)
+        exporter, content_type = exporters[fmt]
+        try:
+            data = exporter(version.title, clauses)
+        except ValueError as error:
+            self.message_user(request, f"Cannot export {version}: {error}", messages.ERROR)
+            return redirect(reverse("admin:agreements_templateversion_change", args=[version.pk]))
+        response = HttpResponse(data, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+        return response
+
+    @admin.action(description="Create a new draft version from the selected version")
+    def copy_versions(self, request, queryset):
+        for version in queryset:
+            copy = services.template_version_copy(source=version, by=request.user)
+            self.message_user(
+                request,
+                f"Created draft version {copy.number} of {copy.template}.",
+                messages.SUCCESS,
+            )
+
+    @admin.action(description="Publish the selected draft versions")
+    def publish_versions(self, request, queryset):
+        for version in queryset:
+            try:
+                services.template_version_publish(version=version, by=request.user)
+            except DomainError as error:
+                for message in error_messages(error):
+                    self.message_user(request, f"{version}: {message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{version} is published.", messages.SUCCESS)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OverrideInline(ReadOnlyInline):
+    model = ClauseOverride
+    fields = ["organisation", "kind", "clause_key", "new_key", "status", "rationale"]
+
+
+class ApprovalInline(ReadOnlyInline):
+    model = Approval
+    fields = ["organisation", "user", "text_hash", "created_at", "voided_at"]
+
+
+class SignatureInline(ReadOnlyInline):
+    model = Signature
+    fields = ["organisation", "user", "typed_name", "signed_at", "ip_address"]
+
+
+class TransitionInline(ReadOnlyInline):
+    model = Transition
+    fields = ["from_status", "to_status", "by", "reason", "at"]
+
+
+class DataElementInline(ReadOnlyInline):
+    model = DataElement
+    fields = ["name", "source", "recipient", "identifiability"]
+
+
+@admin.register(Agreement)
+class AgreementAdmin(admin.ModelAdmin):
+    """Read-only: agreements change only through their lifecycle, in the application."""
+
+    list_display = ["reference", "title", "trio", "status", "expires_on", "updated_at"]
+    list_filter = ["status", "sharing_mode", "trio__collaboratory", "trio"]
+    search_fields = ["reference", "title", "purpose", "trio__name"]
+    date_hierarchy = "expires_on"
+    inlines = [DataElementInline, OverrideInline, ApprovalInline, SignatureInline, TransitionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("trio", "template_version__template")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["subject", "recipient", "event", "created_at", "sent_at"]
+    list_filter = ["event"]
+    search_fields = ["subject", "recipient__username"]
+    readonly_fields = [f.name for f in Notification._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

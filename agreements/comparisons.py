@@ -1,0 +1,543 @@
+"""What legal users compare, as plain structures: clause by clause, old text against new.
+
+Pure functions over consolidated texts and clause lists (no ORM, no request). Views, the
+redline exports and the review service build on them; every redline comes from
+``agreements.redline`` (the one diff module).
+
+- ``agreement_vs_template``: the agreement's consolidated text against its template version,
+  filled with the same placeholder values, so only the parties' changes show (parameters such
+  as the breach-notice window are not deviations).
+- ``conflict_positions``: the competing proposals for one clause against the standard text.
+- ``text_vs_earlier``: the consolidated text now against the text at an earlier point.
+- ``template_vs_template``: what changed in the standard between two versions.
+- ``upgrade_preview``: the agreement's accepted overrides re-applied onto a newer version.
+
+Clauses are matched by their stable key, never by number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal, Protocol
+
+from django.utils.safestring import SafeString
+
+from agreements.consolidation import (
+    ClauseLike,
+    ConsolidatedText,
+    OverrideLike,
+    canonical_form,
+    consolidate,
+)
+from agreements.placeholders import PlaceholderValue, fill
+from agreements.redline import Op, WordStats, diff_tokens, redline_html, side_by_side, word_stats
+
+ClauseState = Literal["unchanged", "modified", "inserted", "deleted"]
+Values = Mapping[str, PlaceholderValue | None]
+STATE_LABELS: dict[str, str] = {
+    "unchanged": "Unchanged",
+    "modified": "Modified",
+    "inserted": "Inserted clause",
+    "deleted": "Deleted clause",
+}
+
+
+def _plural(count: int, word: str, plural: str = "") -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+@dataclass(frozen=True)
+class ClauseText:
+    """One clause as it reads on one side of a comparison."""
+
+    key: str
+    number: str
+    heading: str
+    body: str
+
+    @classmethod
+    def of(cls, clause: ClauseLike) -> ClauseText:
+        return cls(key=clause.key, number=clause.number, heading=clause.heading, body=clause.body)
+
+
+def clause_hash(state: str, clause: ClauseText | None) -> str:
+    """SHA-256 identifying what a reviewer saw: the change kind and the clause's text."""
+    text = f"{state}\n{clause.heading}\n\n{clause.body}" if clause else state
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ClauseComparison:
+    """One clause, old against new. Redlines are computed on first use only."""
+
+    key: str
+    state: ClauseState
+    old: ClauseText | None
+    new: ClauseText | None
+    conflict: bool = False
+    override_id: int | None = None
+    note: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.state != "unchanged"
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def heading(self) -> str:
+        side = self.new or self.old
+        return side.heading if side else self.key
+
+    @property
+    def number(self) -> str:
+        return self.new.number if self.new else self.old.number if self.old else ""
+
+    @property
+    def old_number(self) -> str:
+        return self.old.number if self.old else ""
+
+    @property
+    def old_body(self) -> str:
+        return self.old.body if self.old else ""
+
+    @property
+    def new_body(self) -> str:
+        return self.new.body if self.new else ""
+
+    @property
+    def old_heading(self) -> str:
+        return self.old.heading if self.old else ""
+
+    @property
+    def new_heading(self) -> str:
+        return self.new.heading if self.new else ""
+
+    @property
+    def heading_changed(self) -> bool:
+        return self.state == "modified" and self.old_heading != self.new_heading
+
+    @property
+    def anchor_prefix(self) -> str:
+        """Ids of this clause's changes: ``chg-<key>-N`` (redline.py numbers them)."""
+        return f"chg-{self.key}-"
+
+    @property
+    def first_change_anchor(self) -> str:
+        """The id of the first change in the inline view (the heading's, when it changed)."""
+        if self.heading_changed:
+            return f"{self.anchor_prefix}h-1"
+        return f"{self.anchor_prefix}1"
+
+    @cached_property
+    def body_ops(self) -> list[Op]:
+        return diff_tokens(self.old_body, self.new_body)
+
+    @cached_property
+    def inline(self) -> SafeString:
+        return redline_html(self.old_body, self.new_body, id_prefix=self.anchor_prefix)
+
+    @cached_property
+    def side(self) -> tuple[SafeString, SafeString]:
+        return side_by_side(self.old_body, self.new_body, id_prefix=self.anchor_prefix)
+
+    @cached_property
+    def heading_inline(self) -> SafeString:
+        return redline_html(self.old_heading, self.new_heading, id_prefix=f"{self.anchor_prefix}h-")
+
+    @cached_property
+    def stats(self) -> WordStats:
+        return word_stats(self.old_body, self.new_body)
+
+    @property
+    def review_hash(self) -> str:
+        """What a party's review of this deviation is tied to (see ``ClauseReview``)."""
+        if self.state == "deleted":
+            return clause_hash("deleted", self.old)
+        return clause_hash(self.state, self.new)
+
+
+def align(
+    old: Sequence[ClauseLike],
+    new: Sequence[ClauseLike],
+    *,
+    conflict_keys: Collection[str] = (),
+    override_ids: Mapping[str, int | None] | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> tuple[ClauseComparison, ...]:
+    """Every clause of ``old`` and ``new``, matched by key, in reading order.
+
+    Rows follow ``new``; a clause only in ``old`` (deleted) comes right after the clause that
+    preceded it in ``old`` and is still there (first, when there is none).
+    """
+    old_by_key = {c.key: c for c in old}
+    new_keys = {c.key for c in new}
+    override_ids = override_ids or {}
+    notes = notes or {}
+
+    def row(key: str, state: ClauseState, before, after) -> ClauseComparison:
+        return ClauseComparison(
+            key=key,
+            state=state,
+            old=ClauseText.of(before) if before is not None else None,
+            new=ClauseText.of(after) if after is not None else None,
+            conflict=key in conflict_keys,
+            override_id=override_ids.get(key),
+            note=notes.get(key, ""),
+        )
+
+    deleted_after: dict[str | None, list[ClauseComparison]] = {}
+    survivor: str | None = None
+    for clause in old:
+        if clause.key in new_keys:
+            survivor = clause.key
+        else:
+            deleted_after.setdefault(survivor, []).append(row(clause.key, "deleted", clause, None))
+    rows = list(deleted_after.get(None, []))
+    for clause in new:
+        before = old_by_key.get(clause.key)
+        if before is None:
+            rows.append(row(clause.key, "inserted", None, clause))
+        else:
+            same = before.heading == clause.heading and before.body == clause.body
+            rows.append(row(clause.key, "unchanged" if same else "modified", before, clause))
+        rows.extend(deleted_after.get(clause.key, []))
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A whole document compared clause by clause, with its one-line summary."""
+
+    old_label: str
+    new_label: str
+    rows: tuple[ClauseComparison, ...]
+    verb: str = "differ"
+    conflicts: int | None = None
+    preamble_old: str = ""
+    preamble_new: str = ""
+
+    def count(self, state: ClauseState) -> int:
+        return sum(1 for r in self.rows if r.state == state)
+
+    @property
+    def modified(self) -> int:
+        return self.count("modified")
+
+    @property
+    def inserted(self) -> int:
+        return self.count("inserted")
+
+    @property
+    def deleted(self) -> int:
+        return self.count("deleted")
+
+    @property
+    def unchanged(self) -> int:
+        return self.count("unchanged")
+
+    @property
+    def base_count(self) -> int:
+        """Clauses of the old side (the standard, for agreement comparisons)."""
+        return sum(1 for r in self.rows if r.old is not None)
+
+    @property
+    def deviating(self) -> int:
+        """Clauses of the old side whose text changed or that are gone."""
+        return self.modified + self.deleted
+
+    @property
+    def changed_rows(self) -> list[ClauseComparison]:
+        return [r for r in self.rows if r.changed]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changed_rows) or self.preamble_changed
+
+    @property
+    def preamble_changed(self) -> bool:
+        return self.preamble_old != self.preamble_new
+
+    @cached_property
+    def preamble_inline(self) -> SafeString:
+        return redline_html(self.preamble_old, self.preamble_new, id_prefix="chg-preamble-")
+
+    @property
+    def summary(self) -> str:
+        """E.g. "6 of 34 clauses deviate from the standard (5 modified, 1 deleted); 1 conflict;
+        2 inserted clauses"."""
+        text = f"{self.deviating} of {_plural(self.base_count, 'clause')} {self.verb}"
+        if self.deviating:
+            text += f" ({self.modified} modified, {self.deleted} deleted)"
+        if self.conflicts is not None:
+            text += f"; {_plural(self.conflicts, 'conflict')}"
+        text += f"; {_plural(self.inserted, 'inserted clause')}"
+        if self.preamble_changed:
+            text += "; the parameters or the data schedule changed too"
+        return text
+
+    @property
+    def navigation(self) -> list[tuple[ClauseComparison, str, str]]:
+        """Each changed row with the anchors of the previous and next changed rows ("" at the
+        ends), for "previous/next change" links that work without JavaScript."""
+        changed = [r for r in self.rows if r.changed or r.conflict]
+        return [
+            (
+                row,
+                changed[i - 1].first_change_anchor if i else "",
+                changed[i + 1].first_change_anchor if i + 1 < len(changed) else "",
+            )
+            for i, row in enumerate(changed)
+        ]
+
+
+def standard_text(clauses: Sequence[ClauseLike], values: Values) -> ConsolidatedText:
+    """The template's clauses filled with an agreement's values: its text with no overrides."""
+    return consolidate(clauses=clauses, accepted_overrides=(), values=values)
+
+
+def agreement_vs_template(
+    text: ConsolidatedText,
+    standard: ConsolidatedText,
+    *,
+    conflict_keys: Collection[str] = (),
+    template_label: str = "Standard",
+    agreement_label: str = "This agreement",
+) -> Comparison:
+    """Every clause of the agreement against the standard: unchanged, modified, inserted or
+    deleted. ``standard`` is ``standard_text`` of the same template clauses and values."""
+    override_ids = {c.key: c.override_id for c in (*text.clauses, *text.deleted)}
+    return Comparison(
+        old_label=template_label,
+        new_label=agreement_label,
+        rows=align(
+            standard.clauses, text.clauses, conflict_keys=conflict_keys, override_ids=override_ids
+        ),
+        verb="deviate from the standard",
+        conflicts=len(conflict_keys),
+    )
+
+
+def _preamble(text: ConsolidatedText) -> str:
+    """The canonical form without its clauses: the header and the data schedule."""
+    bare = ConsolidatedText(
+        header=text.header, clauses=(), deleted=(), schedule=text.schedule, unfilled=()
+    )
+    return canonical_form(bare)
+
+
+def text_vs_earlier(
+    earlier: ConsolidatedText, now: ConsolidatedText, *, earlier_label: str, now_label: str = "Now"
+) -> Comparison:
+    """The consolidated text now against an earlier one, header and schedule included."""
+    return Comparison(
+        old_label=earlier_label,
+        new_label=now_label,
+        rows=align(earlier.clauses, now.clauses),
+        verb="changed since then",
+        preamble_old=_preamble(earlier),
+        preamble_new=_preamble(now),
+    )
+
+
+def template_vs_template(
+    old: Sequence[ClauseLike], new: Sequence[ClauseLike], *, old_label: str, new_label: str
+) -> Comparison:
+    """What changed in the standard between two versions (placeholders left as written)."""
+    return Comparison(
+        old_label=old_label, new_label=new_label, rows=align(old, new), verb="changed"
+    )
+
+
+# --- Conflicts ------------------------------------------------------------------------------
+
+
+class ProposalLike(OverrideLike, Protocol):
+    rationale: str
+
+
+@dataclass(frozen=True)
+class Position:
+    """One party's proposal for a conflicted clause, against the standard text."""
+
+    party: str
+    kind: str
+    heading: str
+    body: str
+    rationale: str
+    status: str
+    anchor_prefix: str
+    standard_body: str
+
+    @cached_property
+    def against_standard(self) -> SafeString:
+        """The proposal with its insertions and deletions against the standard marked."""
+        return redline_html(self.standard_body, self.body, id_prefix=self.anchor_prefix)
+
+    @cached_property
+    def stats(self) -> WordStats:
+        return word_stats(self.standard_body, self.body)
+
+    @property
+    def mostly_rewritten(self) -> bool:
+        """More than half of the standard's words are gone: the clean text reads better
+        than the redline."""
+        standard_words = word_stats("", self.standard_body)["words_inserted"]
+        return self.stats["words_deleted"] * 2 > standard_words
+
+
+@dataclass(frozen=True)
+class PositionPair:
+    first: Position
+    second: Position
+    anchor_prefix: str
+
+    @cached_property
+    def redline(self) -> SafeString:
+        """How the second position differs from the first."""
+        return redline_html(self.first.body, self.second.body, id_prefix=self.anchor_prefix)
+
+
+@dataclass(frozen=True)
+class ConflictComparison:
+    key: str
+    heading: str
+    standard_body: str
+    positions: tuple[Position, ...]
+
+    @property
+    def pairs(self) -> list[PositionPair]:
+        return [
+            PositionPair(a, b, anchor_prefix=f"chg-pair-{i}-{j}-")
+            for i, a in enumerate(self.positions)
+            for j, b in enumerate(self.positions)
+            if i < j
+        ]
+
+
+def conflict_positions(
+    *,
+    key: str,
+    standard: ClauseLike | None,
+    proposals: Iterable[tuple[str, str, ProposalLike]],
+    values: Values,
+) -> ConflictComparison:
+    """The standard clause and each party's proposal (``(party name, status label,
+    override)``), placeholders filled, each proposal redlined against the standard."""
+    standard_body = standard.body if standard else ""
+    positions = []
+    for index, (party, status, override) in enumerate(proposals, start=1):
+        deleting = override.kind == "delete"
+        positions.append(
+            Position(
+                party=party,
+                kind=override.kind,
+                heading=fill(override.heading, values) if override.heading else "",
+                body="" if deleting else fill(override.body, values),
+                rationale=override.rationale,
+                status=status,
+                anchor_prefix=f"chg-p{index}-",
+                standard_body=standard_body,
+            )
+        )
+    return ConflictComparison(
+        key=key,
+        heading=standard.heading if standard else key,
+        standard_body=standard_body,
+        positions=tuple(positions),
+    )
+
+
+# --- Moving to a newer template version -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CarriedOverride:
+    """What happens to one accepted override when the agreement moves to a newer version."""
+
+    override_id: int
+    kind: str
+    clause_key: str
+    target_key: str
+    outcome: Literal["applies", "standard-changed", "lost"]
+
+    @property
+    def explanation(self) -> str:
+        if self.outcome == "lost":
+            return (
+                f"Cannot be carried over: the clause “{self.clause_key}” is not in the newer "
+                "version."
+            )
+        if self.outcome == "standard-changed":
+            return (
+                f"The standard text of “{self.clause_key}” changed in the newer version; this "
+                "change was written against the old standard text and would replace the new one."
+            )
+        return "Carries over unchanged: the standard text of this clause did not change."
+
+
+@dataclass(frozen=True)
+class UpgradePreview:
+    comparison: Comparison
+    carried: tuple[CarriedOverride, ...]
+    moved: ConsolidatedText = field(repr=False)
+
+
+def upgrade_preview(
+    *,
+    current: ConsolidatedText,
+    old_clauses: Sequence[ClauseLike],
+    new_clauses: Sequence[ClauseLike],
+    accepted_overrides: Sequence[OverrideLike],
+    values: Values,
+    header: Sequence[tuple[str, str]] = (),
+    current_label: str,
+    new_label: str,
+) -> UpgradePreview:
+    """The agreement's text if it moved to ``new_clauses``: its accepted overrides re-applied
+    onto the newer version (in their original order), compared with the text now."""
+    moved = consolidate(
+        clauses=new_clauses,
+        accepted_overrides=accepted_overrides,
+        values=values,
+        header=header,
+        schedule=current.schedule,
+    )
+    old_by_key = {c.key: c for c in old_clauses}
+    new_by_key = {c.key: c for c in new_clauses}
+    carried = []
+    for override in accepted_overrides:
+        old, new = old_by_key.get(override.clause_key), new_by_key.get(override.clause_key)
+        if new is None:
+            outcome = "lost"
+        elif override.kind != "insert" and (
+            old is None or (old.heading, old.body) != (new.heading, new.body)
+        ):
+            outcome = "standard-changed"
+        else:
+            outcome = "applies"
+        carried.append(
+            CarriedOverride(
+                override_id=override.id,
+                kind=override.kind,
+                clause_key=override.clause_key,
+                target_key=override.new_key if override.kind == "insert" else override.clause_key,
+                outcome=outcome,
+            )
+        )
+    notes = {c.target_key: c.explanation for c in carried if c.outcome != "applies"}
+    return UpgradePreview(
+        comparison=Comparison(
+            old_label=current_label,
+            new_label=new_label,
+            rows=align(current.clauses, moved.clauses, notes=notes),
+            verb="would change",
+        ),
+        carried=tuple(carried),
+        moved=moved,
+    )

@@ -1,0 +1,386 @@
+"""Demo templates and agreements, created through the real services (idempotent).
+
+Leaves agreements in every interesting state: negotiating with a conflict, in review,
+signing (waiting for the demo director), active (one expiring soon), expired, plus one in
+the Lakeshore trio that Riverbend's people must never see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from agreements import services
+from agreements.models import Agreement, DSATemplate, Identifiability, MandatoryFor, Status
+from agreements.template_io import parse_markdown
+from partners.models import Collaboratory, Trio
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+MANDATORY = {
+    "data-security": MandatoryFor.OPERATIONS,
+    "breach-notification": MandatoryFor.OPERATIONS,
+    "consent": MandatoryFor.OPERATIONS,
+    "prohibited-uses": MandatoryFor.ALL,
+    "signatures": MandatoryFor.ALL,
+}
+PLACEHOLDERS = {
+    "governing_state": "Columbia",
+    "publication_review_days": "30",
+    "data_custodian_title": "Director of Research and Evaluation",
+}
+
+
+def _users() -> dict:
+    return {u.username: u for u in get_user_model().objects.all()}
+
+
+@transaction.atomic
+def seed_templates(collaboratory: Collaboratory):
+    """The standard DSA in two published versions (v2 revises a few clauses)."""
+    template = DSATemplate.objects.filter(collaboratory=collaboratory, slug="standard-dsa").first()
+    if template is None:
+        template = services.template_create(
+            collaboratory=collaboratory,
+            name="AIMS Standard Three-Party DSA",
+            slug="standard-dsa",
+            description="The collaboratory's standard data-sharing agreement for trios.",
+        )
+    versions = {v.number: v for v in template.versions.all()}
+    facilitator = _users().get("facilitator")
+    for number, filename, notes in (
+        (1, "standard_dsa_v1.md", "First standard agreement of the collaboratory."),
+        (
+            2,
+            "standard_dsa_v2.md",
+            "Revised after a year of use: breach notice, publication "
+            "review, data minimisation, AI model training; destruction certificate merged.",
+        ),
+    ):
+        if number in versions:
+            continue
+        report = parse_markdown((DEMO_DIR / filename).read_text(encoding="utf-8"))
+        if not report.ok:
+            raise RuntimeError(f"{filename}: " + "; ".join(str(e) for e in report.errors))
+        version = services.template_version_create(
+            template=template, title=report.title, clauses=report.clauses, notes=notes
+        )
+        for clause in version.clauses.filter(key__in=MANDATORY):
+            services.clause_update(clause=clause, mandatory_for=MANDATORY[clause.key])
+        versions[number] = services.template_version_publish(version=version, by=facilitator)
+    return versions
+
+
+def _text_hash(agreement: Agreement) -> str:
+    # The stored hash is the current text's once the text is frozen (services check it).
+    return Agreement.objects.values_list("text_hash", flat=True).get(pk=agreement.pk)
+
+
+def _approve_all(agreement: Agreement, users: dict, legal: list[str]) -> None:
+    for username in legal:
+        services.agreement_approve(
+            agreement=agreement,
+            by=users[username],
+            text_hash=_text_hash(agreement),
+            ip_address="127.0.0.1",
+            user_agent="seed_demo",
+        )
+
+
+def _sign(agreement: Agreement, users: dict, signatories: list[str]) -> None:
+    for username in signatories:
+        user = users[username]
+        services.agreement_sign(
+            agreement=agreement,
+            by=user,
+            typed_name=user.get_full_name(),
+            intent_confirmed=True,
+            text_hash=_text_hash(agreement),
+            ip_address="127.0.0.1",
+            user_agent="seed_demo",
+        )
+
+
+def _create(
+    trio: Trio,
+    version,
+    creator,
+    *,
+    title: str,
+    purpose: str,
+    mode: str,
+    start: dt.date,
+    months: int,
+    elements: list[tuple],
+) -> Agreement:
+    agreement = services.agreement_create(
+        trio=trio,
+        template_version=version,
+        by=creator,
+        title=title,
+        purpose=purpose,
+        sharing_mode=mode,
+        start_date=start,
+        term_months=months,
+        breach_notice_hours=72,
+        retention_days=90,
+        destruction_date=None,
+        research_questions=list(trio.research_questions.all()),
+        placeholder_values=PLACEHOLDERS,
+    )
+    members = {m.role: m.organisation for m in trio.members.select_related("organisation")}
+    questions = list(trio.research_questions.all())
+    for name, source, recipient, identifiability, description in elements:
+        services.data_element_add(
+            agreement=agreement,
+            by=creator,
+            name=name,
+            source=members[source],
+            recipient=members[recipient],
+            identifiability=identifiability,
+            research_questions=questions[:1],
+            description=description,
+        )
+    services.agreement_update(
+        agreement=agreement,
+        by=creator,
+        destruction_date=agreement.expires_on + dt.timedelta(days=90),
+    )
+    services.agreement_open_negotiation(agreement=agreement, by=creator)
+    return agreement
+
+
+ELEMENTS = [
+    (
+        "Algebra I end-of-unit assessment scores",
+        "district",
+        "research",
+        Identifiability.PSEUDONYMOUS,
+        "Unit 1-8 scores, school year 2026-27, keyed by study ID.",
+    ),
+    (
+        "Adaptive practice usage logs",
+        "developer",
+        "research",
+        Identifiability.PSEUDONYMOUS,
+        "Minutes, items attempted and mastery events per week.",
+    ),
+    (
+        "School and grade enrolment counts",
+        "district",
+        "research",
+        Identifiability.AGGREGATE,
+        "Counts by school and grade; cells under 10 suppressed.",
+    ),
+]
+
+
+@transaction.atomic
+def seed_agreements(collaboratory: Collaboratory) -> None:
+    if Agreement.objects.filter(trio__collaboratory=collaboratory).exists():
+        return
+    versions = seed_templates(collaboratory)
+    v1, v2 = versions[1], versions[2]
+    users = _users()
+    trios = {t.slug: t for t in collaboratory.trios.all()}
+    today = timezone.localdate()
+
+    # Expired: last year's pilot in the adaptive practice trio.
+    expired = _create(
+        trios["adaptive-practice"],
+        v1,
+        users["director"],
+        title="Adaptive Practice Pilot 2024",
+        purpose="Pilot of adaptive practice usage data.",
+        mode="analysis",
+        start=dt.date(today.year - 2, 9, 1),
+        months=12,
+        elements=ELEMENTS[2:],
+    )
+    services.agreement_submit_for_review(agreement=expired, by=users["director"])
+    _approve_all(expired, users, ["counsel", "director", "vendor"])
+    _sign(expired, users, ["researcher", "director", "vendor"])
+    services.agreements_expire_due(today=today)
+
+    # Active, expiring within 90 days: the productive struggle study.
+    active = _create(
+        trios["productive-struggle"],
+        v1,
+        users["director"],
+        title="Productive Struggle Classroom Study",
+        purpose="Observe and measure classroom "
+        "routines for non-routine problem solving in grade 8.",
+        mode="analysis",
+        start=today - dt.timedelta(days=300),
+        months=12,
+        elements=[
+            (
+                "Grade 8 end-of-year mathematics scale scores",
+                "district",
+                "research",
+                Identifiability.DEIDENTIFIED,
+                "Spring 2026 state test scale scores.",
+            )
+        ],
+    )
+    services.override_propose(
+        agreement=active,
+        by=users["hillcrest"],
+        kind="replace",
+        clause_key="publication-review",
+        body="The Research Partner shall give the District and the Curriculum Developer a copy "
+        "of any manuscript [[publication_review_days]] days before submission. Reviewers may "
+        "identify Personally Identifiable Information or confidential information, which the "
+        "Research Partner shall remove; they may not require changes to findings.",
+        rationale="Our IRB requires that partners cannot veto findings.",
+    )
+    pending = active.overrides.get()
+    services.override_respond(override=pending, by=users["director"], decision="accept")
+    services.override_respond(override=pending, by=users["quadratic"], decision="accept")
+    services.agreement_submit_for_review(agreement=active, by=users["hillcrest"])
+    _approve_all(active, users, ["hillcrest", "director", "quadratic"])
+    _sign(active, users, ["hillcrest", "director", "quadratic"])
+
+    # Signing: waits only for the demo director's signature.
+    signing = _create(
+        trios["open-curriculum"],
+        v2,
+        users["researcher"],
+        title="Open Curriculum Implementation Data Agreement",
+        purpose="Study how teachers adapt OpenAlgebra lessons and how adaptations relate to "
+        "student work.",
+        mode="analysis",
+        start=today + dt.timedelta(days=14),
+        months=24,
+        elements=[
+            (
+                "Teacher lesson adaptation logs",
+                "developer",
+                "research",
+                Identifiability.PSEUDONYMOUS,
+                "Which lessons were edited, when, how much.",
+            ),
+            (
+                "Student work samples (scored)",
+                "district",
+                "research",
+                Identifiability.DEIDENTIFIED,
+                "Rubric scores of sampled student work.",
+            ),
+        ],
+    )
+    services.override_propose(
+        agreement=signing,
+        by=users["openalgebra"],
+        kind="insert",
+        clause_key="intellectual-property",
+        new_key="open-licence",
+        heading="Open Licence of Curriculum Adaptations",
+        body="Adaptations of OpenAlgebra lessons made by District teachers remain available "
+        "under the curriculum's open licence; nothing in this Agreement restricts that licence.",
+        rationale="Our curriculum is openly licensed; the agreement must not suggest otherwise.",
+    )
+    insert = signing.overrides.get()
+    services.override_respond(override=insert, by=users["director"], decision="accept")
+    services.override_respond(override=insert, by=users["counsel"], decision="accept")
+    services.agreement_submit_for_review(agreement=signing, by=users["researcher"])
+    _approve_all(signing, users, ["counsel", "openalgebra", "director"])
+    _sign(signing, users, ["researcher", "openalgebra"])
+
+    # In review: counsel and vendor approved; the director has not yet.
+    review = _create(
+        trios["adaptive-practice"],
+        v2,
+        users["counsel"],
+        title="Adaptive Practice Outcomes Study 2026-2028",
+        purpose="Estimate the effect of adaptive practice on Algebra I unit assessment scores.",
+        mode="analysis",
+        start=today + dt.timedelta(days=30),
+        months=24,
+        elements=ELEMENTS,
+    )
+    services.agreement_submit_for_review(agreement=review, by=users["counsel"])
+    _approve_all(review, users, ["counsel", "vendor"])
+
+    # Negotiating with a conflict: both the university and the vendor rewrite breach notice.
+    negotiating = _create(
+        trios["adaptive-practice"],
+        v2,
+        users["vendor"],
+        title="Adaptive Practice Real-Time Dashboard Pilot",
+        purpose="Give teachers a real-time dashboard of practice progress for their own classes.",
+        mode="operations",
+        start=today + dt.timedelta(days=60),
+        months=12,
+        elements=[
+            (
+                "Student roster with practice progress",
+                "district",
+                "developer",
+                Identifiability.IDENTIFIABLE,
+                "Name, class, weekly mastery for teachers.",
+            )
+        ],
+    )
+    services.override_propose(
+        agreement=negotiating,
+        by=users["counsel"],
+        kind="replace",
+        clause_key="breach-notification",
+        body="Each Party shall notify the others of any Security Incident without unreasonable "
+        "delay and in no event later than 24 hours after discovery, and shall cooperate fully "
+        "in the investigation and in notifying affected families.",
+        rationale="Identifiable real-time data needs a shorter window than the standard 72 hours.",
+    )
+    services.override_propose(
+        agreement=negotiating,
+        by=users["vendor"],
+        kind="replace",
+        clause_key="breach-notification",
+        body="Each Party shall notify the others of any confirmed Security Incident within "
+        "[[breach_notice_hours]] hours after confirming it, and shall cooperate in good faith "
+        "in the investigation.",
+        rationale="We can only commit to notice after an incident is confirmed by our team.",
+    )
+    services.override_propose(
+        agreement=negotiating,
+        by=users["vendor"],
+        kind="delete",
+        clause_key="audits",
+        rationale="Our SOC 2 Type II report covers audits; a separate audit right duplicates it.",
+    )
+
+    # Lakeshore's own agreement: invisible to Riverbend.
+    lakeshore = _create(
+        trios["lakeshore-fluency"],
+        v2,
+        users["lakeshore"],
+        title="Lakeshore Fluency Pathways Data Agreement",
+        purpose="Measure readiness for Algebra I after the fluency pathway.",
+        mode="analysis",
+        start=today - dt.timedelta(days=60),
+        months=24,
+        elements=[
+            (
+                "Grade 8 fluency screener results",
+                "district",
+                "research",
+                Identifiability.DEIDENTIFIED,
+                "Fall and spring screener scores.",
+            )
+        ],
+    )
+    services.agreement_submit_for_review(agreement=lakeshore, by=users["lakeshore"])
+    _approve_all(lakeshore, users, ["hillcrest", "lakeshore", "quadratic"])
+    _sign(lakeshore, users, ["hillcrest", "lakeshore", "quadratic"])
+
+    assert {a.status for a in Agreement.objects.all()} >= {
+        Status.NEGOTIATING,
+        Status.IN_REVIEW,
+        Status.SIGNING,
+        Status.ACTIVE,
+        Status.EXPIRED,
+    }

@@ -1,0 +1,41 @@
+"""Domain events other parts subscribe to (webhooks, document rendering), after commit.
+
+``emit`` is called by services inside their transaction; subscribers run only once the
+transaction commits, with plain ids (never model instances), so a rolled back change emits
+nothing. Subscribers register with ``subscribe`` at app start-up (AppConfig.ready).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+type Subscriber = Callable[[str, dict[str, Any]], None]
+
+_subscribers: dict[str, list[Subscriber]] = defaultdict(list)
+
+#: Events: agreement.status_changed {agreement_id, from, to},
+#: agreement.document_ready {agreement_id, document_id, kind},
+#: agreement.expiring {agreement_id, days}.
+EVENTS = ("agreement.status_changed", "agreement.document_ready", "agreement.expiring")
+
+
+def subscribe(event: str, subscriber: Subscriber) -> None:
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event!r}")
+    if subscriber not in _subscribers[event]:
+        _subscribers[event].append(subscriber)
+
+
+def emit(event: str, payload: dict[str, Any]) -> None:
+    """Call every subscriber of ``event`` after the current transaction commits."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event!r}")
+    for subscriber in list(_subscribers[event]):
+        transaction.on_commit(lambda s=subscriber: s(event, dict(payload)), robust=True)

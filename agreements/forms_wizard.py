@@ -1,0 +1,209 @@
+"""Forms of the guided "new agreement" flow (agreements/views_wizard.py).
+
+They check shape and the guidance of each practitioner step; the services apply the rules
+again when the draft is created, so nothing here is the only guard.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from agreements.models import Identifiability, SharingMode
+from agreements.placeholders import PLACEHOLDERS, validate_value
+
+#: Placeholders a person fills in; the others come from the agreement's fields and parties.
+FREE_PLACEHOLDERS = ("governing_state", "publication_review_days", "data_custodian_title")
+NEW_QUESTION = "new"
+
+
+class NeedForm(forms.Form):
+    title = forms.CharField(
+        max_length=300,
+        help_text="A short name the partners will recognise, e.g. “Algebra I practice study "
+        "2026-27”.",
+    )
+    need = forms.CharField(
+        label="What do you want to learn, and why do you need data for it?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        min_length=20,
+        help_text="This becomes the agreement's purpose: say what the partnership will study "
+        "and why it needs the data.",
+    )
+    research_questions = forms.MultipleChoiceField(
+        label="Research questions this agreement serves",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Every data element must answer at least one of them.",
+    )
+    new_question = forms.CharField(
+        label="Add a research question (optional)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=1000,
+    )
+    success = forms.CharField(
+        label="How will you know it worked?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The measure of success, e.g. “a difference of at least 0.1 SD in unit "
+        "assessment scores”.",
+    )
+
+    def __init__(self, *args, questions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["research_questions"].choices = [(str(q.pk), q.text) for q in questions]
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            not cleaned.get("research_questions")
+            and not (cleaned.get("new_question") or "").strip()
+        ):
+            self.add_error(
+                "research_questions",
+                "Choose at least one research question or add one: data is collected only to "
+                "answer a question.",
+            )
+        return cleaned
+
+
+class DataElementStepForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Data element")
+    description = forms.CharField(max_length=2000, required=False, label="Details")
+    source = forms.ChoiceField(label="From")
+    recipient = forms.ChoiceField(label="To")
+    identifiability = forms.ChoiceField(choices=Identifiability.choices)
+    research_questions = forms.MultipleChoiceField(
+        label="Answers", widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    def __init__(self, *args, parties=(), questions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "—"), *[(str(o.pk), o.name) for o in parties]]
+        self.fields["source"].choices = choices
+        self.fields["recipient"].choices = choices
+        self.fields["research_questions"].choices = list(questions)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("source") and cleaned.get("source") == cleaned.get("recipient"):
+            self.add_error("recipient", "The recipient must differ from the source.")
+        if cleaned.get("name") and not cleaned.get("research_questions"):
+            self.add_error(
+                "research_questions",
+                "Tie it to at least one research question, or leave it out.",
+            )
+        return cleaned
+
+
+class BaseDataElementFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE", False)]
+        if not kept:
+            raise ValidationError("List at least one data element the partnership needs.")
+
+
+DataElementFormSet = forms.formset_factory(
+    DataElementStepForm, formset=BaseDataElementFormSet, extra=1, can_delete=True
+)
+
+
+class ValueForm(forms.Form):
+    sharing_mode = forms.ChoiceField(
+        choices=SharingMode.choices,
+        widget=forms.RadioSelect,
+        label="How will the data be shared?",
+    )
+    benefits = forms.CharField(
+        label="What does each partner gain? (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+        help_text="E.g. the district gets a school-level report; the developer learns which "
+        "practice patterns help.",
+    )
+
+    def __init__(self, *args, identifiable: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.identifiable = identifiable
+
+    def clean_sharing_mode(self):
+        mode = self.cleaned_data["sharing_mode"]
+        if self.identifiable and mode == SharingMode.ANALYSIS:
+            raise ValidationError(
+                "Some data elements are identifiable: that needs operations mode, with its "
+                "consent, security and breach clauses. Or make those elements de-identified."
+            )
+        return mode
+
+
+class MatchForm(forms.Form):
+    template_version = forms.ChoiceField(label="Standard agreement (template version)")
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    term_months = forms.IntegerField(
+        min_value=1, max_value=120, required=False, label="Term (months)"
+    )
+    expires_on = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="…or an expiry date",
+        help_text="Leave empty to compute it from the term.",
+    )
+    breach_notice_hours = forms.IntegerField(
+        min_value=1, max_value=720, initial=72, label="Breach notice window (hours)"
+    )
+    retention_days = forms.IntegerField(
+        min_value=1,
+        max_value=3650,
+        initial=90,
+        label="Retention after the term (days)",
+        help_text="The destruction deadline is the expiry date plus this many days.",
+    )
+
+    def __init__(self, *args, versions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template_version"].choices = [
+            (str(v.pk), f"{v.template.name}, version {v.number}") for v in versions
+        ]
+        for name in FREE_PLACEHOLDERS:
+            spec = PLACEHOLDERS[name]
+            self.fields[name] = forms.CharField(
+                label=spec.label, help_text=spec.help_text, max_length=spec.max_length or 200
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("term_months") and not cleaned.get("expires_on"):
+            self.add_error("term_months", "Give a term in months or an expiry date.")
+        start, expires = cleaned.get("start_date"), cleaned.get("expires_on")
+        if start and expires and expires <= start:
+            self.add_error("expires_on", "The agreement must expire after it starts.")
+        for name in FREE_PLACEHOLDERS:
+            if cleaned.get(name):
+                try:
+                    validate_value(name, cleaned[name])
+                except ValidationError as error:
+                    self.add_error(name, error)
+        return cleaned
+
+
+class ConsentStepForm(forms.Form):
+    kind = forms.ChoiceField(widget=forms.RadioSelect, label="Consent this agreement requires")
+    legal_basis = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Legal basis (when no consent is needed)",
+        help_text="E.g. the FERPA studies exception for de-identified data.",
+    )
+
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [*kinds, ("later", "Decide later (set it before review)")]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == "none" and not (cleaned.get("legal_basis") or "").strip():
+            self.add_error("legal_basis", "Record the legal basis for needing no consent.")
+        return cleaned

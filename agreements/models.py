@@ -1,0 +1,567 @@
+"""Templates, agreements, clause overrides, approvals, signatures and the lifecycle record.
+
+Rules live in services and domain modules (``consolidation``, ``lifecycle``); models hold
+data and database-level guarantees. Every change to the tracked models is kept by
+django-pghistory's triggers, so bulk and queryset updates are recorded too.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pghistory
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+from partners.models import Collaboratory, Organisation, ResearchQuestion, Trio
+
+key_validator = RegexValidator(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    "Use lowercase letters, digits and single hyphens, e.g. data-retention.",
+)
+
+
+class SharingMode(models.TextChoices):
+    ANALYSIS = "analysis", "Analysis (aggregate or de-identified)"
+    OPERATIONS = "operations", "Operations (identifiable, frequent)"
+
+
+class Identifiability(models.TextChoices):
+    IDENTIFIABLE = "identifiable", "Identifiable"
+    PSEUDONYMOUS = "pseudonymous", "Pseudonymous"
+    DEIDENTIFIED = "deidentified", "De-identified"
+    AGGREGATE = "aggregate", "Aggregate"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    NEGOTIATING = "negotiating", "Negotiating"
+    IN_REVIEW = "in_review", "In review"
+    SIGNING = "signing", "Signing"
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    TERMINATED = "terminated", "Terminated"
+
+
+@pghistory.track()
+class DSATemplate(models.Model):
+    collaboratory = models.ForeignKey(
+        Collaboratory, on_delete=models.PROTECT, related_name="templates"
+    )
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "DSA template"
+        constraints = [
+            models.UniqueConstraint(fields=["collaboratory", "slug"], name="template_slug_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
+@pghistory.track()
+class TemplateVersion(models.Model):
+    """One version of a template; immutable once published (a database trigger enforces it)."""
+
+    template = models.ForeignKey(DSATemplate, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    status = models.CharField(
+        max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT
+    )
+    notes = models.TextField(blank=True, help_text="What changed compared to the last version.")
+    copied_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["template", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "number"], name="version_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(published_at__isnull=False),
+                name="published_version_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.name} v{self.number}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == VersionStatus.PUBLISHED
+
+
+class MandatoryFor(models.TextChoices):
+    NONE = "", "Never mandatory"
+    OPERATIONS = "operations", "Mandatory for operations-mode agreements"
+    ALL = "all", "Mandatory for every agreement"
+
+
+@pghistory.track()
+class Clause(models.Model):
+    version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="clauses")
+    key = models.CharField(max_length=80, validators=[key_validator])
+    number = models.CharField(max_length=12, blank=True)
+    heading = models.CharField(max_length=300)
+    body = models.TextField()
+    order = models.PositiveIntegerField()
+    mandatory_for = models.CharField(
+        max_length=12, choices=MandatoryFor.choices, default=MandatoryFor.NONE, blank=True
+    )
+
+    class Meta:
+        ordering = ["version", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="clause_key_unique"),
+            models.UniqueConstraint(fields=["version", "order"], name="clause_order_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.heading}".strip()
+
+    def is_mandatory(self, sharing_mode: str) -> bool:
+        return self.mandatory_for == MandatoryFor.ALL or (
+            self.mandatory_for == MandatoryFor.OPERATIONS and sharing_mode == SharingMode.OPERATIONS
+        )
+
+
+@pghistory.track()
+class Agreement(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=32, unique=True, editable=False)
+    trio = models.ForeignKey(Trio, on_delete=models.PROTECT, related_name="agreements")
+    template_version = models.ForeignKey(
+        TemplateVersion, on_delete=models.PROTECT, related_name="agreements"
+    )
+    title = models.CharField(max_length=300)
+    purpose = models.TextField()
+    research_questions = models.ManyToManyField(
+        ResearchQuestion, related_name="agreements", blank=True
+    )
+    sharing_mode = models.CharField(max_length=12, choices=SharingMode.choices)
+    start_date = models.DateField()
+    term_months = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    expires_on = models.DateField()
+    breach_notice_hours = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(720)]
+    )
+    retention_days = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    destruction_date = models.DateField(null=True, blank=True)
+    placeholder_values = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Values for placeholders not derived from the fields above (e.g. "
+        "governing_state).",
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    status_changed_at = models.DateTimeField()
+    text_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "expires_on"]),
+            models.Index(fields=["trio", "status"]),
+            models.Index(fields=["updated_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="agreement_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_on__gt=models.F("start_date")),
+                name="agreement_expires_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+
+@pghistory.track()
+class DataElement(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="data_elements")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    source = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    identifiability = models.CharField(max_length=14, choices=Identifiability.choices)
+    research_questions = models.ManyToManyField(ResearchQuestion, related_name="data_elements")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["agreement", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("recipient")),
+                name="data_element_source_is_not_recipient",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OverrideKind(models.TextChoices):
+    REPLACE = "replace", "Replace the clause text"
+    INSERT = "insert", "Insert a new clause after it"
+    DELETE = "delete", "Delete the clause"
+
+
+class OverrideStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+OPEN_OVERRIDE_STATUSES = (OverrideStatus.PROPOSED, OverrideStatus.ACCEPTED)
+
+
+@pghistory.track()
+class ClauseOverride(models.Model):
+    """One party's proposed change to one clause: replace, insert after, or delete."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="overrides")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=OverrideKind.choices)
+    clause_key = models.CharField(
+        max_length=80, help_text="The clause changed, or (insert) the clause it follows."
+    )
+    new_key = models.CharField(
+        max_length=80,
+        blank=True,
+        validators=[key_validator],
+        help_text="Key of an inserted clause.",
+    )
+    heading = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    rationale = models.TextField()
+    status = models.CharField(
+        max_length=12, choices=OverrideStatus.choices, default=OverrideStatus.PROPOSED
+    )
+    resolves = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="resolved_by",
+        help_text="Overrides this merged text replaces (conflict resolution).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agreement", "created_at"]
+        indexes = [models.Index(fields=["agreement", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="insert") | ~models.Q(new_key=""),
+                name="insert_override_has_new_key",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="delete") | ~models.Q(body=""),
+                name="override_has_text_unless_delete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.clause_key} by {self.organisation}"
+
+    @property
+    def target_key(self) -> str:
+        """The clause this override writes: the inserted clause's key, or the changed one."""
+        return self.new_key if self.kind == OverrideKind.INSERT else self.clause_key
+
+
+class Decision(models.TextChoices):
+    ACCEPT = "accept", "Accept"
+    REJECT = "reject", "Reject"
+
+
+@pghistory.track()
+class OverrideResponse(models.Model):
+    override = models.ForeignKey(ClauseOverride, on_delete=models.CASCADE, related_name="responses")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["override", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["override", "organisation"], name="one_response_per_party"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.decision}s {self.override_id}"
+
+
+@pghistory.track()
+class ClauseComment(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="comments")
+    clause_key = models.CharField(max_length=80)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement", "clause_key", "created_at"]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.clause_key} by {self.organisation}"
+
+
+@pghistory.track()
+class Approval(models.Model):
+    """A party's legal sign-off on one exact consolidated text (its SHA-256)."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="approvals")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text_hash = models.CharField(max_length=64)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["agreement", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "organisation"],
+                condition=models.Q(voided_at__isnull=True),
+                name="one_live_approval_per_party",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Approval by {self.organisation} of {self.text_hash[:12]}"
+
+
+@pghistory.track()
+class Signature(models.Model):
+    """A signatory's act of signing one exact text for their organisation."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="signatures")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    typed_name = models.CharField(max_length=200)
+    intent_statement = models.TextField()
+    text_hash = models.CharField(max_length=64)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    signed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement", "signed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "organisation"], name="one_signature_per_party"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Signature by {self.typed_name} for {self.organisation}"
+
+
+class Transition(models.Model):
+    """One lifecycle step: who, when, from, to, why. Append-only."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=12, choices=Status.choices)
+    to_status = models.CharField(max_length=12, choices=Status.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    text_hash = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} -> {self.to_status}"
+
+
+class ReminderSent(models.Model):
+    """Keeps the daily expiry job from reminding twice for the same threshold."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+")
+    days_before = models.PositiveIntegerField()
+    sent_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "days_before"], name="remind_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days_before}-day reminder for {self.agreement_id}"
+
+
+class Notification(models.Model):
+    """An outbox row: who must hear about what. Written in the same transaction as the
+    change it reports, delivered by e-mail by a Celery task after commit."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    agreement = models.ForeignKey(
+        Agreement, null=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.CharField(max_length=40)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["sent_at"]), models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class DocumentKind(models.TextChoices):
+    EXECUTED = "executed", "Executed agreement (sealed)"
+    REVIEW = "review", "Review copy (draft watermark)"
+    REDLINE = "redline", "Redline"
+
+
+class Document(models.Model):
+    """A rendered PDF, content-addressed: stored under its own SHA-256, never twice."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=10, choices=DocumentKind.choices)
+    text_hash = models.CharField(max_length=64, help_text="SHA-256 of the consolidated text.")
+    sha256 = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the PDF bytes.")
+    file = models.FileField(upload_to="documents/", max_length=300)
+    size = models.PositiveBigIntegerField()
+    pages = models.PositiveIntegerField(default=0)
+    sealed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["agreement", "kind", "text_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.agreement_id} ({self.sha256[:12]})"
+
+
+class RenderStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Rendering"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class RenderJob(models.Model):
+    """One request to render a text; one row per (agreement, kind, text) makes it idempotent."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="render_jobs")
+    kind = models.CharField(max_length=10, choices=DocumentKind.choices)
+    text_hash = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=8, choices=RenderStatus.choices, default=RenderStatus.QUEUED
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "kind", "text_hash"], name="render_once_per_text"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} render of {self.agreement_id} ({self.status})"
+
+
+class ReviewState(models.TextChoices):
+    REVIEWED = "reviewed", "Reviewed"
+    ACCEPTED = "accepted", "Accepted"
+
+
+@pghistory.track()
+class ClauseReview(models.Model):
+    """A party's legal team marks a deviating clause reviewed or accepted, for one text of it."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="reviews")
+    clause_key = models.CharField(max_length=80)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=ReviewState.choices)
+    comment = models.TextField(blank=True)
+    clause_hash = models.CharField(
+        max_length=64, help_text="SHA-256 of the clause text reviewed; a new text needs review."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["agreement", "clause_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "clause_key", "organisation"], name="one_review_per_party"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.state} {self.clause_key}"

@@ -1,0 +1,105 @@
+"""Who hears about what: the one place that decides notification recipients.
+
+``notify`` writes outbox rows (``Notification``) in the caller's transaction, so a rolled
+back change notifies nobody; after commit a Celery task e-mails them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from agreements.models import Agreement, Notification
+from partners.models import Membership, Role
+
+# event -> (roles that hear about it, subject template)
+RULES: dict[str, tuple[tuple[str, ...], str]] = {
+    "override_proposed": ((Role.LEGAL,), "{ref}: {org} proposes a change to “{clause}”"),
+    "conflict": ((Role.LEGAL,), "{ref}: conflicting proposals on “{clause}”"),
+    "ready_for_review": ((Role.LEGAL,), "{ref} is ready for your legal review"),
+    "approval_voided": ((Role.LEGAL,), "{ref}: your approval was voided"),
+    "ready_to_sign": ((Role.SIGNATORY,), "{ref} is approved and ready to sign"),
+    "executed": (
+        (Role.DIRECTOR, Role.SIGNATORY, Role.LEGAL),
+        "{ref} is signed by every party and in force",
+    ),
+    "expiring": ((Role.DIRECTOR, Role.SIGNATORY), "{ref} expires in {days} days"),
+    "expired": ((Role.DIRECTOR, Role.LEGAL), "{ref} has expired: destruction duties start"),
+    "terminated": ((Role.DIRECTOR, Role.LEGAL, Role.SIGNATORY), "{ref} was terminated"),
+    "consent_withdrawn": (
+        (Role.DIRECTOR, Role.STAFF, Role.SIGNATORY),
+        "{ref}: {students} on a consented roster you received may no longer be included",
+    ),
+}
+
+
+def recipients(
+    agreement: Agreement, roles: Iterable[str], *, organisation_ids: Iterable[int] | None = None
+) -> list[int]:
+    """User ids holding ``roles`` in the agreement's parties (optionally only some parties)."""
+    party_ids = list(
+        organisation_ids
+        if organisation_ids is not None
+        else agreement.trio.members.values_list("organisation_id", flat=True)
+    )
+    return list(
+        Membership.objects.filter(
+            organisation_id__in=party_ids, role__in=list(roles), user__is_active=True
+        )
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def notify(
+    event: str,
+    agreement: Agreement,
+    *,
+    actor=None,
+    organisation_ids: Iterable[int] | None = None,
+    user_ids: Iterable[int] | None = None,
+    **context: object,
+) -> list[Notification]:
+    """Record ``event`` for everyone it concerns (never the actor) and schedule delivery."""
+    roles, subject_template = RULES[event]
+    targets = (
+        list(user_ids)
+        if user_ids is not None
+        else recipients(agreement, roles, organisation_ids=organisation_ids)
+    )
+    if actor is not None:
+        targets = [uid for uid in targets if uid != actor.pk]
+    if not targets:
+        return []
+    subject = subject_template.format(ref=agreement.reference, **context)
+    url = reverse("agreement-detail", args=[agreement.pk])
+    body = render_to_string(
+        "agreements/email/notification.txt",
+        {
+            "event": event,
+            "agreement": agreement,
+            "subject": subject,
+            "url": f"{settings.SITE_URL}{url}",
+            "actor": actor,
+            **context,
+        },
+    )
+    rows = Notification.objects.bulk_create(
+        Notification(
+            recipient_id=user_id,
+            agreement=agreement,
+            event=event,
+            subject=subject[:300],
+            body=body,
+            url=url,
+        )
+        for user_id in sorted(set(targets))
+    )
+    from agreements.tasks import deliver_notifications
+
+    transaction.on_commit(deliver_notifications.delay)
+    return rows

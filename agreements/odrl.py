@@ -1,0 +1,196 @@
+"""What an agreement permits, as a W3C ODRL 2.2 policy in JSON-LD (the API's ``/terms``).
+
+One plain function over an agreement loaded with ``agreement_detail_for_organisation``:
+
+- the policy is an ``Agreement`` with the agreement's URN as ``uid``;
+- per data element: the recipient (assignee) may ``use`` it, the source (assigner) may
+  ``distribute`` it to the recipient, both only for the agreement's purpose and between
+  its effective date and its expiry (``dateTime`` constraints);
+- prohibitions for every recipient: re-identification, sale, commercialisation, targeted
+  advertising, and passing data to anyone who is not a party;
+- obligations: delete each element by the destruction date, and inform the source within
+  ``breach_notice_hours`` of a breach.
+
+Identifiers: organisations ``urn:collaboratory:organisation:<slug>``, data elements
+``urn:collaboratory:agreement:<id>:data-element:<id>``. Actions outside the ODRL common
+vocabulary (re-identification, targeted advertising) use ``urn:collaboratory:action:...``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from agreements.models import Agreement, DataElement, Identifiability
+from agreements.selectors import parties
+from partners.models import Organisation
+
+ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
+REIDENTIFY = "urn:collaboratory:action:reidentify"
+TARGETED_ADVERTISING = "urn:collaboratory:action:targetedAdvertising"
+BREACH_EVENT = "urn:collaboratory:event:data-breach"
+
+
+def organisation_uid(organisation: Organisation) -> str:
+    return f"urn:collaboratory:organisation:{organisation.slug}"
+
+
+def party(organisation: Organisation) -> dict[str, Any]:
+    return {"@type": "Party", "uid": organisation_uid(organisation), "name": organisation.name}
+
+
+def _date(value: dt.date) -> dict[str, str]:
+    return {"@value": value.isoformat(), "@type": "xsd:date"}
+
+
+def destruction_deadline(agreement: Agreement) -> dt.date:
+    """The agreed destruction date, or the expiry plus the retention period."""
+    return agreement.destruction_date or (
+        agreement.expires_on + dt.timedelta(days=agreement.retention_days)
+    )
+
+
+def _validity(agreement: Agreement) -> list[dict[str, Any]]:
+    return [
+        {
+            "leftOperand": "dateTime",
+            "operator": "gteq",
+            "rightOperand": _date(agreement.start_date),
+        },
+        {"leftOperand": "dateTime", "operator": "lt", "rightOperand": _date(agreement.expires_on)},
+    ]
+
+
+def _purpose(agreement: Agreement) -> dict[str, Any]:
+    return {"leftOperand": "purpose", "operator": "eq", "rightOperand": agreement.purpose}
+
+
+def element_uid(agreement: Agreement, element: DataElement) -> str:
+    return f"urn:collaboratory:agreement:{agreement.pk}:data-element:{element.pk}"
+
+
+def _asset(agreement: Agreement, element: DataElement) -> dict[str, Any]:
+    return {
+        "@type": "Asset",
+        "uid": element_uid(agreement, element),
+        "title": element.name,
+        "identifiability": element.identifiability,
+    }
+
+
+def agreement_policy(agreement: Agreement) -> dict[str, Any]:
+    """The agreement's terms as an ODRL Agreement policy (a JSON-LD document)."""
+    members = parties(agreement)
+    organisations = {m.organisation_id: m.organisation for m in members}
+    permissions: list[dict[str, Any]] = []
+    prohibitions: list[dict[str, Any]] = []
+    obligations: list[dict[str, Any]] = []
+    deadline = destruction_deadline(agreement)
+    for element in agreement.data_elements.all():
+        source = organisations.get(element.source_id, element.source)
+        recipient = organisations.get(element.recipient_id, element.recipient)
+        asset = _asset(agreement, element)
+        permissions.append(
+            {
+                "uid": f"{asset['uid']}:use",
+                "target": asset,
+                "assigner": party(source),
+                "assignee": party(recipient),
+                "action": "use",
+                "constraint": [_purpose(agreement), *_validity(agreement)],
+            }
+        )
+        permissions.append(
+            {
+                "uid": f"{asset['uid']}:distribute",
+                "target": asset,
+                "assigner": party(recipient),
+                "assignee": party(source),
+                "action": "distribute",
+                "constraint": [
+                    {
+                        "leftOperand": "recipient",
+                        "operator": "eq",
+                        "rightOperand": organisation_uid(recipient),
+                    },
+                    _purpose(agreement),
+                    *_validity(agreement),
+                ],
+            }
+        )
+        forbidden = ["sell", "commercialize", TARGETED_ADVERTISING]
+        if element.identifiability != Identifiability.IDENTIFIABLE:
+            forbidden.insert(0, REIDENTIFY)
+        for action in forbidden:
+            prohibitions.append(
+                {
+                    "uid": f"{asset['uid']}:prohibit:{action.rsplit(':', 1)[-1]}",
+                    "target": asset,
+                    "assigner": party(source),
+                    "assignee": party(recipient),
+                    "action": action,
+                }
+            )
+        prohibitions.append(
+            {
+                "uid": f"{asset['uid']}:prohibit:onward-transfer",
+                "target": asset,
+                "assigner": party(source),
+                "assignee": party(recipient),
+                "action": "transfer",
+                "constraint": [
+                    {
+                        "leftOperand": "recipient",
+                        "operator": "isNoneOf",
+                        "rightOperand": [organisation_uid(o) for o in organisations.values()],
+                    }
+                ],
+            }
+        )
+        obligations.append(
+            {
+                "uid": f"{asset['uid']}:duty:delete",
+                "target": asset,
+                "assigner": party(source),
+                "assignee": party(recipient),
+                "action": "delete",
+                "constraint": [
+                    {"leftOperand": "dateTime", "operator": "lteq", "rightOperand": _date(deadline)}
+                ],
+            }
+        )
+        obligations.append(
+            {
+                "uid": f"{asset['uid']}:duty:breach-notice",
+                "target": asset,
+                "assigner": party(source),
+                "assignee": party(recipient),
+                "action": "inform",
+                "informedParty": party(source),
+                "constraint": [
+                    {"leftOperand": "event", "operator": "eq", "rightOperand": BREACH_EVENT},
+                    {
+                        "leftOperand": "elapsedTime",
+                        "operator": "lteq",
+                        "rightOperand": {
+                            "@value": f"PT{agreement.breach_notice_hours}H",
+                            "@type": "xsd:duration",
+                        },
+                    },
+                ],
+            }
+        )
+    return {
+        "@context": ODRL_CONTEXT,
+        "@type": "Agreement",
+        "uid": f"urn:uuid:{agreement.pk}",
+        "profile": "urn:collaboratory:odrl-profile:v1",
+        "conflict": "prohibit",
+        "title": f"{agreement.reference} {agreement.title}",
+        "status": agreement.status,
+        "textHash": agreement.text_hash,
+        "parties": [{**party(m.organisation), "role": m.role} for m in members],
+        "permission": permissions,
+        "prohibition": prohibitions,
+        "obligation": obligations,
+    }

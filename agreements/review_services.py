@@ -1,0 +1,148 @@
+"""Per-clause legal review: each party's legal team marks a deviating clause reviewed or
+accepted, with a comment, and sees which deviations still wait for whom.
+
+A review belongs to one text of the clause (``ClauseReview.clause_hash``): when the clause
+changes again, earlier reviews of it no longer count and the clause needs review anew.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from agreements.comparisons import ClauseComparison, Comparison
+from agreements.models import Agreement, ClauseReview, ReviewState, Status
+from agreements.review_selectors import agreement_comparison
+from agreements.selectors import parties, with_agreement_detail
+
+# One permission rule for "acts as this party's legal team", shared with every other
+# agreement service rather than copied here.
+from agreements.services import _acting_party
+from collaboratory.errors import DomainError
+from partners.models import Organisation, Role
+from partners.selectors import AnyUser
+
+#: While the text can still be read and questioned: before signing starts.
+REVIEWABLE = (Status.DRAFT, Status.NEGOTIATING, Status.IN_REVIEW)
+
+
+@transaction.atomic
+def clause_review_mark(
+    *,
+    agreement: Agreement,
+    by: AnyUser,
+    clause_key: str,
+    state: str,
+    comment: str = "",
+    clause_hash: str = "",
+    organisation_id: int | None = None,
+) -> ClauseReview:
+    """A party's legal team marks one deviating clause reviewed or accepted, for the clause's
+    current text. ``clause_hash`` (when given) is the text the user saw: if the clause changed
+    since, nothing is recorded. Marking again replaces the party's earlier mark."""
+    Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
+    agreement = with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
+    if agreement.status not in REVIEWABLE:
+        raise DomainError(
+            "Clauses can be marked reviewed until signing starts; this agreement is "
+            f"{agreement.get_status_display().lower()}.",
+            code="wrong_status",
+        )
+    organisation_id = _acting_party(by, agreement, Role.LEGAL, organisation_id)
+    if state not in ReviewState.values:
+        raise DomainError({"state": "Choose reviewed or accepted."})
+    row = next(
+        (r for r in agreement_comparison(agreement).rows if r.key == clause_key and r.changed),
+        None,
+    )
+    if row is None:
+        raise DomainError(
+            {"clause_key": f"“{clause_key}” does not deviate from the standard: nothing to review."}
+        )
+    if clause_hash and clause_hash != row.review_hash:
+        raise DomainError(
+            "This clause changed since you opened the page. Reload it and review the current text.",
+            code="stale_text",
+        )
+    review = ClauseReview.objects.filter(
+        agreement=agreement, clause_key=clause_key, organisation_id=organisation_id
+    ).first() or ClauseReview(
+        agreement=agreement, clause_key=clause_key, organisation_id=organisation_id
+    )
+    review.user = by
+    review.state = state
+    review.comment = comment.strip()
+    review.clause_hash = row.review_hash
+    review.full_clean()
+    review.save()
+    return review
+
+
+# --- Which deviations still wait for whom -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartyReview:
+    organisation: Organisation
+    review: ClauseReview | None
+    current: bool  # the review is of the clause's current text
+
+    @property
+    def state(self) -> str:
+        """reviewed, accepted, outdated (the clause changed since) or unreviewed."""
+        if self.review is None:
+            return "unreviewed"
+        return self.review.state if self.current else "outdated"
+
+    @property
+    def done(self) -> bool:
+        return self.review is not None and self.current
+
+
+@dataclass(frozen=True)
+class DeviationReview:
+    row: ClauseComparison
+    parties: tuple[PartyReview, ...]
+
+    @property
+    def waiting_for(self) -> list[Organisation]:
+        return [p.organisation for p in self.parties if not p.done]
+
+
+def deviation_reviews(
+    agreement: Agreement, comparison: Comparison | None = None
+) -> list[DeviationReview]:
+    """Every deviating clause with each party's review of its current text (one query for
+    the reviews on a row from ``agreement_detail_for_user``)."""
+    comparison = comparison or agreement_comparison(agreement)
+    reviews = {
+        (r.clause_key, r.organisation_id): r
+        for r in ClauseReview.objects.filter(agreement=agreement).select_related("user")
+    }
+    members = parties(agreement)
+    result = []
+    for row in comparison.changed_rows:
+        states = []
+        for member in members:
+            review = reviews.get((row.key, member.organisation_id))
+            states.append(
+                PartyReview(
+                    organisation=member.organisation,
+                    review=review,
+                    current=review is not None and review.clause_hash == row.review_hash,
+                )
+            )
+        result.append(DeviationReview(row=row, parties=tuple(states)))
+    return result
+
+
+def unreviewed_by_party(reviews: list[DeviationReview]) -> list[tuple[Organisation, list[str]]]:
+    """Each party with the keys of the deviations it has not reviewed in their current text."""
+    waiting: dict[int, tuple[Organisation, list[str]]] = {}
+    for deviation in reviews:
+        for party in deviation.parties:
+            entry = waiting.setdefault(party.organisation.pk, (party.organisation, []))
+            if not party.done:
+                entry[1].append(deviation.row.key)
+    return list(waiting.values())

@@ -1,0 +1,351 @@
+"""Reads of templates and agreements, through the one access rule (partners.selectors)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import BooleanField, Count, F, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from agreements.consolidation import ConsolidatedText, ScheduleRow, consolidate
+from agreements.models import (
+    OPEN_OVERRIDE_STATUSES,
+    Agreement,
+    Approval,
+    Clause,
+    ClauseOverride,
+    DataElement,
+    OverrideResponse,
+    OverrideStatus,
+    Signature,
+    TemplateVersion,
+    Transition,
+    VersionStatus,
+)
+from partners.models import Membership, TrioMember
+from partners.selectors import AnyUser, scope_to_user
+
+
+def agreements_visible_to(user: AnyUser) -> QuerySet[Agreement]:
+    """Agreements of the trios ``user`` may see; everything else is invisible (404)."""
+    return scope_to_user(Agreement.objects.all(), user)
+
+
+def agreement_list_for_user(
+    user: AnyUser,
+    *,
+    status: str | None = None,
+    trio_id: int | None = None,
+    expiring_within_days: int | None = None,
+    today: dt.date | None = None,
+) -> QuerySet[Agreement]:
+    """The agreement list with what each row shows, in a fixed number of queries."""
+    queryset = (
+        agreements_visible_to(user)
+        .select_related("trio__collaboratory", "template_version__template")
+        .prefetch_related(
+            Prefetch(
+                "trio__members",
+                queryset=TrioMember.objects.select_related("organisation").order_by("role"),
+            )
+        )
+        .annotate(
+            open_overrides=Count(
+                "overrides", filter=Q(overrides__status=OverrideStatus.PROPOSED), distinct=True
+            )
+        )
+        .order_by("-updated_at")
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if trio_id:
+        queryset = queryset.filter(trio_id=trio_id)
+    if expiring_within_days is not None:
+        today = today or timezone.localdate()
+        queryset = queryset.filter(
+            status="active",
+            expires_on__gte=today,
+            expires_on__lte=today + dt.timedelta(days=expiring_within_days),
+        )
+    return queryset
+
+
+def agreement_detail_for_user(user: AnyUser) -> QuerySet[Agreement]:
+    """Everything the detail page and the consolidated text need, prefetched."""
+    return with_agreement_detail(agreements_visible_to(user))
+
+
+def with_agreement_detail(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
+    """Add the detail prefetches to ``queryset``. Services use it on rows their caller
+    already found through ``agreement_detail_for_user``."""
+    return queryset.select_related(
+        "trio__collaboratory", "template_version__template", "created_by"
+    ).prefetch_related(
+        Prefetch(
+            "trio__members",
+            queryset=TrioMember.objects.select_related("organisation").order_by("role"),
+        ),
+        Prefetch("template_version__clauses", queryset=Clause.objects.order_by("order")),
+        Prefetch(
+            "overrides",
+            queryset=ClauseOverride.objects.select_related("organisation", "proposed_by")
+            .prefetch_related(
+                Prefetch(
+                    "responses",
+                    queryset=OverrideResponse.objects.select_related("organisation", "user"),
+                )
+            )
+            .order_by("created_at", "id"),
+        ),
+        Prefetch(
+            "data_elements",
+            queryset=DataElement.objects.select_related("source", "recipient")
+            .prefetch_related("research_questions")
+            .order_by("position", "id"),
+        ),
+        "research_questions",
+        Prefetch(
+            "approvals",
+            queryset=Approval.objects.select_related("organisation", "user").order_by("created_at"),
+        ),
+        Prefetch(
+            "signatures",
+            queryset=Signature.objects.select_related("organisation", "user").order_by("signed_at"),
+        ),
+        Prefetch(
+            "transitions", queryset=Transition.objects.select_related("by").order_by("at", "id")
+        ),
+    )
+
+
+def published_versions() -> QuerySet[TemplateVersion]:
+    return TemplateVersion.objects.filter(status=VersionStatus.PUBLISHED).select_related("template")
+
+
+def parties(agreement: Agreement) -> list[TrioMember]:
+    """The agreement's parties (the trio's members), research, district, developer order."""
+    order = {"research": 0, "district": 1, "developer": 2}
+    return sorted(agreement.trio.members.all(), key=lambda m: order.get(m.role, 9))
+
+
+def placeholder_values(agreement: Agreement) -> dict[str, object]:
+    """Values for every placeholder: derived from the agreement's fields and parties first,
+    then the free values stored on the agreement."""
+    members = {m.role: m.organisation.name for m in agreement.trio.members.all()}
+    derived: dict[str, object] = {
+        "district_name": members.get("district"),
+        "research_org_name": members.get("research"),
+        "developer_name": members.get("developer"),
+        "effective_date": agreement.start_date,
+        "expires_on": agreement.expires_on,
+        "destruction_date": agreement.destruction_date,
+        "retention_days": agreement.retention_days,
+        "breach_notice_hours": agreement.breach_notice_hours,
+        "term_months": agreement.term_months,
+        "purpose_summary": agreement.purpose,
+    }
+    stored = {k: v for k, v in (agreement.placeholder_values or {}).items() if v not in ("", None)}
+    return {**derived, **stored}
+
+
+def _accepted_overrides(agreement: Agreement) -> list[ClauseOverride]:
+    return [o for o in agreement.overrides.all() if o.status == OverrideStatus.ACCEPTED]
+
+
+def consolidated_text(agreement: Agreement) -> ConsolidatedText:
+    """The agreement's consolidated text (use with agreement_detail_for_user's prefetches)."""
+    header = [
+        ("Title", agreement.title),
+        ("Reference", agreement.reference),
+        *[(f"Party ({m.get_role_display()})", m.organisation.name) for m in parties(agreement)],
+        ("Sharing mode", agreement.get_sharing_mode_display()),
+        ("Effective", agreement.start_date.isoformat()),
+        ("Expires", agreement.expires_on.isoformat()),
+    ]
+    schedule = [
+        ScheduleRow(
+            name=element.name,
+            source=element.source.name,
+            recipient=element.recipient.name,
+            identifiability=element.get_identifiability_display(),
+            research_questions=tuple(q.text for q in element.research_questions.all()),
+            description=element.description,
+        )
+        for element in agreement.data_elements.all()
+    ]
+    return consolidate(
+        clauses=list(agreement.template_version.clauses.all()),
+        accepted_overrides=_accepted_overrides(agreement),
+        values=placeholder_values(agreement),
+        header=header,
+        schedule=schedule,
+    )
+
+
+def open_overrides(agreement: Agreement) -> list[ClauseOverride]:
+    return [o for o in agreement.overrides.all() if o.status in OPEN_OVERRIDE_STATUSES]
+
+
+def conflicts(agreement: Agreement) -> dict[str, list[ClauseOverride]]:
+    """Clauses that two or more parties change at once: key -> their open overrides.
+
+    Inserted clauses have keys of their own, so only replace/delete proposals collide.
+    """
+    by_key: dict[str, list[ClauseOverride]] = defaultdict(list)
+    for override in open_overrides(agreement):
+        if override.kind != "insert":
+            by_key[override.clause_key].append(override)
+    return {
+        key: overrides
+        for key, overrides in by_key.items()
+        if len({o.organisation_id for o in overrides}) > 1
+    }
+
+
+def live_approvals(agreement: Agreement) -> list[Approval]:
+    return [a for a in agreement.approvals.all() if a.voided_at is None]
+
+
+def user_party_roles(user: AnyUser, agreement: Agreement) -> dict[int, set[str]]:
+    """organisation id -> roles, for the agreement's parties that ``user`` belongs to."""
+    if not user.is_authenticated:
+        return {}
+    party_ids = [m.organisation_id for m in agreement.trio.members.all()]
+    roles: dict[int, set[str]] = defaultdict(set)
+    for organisation_id, role in Membership.objects.filter(
+        user=user, organisation_id__in=party_ids
+    ).values_list("organisation_id", "role"):
+        roles[organisation_id].add(role)
+    return dict(roles)
+
+
+# --- The partner API: an organisation (its token) is the caller -----------------------------
+
+
+def agreements_visible_to_organisation(organisation_id: int) -> QuerySet[Agreement]:
+    """Agreements ``organisation_id`` is a party to (a member of the agreement's trio)."""
+    from partners.selectors import scope_to_organisation
+
+    return scope_to_organisation(Agreement.objects.all(), organisation_id)
+
+
+def _executed_documents() -> QuerySet:
+    from agreements.models import Document, DocumentKind
+
+    return Document.objects.filter(kind=DocumentKind.EXECUTED, sealed=True)
+
+
+# Raw SQL on purpose: an Exists() subquery is re-aliased and deep-copied on every list
+# request, which cost more than the whole rest of the query building at 100 rows.
+_HAS_EXECUTED_DOCUMENT = RawSQL(
+    "EXISTS (SELECT 1 FROM agreements_document d WHERE d.agreement_id = "
+    "agreements_agreement.id AND d.kind = 'executed' AND d.sealed)",
+    (),
+    output_field=BooleanField(),
+)
+_ROLE_ORDER = {"research": 0, "district": 1, "developer": 2}
+
+
+def agreement_list_for_organisation(
+    organisation_id: int,
+    *,
+    status: str | None = None,
+    trio_id: int | None = None,
+    updated_after: dt.datetime | None = None,
+    expires_before: dt.date | None = None,
+) -> QuerySet[Agreement]:
+    """The API's agreement list, newest change first. Count and slice it, then read the page
+    with ``agreement_rows`` (plain dicts, no model instances) and ``with_parties``."""
+    queryset = agreements_visible_to_organisation(organisation_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    if trio_id is not None:
+        queryset = queryset.filter(trio_id=trio_id)
+    if updated_after is not None:
+        queryset = queryset.filter(updated_at__gt=updated_after)
+    if expires_before is not None:
+        queryset = queryset.filter(expires_on__lt=expires_before)
+    return queryset.order_by("-updated_at", "id")
+
+
+def agreement_rows(queryset: QuerySet[Agreement]) -> list[dict]:
+    """The list's columns of ``queryset`` (e.g. one page of it) in one query."""
+    return list(
+        queryset.values(
+            "id",
+            "reference",
+            "title",
+            "status",
+            "status_changed_at",
+            "start_date",
+            "expires_on",
+            "updated_at",
+            "trio_id",
+            trio_name=F("trio__name"),
+            version_id=F("template_version_id"),
+            version_number=F("template_version__number"),
+            template_name=F("template_version__template__name"),
+            has_executed_document=_HAS_EXECUTED_DOCUMENT,
+        )
+    )
+
+
+def with_parties(rows: list[dict]) -> list[dict]:
+    """Add ``parties`` to agreement rows: each trio member with its organisation and when it
+    approved (live approval) and signed. Three queries whatever the number of rows."""
+    agreement_ids = [row["id"] for row in rows]
+    members: dict[int, list[tuple]] = defaultdict(list)
+    for member in (
+        TrioMember.objects.filter(trio_id__in={row["trio_id"] for row in rows})
+        .values_list(
+            "trio_id",
+            "role",
+            "organisation_id",
+            "organisation__slug",
+            "organisation__name",
+            "organisation__kind",
+        )
+        .order_by("trio_id", "role")
+    ):
+        members[member[0]].append(member)
+    approved = {
+        (agreement_id, organisation_id): at
+        for agreement_id, organisation_id, at in Approval.objects.filter(
+            agreement_id__in=agreement_ids, voided_at__isnull=True
+        ).values_list("agreement_id", "organisation_id", "created_at")
+    }
+    signed = {
+        (agreement_id, organisation_id): at
+        for agreement_id, organisation_id, at in Signature.objects.filter(
+            agreement_id__in=agreement_ids
+        ).values_list("agreement_id", "organisation_id", "signed_at")
+    }
+    for row in rows:
+        row["parties"] = [
+            {
+                "organisation": {"id": org_id, "slug": slug, "name": name, "kind": kind},
+                "role": role,
+                "approved_at": approved.get((row["id"], org_id)),
+                "signed_at": signed.get((row["id"], org_id)),
+            }
+            for _, role, org_id, slug, name, kind in sorted(
+                members[row["trio_id"]], key=lambda m: _ROLE_ORDER.get(m[1], 9)
+            )
+        ]
+    return rows
+
+
+def agreement_detail_for_organisation(organisation_id: int) -> QuerySet[Agreement]:
+    """One agreement with everything the API detail and its ODRL terms need."""
+    from django.db.models import Exists, OuterRef
+
+    return with_agreement_detail(agreements_visible_to_organisation(organisation_id)).annotate(
+        has_executed_document=Exists(_executed_documents().filter(agreement=OuterRef("pk")))
+    )
+
+
+def latest_executed_document(agreement: Agreement):
+    """The newest sealed executed PDF of ``agreement`` (already access-checked), or None."""
+    return _executed_documents().filter(agreement=agreement).order_by("-created_at", "-id").first()

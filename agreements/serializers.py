@@ -1,0 +1,222 @@
+"""Shapes of the partner API's agreement resources.
+
+The declared fields are the contract (they generate the OpenAPI schema); ``to_representation``
+builds the same shape with plain attribute reads, because the list endpoint serialises up to
+200 agreements with their parties per request and DRF's per-field machinery would dominate
+its time. The schemathesis run checks that what we send matches what we declare.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from agreements.models import Agreement, Identifiability, Status
+from agreements.selectors import conflicts, consolidated_text, live_approvals, parties
+from partners.models import TrioRole
+from partners.serializers import OrganisationSummarySerializer, organisation_summary
+
+
+class TrioRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TemplateRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The template version's id.")
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class PartySerializer(serializers.Serializer):
+    organisation = OrganisationSummarySerializer()
+    role = serializers.ChoiceField(choices=TrioRole.choices)
+    approved_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its legal team approved the current text."
+    )
+    signed_at = serializers.DateTimeField(allow_null=True)
+
+
+def _party_rows(agreement: Agreement) -> list[dict[str, Any]]:
+    """The detail's parties, from its prefetches, in the list rows' shape."""
+    approved = {a.organisation_id: a.created_at for a in live_approvals(agreement)}
+    signed = {s.organisation_id: s.signed_at for s in agreement.signatures.all()}
+    return [
+        {
+            "organisation": organisation_summary(member.organisation),
+            "role": member.role,
+            "approved_at": approved.get(member.organisation_id),
+            "signed_at": signed.get(member.organisation_id),
+        }
+        for member in parties(agreement)
+    ]
+
+
+class AgreementSerializer(serializers.Serializer):
+    """One agreement in the list. Needs ``context["document_base"]``: the absolute URL of
+    ``/api/v1/agreements/``."""
+
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    status_changed_at = serializers.DateTimeField()
+    trio = TrioRefSerializer()
+    template = TemplateRefSerializer()
+    parties = PartySerializer(many=True)
+    effective_date = serializers.DateField()
+    expires_on = serializers.DateField()
+    updated_at = serializers.DateTimeField()
+    document_url = serializers.URLField(
+        allow_null=True, help_text="The sealed PDF; null until it exists."
+    )
+
+    def to_representation(self, agreement: Agreement | dict[str, Any]) -> dict[str, Any]:
+        if isinstance(agreement, dict):
+            return self._from_row(agreement)
+        version = agreement.template_version
+        return self._from_row(
+            {
+                "id": agreement.pk,
+                "reference": agreement.reference,
+                "title": agreement.title,
+                "status": agreement.status,
+                "status_changed_at": agreement.status_changed_at,
+                "trio_id": agreement.trio.id,
+                "trio_name": agreement.trio.name,
+                "version_id": version.id,
+                "template_name": version.template.name,
+                "version_number": version.number,
+                "parties": _party_rows(agreement),
+                "start_date": agreement.start_date,
+                "expires_on": agreement.expires_on,
+                "updated_at": agreement.updated_at,
+                "has_executed_document": getattr(agreement, "has_executed_document", False),
+            }
+        )
+
+    def _from_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A row of ``agreement_list_for_organisation`` + ``with_parties`` (the hot path)."""
+        agreement_id = str(row["id"])
+        return {
+            "id": agreement_id,
+            "reference": row["reference"],
+            "title": row["title"],
+            "status": row["status"],
+            "status_changed_at": row["status_changed_at"],
+            "trio": {"id": row["trio_id"], "name": row["trio_name"]},
+            "template": {
+                "id": row["version_id"],
+                "name": row["template_name"],
+                "version": row["version_number"],
+            },
+            "parties": row["parties"],
+            "effective_date": row["start_date"],
+            "expires_on": row["expires_on"],
+            "updated_at": row["updated_at"],
+            "document_url": (
+                f"{self.context['document_base']}{agreement_id}/document"
+                if row["has_executed_document"]
+                else None
+            ),
+        }
+
+
+class ResearchQuestionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class DataElementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    source = OrganisationSummarySerializer()
+    recipient = OrganisationSummarySerializer()
+    identifiability = serializers.ChoiceField(choices=Identifiability.choices)
+    research_questions = ResearchQuestionRefSerializer(many=True)
+
+
+class ConflictSerializer(serializers.Serializer):
+    clause_key = serializers.CharField()
+    organisations = serializers.ListField(
+        child=serializers.CharField(), help_text="Slugs of the parties changing the clause."
+    )
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    from_status = serializers.ChoiceField(choices=Status.choices)
+    to_status = serializers.ChoiceField(choices=Status.choices)
+    at = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class AgreementDetailSerializer(AgreementSerializer):
+    data_elements = DataElementSerializer(many=True)
+    deviations_count = serializers.IntegerField(
+        help_text="Clauses whose consolidated text differs from the template's "
+        "(replaced, inserted or deleted)."
+    )
+    open_conflicts = ConflictSerializer(many=True)
+    timeline = TimelineEntrySerializer(many=True)
+
+    def to_representation(self, agreement: Agreement) -> dict[str, Any]:
+        text = consolidated_text(agreement)
+        organisations = {m.organisation_id: m.organisation for m in agreement.trio.members.all()}
+        return {
+            **super().to_representation(agreement),
+            "data_elements": [
+                {
+                    "id": element.id,
+                    "name": element.name,
+                    "description": element.description,
+                    "source": organisation_summary(
+                        organisations.get(element.source_id, element.source)
+                    ),
+                    "recipient": organisation_summary(
+                        organisations.get(element.recipient_id, element.recipient)
+                    ),
+                    "identifiability": element.identifiability,
+                    "research_questions": [
+                        {"id": q.id, "text": q.text} for q in element.research_questions.all()
+                    ],
+                }
+                for element in agreement.data_elements.all()
+            ],
+            "deviations_count": sum(1 for c in text.clauses if c.origin != "template")
+            + len(text.deleted),
+            "open_conflicts": [
+                {
+                    "clause_key": key,
+                    "organisations": sorted({o.organisation.slug for o in overrides}),
+                }
+                for key, overrides in sorted(conflicts(agreement).items())
+            ],
+            "timeline": [
+                {
+                    "from_status": t.from_status,
+                    "to_status": t.to_status,
+                    "at": t.at,
+                    "reason": t.reason,
+                }
+                for t in agreement.transitions.all()
+            ],
+        }
+
+
+class AgreementPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Agreements across all pages.")
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AgreementSerializer(many=True)
+
+
+class ConsentSummarySerializer(serializers.Serializer):
+    agreement = serializers.UUIDField()
+    coverage = serializers.DictField(
+        help_text="Aggregate counts only (e.g. granted, refused, withdrawn, no response), "
+        "possibly grouped; never student-level rows."
+    )

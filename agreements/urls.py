@@ -1,0 +1,133 @@
+from django.urls import path
+
+from agreements import views, views_documents, views_wizard
+
+urlpatterns = [
+    path("agreements/", views.agreement_list, name="agreement-list"),
+    path("agreements/<uuid:pk>/", views.agreement_detail, name="agreement-detail"),
+    path("agreements/<uuid:pk>/history/", views.agreement_history_view, name="agreement-history"),
+    path("agreements/<uuid:pk>/sign/", views.agreement_sign, name="agreement-sign"),
+    path("agreements/<uuid:pk>/elements/new/", views.data_element_add, name="data-element-add"),
+    path(
+        "agreements/<uuid:pk>/open/",
+        views.agreement_open_negotiation,
+        name="agreement-open-negotiation",
+    ),
+    path("agreements/<uuid:pk>/propose/", views.override_propose, name="override-propose"),
+    path(
+        "agreements/<uuid:pk>/proposals/<int:override_id>/respond/",
+        views.override_respond,
+        name="override-respond",
+    ),
+    path(
+        "agreements/<uuid:pk>/proposals/<int:override_id>/withdraw/",
+        views.override_withdraw,
+        name="override-withdraw",
+    ),
+    path(
+        "agreements/<uuid:pk>/conflicts/<slug:clause_key>/resolve/",
+        views.conflict_resolve,
+        name="conflict-resolve",
+    ),
+    path("agreements/<uuid:pk>/comments/", views.clause_comment, name="clause-comment"),
+    path(
+        "agreements/<uuid:pk>/submit/",
+        views.agreement_submit_for_review,
+        name="agreement-submit",
+    ),
+    path("agreements/<uuid:pk>/reopen/", views.agreement_reopen, name="agreement-reopen"),
+    path("agreements/<uuid:pk>/approve/", views.agreement_approve, name="agreement-approve"),
+    path("agreements/<uuid:pk>/terminate/", views.agreement_terminate, name="agreement-terminate"),
+    # The guided flow (agreements/views_wizard.py) replaces the single-form page.
+    path(
+        "trios/<slug:collaboratory>/<slug:slug>/agreements/new/",
+        views_wizard.wizard_start,
+        name="agreement-create",
+    ),
+]
+
+# Legal review: comparisons, redline downloads, per-clause review, deviation analytics.
+from agreements import views_review  # noqa: E402
+
+urlpatterns += [
+    path("agreements/<uuid:pk>/compare/", views_review.agreement_compare, name="agreement-compare"),
+    path(
+        "agreements/<uuid:pk>/compare/conflicts/<slug:clause_key>/",
+        views_review.agreement_conflict,
+        name="agreement-conflict",
+    ),
+    path(
+        "agreements/<uuid:pk>/compare/earlier/",
+        views_review.agreement_compare_earlier,
+        name="agreement-compare-earlier",
+    ),
+    path(
+        "agreements/<uuid:pk>/compare/newer-version/",
+        views_review.agreement_compare_upgrade,
+        name="agreement-compare-upgrade",
+    ),
+    path(
+        "agreements/<uuid:pk>/redline.docx",
+        views_review.agreement_redline_docx,
+        name="agreement-redline-docx",
+    ),
+    path(
+        "agreements/<uuid:pk>/redline.pdf",
+        views_review.agreement_redline_pdf,
+        name="agreement-redline-pdf",
+    ),
+    path("agreements/<uuid:pk>/reviews/", views_review.agreement_reviews, name="agreement-reviews"),
+    path(
+        "agreements/<uuid:pk>/reviews/mark/",
+        views_review.clause_review_mark,
+        name="clause-review-mark",
+    ),
+    path(
+        "template-versions/<int:old>/compare/<int:new>/",
+        views_review.template_compare,
+        name="template-compare",
+    ),
+    path("deviations/", views_review.deviation_index, name="deviation-index"),
+    path(
+        "deviations/<slug:collaboratory>/<slug:template>/",
+        views_review.deviation_analytics,
+        name="deviation-analytics",
+    ),
+    path(
+        "deviations/<slug:collaboratory>/<slug:template>/deviations.csv",
+        views_review.deviation_csv,
+        name="deviation-csv",
+    ),
+    # Documents: sealed executed PDFs, review copies, render progress, seal checks.
+    path(
+        "agreements/<uuid:pk>/documents/",
+        views_documents.documents_status,
+        name="agreement-documents",
+    ),
+    path(
+        "agreements/<uuid:pk>/documents/request/",
+        views_documents.document_request,
+        name="document-request",
+    ),
+    path(
+        "agreements/<uuid:pk>/documents/jobs/<int:job_id>/retry/",
+        views_documents.render_job_retry,
+        name="render-job-retry",
+    ),
+    path(
+        "agreements/<uuid:pk>/documents/<int:document_id>/download/",
+        views_documents.document_download,
+        name="document-download",
+    ),
+    path(
+        "agreements/<uuid:pk>/documents/<int:document_id>/verify/",
+        views_documents.document_check,
+        name="document-check",
+    ),
+    path(
+        "agreements/verification/",
+        views_documents.document_verification,
+        name="document-verification",
+    ),
+    path("agreements/verify", views_documents.document_verify_api, name="document-verify-api"),
+]

@@ -1,0 +1,424 @@
+"""Legal-review pages: comparisons, conflicts side by side, redline downloads, per-clause
+review state, and the facilitators' deviation analytics.
+
+Agreements are looked up through ``agreement_detail_for_user`` and templates through the
+review selectors (strangers get 404); the one write, marking a clause reviewed, goes
+through ``review_services.clause_review_mark``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from agreements import analytics, comparisons, exports, review_services
+from agreements.comparisons import ClauseComparison, Comparison
+from agreements.models import Agreement, ClauseOverride, DSATemplate, ReviewState
+from agreements.review_selectors import (
+    accepted_overrides,
+    agreement_comparison,
+    agreement_for_comparison,
+    earlier_points,
+    newer_versions,
+    staffed_collaboratories,
+    template_versions_visible_to,
+    text_as_of,
+)
+from agreements.selectors import (
+    agreement_detail_for_user,
+    conflicts,
+    consolidated_text,
+    placeholder_values,
+    user_party_roles,
+)
+from collaboratory.errors import DomainError
+from collaboratory.web import flash_error
+from partners.models import Role
+
+VIEWS = ("inline", "side")
+
+
+def _agreement(request: HttpRequest, pk) -> Agreement:
+    return get_object_or_404(agreement_for_comparison(request.user), pk=pk)
+
+
+def _view_mode(request: HttpRequest) -> str:
+    mode = request.GET.get("view", "inline")
+    return mode if mode in VIEWS else "inline"
+
+
+# --- Layout of a comparison page ------------------------------------------------------------
+
+
+def anchor(row: ClauseComparison, mode: str) -> str:
+    """The id of a row's first change in ``mode``; its article's id when nothing changed."""
+    if not row.changed:
+        return f"clause-{row.key}"
+    if row.heading_changed or mode == "inline":
+        return row.first_change_anchor
+    first = next(op for op in row.body_ops if op.kind != "equal")
+    return f"{row.anchor_prefix}1-{'old' if first.kind == 'delete' else 'new'}"
+
+
+@dataclass(frozen=True)
+class Block:
+    """A changed clause, or a run of unchanged clauses shown collapsed."""
+
+    rows: tuple[ClauseComparison, ...]
+    index: int
+    previous: str = ""
+    next: str = ""
+
+    @property
+    def collapsed(self) -> bool:
+        return not (self.rows[0].changed or self.rows[0].conflict)
+
+    @property
+    def row(self) -> ClauseComparison:
+        return self.rows[0]
+
+    @property
+    def numbers(self) -> str:
+        first, last = self.rows[0].number, self.rows[-1].number
+        return first if first == last else f"{first}–{last}"
+
+
+def blocks(comparison: Comparison, mode: str) -> list[Block]:
+    """Changed (or conflicted) clauses one by one with links to the previous and next change;
+    unchanged clauses grouped into collapsed runs."""
+    groups: list[list[ClauseComparison]] = []
+    for row in comparison.rows:
+        quiet = not (row.changed or row.conflict)
+        if quiet and groups and not (groups[-1][0].changed or groups[-1][0].conflict):
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    loud = [g[0] for g in groups if g[0].changed or g[0].conflict]
+    anchors = [anchor(row, mode) for row in loud]
+    result = []
+    position = 0
+    for index, group in enumerate(groups):
+        if group[0].changed or group[0].conflict:
+            result.append(
+                Block(
+                    rows=tuple(group),
+                    index=index,
+                    previous=anchors[position - 1] if position else "",
+                    next=anchors[position + 1] if position + 1 < len(anchors) else "",
+                )
+            )
+            position += 1
+        else:
+            result.append(Block(rows=tuple(group), index=index))
+    return result
+
+
+def _comparison_context(comparison: Comparison, mode: str) -> dict:
+    layout = blocks(comparison, mode)
+    first = next((b for b in layout if not b.collapsed), None)
+    return {
+        "comparison": comparison,
+        "blocks": layout,
+        "mode": mode,
+        "first_change": anchor(first.row, mode) if first else "",
+    }
+
+
+# --- Agreement against its template ---------------------------------------------------------
+
+
+@login_required
+def agreement_compare(request: HttpRequest, pk) -> HttpResponse:
+    # Queries: session, user, the agreement (+trio, collaboratory, template), its members,
+    # template clauses, overrides, data elements and their questions.
+    agreement = _agreement(request, pk)
+    comparison = agreement_comparison(agreement)
+    context = _comparison_context(comparison, _view_mode(request))
+    context.update({"agreement": agreement, "conflicts": conflicts(agreement)})
+    return render(request, "agreements/review/compare.html", context)
+
+
+@login_required
+def agreement_conflict(request: HttpRequest, pk, clause_key: str) -> HttpResponse:
+    """The competing positions on one clause, side by side with the standard text."""
+    agreement = _agreement(request, pk)
+    standard = comparisons.standard_text(
+        list(agreement.template_version.clauses.all()), placeholder_values(agreement)
+    )
+    clause = next((c for c in standard.clauses if c.key == clause_key), None)
+    if clause is None:
+        raise Http404("No such clause in this agreement's template.")
+    competing = conflicts(agreement).get(clause_key, [])
+    conflict = comparisons.conflict_positions(
+        key=clause_key,
+        standard=clause,
+        proposals=[(o.organisation.name, o.get_status_display(), o) for o in competing],
+        values=placeholder_values(agreement),
+    )
+    return render(
+        request,
+        "agreements/review/conflict.html",
+        {"agreement": agreement, "conflict": conflict, "open": bool(competing)},
+    )
+
+
+# --- Text now against an earlier point ------------------------------------------------------
+
+
+@login_required
+def agreement_compare_earlier(request: HttpRequest, pk) -> HttpResponse:
+    # Queries: session, user, the agreement and its detail prefetches (approvals and
+    # transitions are the points), plus the agreement's, its overrides' and its data
+    # elements' history (and the hash's moments when the first try does not match).
+    agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
+    points = earlier_points(agreement)
+    chosen = request.GET.get("point", "")
+    point = next((p for p in points if p.ident == chosen), None)
+    if point is None:
+        point = next((p for p in points if not p.same_as_now), points[0] if points else None)
+    context: dict = {"agreement": agreement, "points": points, "point": point}
+    if point is not None:
+        earlier = text_as_of(agreement, point)
+        if earlier is not None:
+            comparison = comparisons.text_vs_earlier(
+                earlier.text,
+                consolidated_text(agreement),
+                earlier_label=f"{point.label}, {timezone.localtime(point.at):%d %b %Y %H:%M}",
+                now_label="Now",
+            )
+            context.update(_comparison_context(comparison, _view_mode(request)))
+            context["verified"] = earlier.verified
+    return render(request, "agreements/review/compare_earlier.html", context)
+
+
+# --- Template versions ----------------------------------------------------------------------
+
+
+@login_required
+def template_compare(request: HttpRequest, old: int, new: int) -> HttpResponse:
+    """What changed in the standard between two versions of one template."""
+    versions = template_versions_visible_to(request.user)
+    old_version = get_object_or_404(versions, pk=old)
+    new_version = get_object_or_404(versions, pk=new, template_id=old_version.template_id)
+    comparison = comparisons.template_vs_template(
+        list(old_version.clauses.order_by("order")),
+        list(new_version.clauses.order_by("order")),
+        old_label=str(old_version),
+        new_label=str(new_version),
+    )
+    siblings = versions.filter(template_id=old_version.template_id).order_by("number")
+    context = _comparison_context(comparison, _view_mode(request))
+    context.update({"old_version": old_version, "new_version": new_version, "versions": siblings})
+    return render(request, "agreements/review/template_compare.html", context)
+
+
+@login_required
+def agreement_compare_upgrade(request: HttpRequest, pk) -> HttpResponse:
+    """What would change if the agreement moved to a newer version of its template."""
+    agreement = _agreement(request, pk)
+    candidates = list(newer_versions(agreement.template_version))
+    wanted = request.GET.get("version", "")
+    target = next((v for v in candidates if str(v.pk) == wanted), None) or (
+        candidates[0] if candidates else None
+    )
+    context: dict = {"agreement": agreement, "candidates": candidates, "target": target}
+    if target is not None:
+        text = consolidated_text(agreement)
+        preview = comparisons.upgrade_preview(
+            current=text,
+            old_clauses=list(agreement.template_version.clauses.all()),
+            new_clauses=list(target.clauses.order_by("order")),
+            accepted_overrides=accepted_overrides(agreement),
+            values=placeholder_values(agreement),
+            header=text.header,
+            current_label=f"Now ({agreement.template_version})",
+            new_label=f"On {target}",
+        )
+        overrides = {o.pk: o for o in agreement.overrides.all()}
+        context.update(_comparison_context(preview.comparison, _view_mode(request)))
+        context["carried"] = [(c, overrides.get(c.override_id)) for c in preview.carried]
+    return render(request, "agreements/review/upgrade.html", context)
+
+
+# --- Downloads ------------------------------------------------------------------------------
+
+
+def _attribution(agreement: Agreement):
+    overrides: dict[int, ClauseOverride] = {o.pk: o for o in agreement.overrides.all()}
+
+    def attribution(row: ClauseComparison) -> tuple[str, dt.datetime]:
+        override = overrides.get(row.override_id or 0)
+        if override is None:
+            return "Collaboratory", agreement.updated_at
+        return override.organisation.name, override.decided_at or override.created_at
+
+    return attribution
+
+
+def _download_name(agreement: Agreement, extension: str) -> str:
+    return f"{agreement.reference}-redline.{extension}"
+
+
+@login_required
+def agreement_redline_docx(request: HttpRequest, pk) -> HttpResponse:
+    agreement = _agreement(request, pk)
+    comparison = agreement_comparison(agreement)
+    content = exports.redline_docx(
+        comparison,
+        title=f"{agreement.reference} {agreement.title}",
+        attribution=_attribution(agreement),
+    )
+    response = HttpResponse(content, content_type=exports.DOCX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{_download_name(agreement, "docx")}"'
+    return response
+
+
+@login_required
+def agreement_redline_pdf(request: HttpRequest, pk) -> HttpResponse:
+    agreement = _agreement(request, pk)
+    comparison = agreement_comparison(agreement)
+    html = exports.redline_html(
+        comparison,
+        title=f"{agreement.reference} {agreement.title}",
+        subtitle=f"Redline against {comparison.old_label}",
+    )
+    response = HttpResponse(exports.render_redline_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{_download_name(agreement, "pdf")}"'
+    return response
+
+
+# --- Per-clause review state ----------------------------------------------------------------
+
+
+class ReviewMarkForm(forms.Form):
+    """Shape only; the service applies the rules."""
+
+    clause_key = forms.SlugField(max_length=80)
+    state = forms.ChoiceField(choices=ReviewState.choices)
+    comment = forms.CharField(required=False, max_length=5000)
+    clause_hash = forms.CharField(required=False, max_length=64)
+    organisation = forms.IntegerField(required=False, min_value=1)
+
+
+@login_required
+def agreement_reviews(request: HttpRequest, pk) -> HttpResponse:
+    # Queries: as agreement_compare, plus the reviews and the user's party roles.
+    agreement = _agreement(request, pk)
+    comparison = agreement_comparison(agreement)
+    reviews = review_services.deviation_reviews(agreement, comparison)
+    party_roles = user_party_roles(request.user, agreement)
+    legal_of = {org for org, roles in party_roles.items() if Role.LEGAL in roles}
+    return render(
+        request,
+        "agreements/review/reviews.html",
+        {
+            "agreement": agreement,
+            "comparison": comparison,
+            "reviews": reviews,
+            "waiting": review_services.unreviewed_by_party(reviews),
+            "legal_of": legal_of,
+            "can_mark": bool(legal_of) and agreement.status in review_services.REVIEWABLE,
+            "states": ReviewState.choices,
+        },
+    )
+
+
+@login_required
+@require_POST
+def clause_review_mark(request: HttpRequest, pk) -> HttpResponse:
+    agreement = _agreement(request, pk)
+    form = ReviewMarkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose reviewed or accepted for a deviating clause.")
+        return redirect("agreement-reviews", agreement.pk)
+    data = form.cleaned_data
+    try:
+        review = review_services.clause_review_mark(
+            agreement=agreement,
+            by=request.user,
+            clause_key=data["clause_key"],
+            state=data["state"],
+            comment=data["comment"],
+            clause_hash=data["clause_hash"],
+            organisation_id=data["organisation"],
+        )
+    except DomainError as error:
+        flash_error(request, error)
+    else:
+        messages.success(
+            request, f"“{review.clause_key}” marked {review.get_state_display().lower()}."
+        )
+    return redirect(
+        reverse("agreement-reviews", args=[agreement.pk]) + f"#review-{data['clause_key']}"
+    )
+
+
+# --- Deviation analytics (facilitators) -----------------------------------------------------
+
+
+def _facilitator_templates(request: HttpRequest):
+    return DSATemplate.objects.filter(
+        collaboratory__in=staffed_collaboratories(request.user)
+    ).select_related("collaboratory")
+
+
+@login_required
+def deviation_index(request: HttpRequest) -> HttpResponse:
+    # Queries: session, user, templates of the staffed collaboratories with their versions.
+    templates = list(
+        _facilitator_templates(request)
+        .prefetch_related("versions")
+        .order_by("collaboratory__name", "name")
+    )
+    if not templates and not staffed_collaboratories(request.user).exists():
+        raise Http404("Deviation analytics are for the collaboratory's facilitators.")
+    return render(request, "agreements/review/deviation_index.html", {"templates": templates})
+
+
+def _deviation_report(request: HttpRequest, collaboratory: str, template: str):
+    found = get_object_or_404(
+        _facilitator_templates(request), collaboratory__slug=collaboratory, slug=template
+    )
+    versions = list(found.versions.order_by("number"))
+    wanted = request.GET.get("version", "")
+    version = next((v for v in versions if str(v.number) == wanted), None)
+    return found, versions, analytics.deviation_report(found, version=version)
+
+
+@login_required
+def deviation_analytics(request: HttpRequest, collaboratory: str, template: str) -> HttpResponse:
+    # Queries: session, user, the template, its versions, its clauses, the overrides, the
+    # agreement count.
+    found, versions, report = _deviation_report(request, collaboratory, template)
+    return render(
+        request,
+        "agreements/review/deviations.html",
+        {
+            "template": found,
+            "versions": versions,
+            "version_pairs": list(zip(versions, versions[1:], strict=False)),
+            "report": report,
+            "chart": analytics.deviation_chart(report.clauses),
+            "legend": analytics.chart_legend(),
+        },
+    )
+
+
+@login_required
+def deviation_csv(request: HttpRequest, collaboratory: str, template: str) -> HttpResponse:
+    found, _versions, report = _deviation_report(request, collaboratory, template)
+    suffix = f"-v{report.version.number}" if report.version else ""
+    response = HttpResponse(analytics.deviation_csv(report), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{found.collaboratory.slug}-{found.slug}{suffix}-deviations.csv"'
+    )
+    return response

@@ -1,0 +1,116 @@
+"""The search page: one box over everything the user may see, with filters by kind, status
+and partnership. Reads go through ``agreements.search`` (the access rule inside)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from agreements import search as search_module
+from agreements.models import Status
+from partners.selectors import trios_visible_to
+
+PER_KIND_PREVIEW = 5
+PER_PAGE = 20
+
+
+class SearchForm(forms.Form):
+    """Shape only."""
+
+    q = forms.CharField(
+        label="Search for", max_length=search_module.MAX_QUERY_LENGTH, required=False
+    )
+    kind = forms.ChoiceField(
+        label="Show",
+        required=False,
+        choices=[("", "Everything"), *search_module.KINDS.items()],
+    )
+    status = forms.ChoiceField(
+        label="Agreement status", required=False, choices=[("", "Any status"), *Status.choices]
+    )
+    trio = forms.TypedChoiceField(
+        label="Partnership", required=False, coerce=int, empty_value=None, choices=[]
+    )
+
+    def __init__(self, *args, trios=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["trio"].choices = [("", "Any partnership"), *[(t.pk, t.name) for t in trios]]
+
+
+@login_required
+def search_view(request: HttpRequest) -> HttpResponse:
+    # Queries: session, user, trios for the filter; then every kind's first rows (5 queries,
+    # one per kind) or, for one kind, its count and one page.
+    trios = list(trios_visible_to(request.user).order_by("name").only("id", "name"))
+    form = SearchForm(request.GET or None, trios=trios)
+    data = form.cleaned_data if form.is_valid() else {}
+    text = (data.get("q") or "").strip()
+    filters = search_module.Filters(
+        kind=data.get("kind") or "", status=data.get("status") or "", trio_id=data.get("trio")
+    )
+    sections = []
+    page = None
+    if text:
+        markers = search_module.Markers.new()
+        results = search_module.search(request.user, text, filters, markers)
+        if filters.kind:
+            page = Paginator(results[filters.kind], PER_PAGE).get_page(request.GET.get("page"))
+            sections.append(
+                {
+                    "kind": filters.kind,
+                    "label": search_module.KINDS[filters.kind],
+                    "rows": _highlighted(page.object_list, markers),
+                    "more": False,
+                }
+            )
+        else:
+            for kind, queryset in results.items():
+                rows = list(queryset[: PER_KIND_PREVIEW + 1])
+                sections.append(
+                    {
+                        "kind": kind,
+                        "label": search_module.KINDS[kind],
+                        "rows": _highlighted(rows[:PER_KIND_PREVIEW], markers),
+                        "more": len(rows) > PER_KIND_PREVIEW,
+                    }
+                )
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("kind", None)
+    return render(
+        request,
+        "agreements/search.html",
+        {
+            "form": form,
+            "text": text,
+            "filters": filters,
+            "sections": sections,
+            "found": any(s["rows"] for s in sections),
+            "page": page,
+            "query_without_kind": query.urlencode(),
+        },
+    )
+
+
+HIGHLIGHTED_FIELDS = (
+    "title_hl",
+    "purpose_hl",
+    "name_hl",
+    "description_hl",
+    "heading_hl",
+    "body_hl",
+    "rationale_hl",
+)
+
+
+def _highlighted(rows, markers: search_module.Markers) -> list:
+    """Turn each row's ts_headline excerpts into safe HTML (escaped, then <mark>ed)."""
+    rows = list(rows)
+    for row in rows:
+        for name in HIGHLIGHTED_FIELDS:
+            if hasattr(row, name):
+                setattr(row, name, search_module.highlight(getattr(row, name), markers))
+    return rows

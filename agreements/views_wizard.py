@@ -1,0 +1,467 @@
+"""The guided "new agreement" flow for a trio, in the practitioners' steps:
+
+1. the need: what the partnership wants to learn, its research questions and how success
+   will be measured;
+2. the data supply: each data element, from whom to whom, how identifiable, and the
+   questions it answers;
+3. the value: the sharing mode and what each partner gains;
+4. the match: the standard agreement (template version), dates and the values to fill in;
+5. consent: the requirement (the consent app's service);
+then a summary, and one transaction that creates the draft, its data elements and its
+consent requirement through the services — all of it or nothing.
+
+The answers live in the session until then (one entry per trio), so the steps can be
+revisited in any order once reached. The need, the measure of success and the gains have no
+fields of their own on an agreement: they are written into its purpose text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from agreements import forms_wizard as wf
+from agreements import services
+from agreements.models import Identifiability, SharingMode
+from agreements.selectors import published_versions
+from collaboratory.errors import DomainError
+from collaboratory.web import error_messages
+from partners.models import Trio
+from partners.selectors import trio_detail_for_user
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str
+    title: str
+    intro: str
+
+
+STEPS = (
+    Step(
+        "need",
+        "The need",
+        "What does the partnership want to learn, and how will you know "
+        "it worked? Start from the research questions.",
+    ),
+    Step(
+        "data",
+        "The data supply",
+        "List only the data that answers a question: for each "
+        "element, who sends it, who receives it and how identifiable it is.",
+    ),
+    Step("value", "The value", "How the data will be shared, and what each partner gains."),
+    Step(
+        "match",
+        "The match",
+        "Choose the standard agreement to start from and fill in its dates and values.",
+    ),
+    Step("consent", "Consent", "Which consent the data needs before it may flow."),
+    Step("summary", "Summary", "Check everything, then create the draft."),
+)
+STEP_SLUGS = [s.slug for s in STEPS]
+
+
+def _consent_kinds() -> list[tuple[str, str]] | None:
+    try:
+        from consent.rules import ConsentKind
+    except ImportError:  # the consent app is optional for this flow
+        return None
+    return list(ConsentKind.choices)
+
+
+def _trio(request: HttpRequest, collaboratory: str, slug: str) -> Trio:
+    return get_object_or_404(
+        trio_detail_for_user(request.user), collaboratory__slug=collaboratory, slug=slug
+    )
+
+
+def _key(trio: Trio) -> str:
+    return f"agreement-wizard:{trio.pk}"
+
+
+def _state(request: HttpRequest, trio: Trio) -> dict:
+    return dict(request.session.get(_key(trio), {}))
+
+
+def _save(request: HttpRequest, trio: Trio, step: str, data: dict) -> None:
+    state = _state(request, trio)
+    state[step] = data
+    request.session[_key(trio)] = state
+
+
+def _url(trio: Trio, step: str) -> str:
+    return reverse("agreement-wizard", args=[trio.collaboratory.slug, trio.slug, step])
+
+
+def _first_missing(state: dict) -> str:
+    needed = [s for s in STEP_SLUGS if s != "summary"]
+    if _consent_kinds() is None:
+        needed.remove("consent")
+    return next((s for s in needed if s not in state), "summary")
+
+
+def _questions(trio: Trio, state: dict) -> list[tuple[str, str]]:
+    """The research questions chosen in step 1, as (value, text); a new one is ``new``."""
+    need = state.get("need", {})
+    chosen = set(need.get("research_questions", []))
+    questions = [(str(q.pk), q.text) for q in trio.research_questions.all() if str(q.pk) in chosen]
+    if need.get("new_question"):
+        questions.append((wf.NEW_QUESTION, need["new_question"]))
+    return questions
+
+
+def _parties(trio: Trio):
+    return [m.organisation for m in trio.members.all()]
+
+
+def _versions(trio: Trio):
+    return list(
+        published_versions()
+        .filter(template__collaboratory_id=trio.collaboratory_id)
+        .order_by("template__name", "-number")
+    )
+
+
+def _purpose(state: dict) -> str:
+    need, value = state.get("need", {}), state.get("value", {})
+    parts = [need.get("need", "").strip()]
+    if need.get("success", "").strip():
+        parts.append(f"How success will be measured: {need['success'].strip()}")
+    if value.get("benefits", "").strip():
+        parts.append(f"What each partner gains: {value['benefits'].strip()}")
+    return "\n\n".join(p for p in parts if p)
+
+
+def _steps_nav(trio: Trio, state: dict, current: str) -> list[dict]:
+    reachable = STEP_SLUGS.index(_first_missing(state))
+    kinds = _consent_kinds()
+    return [
+        {
+            "number": index + 1,
+            "step": step,
+            "url": _url(trio, step.slug),
+            "current": step.slug == current,
+            "done": step.slug in state,
+            "reachable": index <= reachable,
+        }
+        for index, step in enumerate(s for s in STEPS if kinds is not None or s.slug != "consent")
+    ]
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+@login_required
+def wizard_start(request: HttpRequest, collaboratory: str, slug: str) -> HttpResponse:
+    """The old "new agreement" address: continue where the user left off, or start."""
+    trio = _trio(request, collaboratory, slug)
+    return redirect(_url(trio, _first_missing(_state(request, trio))))
+
+
+@login_required
+@require_POST
+def wizard_reset(request: HttpRequest, collaboratory: str, slug: str) -> HttpResponse:
+    trio = _trio(request, collaboratory, slug)
+    request.session.pop(_key(trio), None)
+    messages.info(request, "The answers so far are cleared; start again from the need.")
+    return redirect(_url(trio, "need"))
+
+
+@login_required
+def wizard_step(request: HttpRequest, collaboratory: str, slug: str, step: str) -> HttpResponse:
+    # Queries: session, user, trio (+members, organisations, research questions); the match
+    # step adds the template versions, the summary the version it names.
+    if step not in STEP_SLUGS or (step == "consent" and _consent_kinds() is None):
+        raise Http404("No such step.")
+    trio = _trio(request, collaboratory, slug)
+    state = _state(request, trio)
+    if STEP_SLUGS.index(step) > STEP_SLUGS.index(_first_missing(state)):
+        messages.info(request, "Answer this step first.")
+        return redirect(_url(trio, _first_missing(state)))
+    handler = {
+        "need": _need,
+        "data": _data,
+        "value": _value,
+        "match": _match,
+        "consent": _consent,
+        "summary": _summary,
+    }[step]
+    return handler(request, trio, state)
+
+
+def _render(request, trio, state, step: str, context: dict) -> HttpResponse:
+    current = next(s for s in STEPS if s.slug == step)
+    return render(
+        request,
+        f"agreements/wizard/{step}.html",
+        {
+            "trio": trio,
+            "step": current,
+            "steps": _steps_nav(trio, state, step),
+            "back_url": _url(trio, STEP_SLUGS[STEP_SLUGS.index(step) - 1])
+            if step != "need"
+            else None,
+            "state_complete": _first_missing(state) == "summary" and step != "summary",
+            **context,
+        },
+    )
+
+
+def _next(request: HttpRequest, trio: Trio, step: str) -> HttpResponse:
+    state = _state(request, trio)
+    if request.POST.get("to_summary") and _first_missing(state) == "summary":
+        return redirect(_url(trio, "summary"))
+    following = STEP_SLUGS[STEP_SLUGS.index(step) + 1]
+    if following == "consent" and _consent_kinds() is None:
+        following = "summary"
+    return redirect(_url(trio, following))
+
+
+def _need(request, trio, state) -> HttpResponse:
+    questions = list(trio.research_questions.all())
+    form = wf.NeedForm(request.POST or None, initial=state.get("need"), questions=questions)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        _save(
+            request,
+            trio,
+            "need",
+            {
+                "title": data["title"].strip(),
+                "need": data["need"].strip(),
+                "research_questions": data["research_questions"],
+                "new_question": data["new_question"].strip(),
+                "success": data["success"].strip(),
+            },
+        )
+        return _next(request, trio, "need")
+    return _render(request, trio, state, "need", {"form": form})
+
+
+def _data(request, trio, state) -> HttpResponse:
+    questions = _questions(trio, state)
+    kwargs = {"form_kwargs": {"parties": _parties(trio), "questions": questions}}
+    initial = state.get("data", {}).get("elements", [])
+    if request.method == "POST" and "add" in request.POST:
+        # Without JavaScript: the same rows again, plus an empty one.
+        data = request.POST.copy()
+        total = data.get("elements-TOTAL_FORMS", "0")
+        data["elements-TOTAL_FORMS"] = str(int(total) + 1 if total.isdigit() else 1)
+        formset = wf.DataElementFormSet(data, prefix="elements", **kwargs)
+    elif request.method == "POST":
+        formset = wf.DataElementFormSet(request.POST, prefix="elements", **kwargs)
+        if formset.is_valid():
+            elements = [
+                {k: v for k, v in f.cleaned_data.items() if k != "DELETE"}
+                for f in formset.forms
+                if f.cleaned_data and not f.cleaned_data.get("DELETE")
+            ]
+            _save(request, trio, "data", {"elements": elements})
+            return _next(request, trio, "data")
+    else:
+        formset = wf.DataElementFormSet(prefix="elements", initial=initial, **kwargs)
+        if initial:
+            formset.extra = 0
+    return _render(request, trio, state, "data", {"formset": formset})
+
+
+def _identifiable(state: dict) -> bool:
+    return any(
+        e.get("identifiability") == Identifiability.IDENTIFIABLE
+        for e in state.get("data", {}).get("elements", [])
+    )
+
+
+def _value(request, trio, state) -> HttpResponse:
+    identifiable = _identifiable(state)
+    initial = state.get("value") or {
+        "sharing_mode": SharingMode.OPERATIONS if identifiable else SharingMode.ANALYSIS
+    }
+    form = wf.ValueForm(request.POST or None, initial=initial, identifiable=identifiable)
+    if request.method == "POST" and form.is_valid():
+        _save(request, trio, "value", dict(form.cleaned_data))
+        return _next(request, trio, "value")
+    return _render(request, trio, state, "value", {"form": form, "identifiable": identifiable})
+
+
+def _match(request, trio, state) -> HttpResponse:
+    versions = _versions(trio)
+    saved = dict(state.get("match", {}))
+    defaults = {
+        "template_version": str(versions[0].pk) if versions else "",
+        "start_date": timezone.localdate() + dt.timedelta(days=30),
+        "term_months": 12,
+        "breach_notice_hours": 72,
+        "retention_days": 90,
+        "governing_state": "",
+        "publication_review_days": 30,
+        "data_custodian_title": "Director of Research",
+    }
+    form = wf.MatchForm(request.POST or None, initial={**defaults, **saved}, versions=versions)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        for name in ("start_date", "expires_on"):
+            data[name] = data[name].isoformat() if data.get(name) else None
+        _save(request, trio, "match", data)
+        return _next(request, trio, "match")
+    return _render(request, trio, state, "match", {"form": form, "has_versions": bool(versions)})
+
+
+def _suggested_consent(state: dict) -> str:
+    levels = {e.get("identifiability") for e in state.get("data", {}).get("elements", [])}
+    if state.get("value", {}).get("sharing_mode") == SharingMode.OPERATIONS or (
+        Identifiability.IDENTIFIABLE in levels
+    ):
+        return "parental_assent"
+    if Identifiability.PSEUDONYMOUS in levels:
+        return "opt_out"
+    return "none"
+
+
+def _consent(request, trio, state) -> HttpResponse:
+    suggested = _suggested_consent(state)
+    initial = state.get("consent") or {"kind": suggested}
+    form = wf.ConsentStepForm(request.POST or None, initial=initial, kinds=_consent_kinds())
+    if request.method == "POST" and form.is_valid():
+        _save(request, trio, "consent", dict(form.cleaned_data))
+        return _next(request, trio, "consent")
+    return _render(request, trio, state, "consent", {"form": form, "suggested": suggested})
+
+
+def _summary(request, trio, state) -> HttpResponse:
+    versions = {str(v.pk): v for v in _versions(trio)}
+    match = state["match"]
+    version = versions.get(str(match.get("template_version")))
+    parties = {str(o.pk): o for o in _parties(trio)}
+    questions = dict(_questions(trio, state))
+    start = dt.date.fromisoformat(match["start_date"])
+    expires = (
+        dt.date.fromisoformat(match["expires_on"])
+        if match.get("expires_on")
+        else services._add_months(start, match["term_months"])
+    )
+    destruction = expires + dt.timedelta(days=match["retention_days"])
+    elements = [
+        {
+            **element,
+            "source_name": getattr(parties.get(element["source"]), "name", "?"),
+            "recipient_name": getattr(parties.get(element["recipient"]), "name", "?"),
+            "identifiability_label": Identifiability(element["identifiability"]).label,
+            "question_texts": [questions.get(q, "?") for q in element["research_questions"]],
+        }
+        for element in state["data"]["elements"]
+    ]
+    consent = state.get("consent")
+    kinds = dict(_consent_kinds() or [])
+    errors: list[str] = []
+    if request.method == "POST":
+        if version is None:
+            errors.append("Choose a published template version in step 4.")
+        else:
+            try:
+                agreement = _create(
+                    request,
+                    trio,
+                    state,
+                    version=version,
+                    parties=parties,
+                    start=start,
+                    expires=expires,
+                    destruction=destruction,
+                )
+            except DomainError as error:
+                errors = error_messages(error)
+            else:
+                request.session.pop(_key(trio), None)
+                messages.success(
+                    request,
+                    f"Draft {agreement.reference} created with its data elements. Read it, then "
+                    "open negotiation when the partners should propose changes.",
+                )
+                return redirect("agreement-detail", agreement.pk)
+    return _render(
+        request,
+        trio,
+        state,
+        "summary",
+        {
+            "state": state,
+            "version": version,
+            "purpose": _purpose(state),
+            "questions": list(questions.values()),
+            "elements": elements,
+            "sharing_mode": SharingMode(state["value"]["sharing_mode"]).label,
+            "start": start,
+            "expires": expires,
+            "destruction": destruction,
+            "consent_label": kinds.get(consent["kind"], "Decide later") if consent else None,
+            "errors": errors,
+            "placeholders": [
+                (wf.PLACEHOLDERS[name].label, match.get(name)) for name in wf.FREE_PLACEHOLDERS
+            ],
+        },
+    )
+
+
+@transaction.atomic
+def _create(request, trio, state, *, version, parties, start, expires, destruction):
+    """The draft, its data elements and its consent requirement: one transaction, so a
+    refusal anywhere leaves nothing behind."""
+    from partners.services import research_question_add
+
+    need, match = state["need"], state["match"]
+    chosen = {str(q.pk): q for q in trio.research_questions.all()}
+    if need.get("new_question"):
+        chosen[wf.NEW_QUESTION] = research_question_add(trio=trio, text=need["new_question"])
+    wanted = [
+        *need.get("research_questions", []),
+        *([wf.NEW_QUESTION] if need.get("new_question") else []),
+    ]
+    agreement = services.agreement_create(
+        trio=trio,
+        template_version=version,
+        by=request.user,
+        title=need["title"],
+        purpose=_purpose(state),
+        sharing_mode=state["value"]["sharing_mode"],
+        start_date=start,
+        term_months=match.get("term_months"),
+        expires_on=expires,
+        breach_notice_hours=match["breach_notice_hours"],
+        retention_days=match["retention_days"],
+        destruction_date=destruction,
+        research_questions=[chosen[q] for q in wanted if q in chosen],
+        placeholder_values={name: match.get(name) for name in wf.FREE_PLACEHOLDERS},
+    )
+    for element in state["data"]["elements"]:
+        services.data_element_add(
+            agreement=agreement,
+            by=request.user,
+            name=element["name"],
+            description=element.get("description", ""),
+            source=parties[element["source"]],
+            recipient=parties[element["recipient"]],
+            identifiability=element["identifiability"],
+            research_questions=[chosen[q] for q in element["research_questions"] if q in chosen],
+        )
+    consent = state.get("consent")
+    if consent and consent.get("kind") not in (None, "", "later"):
+        from consent.services import consent_requirement_set
+
+        consent_requirement_set(
+            agreement=agreement,
+            by=request.user,
+            kind=consent["kind"],
+            legal_basis=consent.get("legal_basis", ""),
+        )
+    return agreement

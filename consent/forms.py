@@ -1,0 +1,125 @@
+"""Consent forms: shape only; the rules are in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from consent.rules import Action, ConsentKind, GivenBy, Method, State
+
+
+class DateInput(forms.DateInput):
+    """A native date picker; its value must be ISO whatever the locale."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class RequirementForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Consent needed", choices=ConsentKind.choices, widget=forms.RadioSelect
+    )
+    legal_basis = forms.CharField(
+        label="Legal basis for needing no consent",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when no consent is needed, e.g. “FERPA studies exception, 34 CFR "
+        "99.31(a)(6); de-identified data only”.",
+    )
+    data_element = forms.ChoiceField(
+        label="Applies to",
+        required=False,
+        help_text="The whole agreement, or one data element with a requirement of its own.",
+    )
+
+    def __init__(self, *args, agreement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.elements = {str(e.pk): e for e in agreement.data_elements.all()}
+        self.fields["data_element"].choices = [("", "The whole agreement")] + [
+            (pk, e.name) for pk, e in self.elements.items()
+        ]
+
+    def clean_data_element(self):
+        value = self.cleaned_data.get("data_element")
+        return self.elements.get(value) if value else None
+
+
+class ConsentFormTextForm(forms.Form):
+    language = forms.CharField(
+        max_length=20, initial="en", help_text="A language tag: en, es, vi, zh-Hant…"
+    )
+    title = forms.CharField(max_length=300)
+    body = forms.CharField(label="Text families see", widget=forms.Textarea(attrs={"rows": 12}))
+    effective_date = forms.DateField(widget=DateInput, initial=timezone.localdate)
+
+
+class RecordForm(forms.Form):
+    student_key = forms.CharField(
+        max_length=64, help_text="The district's pseudonymous student ID. Never a name."
+    )
+    action = forms.ChoiceField(label="Decision", choices=Action.choices)
+    given_by = forms.ChoiceField(label="Given by", choices=GivenBy.choices)
+    method = forms.ChoiceField(choices=Method.choices)
+    witness = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Required for a verbal decision: the staff member who witnessed it.",
+    )
+    decided_on = forms.DateField(
+        label="Date of the decision", widget=DateInput, initial=timezone.localdate
+    )
+    form = forms.ModelChoiceField(label="Form version the family saw", queryset=None)
+    school = forms.CharField(max_length=100, required=False)
+    grade = forms.IntegerField(
+        min_value=0, max_value=12, required=False, help_text="0 for kindergarten."
+    )
+    birth_year = forms.IntegerField(min_value=1980, max_value=2100, required=False)
+
+    def __init__(self, *args, forms_of_agreement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["form"].queryset = forms_of_agreement
+        self.fields["form"].label_from_instance = lambda f: (
+            f"{f.title} — {f.language}, version {f.version} (from {f.effective_date})"
+        )
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label="CSV file (UTF-8)")
+    default_form = forms.ModelChoiceField(
+        label="Form version, unless the file says otherwise", queryset=None
+    )
+
+    def __init__(self, *args, forms_of_agreement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["default_form"].queryset = forms_of_agreement
+        self.fields["default_form"].label_from_instance = lambda f: (
+            f"{f.title} — {f.language}, version {f.version}"
+        )
+
+
+class RosterForm(forms.Form):
+    recipient = forms.ChoiceField(label="Roster for")
+    as_of = forms.DateField(
+        label="Students permitted on", widget=DateInput, initial=timezone.localdate
+    )
+
+    def __init__(self, *args, recipients, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recipients = {str(org.pk): org for org, columns in recipients if columns}
+        self.fields["recipient"].choices = [(pk, org.name) for pk, org in self.recipients.items()]
+
+    def clean_recipient(self):
+        return self.recipients[self.cleaned_data["recipient"]]
+
+
+class StudentFilterForm(forms.Form):
+    state = forms.ChoiceField(choices=[("", "Any state"), *State.choices], required=False)
+    school = forms.ChoiceField(required=False)
+    grade = forms.IntegerField(min_value=0, max_value=12, required=False)
+    key = forms.CharField(label="Key starts with", max_length=64, required=False)
+
+    def __init__(self, *args, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = [("", "Any school")] + [(s, s or "(none)") for s in schools]

@@ -1,0 +1,518 @@
+"""Consent reads: who may see what, coverage, the roster, and the summary the API uses.
+
+Access, on top of the one access rule (``agreements_visible_to``):
+
+* consent pages of an agreement open only to people of the agreement's three organisations
+  (collaboratory staff who otherwise see every trio do not see consent);
+* student-level data (the student list, a student's history, receipts, imports and the
+  roster) only to the people of the agreement's district;
+* the research partner and the developer see aggregate coverage only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from agreements.models import Agreement, Identifiability
+from agreements.selectors import agreements_visible_to
+from consent.models import (
+    ConsentExport,
+    ConsentForm,
+    ConsentImport,
+    ConsentRecord,
+    ConsentRequirement,
+    CoverageSnapshot,
+    StudentConsent,
+)
+from consent.rules import (
+    Action,
+    Bucket,
+    Decision,
+    GivenBy,
+    State,
+    bucket_of,
+    effective_state,
+    roster_columns,
+    strictest,
+)
+from partners.models import Membership, Organisation, TrioMember
+from partners.selectors import AnyUser
+
+STUDENT_LEVEL_IDENTIFIABILITY = (Identifiability.IDENTIFIABLE, Identifiability.PSEUDONYMOUS)
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+def consent_agreements_for_user(user: AnyUser) -> QuerySet[Agreement]:
+    """Agreements whose consent pages ``user`` may open: the access rule, narrowed to people
+    of the trio's own organisations."""
+    if not user.is_authenticated or not user.is_active:
+        return Agreement.objects.none()
+    own = Membership.objects.filter(user=user).values("organisation_id")
+    member_of = TrioMember.objects.filter(organisation_id__in=own).values("trio_id")
+    return agreements_visible_to(user).filter(trio_id__in=member_of)
+
+
+@dataclass(frozen=True)
+class ConsentAccess:
+    """What ``user`` may see of one agreement's consent."""
+
+    organisation_ids: frozenset[int]
+    district_id: int | None
+
+    @property
+    def student_level(self) -> bool:
+        """Student-level data: only the district's people."""
+        return self.district_id is not None and self.district_id in self.organisation_ids
+
+
+def consent_access(user: AnyUser, agreement: Agreement) -> ConsentAccess | None:
+    """None when ``user`` belongs to none of the agreement's organisations. Uses the
+    agreement's prefetched trio members; one query for the user's memberships."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    members = list(agreement.trio.members.all())
+    party_ids = {m.organisation_id for m in members}
+    mine = frozenset(
+        Membership.objects.filter(user=user, organisation_id__in=party_ids).values_list(
+            "organisation_id", flat=True
+        )
+    )
+    if not mine:
+        return None
+    district = next((m.organisation_id for m in members if m.role == "district"), None)
+    return ConsentAccess(organisation_ids=mine, district_id=district)
+
+
+def consent_agreement_for_user(user: AnyUser, pk) -> tuple[Agreement, ConsentAccess] | None:
+    """The agreement with its trio, parties and data elements, and the user's access, or
+    None (the view answers 404)."""
+    agreement = (
+        consent_agreements_for_user(user)
+        .select_related("trio__collaboratory")
+        .prefetch_related("trio__members__organisation", "data_elements__recipient")
+        .filter(pk=pk)
+        .first()
+    )
+    if agreement is None:
+        return None
+    access = consent_access(user, agreement)
+    if access is None:
+        return None
+    return agreement, access
+
+
+# --- requirements and forms ---------------------------------------------------------------
+
+
+def requirements_of(agreement: Agreement) -> list[ConsentRequirement]:
+    return list(
+        ConsentRequirement.objects.filter(agreement_id=agreement.pk)
+        .select_related("data_element")
+        .order_by("data_element__position", "data_element_id")
+    )
+
+
+def governing_kind(requirements: list[ConsentRequirement]) -> str | None:
+    """The strictest requirement of the agreement: one roster serves all its elements."""
+    return strictest(r.kind for r in requirements)
+
+
+def forms_of(agreement: Agreement) -> list[ConsentForm]:
+    return list(
+        ConsentForm.objects.filter(agreement_id=agreement.pk)
+        .select_related("created_by")
+        .order_by("language", "-version")
+    )
+
+
+# --- coverage -----------------------------------------------------------------------------
+
+
+@dataclass
+class CoverageRow:
+    school: str
+    grade: int | None
+    buckets: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.buckets.values())
+
+    @property
+    def grade_label(self) -> str:
+        if self.grade is None:
+            return "—"
+        return "K" if self.grade == 0 else str(self.grade)
+
+    @property
+    def cells(self) -> list[int | None]:
+        """Counts in the dashboard's column order (Bucket order)."""
+        return [self.buckets.get(b, 0) for b in Bucket.values]
+
+
+@dataclass
+class Coverage:
+    as_of: dt.date
+    kind: str | None
+    states: Counter
+    rows: list[CoverageRow]
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
+
+    @property
+    def buckets(self) -> dict[str, int]:
+        counts = dict.fromkeys(Bucket.values, 0)
+        for state, count in self.states.items():
+            counts[bucket_of(state)] += count
+        return counts
+
+    @property
+    def permitted(self) -> int:
+        return self.buckets[Bucket.PERMITTED]
+
+    def by_school(self) -> list[CoverageRow]:
+        schools: dict[str, CoverageRow] = {}
+        for row in self.rows:
+            target = schools.setdefault(row.school, CoverageRow(row.school, None))
+            for bucket, count in row.buckets.items():
+                target.buckets[bucket] = target.buckets.get(bucket, 0) + count
+        return [schools[name] for name in sorted(schools)]
+
+
+COVERAGE_SQL = """
+SELECT school, grade, state, students FROM consent_coveragecount WHERE agreement_id = %s
+"""
+
+
+def coverage(agreement: Agreement, *, kind: str | None, today: dt.date | None = None) -> Coverage:
+    """Students per state, school and grade, today.
+
+    Reads the maintained counts (``CoverageCount``: a few rows per school and grade), then
+    corrects for the students whose state aged out since it was written (a student turned
+    18 and the daily refresh has not run yet), so the answer is right even before the
+    refresh.
+    """
+    today = today or timezone.localdate()
+    cells: dict[tuple[str, int | None], Counter] = defaultdict(Counter)
+    with connection.cursor() as cursor:
+        cursor.execute(COVERAGE_SQL, [agreement.pk])
+        for school, grade, state, count in cursor.fetchall():
+            cells[(school, grade)][state] += count
+    if kind is not None:
+        for stale in StudentConsent.objects.filter(
+            agreement_id=agreement.pk, state_valid_until__lte=today
+        ):
+            now = effective_state(
+                stored_decisions(stale), kind=kind, birth_year=stale.birth_year, as_of=today
+            ).state
+            cells[(stale.school, stale.grade)][stale.state] -= 1
+            cells[(stale.school, stale.grade)][now] += 1
+    states: Counter = Counter()
+    rows = []
+    for (school, grade), counter in sorted(
+        cells.items(), key=lambda item: (item[0][0], -1 if item[0][1] is None else item[0][1])
+    ):
+        row = CoverageRow(school, grade)
+        for state, count in counter.items():
+            if count:
+                states[state] += count
+                bucket = bucket_of(state)
+                row.buckets[bucket] = row.buckets.get(bucket, 0) + count
+        rows.append(row)
+    return Coverage(as_of=today, kind=kind, states=states, rows=rows)
+
+
+#: Non-district viewers see counts below this as “fewer than MIN_CELL”.
+MIN_CELL = 5
+
+
+@dataclass
+class MaskedRow:
+    """A coverage row for viewers outside the district: small counts hidden (None)."""
+
+    school: str
+    grade_label: str
+    buckets: dict[str, int | None]
+    total: int
+
+    @property
+    def cells(self) -> list[int | None]:
+        return [self.buckets.get(b, 0) for b in Bucket.values]
+
+
+def suppress_small_cells(rows: list[CoverageRow], *, minimum: int = MIN_CELL) -> list[MaskedRow]:
+    """Hide counts from 1 to ``minimum - 1`` per school and grade. When only one count of a
+    row is hidden it could be worked out from the total, so the next smallest is hidden too
+    (secondary suppression)."""
+    masked = []
+    for row in rows:
+        buckets: dict[str, int | None] = dict(row.buckets)
+        small = [b for b, n in row.buckets.items() if 0 < n < minimum]
+        if len(small) == 1:
+            others = sorted((n, b) for b, n in row.buckets.items() if n and b not in small)
+            if others:
+                small.append(others[0][1])
+        for bucket in small:
+            buckets[bucket] = None
+        masked.append(MaskedRow(row.school, row.grade_label, buckets, row.total))
+    return masked
+
+
+def stored_decisions(student: StudentConsent) -> list[Decision]:
+    """The latest decision of each giver, as kept on the student's state row."""
+    decisions = []
+    if student.parent_action:
+        decisions.append(
+            Decision(
+                student.parent_action,
+                GivenBy.PARENT,
+                student.parent_decided_on,
+                student.parent_record_id or 0,
+            )
+        )
+    if student.student_action:
+        decisions.append(
+            Decision(
+                student.student_action,
+                GivenBy.STUDENT,
+                student.student_decided_on,
+                student.student_record_id or 0,
+            )
+        )
+    return decisions
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    day: dt.date
+    buckets: dict[str, int]
+
+
+def coverage_trend(agreement: Agreement, current: Coverage) -> list[TrendPoint]:
+    """Stored snapshots before today, then today's live coverage."""
+    points = []
+    for snapshot in CoverageSnapshot.objects.filter(
+        agreement_id=agreement.pk, day__lt=current.as_of
+    ).order_by("day"):
+        buckets = dict.fromkeys(Bucket.values, 0)
+        for state, count in snapshot.counts.items():
+            buckets[bucket_of(state)] += count
+        points.append(TrendPoint(snapshot.day, buckets))
+    points.append(TrendPoint(current.as_of, current.buckets))
+    return points
+
+
+# --- student-level reads (district only: callers check ConsentAccess.student_level) ---------
+
+
+def student_list(
+    agreement: Agreement,
+    *,
+    state: str | None = None,
+    school: str | None = None,
+    grade: int | None = None,
+    key_prefix: str | None = None,
+) -> QuerySet[StudentConsent]:
+    queryset = StudentConsent.objects.filter(agreement_id=agreement.pk)
+    if state:
+        queryset = queryset.filter(state=state)
+    if school:
+        queryset = queryset.filter(school=school)
+    if grade is not None:
+        queryset = queryset.filter(grade=grade)
+    if key_prefix:
+        queryset = queryset.filter(student_key__startswith=key_prefix)
+    return queryset.order_by("student_key")
+
+
+def schools_of(agreement: Agreement) -> list[str]:
+    return list(
+        StudentConsent.objects.filter(agreement_id=agreement.pk)
+        .order_by("school")
+        .values_list("school", flat=True)
+        .distinct()
+    )
+
+
+def student_history(agreement: Agreement, student: StudentConsent) -> list[ConsentRecord]:
+    """Every record of the student, in the order the rules read them."""
+    return list(
+        ConsentRecord.objects.filter(agreement_id=agreement.pk, student_key=student.student_key)
+        .select_related("form", "recorded_by", "source_import")
+        .order_by("decided_on", "id")
+    )
+
+
+def imports_of(agreement: Agreement) -> QuerySet[ConsentImport]:
+    return (
+        ConsentImport.objects.filter(agreement_id=agreement.pk)
+        .defer("content")
+        .select_related("uploaded_by", "finished_by", "default_form")
+    )
+
+
+def exports_of(agreement: Agreement) -> QuerySet[ConsentExport]:
+    return ConsentExport.objects.filter(agreement_id=agreement.pk).select_related(
+        "recipient", "exported_by"
+    )
+
+
+# --- the roster ---------------------------------------------------------------------------
+
+
+def roster_recipients(agreement: Agreement) -> list[tuple[Organisation, tuple[str, ...]]]:
+    """Organisations that receive district data under the agreement, with the roster
+    columns their data elements allow (``rules.roster_columns``); uses prefetched elements."""
+    district_id = next(
+        (m.organisation_id for m in agreement.trio.members.all() if m.role == "district"), None
+    )
+    levels: dict[int, list[str]] = defaultdict(list)
+    organisations: dict[int, Organisation] = {}
+    for element in agreement.data_elements.all():
+        if element.source_id == district_id:
+            levels[element.recipient_id].append(element.identifiability)
+            organisations[element.recipient_id] = element.recipient
+    return [
+        (organisations[org_id], roster_columns(levels[org_id]))
+        for org_id in sorted(levels, key=lambda o: organisations[o].name)
+    ]
+
+
+LATEST_AS_OF_SQL = """
+SELECT DISTINCT ON (student_key, given_by) student_key, given_by, action, decided_on, id
+FROM consent_consentrecord
+WHERE agreement_id = %s AND decided_on <= %s
+ORDER BY student_key, given_by, decided_on DESC, id DESC
+"""
+
+
+def latest_decisions_as_of(agreement_id, as_of: dt.date) -> dict[str, list[Decision]]:
+    """Each student's latest decision per giver on ``as_of`` (one DISTINCT ON query)."""
+    latest: dict[str, list[Decision]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(LATEST_AS_OF_SQL, [agreement_id, as_of])
+        for key, given_by, action, decided_on, record_id in cursor.fetchall():
+            latest[key].append(Decision(action, given_by, decided_on, record_id))
+    return latest
+
+
+def roster_rows(
+    agreement: Agreement, *, kind: str, as_of: dt.date, columns: tuple[str, ...]
+) -> list[tuple]:
+    """The students permitted on ``as_of``, with only ``columns``, sorted by key.
+
+    Evaluated from the history as of that day (not from today's state rows), so a roster for
+    a past date is what was true then.
+    """
+    latest = latest_decisions_as_of(agreement.pk, as_of)
+    rows = []
+    for student in (
+        StudentConsent.objects.filter(agreement_id=agreement.pk)
+        .order_by("student_key")
+        .only("student_key", "school", "grade", "birth_year")
+    ):
+        effective = effective_state(
+            latest.get(student.student_key, ()),
+            kind=kind,
+            birth_year=student.birth_year,
+            as_of=as_of,
+        )
+        if effective.permitted:
+            values = {
+                "student_key": student.student_key,
+                "school": student.school,
+                "grade": student.grade_label,
+                "birth_year": "" if student.birth_year is None else str(student.birth_year),
+            }
+            rows.append(tuple(values[c] for c in columns))
+    return rows
+
+
+# --- the summary (aggregates only: safe for any party and for the API) --------------------
+
+
+_UNSET = object()
+
+
+def consent_summary(
+    agreement: Agreement,
+    *,
+    recipient_id: int | None = None,
+    today: dt.date | None = None,
+    current: Coverage | None = None,
+    kind: str | None | object = _UNSET,
+) -> dict:
+    """Aggregate consent counts of ``agreement`` (never a student row): students per state
+    and bucket, the last roster export (sent to ``recipient_id``, when that is not the
+    agreement's district) and what changed
+    for the students on it since: withdrawals recorded, and students no longer permitted.
+    A caller that already computed the coverage and governing kind may pass them."""
+    if kind is _UNSET:
+        kind = governing_kind(requirements_of(agreement))
+    if current is None:
+        current = coverage(agreement, kind=kind, today=today)
+    exports = ConsentExport.objects.filter(agreement_id=agreement.pk)
+    if (
+        recipient_id is not None
+        and not TrioMember.objects.filter(
+            trio_id=agreement.trio_id, role="district", organisation_id=recipient_id
+        ).exists()
+    ):
+        # A recipient sees its own rosters; the district (the sender) sees them all.
+        exports = exports.filter(recipient_id=recipient_id)
+    last = exports.select_related("recipient").order_by("-exported_at", "-id").first()
+    summary: dict = {
+        "agreement": agreement.reference,
+        "as_of": current.as_of.isoformat(),
+        "requirement": kind,
+        "students": current.total,
+        "permitted": current.permitted,
+        "buckets": current.buckets,
+        "states": {state: current.states.get(state, 0) for state in State.values},
+        "last_export": None,
+        "withdrawals_since_last_export": 0,
+        "no_longer_permitted_since_last_export": 0,
+    }
+    if last is not None:
+        on_roster = StudentConsent.objects.filter(agreement_id=agreement.pk, last_export=last)
+        summary["last_export"] = {
+            "exported_at": last.exported_at.isoformat(),
+            "as_of": last.as_of.isoformat(),
+            "recipient": last.recipient.name,
+            "row_count": last.row_count,
+            "sha256": last.sha256,
+        }
+        summary["withdrawals_since_last_export"] = ConsentRecord.objects.filter(
+            agreement_id=agreement.pk,
+            action=Action.WITHDRAWN,
+            recorded_at__gt=last.exported_at,
+            student_key__in=on_roster.values("student_key"),
+        ).count()
+        summary["no_longer_permitted_since_last_export"] = _not_permitted_now(
+            on_roster, kind=kind, today=current.as_of
+        )
+    return summary
+
+
+def _not_permitted_now(
+    students: QuerySet[StudentConsent], *, kind: str | None, today: dt.date
+) -> int:
+    if kind is None:
+        return 0
+    aged = Q(state_valid_until__lte=today)
+    count = students.filter(permitted=False).exclude(aged).count()
+    for stale in students.filter(aged):
+        count += not effective_state(
+            stored_decisions(stale), kind=kind, birth_year=stale.birth_year, as_of=today
+        ).permitted
+    return count

@@ -1,0 +1,234 @@
+"""Partner API tokens: issue, revoke, authenticate, check scopes, limit the rate.
+
+A token is ``clb_`` + 43 URL-safe random characters (256 bits). It is shown once; the
+database keeps its SHA-256 digest (random 256-bit secrets need no slow hash or pepper: a
+leaked digest cannot be turned back into a token) and the first characters for display.
+Revocation and expiry are checked on every request, so they take effect immediately.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import caches
+from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from collaboratory.errors import DomainError
+from partners.models import ApiScope, ApiToken, Organisation
+
+log = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "clb_"  # noqa: S105 - a public marker, not a secret
+DISPLAY_PREFIX_LENGTH = 12
+#: How stale ``last_used_at`` may get before a request writes it again (saves a write per call).
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# --- Services ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_token_issue(
+    *,
+    organisation: Organisation,
+    name: str,
+    scopes: Iterable[str] = (ApiScope.AGREEMENTS_READ,),
+    expires_at: dt.datetime | None = None,
+    by: AbstractBaseUser | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token for ``organisation``; return the row and the token, which is never
+    stored and cannot be shown again."""
+    scopes = sorted(set(scopes))
+    unknown = [s for s in scopes if s not in ApiScope.values]
+    if unknown:
+        raise DomainError(
+            {"scopes": f"Unknown scope {unknown[0]!r}; choose from {', '.join(ApiScope.values)}."}
+        )
+    if not scopes:
+        raise DomainError({"scopes": "Choose at least one scope."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise DomainError({"expires_at": "The expiry must be in the future."})
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        organisation=organisation,
+        name=name.strip(),
+        prefix=token[:DISPLAY_PREFIX_LENGTH],
+        digest=token_digest(token),
+        scopes=scopes,
+        expires_at=expires_at,
+        created_by=by if by is not None and by.is_authenticated else None,
+    )
+    row.full_clean()
+    row.save()
+    log.info("API token %s issued for %s", row.prefix, organisation.slug)
+    return row, token
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, by: AbstractBaseUser | None = None) -> ApiToken:
+    """Revoke ``token`` at once; revoking twice keeps the first time."""
+    updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    token.refresh_from_db(fields=["revoked_at"])
+    if updated:
+        log.info("API token %s of organisation %s revoked", token.prefix, token.organisation_id)
+    return token
+
+
+# --- Authentication ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """``request.user`` of an API request: the organisation's software, not a person."""
+
+    token: ApiToken
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+    is_superuser: bool = False
+
+    @property
+    def organisation(self) -> Organisation:
+        return self.token.organisation
+
+    def __str__(self) -> str:
+        return f"API token {self.token.prefix} of {self.token.organisation.slug}"
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>``. No header: anonymous (401 from the permission
+    check). A wrong, revoked or expired token: 401 saying which."""
+
+    def authenticate(self, request: Request) -> tuple[ApiClient, ApiToken] | None:
+        header = get_authorization_header(request).split()
+        if not header:
+            return None
+        if header[0].lower() != b"bearer":
+            raise exceptions.AuthenticationFailed(
+                "Use 'Authorization: Bearer <token>'.", code="invalid_authorization"
+            )
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Malformed Authorization header; use 'Authorization: Bearer <token>'.",
+                code="invalid_authorization",
+            )
+        try:
+            raw = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("Unknown token.", code="invalid_token") from None
+        token = (
+            ApiToken.objects.select_related("organisation").filter(digest=token_digest(raw)).first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed("Unknown token.", code="invalid_token")
+        now = timezone.now()
+        if token.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("This token was revoked.", code="token_revoked")
+        if token.expires_at is not None and token.expires_at <= now:
+            raise exceptions.AuthenticationFailed("This token has expired.", code="token_expired")
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+        return ApiClient(token), token
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="collaboratory-api"'
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = BearerTokenAuthentication
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An organisation's API token, e.g. `Authorization: Bearer clb_…`.",
+        }
+
+
+# --- Scopes -----------------------------------------------------------------------------------
+
+
+class HasRequiredScope(BasePermission):
+    """The view's ``required_scope`` must be among the token's scopes (403 otherwise)."""
+
+    code = "insufficient_scope"
+
+    def has_permission(self, request: Request, view) -> bool:
+        required = getattr(view, "required_scope", None)
+        token = request.auth
+        if required is None or not isinstance(token, ApiToken):
+            return True
+        if required in token.scopes:
+            return True
+        self.message = f"This token lacks the scope {required!r}."
+        return False
+
+
+# --- Rate limit -------------------------------------------------------------------------------
+
+_PERIODS = {"s": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"600/minute"`` -> (600, 60)."""
+    count, _, period = rate.partition("/")
+    seconds = _PERIODS.get(period.strip().lower())
+    if not count.strip().isdigit() or not seconds:
+        raise ValueError(f"API_RATE_LIMIT={rate!r}: use e.g. '600/minute'.")
+    return int(count), seconds
+
+
+class TokenRateThrottle(BaseThrottle):
+    """A fixed-window counter per token in Redis (shared by every web process).
+
+    When Redis is unreachable the request is let through and the failure logged: an outage
+    of the counter must not take the API down with it.
+    """
+
+    def allow_request(self, request: Request, view) -> bool:
+        token = request.auth
+        if not isinstance(token, ApiToken):
+            return True
+        limit, period = parse_rate(settings.API_RATE_LIMIT)
+        now = time.time()
+        window = int(now // period)
+        key = f"api-rate:{token.digest[:32]}:{period}:{window}"
+        cache = caches["api"]
+        try:
+            cache.add(key, 0, timeout=period + 1)
+            used = cache.incr(key)
+        except Exception:  # noqa: BLE001 - any cache failure: fail open, loudly
+            log.exception("Rate-limit counter unavailable; letting the request through")
+            return True
+        reset = int(period - (now % period)) + 1
+        request.rate_limit = (limit, max(limit - used, 0), reset)
+        if used > limit:
+            self._wait = reset
+            return False
+        return True
+
+    def wait(self) -> float:
+        return getattr(self, "_wait", 1)

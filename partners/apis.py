@@ -1,0 +1,358 @@
+"""The partner API's common ground and its organisation and webhook endpoints.
+
+``PartnerApiView`` is what every endpoint builds on: bearer-token authentication, scopes,
+the per-token rate limit, one error shape, strict query parameters (unknown or malformed
+answer 400 naming the parameter), page pagination and ETags. Views stay thin: they read
+through selectors scoped to the token's organisation (another organisation's object is a
+404) and write through services.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponseBase
+from django.shortcuts import get_object_or_404
+from django.urls import Resolver404, resolve
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from partners import webhooks
+from partners.api_auth import BearerTokenAuthentication, HasRequiredScope, TokenRateThrottle
+from partners.api_errors import (
+    NOT_MODIFIED,
+    ParameterError,
+    api_exception_handler,
+    error_responses,
+)
+from partners.models import ApiScope, ApiToken, WebhookDelivery, WebhookEndpoint
+from partners.serializers import (
+    OrganisationMeSerializer,
+    WebhookDeliveryPageSerializer,
+    WebhookDeliverySerializer,
+    WebhookEndpointCreatedSerializer,
+    WebhookEndpointCreateSerializer,
+    WebhookEndpointPageSerializer,
+    WebhookEndpointSerializer,
+)
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+class NoQuery(serializers.Serializer):
+    """Endpoints without query parameters: any parameter is unknown."""
+
+
+class PageQuery(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1, help_text="Page number, from 1.")
+    page_size = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_PAGE_SIZE,
+        default=DEFAULT_PAGE_SIZE,
+        help_text=f"Items per page, at most {MAX_PAGE_SIZE}.",
+    )
+
+
+def parse_query(request: Request, query_serializer: type[serializers.Serializer]) -> dict:
+    """Validate the query string strictly against ``query_serializer``'s fields."""
+    allowed = sorted(query_serializer().fields)
+    for name in request.query_params:
+        if name not in allowed:
+            accepted = ", ".join(allowed) if allowed else "none"
+            raise ParameterError(
+                name,
+                f"Unknown query parameter {name!r}; this endpoint accepts: {accepted}.",
+                allowed=allowed,
+            )
+        if len(request.query_params.getlist(name)) > 1:
+            raise ParameterError(name, f"Give the query parameter {name!r} only once.")
+    serializer = query_serializer(data=request.query_params.dict())
+    if not serializer.is_valid():
+        name, messages = next(iter(serializer.errors.items()))
+        raise ParameterError(name, f"Query parameter {name!r}: {messages[0]}")
+    return serializer.validated_data
+
+
+class PartnerApiView(APIView):
+    authentication_classes: ClassVar = [BearerTokenAuthentication]
+    permission_classes: ClassVar = [IsAuthenticated, HasRequiredScope]
+    throttle_classes: ClassVar = [TokenRateThrottle]
+    renderer_classes: ClassVar = [JSONRenderer]
+    parser_classes: ClassVar = [JSONParser]
+    #: The scope a token needs for this endpoint.
+    required_scope: ClassVar[str | None] = None
+    #: The query parameters GET accepts (others answer 400; other methods take none).
+    query_serializer: ClassVar[type[serializers.Serializer]] = NoQuery
+    #: Answer GET with an ETag and 304 to a matching If-None-Match.
+    conditional: ClassVar[bool] = False
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        reads = request.method in ("GET", "HEAD")
+        self.query = parse_query(request, self.query_serializer if reads else NoQuery)
+
+    @property
+    def organisation_id(self) -> int:
+        token: ApiToken = self.request.auth
+        return token.organisation_id
+
+    def finalize_response(
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and isinstance(response.data, dict):
+            if "error" in response.data:
+                # Errors are JSON whatever the endpoint's success type (e.g. a PDF).
+                response.accepted_renderer = JSONRenderer()
+                response.accepted_media_type = "application/json"
+        limits = getattr(request, "rate_limit", None)
+        if limits:
+            response["RateLimit-Limit"], response["RateLimit-Remaining"] = limits[0], limits[1]
+            response["RateLimit-Reset"] = limits[2]
+        patch_vary_headers(response, ["Authorization"])
+        patch_cache_control(response, private=True, no_cache=True)
+        if (
+            self.conditional
+            and request.method in ("GET", "HEAD")
+            and response.status_code == 200
+            and isinstance(response, Response)
+        ):
+            response.render()
+            etag = '"' + hashlib.sha256(response.content).hexdigest()[:40] + '"'
+            response["ETag"] = etag
+            return get_conditional_response(request._request, etag=etag, response=response)
+        return response
+
+
+class PageNotFound(exceptions.NotFound):
+    default_code = "page_not_found"
+
+    def __init__(self, page: int, last: int) -> None:
+        super().__init__(f"Page {page} is past the last page ({last}).", code=self.default_code)
+        self.details = {"parameter": "page", "last": last}
+
+
+def paginate(
+    request: Request,
+    queryset: QuerySet,
+    *,
+    page: int,
+    page_size: int,
+    read: Callable[[QuerySet], list] = list,
+) -> dict:
+    """One page of ``queryset`` with the list envelope (2 queries: count, and the page read
+    by ``read``)."""
+    paginator = Paginator(queryset, page_size)
+    last = max(paginator.num_pages, 1)
+    if page > last:
+        # Well-formed but out of range: like a missing object, a 404 (not a 400).
+        raise PageNotFound(page, last)
+    items = read(paginator.page(page).object_list) if paginator.count else []
+
+    def link(number: int) -> str:
+        query = request.query_params.copy()
+        query["page"] = str(number)
+        return request.build_absolute_uri(request.path) + "?" + query.urlencode()
+
+    return {
+        "count": paginator.count,
+        "page": page,
+        "page_size": page_size,
+        "next": link(page + 1) if page < last else None,
+        "previous": link(page - 1) if page > 1 else None,
+        "items": items,
+    }
+
+
+# --- Organisation -----------------------------------------------------------------------------
+
+
+class OrganisationMeApi(PartnerApiView):
+    conditional = True
+
+    @extend_schema(
+        operation_id="organisations_me",
+        summary="The organisation this token belongs to",
+        tags=["organisations"],
+        responses={200: OrganisationMeSerializer, **NOT_MODIFIED, **error_responses(400)},
+    )
+    def get(self, request: Request) -> Response:
+        token: ApiToken = request.auth
+        return Response(
+            OrganisationMeSerializer({"organisation": token.organisation, "token": token}).data
+        )
+
+
+# --- Webhooks ---------------------------------------------------------------------------------
+
+_WEBHOOK_EXAMPLE = OpenApiExample(
+    "register",
+    value={
+        "url": "https://sis.example.org/hooks/collaboratory",
+        "events": ["agreement.status_changed", "agreement.document_ready"],
+        "description": "Student information system",
+    },
+    request_only=True,
+)
+
+
+class WebhookListApi(PartnerApiView):
+    required_scope = ApiScope.WEBHOOKS_MANAGE
+    query_serializer = PageQuery
+
+    @extend_schema(
+        operation_id="webhooks_list",
+        summary="Your organisation's webhook endpoints",
+        tags=["webhooks"],
+        parameters=[PageQuery],
+        responses={200: WebhookEndpointPageSerializer, **error_responses(400)},
+    )
+    def get(self, request: Request) -> Response:
+        page = paginate(
+            request,
+            webhooks.endpoints_of_organisation(self.organisation_id),
+            page=self.query["page"],
+            page_size=self.query["page_size"],
+        )
+        page["results"] = WebhookEndpointSerializer(page.pop("items"), many=True).data
+        return Response(page)
+
+    @extend_schema(
+        operation_id="webhooks_create",
+        summary="Register a webhook endpoint (its secret is shown only in this response)",
+        tags=["webhooks"],
+        parameters=[],
+        request=WebhookEndpointCreateSerializer,
+        examples=[_WEBHOOK_EXAMPLE],
+        responses={201: WebhookEndpointCreatedSerializer, **error_responses(400, 415, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = WebhookEndpointCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint, secret = webhooks.webhook_endpoint_create(
+            organisation=request.auth.organisation,
+            url=serializer.validated_data["url"],
+            events=serializer.validated_data["events"],
+            description=serializer.validated_data.get("description", ""),
+        )
+        data = WebhookEndpointSerializer(endpoint).data
+        return Response({**data, "secret": secret}, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailApi(PartnerApiView):
+    required_scope = ApiScope.WEBHOOKS_MANAGE
+
+    def get_endpoint(self, pk: int) -> WebhookEndpoint:
+        return get_object_or_404(webhooks.endpoints_of_organisation(self.organisation_id), pk=pk)
+
+    @extend_schema(
+        operation_id="webhooks_retrieve",
+        summary="One webhook endpoint",
+        tags=["webhooks"],
+        responses={200: WebhookEndpointSerializer, **error_responses(400)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(WebhookEndpointSerializer(self.get_endpoint(pk)).data)
+
+    @extend_schema(
+        operation_id="webhooks_disable",
+        summary="Disable a webhook endpoint (its delivery log stays visible)",
+        tags=["webhooks"],
+        responses={204: None, **error_responses(400)},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        webhooks.webhook_endpoint_disable(endpoint=self.get_endpoint(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookDeliveryListApi(PartnerApiView):
+    required_scope = ApiScope.WEBHOOKS_MANAGE
+    query_serializer = PageQuery
+
+    @extend_schema(
+        operation_id="webhooks_deliveries_list",
+        summary="Deliveries to one endpoint, newest first, with every attempt",
+        tags=["webhooks"],
+        parameters=[PageQuery],
+        responses={200: WebhookDeliveryPageSerializer, **error_responses(400)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        endpoint = get_object_or_404(
+            webhooks.endpoints_of_organisation(self.organisation_id), pk=pk
+        )
+        page = paginate(
+            request,
+            webhooks.deliveries_of_endpoint(endpoint.pk),
+            page=self.query["page"],
+            page_size=self.query["page_size"],
+        )
+        page["results"] = WebhookDeliverySerializer(page.pop("items"), many=True).data
+        return Response(page)
+
+
+class WebhookRedeliverApi(PartnerApiView):
+    required_scope = ApiScope.WEBHOOKS_MANAGE
+
+    @extend_schema(
+        operation_id="webhooks_deliveries_redeliver",
+        summary="Send a delivery again now (same event id)",
+        tags=["webhooks"],
+        request=None,
+        responses={202: WebhookDeliverySerializer, **error_responses(400, 422)},
+    )
+    def post(self, request: Request, pk: int, delivery_id: int) -> Response:
+        delivery: WebhookDelivery = get_object_or_404(
+            webhooks.deliveries_of_organisation(self.organisation_id),
+            endpoint_id=pk,
+            pk=delivery_id,
+        )
+        delivery = webhooks.webhook_redeliver(delivery=delivery)
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- Anything else under /api/v1/ -------------------------------------------------------------
+
+
+class ApiNotFound(APIView):
+    """Unknown paths answer the API's 404 body (not an HTML page), with a hint when only the
+    trailing slash is off."""
+
+    authentication_classes: ClassVar = []
+    permission_classes: ClassVar = []
+    renderer_classes: ClassVar = [JSONRenderer]
+    schema = None
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def _answer(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        path = request.path
+        alternative = path[:-1] if path.endswith("/") else path + "/"
+        message = "No such endpoint."
+        try:
+            match = resolve(alternative)
+        except Resolver404:
+            match = None
+        if match is not None and getattr(match.func, "view_class", None) is not ApiNotFound:
+            message = f"No such endpoint; did you mean {alternative}?"
+        return Response(
+            {"error": {"code": "not_found", "message": message, "details": {}}},
+            status=status.HTTP_404_NOT_FOUND,
+        )
+
+    get = post = put = patch = delete = head = options = _answer

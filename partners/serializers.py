@@ -1,0 +1,115 @@
+"""Shapes of the partner API's organisation and webhook resources (shape only, no rules)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from partners.models import (
+    ApiScope,
+    DeliveryStatus,
+    Organisation,
+    OrganisationKind,
+    WebhookEvent,
+)
+
+
+class OrganisationSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=OrganisationKind.choices)
+
+    def to_representation(self, organisation: Organisation) -> dict:
+        # Hot path of the agreement list: plain attribute reads instead of field machinery.
+        return organisation_summary(organisation)
+
+
+def organisation_summary(organisation: Organisation) -> dict:
+    return {
+        "id": organisation.id,
+        "slug": organisation.slug,
+        "name": organisation.name,
+        "kind": organisation.kind,
+    }
+
+
+class TokenInfoSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The token's first characters, to recognise it.")
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiScope.choices))
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrganisationMeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="organisation.id")
+    slug = serializers.CharField(source="organisation.slug")
+    name = serializers.CharField(source="organisation.name")
+    kind = serializers.ChoiceField(choices=OrganisationKind.choices, source="organisation.kind")
+    website = serializers.CharField(source="organisation.website", allow_blank=True)
+    token = TokenInfoSerializer()
+
+
+class WebhookEndpointSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices))
+    active = serializers.BooleanField()
+    description = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class WebhookEndpointCreateSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        max_length=500,
+        help_text="https URL that receives POSTed events. It must resolve to public "
+        "addresses only.",
+    )
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1, max_length=3
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(
+        help_text="The signing secret. Shown only now: store it to verify signatures."
+    )
+
+
+class WebhookAttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField()
+    response_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    manual = serializers.BooleanField()
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_id = serializers.UUIDField()
+    event = serializers.ChoiceField(choices=WebhookEvent.choices)
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    attempts = serializers.IntegerField()
+    response_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    attempt_log = WebhookAttemptSerializer(many=True)
+
+
+class PageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Items across all pages.")
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class WebhookEndpointPageSerializer(PageSerializer):
+    results = WebhookEndpointSerializer(many=True)
+
+
+class WebhookDeliveryPageSerializer(PageSerializer):
+    results = WebhookDeliverySerializer(many=True)

@@ -1,0 +1,20 @@
+"""Celery tasks for webhooks: thin, take ids, call partners.webhooks, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from partners import webhooks
+
+
+@shared_task(name="partners.deliver_webhook", acks_late=True)
+def deliver_webhook(delivery_id: int, manual: bool = False) -> str:
+    """One attempt of one delivery (it schedules its own retry when it fails)."""
+    return webhooks.webhook_attempt(delivery_id=delivery_id, manual=manual)
+
+
+@shared_task(name="partners.webhooks_enqueue_due")
+def webhooks_enqueue_due() -> int:
+    """Beat, every minute: queue retries too far ahead for a countdown, and deliveries a
+    crashed worker left behind."""
+    return webhooks.webhook_deliveries_enqueue_due()

@@ -1,0 +1,506 @@
+"""Webhooks: endpoints of organisations, signed deliveries, retries, and the SSRF guard.
+
+- Registration accepts https URLs whose host resolves to public addresses only; plain http
+  and loopback only when ``WEBHOOK_ALLOW_LOOPBACK`` is on (DEBUG, tests).
+- The guard runs again at every attempt and the connection goes to the address that was
+  just checked (no second DNS lookup), so DNS rebinding cannot point a delivery inside.
+  Redirects are never followed.
+- Each delivery is signed: ``Collaboratory-Signature: t=<unix time>,v1=<hex>`` where
+  ``v1 = HMAC-SHA256(secret, "<t>.<body>")``.
+- A failed attempt is retried with exponential backoff and jitter until
+  ``WEBHOOK_RETRY_WINDOW_SECONDS`` (24 h) after the event; every attempt is a
+  ``WebhookAttempt`` row. Redelivery by hand reuses the delivery (same event id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import ssl
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from collaboratory.errors import DomainError
+from partners.models import (
+    DeliveryStatus,
+    Organisation,
+    TrioMember,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Collaboratory-Signature"
+USER_AGENT = "Collaboratory-Webhooks/1"
+#: Retries due sooner than this are queued with a Celery countdown; later ones are picked up
+#: by the periodic ``webhooks_enqueue_due`` (a long countdown would outlive the broker's
+#: visibility timeout).
+COUNTDOWN_LIMIT_SECONDS = 300
+_random = secrets.SystemRandom()
+
+
+# --- The SSRF guard -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Destination:
+    scheme: str
+    host: str
+    port: int
+    target: str  # path and query
+    addresses: tuple[str, ...]
+
+
+def loopback_allowed() -> bool:
+    return bool(settings.DEBUG or getattr(settings, "WEBHOOK_ALLOW_LOOPBACK", False))
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (a seam for tests)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return not (
+        not address.is_global
+        or address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+def check_destination(url: str) -> Destination:
+    """Refuse URLs a webhook must not reach; return where to connect.
+
+    Raises ``DomainError`` keyed ``url`` with what is wrong.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise DomainError({"url": f"This is not a valid URL ({exc})."}) from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise DomainError({"url": "Webhook URLs must start with https://."})
+    if parts.username or parts.password:
+        raise DomainError({"url": "Webhook URLs must not contain a user name or password."})
+    host = parts.hostname
+    if not host:
+        raise DomainError({"url": "The URL has no host name."})
+    port = port or (443 if scheme == "https" else 80)
+    try:
+        resolved = resolve_host(host, port)
+    except (OSError, UnicodeError):
+        raise DomainError({"url": f"The host name {host!r} cannot be resolved."}) from None
+    if not resolved:
+        raise DomainError({"url": f"The host name {host!r} cannot be resolved."})
+    allow_loopback = loopback_allowed()
+    addresses = []
+    for text in resolved:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+        loopback = address.is_loopback or (
+            isinstance(address, ipaddress.IPv6Address)
+            and address.ipv4_mapped is not None
+            and address.ipv4_mapped.is_loopback
+        )
+        if not (_is_public(address) or (loopback and allow_loopback)):
+            raise DomainError(
+                {
+                    "url": f"{host} resolves to {address}, an internal address; webhooks may "
+                    "only reach public addresses."
+                }
+            )
+        addresses.append((str(address), loopback))
+    if scheme == "http" and not (allow_loopback and all(lb for _, lb in addresses)):
+        raise DomainError(
+            {"url": "Webhook URLs must use https (plain http only to loopback in development)."}
+        )
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return Destination(scheme, host, port, target, tuple(a for a, _ in addresses))
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the already checked address, whatever DNS says now."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST ``body`` once, after the SSRF guard; no redirects. Returns (status, excerpt)."""
+    destination = check_destination(url)
+    connection_class = (
+        _PinnedHTTPSConnection if destination.scheme == "https" else _PinnedHTTPConnection
+    )
+    connection = connection_class(
+        destination.host,
+        destination.port,
+        address=destination.addresses[0],
+        timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+    )
+    try:
+        connection.request("POST", destination.target, body=body, headers=headers)
+        response = connection.getresponse()
+        excerpt = response.read(500).decode("utf-8", "replace")
+        return response.status, excerpt
+    finally:
+        connection.close()
+
+
+# --- Signing ----------------------------------------------------------------------------------
+
+
+def encode_payload(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    message = str(timestamp).encode("ascii") + b"." + body
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def signature_header(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return f"t={timestamp},v1={sign(secret, timestamp, body)}"
+
+
+def verify_signature(secret: str, header: str, body: bytes, *, tolerance: int = 300) -> bool:
+    """What a receiver does (documented in the README): recompute and compare in constant
+    time, and refuse old timestamps so a captured delivery cannot be replayed later."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(fields["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs(time.time() - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), fields.get("v1", ""))
+
+
+# --- Selectors --------------------------------------------------------------------------------
+
+
+def endpoints_of_organisation(organisation_id: int) -> QuerySet[WebhookEndpoint]:
+    """An organisation's own endpoints; anyone else's are invisible (404)."""
+    return WebhookEndpoint.objects.filter(organisation_id=organisation_id).order_by(
+        "-created_at", "-id"
+    )
+
+
+def deliveries_of_organisation(organisation_id: int) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(endpoint__organisation_id=organisation_id)
+
+
+def deliveries_of_endpoint(endpoint_id: int) -> QuerySet[WebhookDelivery]:
+    """Newest first, each with its attempt log (2 queries per page)."""
+    return (
+        WebhookDelivery.objects.filter(endpoint_id=endpoint_id)
+        .prefetch_related(
+            Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("number"))
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+# --- Services ---------------------------------------------------------------------------------
+
+
+def _clean_events(events: Iterable[str]) -> list[str]:
+    chosen = sorted(set(events))
+    unknown = [e for e in chosen if e not in WebhookEvent.values]
+    if unknown:
+        raise DomainError({"events": f"Unknown event {unknown[0]!r}."})
+    if not chosen:
+        raise DomainError({"events": "Choose at least one event."})
+    return chosen
+
+
+@transaction.atomic
+def webhook_endpoint_create(
+    *,
+    organisation: Organisation,
+    url: str,
+    events: Iterable[str],
+    description: str = "",
+    by: AbstractBaseUser | None = None,
+) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint after the SSRF guard; return it and its signing secret."""
+    url = url.strip()
+    check_destination(url)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    endpoint = WebhookEndpoint(
+        organisation=organisation,
+        url=url,
+        secret=secret,
+        events=_clean_events(events),
+        description=description.strip(),
+        created_by=by if by is not None and by.is_authenticated else None,
+    )
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint, secret
+
+
+@transaction.atomic
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """No further deliveries; pending ones are abandoned. The log stays."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(active=False)
+    WebhookDelivery.objects.filter(
+        endpoint=endpoint,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
+    ).update(status=DeliveryStatus.FAILED, last_error="Endpoint disabled.", next_attempt_at=None)
+    endpoint.active = False
+    return endpoint
+
+
+def _enqueue(delivery_id: int, *, countdown: float = 0, manual: bool = False) -> None:
+    from partners.tasks import deliver_webhook
+
+    deliver_webhook.apply_async(args=[delivery_id], kwargs={"manual": manual}, countdown=countdown)
+
+
+@transaction.atomic
+def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again now, by hand: same row, same event id, attempts continue."""
+    locked = (
+        WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+    )
+    if not locked.endpoint.active:
+        raise DomainError("This endpoint is disabled; enable it or register a new one.")
+    if locked.status == DeliveryStatus.SENDING:
+        raise DomainError("This delivery is being sent right now; try again in a moment.")
+    locked.status = DeliveryStatus.PENDING
+    locked.next_attempt_at = timezone.now()
+    locked.save(update_fields=["status", "next_attempt_at"])
+    transaction.on_commit(lambda: _enqueue(locked.pk, manual=True))
+    return WebhookDelivery.objects.prefetch_related("attempt_log").get(pk=locked.pk)
+
+
+def on_agreement_event(event: str, payload: dict[str, Any]) -> None:
+    """Fan an agreement event out to the parties' endpoints that subscribe to it.
+
+    Runs after the emitting transaction committed (agreements.events). One event id for all
+    endpoints; delivery rows are written here and queued once they are committed.
+    """
+    from agreements.models import Agreement
+
+    agreement_id = payload.get("agreement_id")
+    parties = TrioMember.objects.filter(trio__agreements__pk=agreement_id).values("organisation_id")
+    endpoints = list(
+        WebhookEndpoint.objects.filter(
+            organisation_id__in=parties, active=True, events__contains=[event]
+        )
+    )
+    if not endpoints:
+        return
+    agreement = Agreement.objects.filter(pk=agreement_id).first()
+    if agreement is None:
+        return
+    event_id = uuid.uuid4()
+    now = timezone.now()
+    site = (settings.SITE_URL or "").rstrip("/")
+    data = {key: value for key, value in payload.items() if key != "agreement_id"}
+    body = {
+        "id": str(event_id),
+        "type": event,
+        "created_at": now.isoformat(),
+        "data": {
+            "agreement": {
+                "id": str(agreement.pk),
+                "reference": agreement.reference,
+                "title": agreement.title,
+                "status": agreement.status,
+                "status_changed_at": agreement.status_changed_at.isoformat(),
+                "url": f"{site}/api/v1/agreements/{agreement.pk}/",
+            },
+            **data,
+        },
+    }
+    with transaction.atomic():
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    endpoint=endpoint,
+                    event_id=event_id,
+                    event=event,
+                    payload=body,
+                    next_attempt_at=now,
+                )
+                for endpoint in endpoints
+            ]
+        )
+        for delivery in deliveries:
+            transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk), robust=True)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random."""
+    base = float(settings.WEBHOOK_BACKOFF_BASE_SECONDS)
+    ceiling = float(settings.WEBHOOK_BACKOFF_MAX_SECONDS)
+    delay = min(ceiling, base * 2 ** max(attempt - 1, 0))
+    return delay / 2 + _random.uniform(0, delay / 2)
+
+
+def _claimable(now: dt.datetime) -> Q:
+    # Due and waiting, or claimed by a worker whose lease ran out (it crashed).
+    return Q(next_attempt_at__lte=now) & Q(
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.SENDING]
+    )
+
+
+def webhook_attempt(*, delivery_id: int, manual: bool = False) -> str:
+    """Make one attempt of a delivery if it is due; record it; schedule the next.
+
+    Safe to run twice: the delivery is claimed with a conditional update (and a lease
+    against crashed workers), so two workers never send the same attempt.
+    """
+    now = timezone.now()
+    lease = now + dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * 3 + 30)
+    claimed = (
+        WebhookDelivery.objects.filter(_claimable(now), pk=delivery_id)
+        .exclude(endpoint__active=False)
+        .update(status=DeliveryStatus.SENDING, next_attempt_at=lease, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        _requeue_if_early(delivery_id, now)
+        return "skipped"
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    endpoint = delivery.endpoint
+    body = encode_payload(delivery.payload)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Collaboratory-Event": delivery.event,
+        "Collaboratory-Event-Id": str(delivery.event_id),
+        "Collaboratory-Delivery": str(delivery.pk),
+        SIGNATURE_HEADER: signature_header(endpoint.secret, body),
+    }
+    started = timezone.now()
+    clock = time.monotonic()
+    code: int | None = None
+    excerpt = error = ""
+    try:
+        code, excerpt = post_json(endpoint.url, body, headers)
+        if not 200 <= code < 300:
+            error = f"The endpoint answered HTTP {code}."
+            if 300 <= code < 400:
+                error += " Redirects are not followed."
+    except DomainError as exc:
+        error = "Refused: " + " ".join(m for ms in exc.message_dict.values() for m in ms)
+    except (OSError, http.client.HTTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+    duration_ms = int((time.monotonic() - clock) * 1000)
+    delivered = not error
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempts,
+            started_at=started,
+            duration_ms=duration_ms,
+            response_code=code,
+            response_excerpt=excerpt[:500],
+            error=error,
+            manual=manual,
+        )
+        finished = timezone.now()
+        if delivered:
+            changes: dict[str, Any] = {
+                "status": DeliveryStatus.DELIVERED,
+                "delivered_at": finished,
+                "next_attempt_at": None,
+            }
+            delay = None
+        else:
+            delay = backoff_seconds(delivery.attempts)
+            retry_at = finished + dt.timedelta(seconds=delay)
+            window = dt.timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_SECONDS)
+            give_up = retry_at - delivery.created_at > window
+            changes = {
+                "status": DeliveryStatus.FAILED if give_up else DeliveryStatus.RETRYING,
+                "next_attempt_at": None if give_up else retry_at,
+            }
+            if give_up:
+                delay = None
+        WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+            response_code=code, last_error=error, **changes
+        )
+        if delay is not None and delay <= COUNTDOWN_LIMIT_SECONDS:
+            transaction.on_commit(lambda: _enqueue(delivery.pk, countdown=delay))
+    log.info(
+        "Webhook delivery %s attempt %s: %s",
+        delivery.pk,
+        delivery.attempts,
+        "delivered" if delivered else error,
+    )
+    return "delivered" if delivered else changes["status"]
+
+
+def _requeue_if_early(delivery_id: int, now: dt.datetime) -> None:
+    """A countdown that fired a little before ``next_attempt_at``: try again then."""
+    row = (
+        WebhookDelivery.objects.filter(
+            pk=delivery_id,
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
+            next_attempt_at__gt=now,
+        )
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if row is not None:
+        remaining = (row - now).total_seconds()
+        if remaining <= COUNTDOWN_LIMIT_SECONDS:
+            _enqueue(delivery_id, countdown=remaining + 0.05)
+
+
+def webhook_deliveries_enqueue_due(*, limit: int = 500) -> int:
+    """Queue deliveries that are due (long retries, or a crashed worker's leases)."""
+    ids = list(
+        WebhookDelivery.objects.filter(_claimable(timezone.now()))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        _enqueue(pk)
+    return len(ids)

@@ -1,0 +1,104 @@
+"""Who hears about what, and delivery by the real worker after commit."""
+
+import time
+
+import pytest
+
+from agreements import services
+from agreements.models import Agreement, Notification
+from agreements.notifications import RULES, notify
+from collaboratory.errors import DomainError
+
+NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"
+
+
+def recipients(event: str, agreement: Agreement) -> set[str]:
+    return set(
+        Notification.objects.filter(event=event, agreement=agreement).values_list(
+            "recipient__username", flat=True
+        )
+    )
+
+
+def test_every_event_has_a_rule():
+    assert set(RULES) >= {
+        "override_proposed",
+        "conflict",
+        "ready_for_review",
+        "approval_voided",
+        "ready_to_sign",
+        "executed",
+        "expiring",
+        "expired",
+    }
+
+
+def test_ready_to_sign_goes_to_signatories_only(demo):
+    agreement = demo["agreements"]["Adaptive Practice Outcomes Study 2026-2028"]
+    Notification.objects.all().delete()
+    notify("ready_to_sign", agreement)
+    # Signatories of Northfield (researcher), Riverbend (director) and Brightpath (vendor).
+    assert recipients("ready_to_sign", agreement) == {"researcher", "director", "vendor"}
+
+
+def test_the_actor_is_not_notified_of_their_own_action(demo):
+    agreement = demo["agreements"][NEGOTIATING]
+    Notification.objects.all().delete()
+    notify("conflict", agreement, actor=demo["users"]["counsel"], clause="Audits")
+    assert recipients("conflict", agreement) == {"director", "vendor"}
+
+
+def test_nobody_outside_the_parties_is_notified(demo):
+    agreement = demo["agreements"][NEGOTIATING]
+    Notification.objects.all().delete()
+    for event in RULES:
+        notify(
+            event,
+            agreement,
+            clause="x",
+            org="y",
+            kind="replace",
+            rationale="z",
+            days=7,
+            reason="r",
+            students=3,
+        )
+    everyone = set(Notification.objects.values_list("recipient__username", flat=True))
+    assert everyone <= {"director", "counsel", "vendor", "researcher"}
+    assert "lakeshore" not in everyone and "facilitator" not in everyone
+
+
+def test_a_rolled_back_action_notifies_nobody(demo):
+    agreement = demo["agreements"][NEGOTIATING]
+    before = Notification.objects.count()
+    with pytest.raises(DomainError):
+        services.override_propose(
+            agreement=agreement,
+            by=demo["users"]["counsel"],
+            kind="delete",
+            clause_key="prohibited-uses",
+            rationale="Refused: mandatory clause.",
+        )
+    assert Notification.objects.count() == before
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_emails_notifications_after_commit(demo, celery_worker):
+    agreement = demo["agreements"][NEGOTIATING]
+    Notification.objects.update(sent_at=None)
+    services.override_propose(
+        agreement=agreement,
+        by=demo["users"]["counsel"],
+        kind="replace",
+        clause_key="insurance",
+        body="Each party self-insures.",
+        rationale="Public body.",
+    )
+    pending = Notification.objects.filter(subject__contains="“Insurance”")
+    assert pending.exists()
+    deadline = time.monotonic() + 30
+    while pending.filter(sent_at__isnull=True).exists():
+        assert time.monotonic() < deadline, "the worker did not deliver the notifications"
+        time.sleep(0.2)
+    assert "agreements.deliver_notifications" in celery_worker["log"].read_text()

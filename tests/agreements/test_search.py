@@ -1,0 +1,140 @@
+"""Full-text search: ranking across kinds, filters, highlighted and escaped excerpts, what
+each user may see, query counts."""
+
+import pytest
+from django.urls import reverse
+
+from agreements import search, services
+from agreements.search import Filters, Markers, highlight
+
+NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"
+LAKESHORE = "Lakeshore Fluency Pathways Data Agreement"
+XSS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    '"><svg onload=alert(1)>',
+    "</mark><script>alert(1)</script><mark>",
+    "&lt;script&gt;",
+]
+
+
+@pytest.mark.parametrize("payload", XSS)
+def test_highlight_escapes_everything_but_its_own_marks(payload):
+    markers = Markers.new()
+    excerpt = f"before {markers.start}breach{markers.stop} {payload} after"
+    html = str(highlight(excerpt, markers))
+    assert "<mark>breach</mark>" in html
+    assert "<script" not in html and "<img" not in html and "<svg" not in html
+    assert html.count("<mark>") == 1 and html.count("</mark>") == 1
+    assert html.replace("<mark>", "").replace("</mark>", "") == (
+        "before breach "
+        + payload.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        + " after"
+    )
+
+
+def test_highlight_drops_markers_it_did_not_pair():
+    markers = Markers.new()
+    assert str(highlight(f"a {markers.stop} b {markers.start}c", markers)) == "a  b <mark>c</mark>"
+    assert str(highlight(None, markers)) == ""
+
+
+def test_markers_are_new_each_time():
+    assert Markers.new() != Markers.new()
+
+
+def test_agreements_match_by_word_forms_and_rank(demo):
+    director = demo["users"]["director"]
+    results = search.search_agreements(director, "adapting lessons", Filters(), Markers.new())
+    titles = [a.title for a in results]
+    assert titles[0] == "Open Curriculum Implementation Data Agreement"
+    reference = demo["agreements"][NEGOTIATING].reference
+    exact = search.search_agreements(director, reference, Filters(), Markers.new())
+    assert [a.reference for a in exact] == [reference]
+
+
+def test_search_never_shows_what_the_user_cannot_see(demo):
+    director = demo["users"]["director"]
+    for kind, rows in search.search(director, "fluency", Filters(), Markers.new()).items():
+        for row in rows:
+            assert "Lakeshore" not in str(getattr(row, "title", getattr(row, "name", ""))), kind
+    assert not search.search_trios(director, "Lakeshore", Filters(), Markers.new()).exists()
+    assert not search.search_organisations(director, "Lakeshore", Filters(), Markers.new()).exists()
+    facilitator = demo["users"]["facilitator"]
+    assert search.search_trios(facilitator, "Lakeshore", Filters(), Markers.new()).exists()
+
+
+def test_clause_text_search_finds_standard_clauses_and_proposals(demo):
+    counsel = demo["users"]["counsel"]
+    clauses = list(search.search_clauses(counsel, "breach notification", Filters(), Markers.new()))
+    assert clauses
+    assert any(c.key == "breach-notification" for c in clauses)
+    assert all(c.used_by for c in clauses)
+    changes = list(search.search_changes(counsel, "24 hours", Filters(), Markers.new()))
+    assert any(c.clause_key == "breach-notification" for c in changes)
+
+
+def test_filters_narrow_by_status_and_trio(demo):
+    director = demo["users"]["director"]
+    trio = demo["trios"]["open-curriculum"]
+    rows = search.search_agreements(director, "data", Filters(trio_id=trio.pk), Markers.new())
+    assert {a.trio_id for a in rows} == {trio.pk}
+    rows = search.search_agreements(director, "adaptive", Filters(status="expired"), Markers.new())
+    assert {a.status for a in rows} == {"expired"}
+
+
+def test_page_shows_highlighted_escaped_excerpts(client, demo):
+    counsel = demo["users"]["counsel"]
+    agreement = demo["agreements"][NEGOTIATING]
+    services.override_propose(
+        agreement=agreement,
+        by=counsel,
+        kind="insert",
+        clause_key="audits",
+        new_key="escrow-terms",
+        heading="Escrow <script>alert(1)</script>",
+        body="Escrow of keys <img src=x onerror=alert(1)> under escrow rules.",
+        rationale="Escrow <b>protects</b> everyone.",
+    )
+    client.force_login(counsel)
+    page = client.get(reverse("search"), {"q": "escrow"}).content.decode()
+    assert "<mark>Escrow</mark>" in page or "<mark>escrow</mark>" in page
+    assert "<img src=x" not in page and "<script>alert(1)" not in page and "<b>protects" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_page_lists_every_kind_then_one_kind_paginated(client, demo):
+    client.force_login(demo["users"]["director"])
+    page = client.get(reverse("search"), {"q": "data"}).content.decode()
+    assert 'id="results-agreements"' in page
+    assert 'id="results-clauses"' in page
+    one = client.get(reverse("search"), {"q": "data", "kind": "clauses"})
+    assert one.context["page"].paginator.count >= 1
+    assert 'id="results-agreements"' not in one.content.decode()
+
+
+def test_empty_and_unmatched_searches_say_what_to_do(client, demo):
+    client.force_login(demo["users"]["director"])
+    assert "What are you looking for?" in client.get(reverse("search")).content.decode()
+    page = client.get(reverse("search"), {"q": "zzyzxqqq"}).content.decode()
+    assert "Nothing found for “zzyzxqqq”" in page
+
+
+def test_outsider_finds_nothing(client, demo, outsider):
+    client.force_login(outsider)
+    response = client.get(reverse("search"), {"q": "agreement"})
+    assert response.status_code == 200
+    assert not response.context["found"]
+
+
+def test_search_query_counts(client, demo, django_assert_max_num_queries):
+    client.force_login(demo["users"]["facilitator"])
+    # session, user, trios for the filter, one query per kind (5).
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("search"), {"q": "data"}).status_code == 200
+    # session, user, trios for the filter, count, page.
+    with django_assert_max_num_queries(5):
+        assert client.get(reverse("search"), {"q": "data", "kind": "clauses"}).status_code == 200

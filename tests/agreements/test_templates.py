@@ -1,0 +1,176 @@
+"""Templates: versions are immutable once published; placeholders are checked; facilitators
+copy, publish, import and export in the admin."""
+
+import io
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+
+from agreements import services
+from agreements.models import Clause, DSATemplate, TemplateVersion
+from agreements.template_io import parse_docx, parse_markdown
+from collaboratory.errors import DomainError
+
+
+@pytest.fixture
+def template(demo):
+    return DSATemplate.objects.get(slug="standard-dsa")
+
+
+@pytest.fixture
+def published(template):
+    return template.versions.get(number=2)
+
+
+def test_demo_template_has_two_published_versions_differing_in_a_few_clauses(template):
+    v1, v2 = template.versions.get(number=1), template.versions.get(number=2)
+    assert v1.is_published and v2.is_published
+    c1 = {c.key: c.body for c in v1.clauses.all()}
+    c2 = {c.key: c.body for c in v2.clauses.all()}
+    assert 25 <= len(c1) <= 40 and 25 <= len(c2) <= 40
+    changed = {k for k in c1.keys() & c2.keys() if c1[k] != c2[k]}
+    assert 1 <= len(changed) <= 6
+    assert set(c2) - set(c1) == {"ai-model-training"}
+    assert set(c1) - set(c2) == {"destruction-certification"}
+    bodies = " ".join(c1.values())
+    for placeholder in ("[[breach_notice_hours]]", "[[retention_days]]"):
+        assert placeholder in bodies
+
+
+def test_published_version_refuses_clause_edits_in_the_service(published):
+    clause = published.clauses.first()
+    with pytest.raises(DomainError, match="is published and can no longer change"):
+        services.clause_update(clause=clause, body="Changed.")
+    clause.refresh_from_db()
+    assert clause.body != "Changed."
+
+
+def test_database_refuses_editing_a_published_version(published):
+    with pytest.raises(IntegrityError, match="is published; its clauses cannot change"):
+        with transaction.atomic():
+            Clause.objects.filter(version=published).update(body="Sneaky bulk edit.")
+    with pytest.raises(IntegrityError, match="is published and cannot change"):
+        with transaction.atomic():
+            TemplateVersion.objects.filter(pk=published.pk).update(title="Renamed")
+    unused = services.template_version_copy(source=published)
+    services.template_version_publish(version=unused, by=None)
+    with pytest.raises(IntegrityError, match="cannot be deleted"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            # No agreement uses it, so only the trigger stands in the way.
+            cursor.execute("DELETE FROM agreements_templateversion WHERE id = %s", [unused.pk])
+
+
+def test_copy_makes_an_editable_draft_and_publish_freezes_it(published, demo):
+    draft = services.template_version_copy(source=published)
+    assert draft.number == 3 and not draft.is_published
+    assert draft.clauses.count() == published.clauses.count()
+    clause = draft.clauses.get(key="breach-notification")
+    services.clause_update(clause=clause, body="Notify within [[breach_notice_hours]] hours.")
+    services.template_version_publish(version=draft, by=demo["users"]["facilitator"])
+    draft.refresh_from_db()
+    assert draft.is_published and draft.published_by.username == "facilitator"
+    with pytest.raises(DomainError):
+        services.clause_update(clause=clause, body="Again.")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("Keep it [[retention_period]] days.", "unknown placeholder [[retention_period]]"),
+        ("Keep it [[ retention days ]] days.", "malformed placeholder"),
+    ],
+)
+def test_publishing_names_the_bad_placeholder(published, body, message):
+    draft = services.template_version_copy(source=published)
+    clause = draft.clauses.get(key="data-retention")
+    services.clause_update(clause=clause, body=body)
+    with pytest.raises(DomainError) as error:
+        services.template_version_publish(version=draft, by=None)
+    assert any(message in m and "data-retention" in m for m in error.value.messages)
+    draft.refresh_from_db()
+    assert not draft.is_published
+
+
+def test_agreement_must_use_a_published_version(published, demo):
+    draft = services.template_version_copy(source=published)
+    trio = demo["trios"]["adaptive-practice"]
+    with pytest.raises(DomainError, match="is a draft; choose a published version"):
+        services.agreement_create(
+            trio=trio,
+            template_version=draft,
+            by=demo["users"]["counsel"],
+            title="x",
+            purpose="y",
+            sharing_mode="analysis",
+            start_date=__import__("datetime").date(2027, 1, 1),
+            term_months=12,
+            breach_notice_hours=72,
+            retention_days=30,
+        )
+
+
+def test_facilitator_imports_markdown_in_the_admin(client, demo, template):
+    client.force_login(demo["users"]["facilitator"])
+    text = (
+        "# Short DSA\n\n## 1. Purpose {#purpose}\n\nFor [[purpose_summary]].\n\n"
+        "## 2. Retention {#data-retention}\n\nDestroy within [[retention_days]] days.\n"
+    )
+    upload = io.BytesIO(text.encode())
+    upload.name = "short.md"
+    response = client.post(
+        reverse("admin:agreements_dsatemplate_import", args=[template.pk]), {"file": upload}
+    )
+    assert response.status_code == 302
+    version = template.versions.order_by("-number").first()
+    assert not version.is_published
+    assert list(version.clauses.values_list("key", flat=True)) == ["purpose", "data-retention"]
+
+
+def test_admin_import_reports_errors_and_creates_nothing(client, demo, template):
+    client.force_login(demo["users"]["facilitator"])
+    before = template.versions.count()
+    upload = io.BytesIO(b"# T\n\n## 1. A {#a}\n\nUses [[no_such_thing]].\n")
+    upload.name = "bad.md"
+    response = client.post(
+        reverse("admin:agreements_dsatemplate_import", args=[template.pk]), {"file": upload}
+    )
+    assert response.status_code == 200
+    assert "no_such_thing" in response.content.decode()
+    assert template.versions.count() == before
+    upload = io.BytesIO(b"\x89PNG\r\n\x1a\n")
+    upload.name = "picture.png"
+    response = client.post(
+        reverse("admin:agreements_dsatemplate_import", args=[template.pk]), {"file": upload}
+    )
+    assert "upload a Markdown file (.md)" in response.content.decode()
+    assert template.versions.count() == before
+
+
+@pytest.mark.parametrize("fmt", ["md", "docx"])
+def test_admin_export_round_trips(client, demo, published, fmt):
+    client.force_login(demo["users"]["facilitator"])
+    response = client.get(
+        reverse("admin:agreements_templateversion_export", args=[published.pk, fmt])
+    )
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    report = parse_markdown(body.decode()) if fmt == "md" else parse_docx(body)
+    assert report.ok, report.errors
+    assert [c.key for c in report.clauses] == list(
+        published.clauses.order_by("order").values_list("key", flat=True)
+    )
+    assert [c.body for c in report.clauses] == list(
+        published.clauses.order_by("order").values_list("body", flat=True)
+    )
+
+
+def test_admin_actions_copy_and_publish(client, demo, published):
+    client.force_login(demo["users"]["facilitator"])
+    url = reverse("admin:agreements_templateversion_changelist")
+    client.post(url, {"action": "copy_versions", "_selected_action": [published.pk]})
+    draft = published.template.versions.order_by("-number").first()
+    assert draft.number == 3 and not draft.is_published
+    client.post(url, {"action": "publish_versions", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.is_published

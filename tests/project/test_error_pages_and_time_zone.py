@@ -1,0 +1,94 @@
+"""Friendly error pages without stack traces, and dates in the user's own time zone."""
+
+import datetime as dt
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import RequestFactory, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from collaboratory.timezone import TimeZoneMiddleware, zone_from_cookie
+
+
+def test_unknown_page_answers_a_friendly_404(client, demo):
+    client.force_login(demo["users"]["director"])
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "We cannot find that page" in page
+    assert "Traceback" not in page and "urlpatterns" not in page
+
+
+def test_500_page_renders_without_context():
+    page = render_to_string("500.html")
+    assert "Something went wrong on our side" in page
+    assert "Traceback" not in page
+
+
+def test_server_errors_show_the_friendly_page(client, demo, monkeypatch):
+    from partners import views
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(views.workspace, "waiting_for", boom)
+    client.raise_request_exception = False
+    client.force_login(demo["users"]["director"])
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+    assert "secret detail" not in response.content.decode()
+
+
+def test_403_template_is_friendly():
+    assert "You cannot do that here" in render_to_string("403.html")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Europe/Paris", "Europe/Paris"),
+        ("America/Los_Angeles", "America/Los_Angeles"),
+        ("Not/AZone", None),
+        ("../../etc/passwd", None),
+        ("", None),
+        ("x" * 200, None),
+    ],
+)
+def test_only_real_zones_are_accepted(value, expected):
+    zone = zone_from_cookie(value)
+    assert (str(zone) if zone else None) == expected
+
+
+def test_middleware_activates_the_cookie_zone_for_the_request_only():
+    seen = {}
+
+    def view(request):
+        seen["zone"] = str(timezone.get_current_timezone())
+        return None
+
+    request = RequestFactory().get("/")
+    request.COOKIES["tz"] = "Asia/Tokyo"
+    TimeZoneMiddleware(view)(request)
+    assert seen["zone"] == "Asia/Tokyo"
+    assert str(timezone.get_current_timezone()) == "UTC"
+    request.COOKIES["tz"] = "Mars/Olympus"
+    TimeZoneMiddleware(view)(request)
+    assert seen["zone"] == "UTC"
+
+
+@override_settings(TIME_ZONE="UTC")
+def test_pages_show_times_in_the_cookie_zone(client, demo):
+    from agreements.models import Transition
+
+    client.force_login(demo["users"]["director"])
+    signing = demo["agreements"]["Open Curriculum Implementation Data Agreement"]
+    latest = Transition.objects.filter(agreement=signing).order_by("-at").first()
+    Transition.objects.filter(pk=latest.pk).update(
+        at=dt.datetime(2030, 1, 10, 23, 30, tzinfo=dt.UTC)
+    )
+    client.cookies["tz"] = "Asia/Tokyo"
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "11 Jan 2030, 08:30" in page  # 23:30 UTC is 08:30 the next day in Tokyo
+    assert "Times are shown in Asia/Tokyo" in page
