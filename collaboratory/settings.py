@@ -7,6 +7,7 @@ SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL must be given explicitly.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -36,7 +37,8 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin whose default site records every change in the audit chain.
+    "audit.admin_config.AuditedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,18 +51,27 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "pgtrigger",
     "pghistory",
+    # Login throttling and two-factor authentication (issue 9).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "partners",
     "agreements",
     "consent",
+    "audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 413 for oversized uploads before anything reads the body (collaboratory/uploads.py).
+    "collaboratory.uploads.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed a TOTP check (partners/two_factor.py).
+    "django_otp.middleware.OTPMiddleware",
     # Dates in the user's own time zone (a `tz` cookie set by static/js/workspace.js).
     "collaboratory.timezone.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -68,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Tags every history event written during a request with its user and URL.
     "pghistory.middleware.HistoryMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into our lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "collaboratory.urls"
@@ -102,6 +115,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
     "DATABASE_CONNECT_TIMEOUT", 5, minimum=1
 )
+# No JIT: PostgreSQL compiles any plan whose *estimated* cost is high, and the dashboard's
+# correlated subqueries spent ~1 s compiling for 25 ms of work (bench/bench_load.py).
+DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -112,6 +128,11 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out username+address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -153,6 +174,10 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
 # outlast the hard time limit or a slow task would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
 CELERY_RESULT_EXPIRES = 3600
+# Tasks record their outcome in the database, not in results: ignoring results also keeps
+# callers from subscribing to the result store on every enqueue, which blocked a request for
+# ~20 s (20 reconnect attempts) whenever Redis was down (found by scripts/chaos.py).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
@@ -301,6 +326,17 @@ RENDER_QUEUE = env_str("RENDER_QUEUE", "celery")
 RENDER_ON_ACTIVATION = env_bool("RENDER_ON_ACTIVATION", default=True)
 # Test hook only: hold each render this many seconds so a test can kill the worker mid-way.
 RENDER_TEST_DELAY_SECONDS = env_int("RENDER_TEST_DELAY_SECONDS", 0, minimum=0)
+# --- Faults (issue 9): outbox sweeps for work whose message never reached the broker --------
+# A render job still queued this long after it was asked for is queued again.
+RENDER_REQUEUE_AFTER_SECONDS = env_int("RENDER_REQUEUE_AFTER_SECONDS", 300, minimum=1)
+CELERY_BEAT_SCHEDULE["render-jobs-waiting"] = {
+    "task": "agreements.render_jobs_enqueue_waiting",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["notifications-pending"] = {
+    "task": "agreements.deliver_notifications",
+    "schedule": 60.0,
+}
 if RENDER_SOFT_TIME_LIMIT >= RENDER_TIME_LIMIT:
     raise ImproperlyConfigured("RENDER_SOFT_TIME_LIMIT must be below RENDER_TIME_LIMIT.")
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= RENDER_TIME_LIMIT:
@@ -321,3 +357,45 @@ CELERY_BEAT_SCHEDULE["consent-daily"] = {
     "task": "consent.daily",
     "schedule": crontab(hour=2, minute=30),
 }
+
+# --- Login throttling and two-factor authentication (issue 9) -------------------------------
+# After LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, logging in as
+# that username from that address is refused for LOGIN_LOCKOUT_MINUTES (other people and
+# other addresses are unaffected); a successful login clears the count.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# The same address the signatures record (REMOTE_ADDR; see collaboratory/web.py).
+AXES_CLIENT_IP_CALLABLE = "collaboratory.web.client_ip"
+AXES_LOCKOUT_CALLABLE = "partners.views_account.locked_out"
+# Signatories and organisation admins confirm signing and API tokens with a TOTP code.
+OTP_TOTP_ISSUER = "Collaboratory"
+# The Django admin lists devices (to remove a lost phone's) but never shows their secrets.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# --- Uploads (issue 9, item 7; collaboratory/uploads.py) --------------------------------------
+# The largest request body any upload may have (bytes): larger ones get a 413 before the body
+# is read. Each kind of upload has its own, smaller limit: CONSENT_IMPORT_MAX_BYTES above,
+# TEMPLATE_UPLOAD_MAX_BYTES for .md/.docx templates, and the sealed-PDF check's 25 MiB.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 32 * 1024 * 1024, minimum=1)
+TEMPLATE_UPLOAD_MAX_BYTES = env_int("TEMPLATE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+# Files up to this size stay in memory while uploading; larger ones spool to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=0)
+# Non-file request bodies (forms, JSON) read into memory at most (Django answers 400 beyond).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1)
+FILE_UPLOAD_HANDLERS = [
+    "collaboratory.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+for _name, _limit in (
+    ("CONSENT_IMPORT_MAX_BYTES", CONSENT_IMPORT_MAX_BYTES),
+    ("TEMPLATE_UPLOAD_MAX_BYTES", TEMPLATE_UPLOAD_MAX_BYTES),
+):
+    if _limit >= UPLOAD_MAX_BYTES:
+        raise ImproperlyConfigured(
+            f"{_name} ({_limit}) must be below UPLOAD_MAX_BYTES ({UPLOAD_MAX_BYTES}), or such "
+            "files would be refused before their own check could explain why."
+        )

@@ -37,3 +37,10 @@ if os.environ.get("TEST_DATABASE_NAME"):
 WEBHOOK_ALLOW_LOOPBACK = True
 WEBHOOK_BACKOFF_BASE_SECONDS = 0.2
 WEBHOOK_BACKOFF_MAX_SECONDS = 1
+
+# Audit entries are append-only; PostgreSQL refuses TRUNCATE of their table unless this
+# session setting is on. Only the test database turns it on, so pytest-django's flush (a
+# TRUNCATE of every table after transactional tests) still works.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = (  # noqa: F405
+    "-c jit=off -c collaboratory.allow_audit_truncate=on"
+)

@@ -15,9 +15,11 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", include("partners.urls_account")),  # two-factor authentication
     path("admin/", admin.site.urls),
     path("api/v1/", include("collaboratory.api_urls")),
     path("", include("agreements.urls")),
     path("", include("consent.urls")),
+    path("", include("audit.urls")),
     path("", include("partners.urls")),
 ]

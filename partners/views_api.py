@@ -28,6 +28,7 @@ from partners.api_auth import api_token_issue, api_token_revoke
 from partners.forms_api import ApiTokenForm, WebhookEndpointForm
 from partners.models import ApiToken, Organisation, WebhookAttempt, WebhookDelivery
 from partners.selectors import organisations_administered_by
+from partners.two_factor import WHY_API, needs_two_factor
 
 DELIVERIES_PER_PAGE = 25
 
@@ -40,6 +41,17 @@ def api_docs(request: HttpRequest) -> HttpResponse:
 
 def _organisation(request: HttpRequest, slug: str) -> Organisation:
     return get_object_or_404(organisations_administered_by(request.user), slug=slug)
+
+
+# Every page and action of an organisation's API access needs a session verified with
+# two-factor authentication (partners/two_factor.py); non-admins keep their 404.
+two_factor_verified = needs_two_factor(
+    why=WHY_API,
+    applies=lambda request, slug, **_: (
+        organisations_administered_by(request.user).filter(slug=slug).exists()
+    ),
+    return_to=lambda request, slug, **_: reverse("organisation-api", args=[slug]),
+)
 
 
 @login_required
@@ -90,12 +102,14 @@ def _settings_page(
 
 @never_cache
 @login_required
+@two_factor_verified
 def organisation_api(request: HttpRequest, slug: str) -> HttpResponse:
     return _settings_page(request, _organisation(request, slug))
 
 
 @login_required
 @require_POST
+@two_factor_verified
 def api_token_create(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = _organisation(request, slug)
     form = ApiTokenForm(request.POST)
@@ -118,6 +132,7 @@ def api_token_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@two_factor_verified
 def api_token_revoke_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     organisation = _organisation(request, slug)
     token = get_object_or_404(ApiToken, organisation=organisation, pk=pk)
@@ -128,6 +143,7 @@ def api_token_revoke_view(request: HttpRequest, slug: str, pk: int) -> HttpRespo
 
 @login_required
 @require_POST
+@two_factor_verified
 def webhook_create(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = _organisation(request, slug)
     form = WebhookEndpointForm(request.POST)
@@ -149,6 +165,7 @@ def webhook_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 @never_cache
 @login_required
+@two_factor_verified
 def webhook_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     # Queries: session, user, organisation, endpoint, count, page of deliveries, attempts.
     organisation = _organisation(request, slug)
@@ -176,6 +193,7 @@ def webhook_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@two_factor_verified
 def webhook_disable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     organisation = _organisation(request, slug)
     endpoint = get_object_or_404(webhooks.endpoints_of_organisation(organisation.pk), pk=pk)
@@ -186,6 +204,7 @@ def webhook_disable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@two_factor_verified
 def webhook_redeliver(request: HttpRequest, slug: str, pk: int, delivery_id: int) -> HttpResponse:
     organisation = _organisation(request, slug)
     delivery = get_object_or_404(

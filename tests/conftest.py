@@ -180,3 +180,50 @@ def sealing_and_media(tmp_path_factory):
     override.enable()
     yield values
     override.disable()
+
+
+# --- Two-factor authentication (issue 9) ---------------------------------------------------
+# Signatories and organisation admins need a session verified with a TOTP code before they
+# sign or manage API access (partners/two_factor.py). Tests that do either use these.
+
+
+def otp_device(user):
+    """``user``'s confirmed authenticator app (a django-otp TOTPDevice), created if needed."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+
+
+def otp_code(device) -> str:
+    """The code ``device``'s authenticator app shows now (what a person would type)."""
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def otp_verified(client, user):
+    """Log ``client`` in as ``user`` with a session verified the way django-otp does it
+    (the device's persistent id in the session, as ``django_otp.login`` stores it)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = otp_device(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def otp_verify_in_browser(page, live_server, user, next_url: str = "/") -> None:
+    """Go through the real verify page in Chromium: open it, type the current code of
+    ``user``'s authenticator app (created if needed) and submit. Lands on ``next_url``."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    device = otp_device(user)
+    device.refresh_from_db()
+    page.goto(f"{live_server.url}{reverse('two-factor-verify')}?{urlencode({'next': next_url})}")
+    page.get_by_label("6-digit code").fill(otp_code(device))
+    page.get_by_role("button", name="Verify").click()

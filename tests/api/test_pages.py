@@ -11,14 +11,16 @@ from django.core.management import call_command
 
 from partners import webhooks
 from partners.models import ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tests.conftest import otp_verified
 
 SETTINGS_URL = "/organisations/riverbend-usd/api/"
 
 
 @pytest.fixture
 def admin_client(api_world, client):
-    client.force_login(api_world["users"]["director"])  # admin of Riverbend
-    return client
+    # Admin of Riverbend, in a session verified with two-factor authentication (needed for
+    # API access: partners/two_factor.py).
+    return otp_verified(client, api_world["users"]["director"])
 
 
 def test_an_admin_creates_a_token_that_is_shown_once_and_works(admin_client, api):
@@ -111,9 +113,10 @@ def test_the_delivery_log_shows_every_attempt_in_constant_queries(
 ):
     small = _endpoint_with_deliveries(api_world, 1)
     big = _endpoint_with_deliveries(api_world, 10)
-    # session, user, organisation, endpoint, count, page of deliveries, their attempts
+    # session, user, verified 2FA device, organisation, endpoint, count, page of deliveries,
+    # their attempts
     for endpoint in (small, big):
-        with django_assert_max_num_queries(7):
+        with django_assert_max_num_queries(8):
             response = admin_client.get(f"{SETTINGS_URL}webhooks/{endpoint.pk}/")
         assert response.status_code == 200
     assert response.content.decode().count("The endpoint answered HTTP 509.") == 2
@@ -125,8 +128,8 @@ def test_the_settings_page_query_count_does_not_grow_with_tokens(
     for n in range(8):
         issue_token(api_world["riverbend"], name=f"token {n}")
     _endpoint_with_deliveries(api_world, 1)
-    # session, user, organisation, tokens (with creators), endpoints
-    with django_assert_max_num_queries(5):
+    # session, user, verified 2FA device, organisation, tokens (with creators), endpoints
+    with django_assert_max_num_queries(6):
         assert admin_client.get(SETTINGS_URL).status_code == 200
 
 

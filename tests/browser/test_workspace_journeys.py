@@ -16,6 +16,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from tests.conftest import otp_code, otp_device, otp_verify_in_browser
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -78,7 +80,15 @@ def test_director_signs_the_agreement_waiting_for_signature(page: Page, live_ser
     assert_accessible(page)
 
     page.go_back()
+    # Signing needs two-factor authentication (issue 9): the director's authenticator app is
+    # set up, so the sign link leads through the verify page, then back to signing.
+    device = otp_device(demo["users"]["director"])
     page.get_by_role("link", name="Review and sign").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Signing commits your organisation")
+    assert_accessible(page)
+    page.get_by_label("6-digit code").fill(otp_code(device))
+    page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name=f"Sign {SIGNING}")).to_be_visible()
     expect(page.locator(".statement")).to_contain_text("I, Maya Okafor, sign this agreement")
     assert_accessible(page)
@@ -218,6 +228,8 @@ def test_main_pages_fit_desktop_and_phone_widths(page: Page, live_server, demo, 
         if username != who:
             page.context.clear_cookies()
             log_in(page, live_server, username)
+            # Signing (and API access) asks signatories for a second factor once per session.
+            otp_verify_in_browser(page, live_server, demo["users"][username])
             who = username
         for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(viewport)

@@ -1,0 +1,253 @@
+"""Two-factor authentication (TOTP, django-otp) for the people who commit an organisation.
+
+The rule: a user who holds the **signatory** or **admin** role in any organisation must have
+passed a TOTP check in their current session before they sign an agreement or manage their
+organisation's API tokens and webhooks. Everyone else is never asked. The check lasts for the
+session (django-otp keeps the verified device in it; sessions end after SESSION_COOKIE_AGE or
+when the browser closes).
+
+One authenticator app (a confirmed ``TOTPDevice``) per user. Setting one up never writes
+before the app has proved it shows the right code: the new secret waits in the session.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django_otp import verify_token
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
+
+from collaboratory.errors import DomainError
+from partners.models import Membership, Role
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+ROLES_NEEDING_TWO_FACTOR = (Role.SIGNATORY, Role.ADMIN)
+SETUP_KEY_SESSION_KEY = "two_factor_setup_key"
+DEVICE_NAME = "Authenticator app"
+CODE = re.compile(r"^\d{6}$")
+
+WHY_SIGN = "Signing commits your organisation, so it needs two-factor authentication."
+WHY_API = "Managing API access needs two-factor authentication."
+
+
+# --- the rule -------------------------------------------------------------------------------
+
+
+def two_factor_required_for(user: AnyUser) -> bool:
+    """Signatories and organisation admins (of any organisation) need a second factor."""
+    if not user.is_authenticated:
+        return False
+    return Membership.objects.filter(user=user, role__in=ROLES_NEEDING_TWO_FACTOR).exists()
+
+
+def confirmed_device(user: AnyUser) -> TOTPDevice | None:
+    if not user.is_authenticated:
+        return None
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+
+
+def is_verified(request: HttpRequest) -> bool:
+    """The session passed a TOTP check (set by OTPMiddleware from the session)."""
+    check = getattr(request.user, "is_verified", None)
+    return bool(check and check())
+
+
+def needs_two_factor(
+    *,
+    why: str,
+    applies: Callable[..., bool],
+    return_to: Callable[..., str] | None = None,
+) -> Callable:
+    """Decorate a view (inside ``login_required``) that signs or manages API access.
+
+    A signatory or admin whose session is not verified is sent to the verify page (or to
+    set-up when they have no authenticator yet) with ``next`` pointing back and a message
+    saying why. ``applies(request, *args, **kwargs)`` says whether the user may act on the
+    addressed object at all: when it is false the view runs unchanged, so strangers still
+    get the view's 404 rather than a hint that the object exists. ``return_to`` gives the
+    page to come back to (default: this path; POST-only views name their form's page)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if (
+                not is_verified(request)
+                and two_factor_required_for(request.user)
+                and applies(request, *args, **kwargs)
+            ):
+                back = return_to(request, *args, **kwargs) if return_to else request.path
+                return challenge(request, why=why, next_url=back)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def challenge(request: HttpRequest, *, why: str, next_url: str) -> HttpResponse:
+    """Redirect to verify (or set up) with ``next`` and a message saying why."""
+    if confirmed_device(request.user) is not None:
+        messages.info(request, f"{why} Enter the 6-digit code from your authenticator app.")
+        target = reverse("two-factor-verify")
+    else:
+        messages.info(
+            request,
+            f"{why} Set up an authenticator app on your phone once; it takes a minute.",
+        )
+        target = reverse("two-factor")
+    return redirect(f"{target}?{urlencode({'next': next_url})}")
+
+
+# --- setting up -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provisioning:
+    """What the set-up page shows: the otpauth:// URI as a QR code and the secret as text."""
+
+    uri: str
+    secret: str  # base32, in groups of four for typing
+    qr_path: str  # SVG path data of the dark modules, one unit per module
+    qr_size: int  # modules per side, quiet zone included
+
+
+def setup_key(request: HttpRequest) -> str:
+    """The secret offered to this session until it is confirmed (hex, 20 random bytes)."""
+    key = request.session.get(SETUP_KEY_SESSION_KEY)
+    if not isinstance(key, str) or not _valid_key(key):
+        key = random_hex(20)
+        request.session[SETUP_KEY_SESSION_KEY] = key
+    return key
+
+
+def provisioning(user: AbstractBaseUser, key: str) -> Provisioning:
+    device = TOTPDevice(user=user, key=key, name=DEVICE_NAME)
+    uri = device.config_url
+    secret = base64.b32encode(device.bin_key).decode()
+    qr = segno.make(uri, error="m", micro=False)
+    rows = list(qr.matrix_iter(border=4))
+    # Only digits and the letters M, h, v, z: safe in an attribute without marking anything.
+    path = "".join(
+        f"M{x},{y}h1v1h-1z" for y, row in enumerate(rows) for x, dark in enumerate(row) if dark
+    )
+    return Provisioning(
+        uri=uri,
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        qr_path=path,
+        qr_size=len(rows),
+    )
+
+
+def _valid_key(key: str) -> bool:
+    try:
+        return len(binascii.unhexlify(key)) == 20
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _clean_code(code: str) -> str:
+    digits = re.sub(r"[\s-]", "", code or "")
+    if not CODE.match(digits):
+        raise DomainError({"code": "Enter the 6-digit code your authenticator app shows."})
+    return digits
+
+
+@transaction.atomic
+def two_factor_device_confirm(*, user: AbstractBaseUser, key: str, code: str) -> TOTPDevice:
+    """Bind the authenticator app holding ``key`` to ``user`` once it shows the current code.
+
+    One app per user: a second is refused until the first is removed (with a code from it),
+    so a stolen session cannot quietly swap in the thief's phone. The code used here is
+    spent: it cannot verify a session afterwards."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise DomainError(
+            "You already have an authenticator app. Remove it first (with a code from it)."
+        )
+    digits = _clean_code(code)
+    if not _valid_key(key):
+        raise DomainError("This set-up has expired. Scan the new QR code and try again.")
+    device = TOTPDevice(user=user, key=key, name=DEVICE_NAME, confirmed=True)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if not totp.verify(int(digits), device.tolerance):
+        raise DomainError(
+            {
+                "code": "That code does not match. Check the app shows “Collaboratory” with "
+                "your username, and that your phone's clock is set automatically."
+            }
+        )
+    device.last_t = totp.t()  # the code just typed cannot be replayed
+    device.drift = totp.drift
+    device.last_used_at = timezone.now()
+    device.full_clean()
+    device.save()
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return device
+
+
+# --- verifying and removing -----------------------------------------------------------------
+
+
+def two_factor_check(*, user: AbstractBaseUser, code: str) -> TOTPDevice:
+    """The user's device, if ``code`` is its current code and was not used before.
+
+    Not atomic on purpose: django-otp's verify_token runs its own transaction, and a failed
+    attempt must stay counted (its throttle doubles the wait after each wrong code). The
+    caller marks the session verified (``django_otp.login``)."""
+    device = confirmed_device(user)
+    if device is None:
+        raise DomainError("You have no authenticator app yet. Set one up first.")
+    digits = _clean_code(code)
+    allowed, data = device.verify_is_allowed()
+    if not allowed:
+        raise DomainError({"code": _throttled_message(data or {})})
+    verified = verify_token(user, device.persistent_id, digits)
+    if verified is None:
+        raise DomainError(
+            {
+                "code": "That code is not right, or it was already used. Wait for the next "
+                "code in your authenticator app and enter it."
+            }
+        )
+    return verified
+
+
+def _throttled_message(data: dict) -> str:
+    locked_until = data.get("locked_until")
+    seconds = (
+        max(1, int((locked_until - timezone.now()).total_seconds()) + 1) if locked_until else 1
+    )
+    return (
+        f"Too many wrong codes in a row. Wait {seconds} second{'s' if seconds != 1 else ''} "
+        "and enter the current code."
+    )
+
+
+def two_factor_device_remove(*, user: AbstractBaseUser, code: str) -> None:
+    """Remove the user's authenticator app; a current code from it proves it is theirs.
+
+    Signatories and admins are asked to set up a new one the next time they sign or manage
+    API access (a session verified with the removed app no longer counts)."""
+    two_factor_check(user=user, code=code)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()

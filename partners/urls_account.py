@@ -1,0 +1,11 @@
+"""Account pages (partners/views_account.py), under /account/."""
+
+from django.urls import path
+
+from partners import views_account
+
+urlpatterns = [
+    path("2fa/", views_account.two_factor_settings, name="two-factor"),
+    path("2fa/verify/", views_account.two_factor_verify, name="two-factor-verify"),
+    path("2fa/remove/", views_account.two_factor_remove, name="two-factor-remove"),
+]

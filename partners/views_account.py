@@ -1,0 +1,178 @@
+"""Account pages: two-factor authentication (set up, verify once per session, remove) and
+the page shown when logging in is paused after too many wrong passwords (django-axes).
+
+The rule of who must use a second factor and when lives in partners/two_factor.py."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+
+from collaboratory.errors import DomainError
+from collaboratory.web import add_to_form
+from partners import two_factor
+from partners.forms_account import CodeForm
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after the check: ``next`` when it is a page of this site."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
+
+
+def _with_next(name: str, next_url: str) -> str:
+    url = reverse(name)
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+@never_cache
+@login_required
+def two_factor_settings(request: HttpRequest) -> HttpResponse:
+    """Status and removal when an app is set up; otherwise the set-up: a QR code of the
+    otpauth:// URI and the secret as text, confirmed with a code from the app."""
+    # Queries: session, user, device (+ the verified device when the session has one).
+    device = two_factor.confirmed_device(request.user)
+    next_url = _next_url(request)
+    if device is not None:
+        return render(
+            request,
+            "account/two_factor.html",
+            {
+                "device": device,
+                "verified": two_factor.is_verified(request),
+                "required": two_factor.two_factor_required_for(request.user),
+                "form": CodeForm(),
+                "next": next_url,
+            },
+        )
+    key = two_factor.setup_key(request)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = two_factor.two_factor_device_confirm(
+                user=request.user, key=key, code=form.cleaned_data["code"]
+            )
+        except DomainError as error:
+            add_to_form(form, error)
+        else:
+            request.session.pop(two_factor.SETUP_KEY_SESSION_KEY, None)
+            otp_login(request, device)
+            messages.success(
+                request,
+                "Two-factor authentication is on. We ask for a code once per session before "
+                "you sign or manage API access.",
+            )
+            return redirect(next_url or "two-factor")
+    return render(
+        request,
+        "account/two_factor.html",
+        {
+            "device": None,
+            "setup": two_factor.provisioning(request.user, key),
+            "required": two_factor.two_factor_required_for(request.user),
+            "form": form,
+            "next": next_url,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@never_cache
+@login_required
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    """Ask for the current code once per session; then back to ``next``."""
+    next_url = _next_url(request)
+    if two_factor.is_verified(request):
+        return redirect(next_url or "two-factor")
+    if two_factor.confirmed_device(request.user) is None:
+        return redirect(_with_next("two-factor", next_url))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = two_factor.two_factor_check(user=request.user, code=form.cleaned_data["code"])
+        except DomainError as error:
+            add_to_form(form, error)
+        else:
+            otp_login(request, device)
+            messages.success(request, "Code accepted. You will not be asked again this session.")
+            return redirect(next_url or "two-factor")
+    return render(
+        request,
+        "account/two_factor_verify.html",
+        {"form": form, "next": next_url},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def two_factor_remove(request: HttpRequest) -> HttpResponse:
+    """Remove (or, followed by a new set-up, replace) the authenticator app: needs a current
+    code from it."""
+    form = CodeForm(request.POST)
+    if form.is_valid():
+        try:
+            two_factor.two_factor_device_remove(user=request.user, code=form.cleaned_data["code"])
+        except DomainError as error:
+            add_to_form(form, error)
+        else:
+            messages.success(
+                request,
+                "Your authenticator app is removed. Set up a new one below"
+                + (" before you next sign or manage API access." if _required(request) else "."),
+            )
+            return redirect("two-factor")
+    device = two_factor.confirmed_device(request.user)
+    if device is None:
+        return redirect("two-factor")
+    return render(
+        request,
+        "account/two_factor.html",
+        {
+            "device": device,
+            "verified": two_factor.is_verified(request),
+            "required": _required(request),
+            "form": form,
+            "next": "",
+        },
+        status=400,
+    )
+
+
+def _required(request: HttpRequest) -> bool:
+    return two_factor.two_factor_required_for(request.user)
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
+    """django-axes' lockout response (AXES_LOCKOUT_CALLABLE): a page in our layout that
+    says what happened and when to try again, with 429 Too Many Requests."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    return render(
+        request,
+        "registration/locked_out.html",
+        {
+            "username": username,
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "minutes": minutes,
+        },
+        status=429,
+    )

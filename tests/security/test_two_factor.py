@@ -1,0 +1,419 @@
+"""Two-factor authentication (TOTP) before signing and managing API access.
+
+Signatories and organisation admins pass a TOTP check once per session before they sign an
+agreement or manage their organisation's API tokens and webhooks (partners/two_factor.py);
+everyone else is never asked, and strangers keep getting 404."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+import segno
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Page, expect
+
+from agreements.models import Agreement, Status
+from partners.models import ApiToken, Role
+from partners.services import membership_grant
+from partners.two_factor import SETUP_KEY_SESSION_KEY
+from tests.conftest import otp_code, otp_device, otp_verified
+
+SIGNING = "Open Curriculum Implementation Data Agreement"
+LAKESHORE = "Lakeshore Fluency Pathways Data Agreement"
+API_PAGE = "/organisations/riverbend-usd/api/"
+WRONG = "000000"
+
+
+def sign_url(demo, title: str = SIGNING) -> str:
+    return reverse("agreement-sign", args=[demo["agreements"][title].pk])
+
+
+def with_next(name: str, next_url: str) -> str:
+    return f"{reverse(name)}?{urlencode({'next': next_url})}"
+
+
+def sign_form(demo) -> dict:
+    agreement = Agreement.objects.get(pk=demo["agreements"][SIGNING].pk)
+    return {"text_hash": agreement.text_hash, "typed_name": "Maya Okafor", "intent_confirmed": "on"}
+
+
+def wrong_code_for(device) -> str:
+    """A well-formed code that is not the current one (nor one step either side)."""
+    valid = {
+        f"{totp(device.bin_key, device.step, device.t0 + shift, device.digits):06d}"
+        for shift in (-30, 0, 30)
+    }
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+
+
+def session_verified(client) -> bool:
+    return DEVICE_ID_SESSION_KEY in client.session
+
+
+@pytest.fixture
+def director(demo):
+    return demo["users"]["director"]  # director, legal, signatory and admin of Riverbend
+
+
+@pytest.fixture
+def staff_member(demo):
+    """A plain staff member of Riverbend: neither signatory nor admin."""
+    user = get_user_model().objects.create_user(username="staffer", password="x" * 16)
+    membership_grant(user=user, organisation=demo["orgs"]["riverbend-usd"], role=Role.STAFF)
+    return user
+
+
+# --- signing ---------------------------------------------------------------------------------
+
+
+def test_a_signatory_without_an_app_is_sent_to_set_one_up_before_signing(client, demo, director):
+    client.force_login(director)
+    response = client.get(sign_url(demo))
+    assert response.status_code == 302
+    assert response["Location"] == with_next("two-factor", sign_url(demo))
+    page = client.get(response["Location"]).content.decode()
+    assert "Signing commits your organisation, so it needs two-factor authentication." in page
+    assert "Set up an authenticator app" in page
+
+
+def test_a_signatory_cannot_sign_by_posting_without_a_verified_session(client, demo, director):
+    otp_device(director)
+    client.force_login(director)
+    response = client.post(sign_url(demo), sign_form(demo))
+    assert response.status_code == 302
+    assert response["Location"] == with_next("two-factor-verify", sign_url(demo))
+    agreement = Agreement.objects.get(pk=demo["agreements"][SIGNING].pk)
+    assert agreement.status == Status.SIGNING
+    assert not agreement.signatures.filter(organisation__slug="riverbend-usd").exists()
+
+
+def test_a_wrong_code_is_refused_with_a_clear_error(client, demo, director):
+    device = otp_device(director)
+    client.force_login(director)
+    response = client.post(
+        with_next("two-factor-verify", sign_url(demo)), {"code": wrong_code_for(device)}
+    )
+    assert response.status_code == 400
+    assert "That code is not right, or it was already used." in response.content.decode()
+    assert not session_verified(client)
+    assert client.get(sign_url(demo)).status_code == 302
+
+
+def test_a_malformed_code_is_refused_before_any_check(client, demo, director):
+    otp_device(director)
+    client.force_login(director)
+    response = client.post(reverse("two-factor-verify"), {"code": "12ab"})
+    assert response.status_code == 400
+    assert "Enter the 6-digit code your authenticator app shows." in response.content.decode()
+    assert TOTPDevice.objects.get(user=director).throttling_failure_count == 0
+
+
+def test_with_the_current_code_the_signatory_signs(client, demo, director):
+    device = otp_device(director)
+    client.force_login(director)
+    response = client.post(
+        with_next("two-factor-verify", sign_url(demo)), {"code": otp_code(device)}
+    )
+    assert response.status_code == 302 and response["Location"] == sign_url(demo)
+    assert session_verified(client)
+    assert "I intend my typed name" in client.get(sign_url(demo)).content.decode()
+    response = client.post(sign_url(demo), sign_form(demo), follow=True)
+    assert "You signed the agreement" in response.content.decode()
+    assert Agreement.objects.get(pk=demo["agreements"][SIGNING].pk).status == Status.ACTIVE
+
+
+def test_a_code_cannot_be_used_twice(client, demo, director):
+    device = otp_device(director)
+    code = otp_code(device)
+    client.force_login(director)
+    assert client.post(reverse("two-factor-verify"), {"code": code}).status_code == 302
+    client.logout()
+    client.force_login(director)
+    response = client.post(reverse("two-factor-verify"), {"code": code})
+    assert response.status_code == 400
+    assert "already used" in response.content.decode()
+    assert not session_verified(client)
+
+
+def test_rapid_wrong_guesses_are_throttled_even_for_the_right_code(client, demo, director):
+    device = otp_device(director)
+    device.throttling_failure_count = 5  # the next attempt must wait 2**4 = 16 s
+    device.throttling_failure_timestamp = dt.datetime.now(dt.UTC)
+    device.save()
+    client.force_login(director)
+    response = client.post(reverse("two-factor-verify"), {"code": otp_code(device)})
+    assert response.status_code == 400
+    assert re.search(r"Too many wrong codes in a row\. Wait 1[0-7] seconds", response.text)
+    assert not session_verified(client)
+
+
+def test_the_verification_lasts_for_the_session_only(client, demo, director):
+    otp_verified(client, director)
+    assert client.get(sign_url(demo)).status_code == 200
+    client.logout()
+    client.force_login(director)
+    assert client.get(sign_url(demo)).status_code == 302
+
+
+def test_next_must_be_a_page_of_this_site(client, demo, director):
+    device = otp_device(director)
+    client.force_login(director)
+    response = client.post(
+        with_next("two-factor-verify", "https://evil.example/steal"), {"code": otp_code(device)}
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("two-factor")
+
+
+# --- API access ------------------------------------------------------------------------------
+
+
+def test_an_org_admin_needs_two_factor_to_issue_or_revoke_tokens(client, demo, director):
+    otp_device(director)
+    client.force_login(director)
+    back_to_verify = with_next("two-factor-verify", API_PAGE)
+    assert client.get(API_PAGE)["Location"] == back_to_verify
+    response = client.post(f"{API_PAGE}tokens/", {"name": "SIS", "scopes": ["agreements:read"]})
+    assert response.status_code == 302 and response["Location"] == back_to_verify
+    assert not ApiToken.objects.filter(name="SIS").exists()
+    token = ApiToken.objects.create(
+        organisation=demo["orgs"]["riverbend-usd"],
+        name="old",
+        prefix="clb_old",
+        digest="d" * 64,
+        scopes=["agreements:read"],
+    )
+    assert client.post(f"{API_PAGE}tokens/{token.pk}/revoke/")["Location"] == back_to_verify
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    page = client.get(back_to_verify).content.decode()
+    assert "Managing API access needs two-factor authentication." in page
+
+    otp_verified(client, director)
+    response = client.post(f"{API_PAGE}tokens/", {"name": "SIS", "scopes": ["agreements:read"]})
+    assert response.status_code == 200 and ApiToken.objects.filter(name="SIS").exists()
+
+
+def test_people_who_neither_sign_nor_administer_are_never_asked(
+    client, demo, staff_member, django_assert_max_num_queries
+):
+    for user in (staff_member, demo["users"]["counsel"]):
+        client.force_login(user)
+        response = client.get(sign_url(demo))
+        assert response.status_code == 200, user
+        assert "I intend my typed name" not in response.content.decode()  # not theirs to sign
+        assert client.post(sign_url(demo), sign_form(demo)).status_code == 200
+    assert Agreement.objects.get(pk=demo["agreements"][SIGNING].pk).status == Status.SIGNING
+    assert not TOTPDevice.objects.exists()
+
+
+def test_strangers_still_get_404_and_are_not_asked_for_a_code(client, demo, director, outsider):
+    lakeshore_sign = sign_url(demo, LAKESHORE)
+    for user in (outsider, director, demo["users"]["researcher"]):
+        client.force_login(user)
+        assert client.get(lakeshore_sign).status_code == 404, user
+        assert client.post(lakeshore_sign, {"typed_name": "x"}).status_code == 404, user
+    client.force_login(demo["users"]["researcher"])  # a signatory, but not Riverbend's admin
+    assert client.get(API_PAGE).status_code == 404
+    assert client.post(f"{API_PAGE}tokens/", {"name": "x"}).status_code == 404
+    client.force_login(director)
+    assert client.get("/organisations/lakeshore-cps/api/").status_code == 404
+
+
+# --- set-up, status and removal ----------------------------------------------------------------
+
+
+def test_the_setup_page_shows_a_qr_code_of_the_otpauth_uri_and_the_secret(client, demo, director):
+    client.force_login(director)
+    response = client.get(reverse("two-factor"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    key = client.session[SETUP_KEY_SESSION_KEY]
+    secret = base64.b32encode(bytes.fromhex(key)).decode()
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    assert f'<code id="setup-key">{grouped}</code>' in page
+    uri = (
+        f"otpauth://totp/{quote('Collaboratory:director')}?secret={secret}"
+        "&algorithm=SHA1&digits=6&period=30&issuer=Collaboratory"
+    )
+    assert response.context["setup"].uri == uri
+    # The inline SVG draws exactly the dark modules of that URI's QR code.
+    svg = re.search(
+        r'<svg class="qr"[^>]*viewBox="0 0 (\d+) \1".*?<path fill="#000" d="([^"]+)"', page
+    )
+    assert svg is not None
+    modules = list(segno.make(uri, error="m", micro=False).matrix_iter(border=4))
+    assert int(svg.group(1)) == len(modules)
+    drawn = {tuple(map(int, m)) for m in re.findall(r"M(\d+),(\d+)h1v1h-1z", svg.group(2))}
+    dark = {(x, y) for y, row in enumerate(modules) for x, on in enumerate(row) if on}
+    assert drawn == dark
+    # The same secret is offered again on reload until it is confirmed.
+    assert grouped in client.get(reverse("two-factor")).content.decode()
+
+
+def test_setting_up_with_the_apps_code_turns_it_on_and_returns_to_signing(client, demo, director):
+    client.force_login(director)
+    client.get(reverse("two-factor"))
+    key = bytes.fromhex(client.session[SETUP_KEY_SESSION_KEY])
+    response = client.post(
+        with_next("two-factor", sign_url(demo)),
+        {"code": f"{totp(key):06d}", "next": sign_url(demo)},
+    )
+    assert response.status_code == 302 and response["Location"] == sign_url(demo)
+    device = TOTPDevice.objects.get(user=director)
+    assert device.confirmed and device.key == key.hex()
+    assert session_verified(client) and SETUP_KEY_SESSION_KEY not in client.session
+    assert client.get(sign_url(demo)).status_code == 200
+    # The set-up code is spent: it cannot verify another session.
+    client.logout()
+    client.force_login(director)
+    assert (
+        client.post(reverse("two-factor-verify"), {"code": f"{totp(key):06d}"}).status_code == 400
+    )
+
+
+def test_setting_up_with_a_wrong_code_is_refused(client, demo, director):
+    client.force_login(director)
+    client.get(reverse("two-factor"))
+    response = client.post(reverse("two-factor"), {"code": WRONG})
+    assert response.status_code == 400
+    assert "That code does not match." in response.content.decode()
+    assert not TOTPDevice.objects.exists()
+
+
+def test_with_an_app_the_page_shows_its_status_and_no_new_secret(client, demo, director):
+    otp_verified(client, director)
+    page = client.get(reverse("two-factor")).content.decode()
+    assert "Your authenticator app is set up." in page and "Verified" in page
+    assert '<svg class="qr"' not in page and SETUP_KEY_SESSION_KEY not in client.session
+    # Posting a set-up code cannot replace the app without removing it first.
+    assert client.post(reverse("two-factor"), {"code": WRONG}).status_code == 200
+    assert TOTPDevice.objects.filter(user=director).count() == 1
+
+
+def test_removing_the_app_needs_a_current_code_from_it(client, demo, director):
+    otp_verified(client, director)
+    device = otp_device(director)
+    response = client.post(reverse("two-factor-remove"), {"code": wrong_code_for(device)})
+    assert response.status_code == 400
+    assert "That code is not right" in response.content.decode()
+    assert TOTPDevice.objects.filter(user=director).exists()
+    device.throttle_reset()
+    response = client.post(reverse("two-factor-remove"), {"code": otp_code(device)}, follow=True)
+    assert "Your authenticator app is removed." in response.content.decode()
+    assert '<svg class="qr"' in response.content.decode()  # set up a new one right there
+    assert not TOTPDevice.objects.filter(user=director).exists()
+    # The session verified with the removed app no longer counts.
+    assert client.get(sign_url(demo))["Location"] == with_next("two-factor", sign_url(demo))
+
+
+def test_account_pages_need_a_login(client, db):
+    for name in ("two-factor", "two-factor-verify", "two-factor-remove"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_an_outsider_may_set_up_an_app_for_themselves(client, outsider):
+    """Account pages are the user's own, not an organisation's: no 404, nothing of others."""
+    client.force_login(outsider)
+    assert client.get(reverse("two-factor")).status_code == 200
+    assert client.get(reverse("two-factor-verify"))["Location"] == reverse("two-factor")
+
+
+def test_the_pages_query_counts(client, demo, director, django_assert_max_num_queries):
+    client.force_login(director)
+    # session, user, device, role check, session save of the offered secret (in a savepoint)
+    with django_assert_max_num_queries(7):
+        assert client.get(reverse("two-factor")).status_code == 200
+    otp_device(director)
+    # session, user, verified?, device
+    with django_assert_max_num_queries(4):
+        assert client.get(reverse("two-factor-verify")).status_code == 200
+    otp_verified(client, director)
+    # session, user, verified device, device, role check
+    with django_assert_max_num_queries(5):
+        assert client.get(reverse("two-factor")).status_code == 200
+
+
+# --- in Chromium ------------------------------------------------------------------------------
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def _log_in(page: Page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}{reverse('login')}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("collaboratory-demo")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your partnerships")).to_be_visible()
+
+
+def _shoot(page: Page, folder: Path, name: str) -> list[str]:
+    """Screenshots at desktop and phone widths; the widths at which the page scrolls sideways."""
+    overflowing = []
+    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        if page.evaluate("document.documentElement.scrollWidth") > viewport["width"]:
+            overflowing.append(f"{name} at {label}")
+        page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    return overflowing
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
+    page: Page, live_server, demo, tmp_path
+):
+    """Researcher (a signatory) meets the set-up on the way to signing, scans (here: reads)
+    the secret, types the app's code and lands on the signing page; the director, whose app
+    exists, is asked for a code. Both pages fit a phone and trip no CSP violation."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    overflowing: list[str] = []
+
+    _log_in(page, live_server, "researcher")
+    page.goto(f"{live_server.url}{sign_url(demo)}")
+    expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Signing commits your organisation")
+    expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+    overflowing += _shoot(page, folder, "two-factor-setup")
+    secret = page.locator("#setup-key").inner_text().replace(" ", "")
+    page.get_by_label("6-digit code").fill(f"{totp(base64.b32decode(secret)):06d}")
+    page.get_by_role("button", name="Turn on two-factor authentication").click()
+    expect(page.get_by_role("heading", name=f"Sign {SIGNING}")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Two-factor authentication is on")
+
+    page.get_by_role("link", name="Two-factor").click()
+    expect(page.get_by_text("Your authenticator app is set up.")).to_be_visible()
+    overflowing += _shoot(page, folder, "two-factor-status")
+
+    page.context.clear_cookies()
+    device = otp_device(demo["users"]["director"])
+    _log_in(page, live_server, "director")
+    page.goto(f"{live_server.url}{sign_url(demo)}")
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    overflowing += _shoot(page, folder, "two-factor-verify")
+    page.get_by_label("6-digit code").fill(wrong_code_for(device))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_contain_text("That code is not right")
+    expect(page.get_by_label("6-digit code")).to_have_attribute("aria-invalid", "true")
+    overflowing += _shoot(page, folder, "two-factor-verify-error")
+
+    assert overflowing == []
+    assert violations == []
