@@ -4,6 +4,7 @@ of agreements. Every write calls the same services the pages use."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,20 +25,42 @@ from agreements.models import (
     Transition,
 )
 from agreements.template_io import export_docx, export_markdown
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import error_messages
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
+IMPORT_EXTENSIONS = (".md", ".markdown", ".txt", ".docx")
+
+
+def max_import_bytes() -> int:
+    return settings.TEMPLATE_UPLOAD_MAX_BYTES
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="Markdown (.md) or Word (.docx), at most 5 MiB.")
+    file = forms.FileField(help_text="Markdown (.md) or Word (.docx).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = f"{max_import_bytes() / 1024 / 1024:.1f} MiB"
+        self.fields["file"].help_text = f"Markdown (.md) or Word (.docx), at most {limit}."
 
     def clean_file(self):
+        """Size and extension here; the content (UTF-8 text, or a .docx package that is a
+        zip with word/document.xml and no zip bomb) is checked by template_io."""
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
+        limit = max_import_bytes()
+        if upload.size > limit:
             raise forms.ValidationError(
-                f"The file is {upload.size / 1024 / 1024:.1f} MiB; the limit is 5 MiB."
+                f"The file is {upload.size / 1024 / 1024:.1f} MiB; the limit is "
+                f"{limit / 1024 / 1024:.1f} MiB. Remove images or embedded objects and "
+                "upload it again."
+            )
+        if not (upload.name or "").lower().endswith(IMPORT_EXTENSIONS):
+            raise forms.ValidationError(
+                f"“{upload.name}” is neither Markdown nor Word: upload a Markdown file (.md) "
+                "with one ## heading per clause, or a Word file (.docx) whose Heading 2 "
+                "paragraphs start clauses (save an old .doc as .docx first)."
             )
         return upload
 
@@ -194,6 +217,12 @@ class TemplateVersionAdmin(admin.ModelAdmin):
         except ValueError as error:
             self.message_user(request, f"Cannot export {version}: {error}", messages.ERROR)
             return redirect(reverse("admin:agreements_templateversion_change", args=[version.pk]))
+        audit_record(
+            action=AuditAction.EXPORT,
+            target=version,
+            actor=request.user,
+            payload={"export": "template", "format": fmt, "via": "admin"},
+        )
         response = HttpResponse(data, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
         return response
@@ -229,6 +258,11 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # Shown, never edited: without this, non-editable fields (Approval.created_at)
+        # make the agreement's admin page fail with a FieldError.
+        return self.fields
 
 
 class OverrideInline(ReadOnlyInline):

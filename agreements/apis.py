@@ -35,6 +35,8 @@ from agreements.serializers import (
     AgreementSerializer,
     ConsentSummarySerializer,
 )
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from partners.api_errors import NOT_MODIFIED, NotImplementedYet, error_responses
 from partners.apis import PageQuery, PartnerApiView, paginate
 from partners.models import ApiScope
@@ -243,6 +245,17 @@ class AgreementDocumentApi(PartnerApiView):
         document = latest_executed_document(agreement)
         if document is None:
             raise exceptions.NotFound("This agreement has no sealed document yet.")
+        audit_record(
+            action=AuditAction.DOWNLOAD,
+            target=agreement,
+            actor=request.user,
+            payload={
+                "document_id": document.pk,
+                "kind": document.kind,
+                "sha256": document.sha256,
+                "via": "api",
+            },
+        )
         response = FileResponse(
             document.file.open("rb"),
             content_type="application/pdf",

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from agreements.events import emit
 from agreements.models import Agreement, Status, Transition
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 
 
@@ -104,6 +106,18 @@ def transition(
     locked.status = target
     locked.status_changed_at = now
     locked.save(update_fields=["status", "status_changed_at", "updated_at"])
+    audit_record(
+        action=AuditAction.TRANSITION,
+        target=locked,
+        actor=by,
+        payload={
+            "from": step.source,
+            "to": target,
+            "reason": reason,
+            "text_hash": locked.text_hash,
+            "reference": locked.reference,
+        },
+    )
     emit(
         "agreement.status_changed",
         {"agreement_id": str(locked.pk), "from": step.source, "to": target, "at": now.isoformat()},

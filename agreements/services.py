@@ -51,6 +51,8 @@ from agreements.selectors import (
     parties,
     with_agreement_detail,
 )
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from partners.models import Membership, ResearchQuestion, Role, Trio
 
@@ -289,7 +291,7 @@ def _clean_placeholder_values(raw: dict[str, Any]) -> dict[str, str]:
     return cleaned
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
+def add_months(day: dt.date, months: int) -> dt.date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     for candidate in (day.day, 30, 29, 28):
@@ -326,7 +328,7 @@ def agreement_create(
             {"template_version": f"{template_version} is a draft; choose a published version."}
         )
     if expires_on is None and term_months:
-        expires_on = _add_months(start_date, term_months)
+        expires_on = add_months(start_date, term_months)
     if expires_on is None:
         raise DomainError({"expires_on": "Give either a term in months or an expiry date."})
     questions = list(research_questions)
@@ -838,6 +840,13 @@ def agreement_approve(
         ip_address=ip_address,
         user_agent=user_agent[:500],
     )
+    audit_record(
+        action=AuditAction.APPROVAL,
+        target=agreement,
+        actor=by,
+        organisation_id=organisation_id,
+        payload={"approval_id": approval.pk, "text_hash": current, "ip_address": ip_address},
+    )
     approved = {
         a.organisation_id
         for a in Approval.objects.filter(
@@ -905,6 +914,18 @@ def agreement_sign(
         text_hash=current,
         ip_address=ip_address,
         user_agent=user_agent[:500],
+    )
+    audit_record(
+        action=AuditAction.SIGNATURE,
+        target=agreement,
+        actor=by,
+        organisation_id=organisation_id,
+        payload={
+            "signature_id": signature.pk,
+            "typed_name": signature.typed_name,
+            "text_hash": current,
+            "ip_address": ip_address,
+        },
     )
     signed = set(
         Signature.objects.filter(agreement=agreement).values_list("organisation_id", flat=True)

@@ -20,6 +20,8 @@ from django.views.decorators.http import require_GET, require_POST
 from agreements import documents
 from agreements.models import Agreement, Document, DocumentKind, RenderJob, RenderStatus
 from agreements.selectors import agreements_visible_to
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import flash_error
 from partners.models import Membership
@@ -160,6 +162,17 @@ def document_download(request: HttpRequest, pk, document_id: int) -> FileRespons
     # Queries: session, user, document joined to its (visible) agreement.
     document = _document(request, pk, document_id)
     filename = f"{document.agreement.reference}-{document.kind}.pdf"
+    audit_record(
+        action=AuditAction.DOWNLOAD,
+        target=document.agreement,
+        actor=request.user,
+        payload={
+            "document_id": document.pk,
+            "kind": document.kind,
+            "sha256": document.sha256,
+            "sealed": document.sealed,
+        },
+    )
     return FileResponse(
         document.file.open("rb"),
         as_attachment=True,

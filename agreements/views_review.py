@@ -40,6 +40,8 @@ from agreements.selectors import (
     placeholder_values,
     user_party_roles,
 )
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import flash_error
 from partners.models import Role
@@ -277,6 +279,12 @@ def agreement_redline_docx(request: HttpRequest, pk) -> HttpResponse:
         title=f"{agreement.reference} {agreement.title}",
         attribution=_attribution(agreement),
     )
+    audit_record(
+        action=AuditAction.EXPORT,
+        target=agreement,
+        actor=request.user,
+        payload={"export": "redline", "format": "docx", "text_hash": agreement.text_hash},
+    )
     response = HttpResponse(content, content_type=exports.DOCX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{_download_name(agreement, "docx")}"'
     return response
@@ -291,7 +299,14 @@ def agreement_redline_pdf(request: HttpRequest, pk) -> HttpResponse:
         title=f"{agreement.reference} {agreement.title}",
         subtitle=f"Redline against {comparison.old_label}",
     )
-    response = HttpResponse(exports.render_redline_pdf(html), content_type="application/pdf")
+    content = exports.render_redline_pdf(html)
+    audit_record(
+        action=AuditAction.EXPORT,
+        target=agreement,
+        actor=request.user,
+        payload={"export": "redline", "format": "pdf", "text_hash": agreement.text_hash},
+    )
+    response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_download_name(agreement, "pdf")}"'
     return response
 
@@ -417,6 +432,16 @@ def deviation_analytics(request: HttpRequest, collaboratory: str, template: str)
 def deviation_csv(request: HttpRequest, collaboratory: str, template: str) -> HttpResponse:
     found, _versions, report = _deviation_report(request, collaboratory, template)
     suffix = f"-v{report.version.number}" if report.version else ""
+    audit_record(
+        action=AuditAction.EXPORT,
+        target=found,
+        actor=request.user,
+        payload={
+            "export": "deviations",
+            "format": "csv",
+            "version": report.version.number if report.version else None,
+        },
+    )
     response = HttpResponse(analytics.deviation_csv(report), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="{found.collaboratory.slug}-{found.slug}{suffix}-deviations.csv"'

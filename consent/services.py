@@ -29,6 +29,8 @@ from django.utils import timezone
 from agreements import lifecycle
 from agreements.models import Agreement, DataElement, Status
 from agreements.notifications import notify
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from consent import csv_import, selectors
 from consent.csv_import import FormRef, KnownStudent, Row
@@ -1091,6 +1093,20 @@ def roster_export(
                 "WHERE agreement_id = %s AND student_key = ANY(%s)",
                 [export.pk, agreement.pk, keys],
             )
+    audit_record(
+        action=AuditAction.EXPORT,
+        target=agreement,
+        actor=by,
+        organisation_id=recipient.pk,
+        payload={
+            "export": "consent_roster",
+            "format": "csv",
+            "consent_export_id": export.pk,
+            "recipient": recipient.slug,
+            "rows": len(rows),
+            "sha256": export.sha256,
+        },
+    )
     filename = f"{agreement.reference}-consented-roster-{as_of.isoformat()}.csv"
     return RosterFile(export=export, filename=filename, content=content)
 

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agreements import lifecycle
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form, flash_error
 from consent import charts, forms, selectors, services
@@ -265,6 +267,16 @@ def receipt(request: HttpRequest, pk, record_id: int) -> HttpResponse:
         pk=record_id,
     )
     kind = selectors.governing_kind(selectors.requirements_of(agreement))
+    audit_record(
+        action=AuditAction.EXPORT,
+        target=agreement,
+        actor=request.user,
+        payload={
+            "export": "consent_receipt",
+            "format": "json",
+            "receipt_id": str(record.receipt_id),
+        },
+    )
     response = HttpResponse(
         receipt_json(consent_receipt(record, agreement=agreement, kind=kind)),
         content_type="application/json",

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import caches
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -28,6 +29,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from partners.models import ApiScope, ApiToken, Organisation
 
@@ -79,6 +82,18 @@ def api_token_issue(
     )
     row.full_clean()
     row.save()
+    audit_record(
+        action=AuditAction.API_TOKEN_ISSUED,
+        target=row,
+        actor=by,
+        organisation_id=organisation.pk,
+        payload={
+            "name": row.name,
+            "prefix": row.prefix,
+            "scopes": scopes,
+            "expires_at": expires_at,
+        },
+    )
     log.info("API token %s issued for %s", row.prefix, organisation.slug)
     return row, token
 
@@ -91,6 +106,13 @@ def api_token_revoke(*, token: ApiToken, by: AbstractBaseUser | None = None) -> 
     )
     token.refresh_from_db(fields=["revoked_at"])
     if updated:
+        audit_record(
+            action=AuditAction.API_TOKEN_REVOKED,
+            target=token,
+            actor=by,
+            organisation_id=token.organisation_id,
+            payload={"name": token.name, "prefix": token.prefix},
+        )
         log.info("API token %s of organisation %s revoked", token.prefix, token.organisation_id)
     return token
 
@@ -114,6 +136,28 @@ class ApiClient:
 
     def __str__(self) -> str:
         return f"API token {self.token.prefix} of {self.token.organisation.slug}"
+
+
+@transaction.atomic
+def _mark_used(token: ApiToken, now: dt.datetime, request: Request) -> None:
+    """Stamp ``last_used_at`` and record one audit entry per token per minute at most.
+
+    Every API request writing a hash-chained entry would serialise all API traffic on the
+    chain's lock and fill the table with near-identical rows; a minute's resolution still
+    answers "was this token used, when, for what" (with the first path of the minute). The
+    conditional update lets only one of several concurrent requests claim the minute.
+    """
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+    claimed = ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+    if claimed:
+        audit_record(
+            action=AuditAction.API_TOKEN_USED,
+            target=token,
+            actor=ApiClient(token),
+            organisation_id=token.organisation_id,
+            payload={"prefix": token.prefix, "method": request.method, "path": request.path},
+        )
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -148,8 +192,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if token.expires_at is not None and token.expires_at <= now:
             raise exceptions.AuthenticationFailed("This token has expired.", code="token_expired")
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-            token.last_used_at = now
+            _mark_used(token, now, request)
         return ApiClient(token), token
 
     def authenticate_header(self, request: Request) -> str:

@@ -75,6 +75,26 @@ def trio_create(
     return trio
 
 
+def _refuse_if_parties_signed(trio: Trio) -> None:
+    """The parties of a signed agreement are part of its text: they cannot change."""
+    from agreements.models import Agreement, Status
+
+    signed = (
+        Agreement.objects.filter(
+            trio=trio,
+            status__in=(Status.SIGNING, Status.ACTIVE, Status.EXPIRED, Status.TERMINATED),
+        )
+        .values_list("reference", flat=True)
+        .first()
+    )
+    if signed:
+        raise DomainError(
+            f"{trio.name}'s members cannot change: agreement {signed} is signed (or being "
+            "signed) by these parties. Start a new partnership instead.",
+            code="signed_parties",
+        )
+
+
 @transaction.atomic
 def trio_set_members(
     *, trio: Trio, research: Organisation, district: Organisation, developer: Organisation
@@ -90,6 +110,8 @@ def trio_set_members(
     # Delete changed rows first so the unique (trio, organisation) constraint never trips
     # when two organisations swap roles.
     changed = [m for role, m in current.items() if m.organisation_id != wanted[role].pk]
+    if changed or len(current) < len(wanted):
+        _refuse_if_parties_signed(trio)
     TrioMember.objects.filter(pk__in=[m.pk for m in changed]).delete()
     for role, organisation in wanted.items():
         if role in current and current[role].organisation_id == organisation.pk:

@@ -40,6 +40,13 @@ DEBIAN_PACKAGES = [
     "poppler-utils",
 ]
 APP_ROLE = "collaboratory"
+# A login role with no privileges of its own: tests grant it what production's application
+# role gets (audit entries: SELECT and INSERT only) and prove PostgreSQL refuses the rest.
+RESTRICTED_ROLE = "collaboratory_app"
+CREATE_RESTRICTED_ROLE = (
+    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'collaboratory_app') "
+    "THEN CREATE ROLE collaboratory_app LOGIN; END IF; END $$"
+)
 
 
 def log(message: str) -> None:
@@ -198,6 +205,7 @@ class Postgres:
         if fresh:
             self.psql(f"CREATE ROLE {APP_ROLE} LOGIN CREATEDB")
             self.psql(f"CREATE DATABASE {APP_ROLE} OWNER {APP_ROLE}")
+        self.psql(CREATE_RESTRICTED_ROLE)
 
     def psql(self, sql: str, database: str = "postgres") -> None:
         subprocess.run(

@@ -1,0 +1,67 @@
+"""The audit chain: one append-only table of who did what, each entry hash-linked to the one
+before it.
+
+PostgreSQL refuses UPDATE, DELETE and (outside tests) TRUNCATE of this table with triggers,
+and the application's role gets only SELECT and INSERT on it (see README, "Audit trail").
+``entry_hash`` = SHA-256 of the previous entry's hash followed by the canonical JSON of this
+entry's fields, so ``manage.py verify_audit`` finds any row changed or removed by hand.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditAction(models.TextChoices):
+    TRANSITION = "transition", "Lifecycle transition"
+    APPROVAL = "approval", "Approval"
+    SIGNATURE = "signature", "Signature"
+    EXPORT = "export", "Export"
+    DOWNLOAD = "download", "Download"
+    API_TOKEN_ISSUED = "api_token_issued", "API token issued"
+    API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
+    API_TOKEN_USED = "api_token_used", "API token used"
+    ADMIN_ADDITION = "admin_addition", "Admin: added"
+    ADMIN_CHANGE = "admin_change", "Admin: changed"
+    ADMIN_DELETION = "admin_deletion", "Admin: deleted"
+
+
+class AuditEntry(models.Model):
+    # Assigned by audit.services.record under an advisory lock: 1, 2, 3 ... without gaps, so a
+    # missing number means a deleted row.
+    seq = models.BigIntegerField(primary_key=True)
+    occurred_at = models.DateTimeField()
+    # No database foreign keys: an entry outlives the user or organisation it names (the
+    # label keeps who it was), and deleting a user must never have to rewrite the chain.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=300)
+    organisation = models.ForeignKey(
+        "partners.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    action = models.CharField(max_length=24, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=100, help_text="app_label.model of the subject.")
+    object_id = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["object_type", "object_id", "seq"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
