@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
+
+from collaboratory.safe_html import sanitised
 
 #: The product's terms, after the domain description the whole team shares (DOMAIN.md),
 #: copied here as data: the running application never reads that file.
@@ -166,5 +168,6 @@ def annotate(body: str, terms: Iterable[Term], *, id_prefix: str) -> SafeString:
             position = match.end()
     pieces.append((False, body[position:]))
     # Every piece of text went through escape(); the markup above is fixed apart from
-    # escaped names, escaped definitions and an id restricted to [A-Za-z0-9_-].
-    return mark_safe(_paragraphs(pieces))  # noqa: S308
+    # escaped names, escaped definitions and an id restricted to [A-Za-z0-9_-]; nh3 makes
+    # sure of it.
+    return sanitised(_paragraphs(pieces))

@@ -18,10 +18,11 @@ from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRa
 from django.db.models import F, OuterRef, Q, QuerySet
 from django.db.models.functions import JSONObject
 from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from agreements.models import Agreement, Clause, ClauseOverride
 from agreements.selectors import agreements_visible_to
+from collaboratory.safe_html import sanitised
 from partners.models import Organisation, TrioMember
 from partners.selectors import AnyUser, organisations_visible_to, trios_visible_to
 
@@ -70,8 +71,9 @@ def highlight(text: str | None, markers: Markers) -> SafeString:
             out.append(part.replace(stop, ""))
     if open_mark:
         out.append("</mark>")
-    # Everything above is escaped text plus the literal <mark> and </mark> tags.
-    return mark_safe("".join(out))  # noqa: S308
+    # Everything above is escaped text plus the literal <mark> and </mark> tags; nh3 makes
+    # sure of it.
+    return sanitised("".join(out))
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,7 @@ MIB = 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 5 * MIB
 DEFAULT_MAX_UNCOMPRESSED_BYTES = 50 * MIB
 DEFAULT_MAX_ZIP_MEMBERS = 1000
+MAX_COMPRESSION_RATIO = 100
 DEFAULT_MAX_MARKDOWN_CHARS = 2_000_000
 # The limits of agreements.models.Clause, checked here so errors come with a line number.
 MAX_KEY_LENGTH = 50
@@ -771,6 +772,13 @@ def _mib(size: int) -> str:
     return f"{size / MIB:.1f} MiB"
 
 
+def max_upload_bytes() -> int:
+    """TEMPLATE_UPLOAD_MAX_BYTES (the default outside a configured Django project)."""
+    from django.conf import settings
+
+    return getattr(settings, "TEMPLATE_UPLOAD_MAX_BYTES", DEFAULT_MAX_UPLOAD_BYTES)
+
+
 def _check_docx_package(
     data: bytes, *, max_bytes: int, max_uncompressed_bytes: int, max_members: int
 ) -> str | None:
@@ -801,6 +809,16 @@ def _check_docx_package(
             f"The file unpacks to {_mib(unpacked)}, more than the {_mib(max_uncompressed_bytes)} "
             "a template can need; it was not opened."
         )
+    # A zip bomb: a part that inflates far more than text and XML ever do (they compress
+    # about 5-20 to 1), judged from the central directory before anything is inflated.
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > MIB and ratio > MAX_COMPRESSION_RATIO:
+            return (
+                f"The part {member.filename} would unpack to {_mib(member.file_size)} from "
+                f"{_mib(member.compress_size)} ({ratio:.0f} to 1), which no Word document "
+                "does; it was not opened. Save the template again as .docx in Word."
+            )
     names = {member.filename for member in members}
     if "word/document.xml" not in names or "[Content_Types].xml" not in names:
         return "This is not a Word document (.docx); is it another Office file?"
@@ -810,7 +828,7 @@ def _check_docx_package(
 def parse_docx(
     data: bytes,
     *,
-    max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    max_bytes: int | None = None,
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES,
     max_members: int = DEFAULT_MAX_ZIP_MEMBERS,
 ) -> ImportReport:
@@ -821,7 +839,7 @@ def parse_docx(
     """
     problem = _check_docx_package(
         data,
-        max_bytes=max_bytes,
+        max_bytes=max_upload_bytes() if max_bytes is None else max_bytes,
         max_uncompressed_bytes=max_uncompressed_bytes,
         max_members=max_members,
     )

@@ -98,6 +98,23 @@ class ImportUploadForm(forms.Form):
             f"{f.title} — {f.language}, version {f.version}"
         )
 
+    def clean_file(self):
+        """The name must say CSV; the content (UTF-8 text, not a spreadsheet, PDF or other
+        binary file; the header row) and the size are checked by consent.csv_import."""
+        upload = self.cleaned_data["file"]
+        name = (upload.name or "").lower()
+        save_as = (
+            "In your spreadsheet program choose Save As → “CSV UTF-8 (comma delimited)” and "
+            "upload the .csv file."
+        )
+        if name.endswith((".xlsx", ".xlsm", ".xls")):
+            raise forms.ValidationError(
+                f"This file looks like an Excel workbook, not a CSV file. {save_as}"
+            )
+        if not name.endswith((".csv", ".txt")):
+            raise forms.ValidationError(f"“{upload.name}” is not a CSV file. {save_as}")
+        return upload
+
 
 class RosterForm(forms.Form):
     recipient = forms.ChoiceField(label="Roster for")
