@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from agreements.models import Decision, Identifiability, OverrideKind, SharingMode, Status
-from partners.models import ResearchQuestion
+from agreements.models import Decision, Identifiability, OverrideKind, Status
 
 
 class AgreementFilterForm(forms.Form):
@@ -18,45 +17,6 @@ class AgreementFilterForm(forms.Form):
     def __init__(self, *args, trios=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["trio"].choices = [("", "Any trio"), *[(t.pk, t.name) for t in trios]]
-
-
-class AgreementCreateForm(forms.Form):
-    template_version = forms.ModelChoiceField(queryset=None, label="Template version")
-    title = forms.CharField(max_length=300)
-    purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    research_questions = forms.ModelMultipleChoiceField(
-        queryset=ResearchQuestion.objects.none(),
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-    sharing_mode = forms.ChoiceField(choices=SharingMode.choices)
-    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    term_months = forms.IntegerField(min_value=1, max_value=120, required=False)
-    expires_on = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Leave empty to compute it from the term.",
-    )
-    breach_notice_hours = forms.IntegerField(min_value=1, max_value=720, initial=72)
-    retention_days = forms.IntegerField(min_value=1, max_value=3650, initial=90)
-    governing_state = forms.CharField(
-        max_length=200,
-        initial="Columbia",
-        help_text="The state whose law governs, e.g. California.",
-    )
-    publication_review_days = forms.IntegerField(min_value=1, max_value=365, initial=30)
-    data_custodian_title = forms.CharField(max_length=200, initial="Director of Research")
-
-    def __init__(self, *args, trio, versions, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["template_version"].queryset = versions
-        self.fields["research_questions"].queryset = trio.research_questions.all()
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("term_months") and not cleaned.get("expires_on"):
-            self.add_error("term_months", "Give a term in months or an expiry date.")
-        return cleaned
 
 
 class DataElementForm(forms.Form):

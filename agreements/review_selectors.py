@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from agreements import comparisons
 from agreements.comparisons import Comparison
@@ -28,12 +28,14 @@ from agreements.models import (
     VersionStatus,
 )
 from agreements.selectors import (
+    TEXT_PREFETCHES,
     agreements_visible_to,
     conflicts,
     consolidated_text,
     placeholder_values,
 )
-from partners.models import Collaboratory, ResearchQuestion, TrioMember
+from collaboratory.json_prefetch import with_json_prefetch
+from partners.models import Collaboratory, ResearchQuestion
 from partners.selectors import AnyUser, trios_visible_to
 
 # --- Agreement against its template ---------------------------------------------------------
@@ -41,30 +43,13 @@ from partners.selectors import AnyUser, trios_visible_to
 
 def agreement_for_comparison(user: AnyUser) -> QuerySet[Agreement]:
     """Agreements ``user`` may see, with what their consolidated text, conflicts and redline
-    authors need and nothing more: 5 queries (``agreement_detail_for_user`` also loads
-    approvals, signatures, transitions and answers, which comparisons do not show)."""
-    return (
-        agreements_visible_to(user)
-        .select_related("trio__collaboratory", "template_version__template")
-        .prefetch_related(
-            Prefetch(
-                "trio__members",
-                queryset=TrioMember.objects.select_related("organisation").order_by("role"),
-            ),
-            Prefetch("template_version__clauses", queryset=Clause.objects.order_by("order")),
-            Prefetch(
-                "overrides",
-                queryset=ClauseOverride.objects.select_related("organisation").order_by(
-                    "created_at", "id"
-                ),
-            ),
-            Prefetch(
-                "data_elements",
-                queryset=DataElement.objects.select_related("source", "recipient")
-                .prefetch_related("research_questions")
-                .order_by("position", "id"),
-            ),
-        )
+    authors need and nothing more, in one query (``agreement_detail_for_user`` also loads
+    approvals, signatures and transitions, which comparisons do not show)."""
+    return with_json_prefetch(
+        agreements_visible_to(user).select_related(
+            "trio__collaboratory", "template_version__template"
+        ),
+        *TEXT_PREFETCHES,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import BooleanField, Count, F, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from agreements.models import (
     Agreement,
     Approval,
     Clause,
+    ClauseComment,
     ClauseOverride,
     DataElement,
     OverrideResponse,
@@ -24,7 +25,8 @@ from agreements.models import (
     Transition,
     VersionStatus,
 )
-from partners.models import Membership, TrioMember
+from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
+from partners.models import Membership, ResearchQuestion, TrioMember
 from partners.selectors import AnyUser, scope_to_user
 
 
@@ -78,46 +80,83 @@ def agreement_detail_for_user(user: AnyUser) -> QuerySet[Agreement]:
 
 
 def with_agreement_detail(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
-    """Add the detail prefetches to ``queryset``. Services use it on rows their caller
-    already found through ``agreement_detail_for_user``."""
-    return queryset.select_related(
-        "trio__collaboratory", "template_version__template", "created_by"
-    ).prefetch_related(
-        Prefetch(
-            "trio__members",
-            queryset=TrioMember.objects.select_related("organisation").order_by("role"),
-        ),
-        Prefetch("template_version__clauses", queryset=Clause.objects.order_by("order")),
-        Prefetch(
-            "overrides",
-            queryset=ClauseOverride.objects.select_related("organisation", "proposed_by")
-            .prefetch_related(
-                Prefetch(
-                    "responses",
-                    queryset=OverrideResponse.objects.select_related("organisation", "user"),
-                )
-            )
-            .order_by("created_at", "id"),
-        ),
-        Prefetch(
-            "data_elements",
-            queryset=DataElement.objects.select_related("source", "recipient")
-            .prefetch_related("research_questions")
-            .order_by("position", "id"),
-        ),
-        "research_questions",
-        Prefetch(
-            "approvals",
-            queryset=Approval.objects.select_related("organisation", "user").order_by("created_at"),
-        ),
-        Prefetch(
-            "signatures",
-            queryset=Signature.objects.select_related("organisation", "user").order_by("signed_at"),
-        ),
-        Prefetch(
-            "transitions", queryset=Transition.objects.select_related("by").order_by("at", "id")
-        ),
+    """Add the detail's related rows to ``queryset``: one query in all, the collections
+    travelling as JSON with each agreement (collaboratory.json_prefetch). Services use it on
+    rows their caller already found through ``agreement_detail_for_user``."""
+    return with_json_prefetch(
+        queryset.select_related("trio__collaboratory", "template_version__template", "created_by"),
+        *DETAIL_PREFETCHES,
     )
+
+
+def _of_agreement(model, *order: str) -> QuerySet:
+    return model.objects.filter(agreement=OuterRef("pk")).order_by(*order)
+
+
+#: What the consolidated text reads besides the agreement row: its parties, its template's
+#: clauses, the overrides (with their answers) and the data elements (with their questions).
+TEXT_PREFETCHES = (
+    JsonPrefetch(
+        "members",
+        TrioMember.objects.filter(trio=OuterRef("trio_id")).order_by("role"),
+        select=("organisation",),
+        via="trio",
+    ),
+    JsonPrefetch(
+        "clauses",
+        Clause.objects.filter(version=OuterRef("template_version_id")).order_by("order"),
+        via="template_version",
+    ),
+    JsonPrefetch(
+        "overrides",
+        _of_agreement(ClauseOverride, "created_at", "id"),
+        select=("organisation", "proposed_by"),
+        children=(
+            JsonPrefetch(
+                "responses",
+                OverrideResponse.objects.filter(override=OuterRef("pk")).order_by(
+                    "created_at", "id"
+                ),
+                select=("organisation", "user"),
+            ),
+        ),
+    ),
+    JsonPrefetch(
+        "data_elements",
+        _of_agreement(DataElement, "position", "id"),
+        select=("source", "recipient"),
+        children=(
+            JsonPrefetch(
+                "research_questions",
+                ResearchQuestion.objects.filter(data_elements=OuterRef("pk")).order_by(
+                    "position", "id"
+                ),
+            ),
+        ),
+    ),
+)
+
+#: What the detail page reads besides the text's rows: questions, approvals, signatures and
+#: the status timeline.
+DETAIL_PREFETCHES = (
+    *TEXT_PREFETCHES,
+    JsonPrefetch(
+        "research_questions",
+        ResearchQuestion.objects.filter(agreements=OuterRef("pk")).order_by("position", "id"),
+    ),
+    JsonPrefetch(
+        "approvals", _of_agreement(Approval, "created_at"), select=("organisation", "user")
+    ),
+    JsonPrefetch(
+        "signatures", _of_agreement(Signature, "signed_at"), select=("organisation", "user")
+    ),
+    JsonPrefetch("transitions", _of_agreement(Transition, "at", "id"), select=("by",)),
+)
+
+#: The clause comments, which only the agreement page shows.
+COMMENTS = JsonPrefetch(
+    "comments", _of_agreement(ClauseComment, "created_at", "id"), select=("organisation", "author")
+)
 
 
 def published_versions() -> QuerySet[TemplateVersion]:

@@ -18,18 +18,21 @@ from agreements.actions import available_actions
 from agreements.history import agreement_history
 from agreements.models import Agreement, ClauseOverride, OverrideStatus
 from agreements.selectors import (
+    COMMENTS,
     agreement_detail_for_user,
     agreement_list_for_user,
+    agreements_visible_to,
     conflicts,
     consolidated_text,
     live_approvals,
     parties,
-    published_versions,
     user_party_roles,
 )
 from collaboratory.errors import DomainError
+from collaboratory.json_prefetch import with_json_prefetch
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
-from partners.selectors import trio_list_for_user, trios_visible_to
+from partners.selectors import trios_visible_to
+from partners.two_factor import WHY_SIGN, needs_two_factor
 
 AGREEMENTS_PER_PAGE = 25
 
@@ -104,7 +107,7 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
 @login_required
 def agreement_detail(request: HttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(
-        agreement_detail_for_user(request.user).prefetch_related("comments__organisation"), pk=pk
+        with_json_prefetch(agreement_detail_for_user(request.user), COMMENTS), pk=pk
     )
     return render(request, "agreements/agreement_detail.html", _detail_context(request, agreement))
 
@@ -299,6 +302,11 @@ def agreement_approve(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
+@needs_two_factor(
+    why=WHY_SIGN,
+    # Strangers keep their 404: only someone who can see the agreement is asked for a code.
+    applies=lambda request, pk: agreements_visible_to(request.user).filter(pk=pk).exists(),
+)
 def agreement_sign(request: HttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
     text = consolidated_text(agreement)
@@ -363,47 +371,6 @@ def agreement_history_view(request: HttpRequest, pk) -> HttpResponse:
         "agreements/agreement_history.html",
         {"agreement": agreement, "events": agreement_history(agreement)},
     )
-
-
-@login_required
-def agreement_create(request: HttpRequest, collaboratory: str, slug: str) -> HttpResponse:
-    trio = get_object_or_404(
-        trio_list_for_user(request.user).prefetch_related("research_questions"),
-        collaboratory__slug=collaboratory,
-        slug=slug,
-    )
-    versions = published_versions().filter(template__collaboratory=trio.collaboratory)
-    form = forms.AgreementCreateForm(request.POST or None, trio=trio, versions=versions)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            agreement = services.agreement_create(
-                trio=trio,
-                template_version=data["template_version"],
-                by=request.user,
-                title=data["title"],
-                purpose=data["purpose"],
-                sharing_mode=data["sharing_mode"],
-                start_date=data["start_date"],
-                term_months=data["term_months"],
-                expires_on=data["expires_on"],
-                breach_notice_hours=data["breach_notice_hours"],
-                retention_days=data["retention_days"],
-                research_questions=data["research_questions"],
-                placeholder_values={
-                    "governing_state": data["governing_state"],
-                    "publication_review_days": data["publication_review_days"],
-                    "data_custodian_title": data["data_custodian_title"],
-                },
-            )
-        except DomainError as error:
-            add_to_form(form, error)
-        else:
-            messages.success(
-                request, f"Draft {agreement.reference} created. Add its data elements."
-            )
-            return redirect("agreement-detail", agreement.pk)
-    return render(request, "agreements/agreement_create.html", {"trio": trio, "form": form})
 
 
 @login_required

@@ -348,7 +348,7 @@ def _summary(request, trio, state) -> HttpResponse:
     expires = (
         dt.date.fromisoformat(match["expires_on"])
         if match.get("expires_on")
-        else services._add_months(start, match["term_months"])
+        else services.add_months(start, match["term_months"])
     )
     destruction = expires + dt.timedelta(days=match["retention_days"])
     elements = [

@@ -16,11 +16,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from agreements.models import Agreement, Identifiability
+from agreements.models import Agreement, DataElement, Identifiability
 from agreements.selectors import agreements_visible_to
+from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from consent.models import (
     ConsentExport,
     ConsentForm,
@@ -91,16 +92,29 @@ def consent_access(user: AnyUser, agreement: Agreement) -> ConsentAccess | None:
     return ConsentAccess(organisation_ids=mine, district_id=district)
 
 
+#: The agreement's parties and data elements travel with it (one query; see json_prefetch).
+CONSENT_PREFETCHES = (
+    JsonPrefetch(
+        "members",
+        TrioMember.objects.filter(trio=OuterRef("trio_id")).order_by("role"),
+        select=("organisation",),
+        via="trio",
+    ),
+    JsonPrefetch(
+        "data_elements",
+        DataElement.objects.filter(agreement=OuterRef("pk")).order_by("position", "id"),
+        select=("source", "recipient"),
+    ),
+)
+
+
 def consent_agreement_for_user(user: AnyUser, pk) -> tuple[Agreement, ConsentAccess] | None:
     """The agreement with its trio, parties and data elements, and the user's access, or
     None (the view answers 404)."""
     agreement = (
-        consent_agreements_for_user(user)
-        .select_related("trio__collaboratory")
-        .prefetch_related("trio__members__organisation", "data_elements__recipient")
-        .filter(pk=pk)
-        .first()
+        consent_agreements_for_user(user).select_related("trio__collaboratory").filter(pk=pk)
     )
+    agreement = with_json_prefetch(agreement, *CONSENT_PREFETCHES).first()
     if agreement is None:
         return None
     access = consent_access(user, agreement)
@@ -191,6 +205,9 @@ class Coverage:
 
 COVERAGE_SQL = """
 SELECT school, grade, state, students FROM consent_coveragecount WHERE agreement_id = %s
+UNION ALL
+SELECT NULL, NULL, NULL, count(*) FROM consent_studentconsent
+WHERE agreement_id = %s AND state_valid_until <= %s
 """
 
 
@@ -204,11 +221,15 @@ def coverage(agreement: Agreement, *, kind: str | None, today: dt.date | None = 
     """
     today = today or timezone.localdate()
     cells: dict[tuple[str, int | None], Counter] = defaultdict(Counter)
+    aged_out = 0
     with connection.cursor() as cursor:
-        cursor.execute(COVERAGE_SQL, [agreement.pk])
+        cursor.execute(COVERAGE_SQL, [agreement.pk, agreement.pk, today])
         for school, grade, state, count in cursor.fetchall():
-            cells[(school, grade)][state] += count
-    if kind is not None:
+            if state is None:  # the UNION's last row: how many states aged out
+                aged_out = count
+            else:
+                cells[(school, grade)][state] += count
+    if kind is not None and aged_out:
         for stale in StudentConsent.objects.filter(
             agreement_id=agreement.pk, state_valid_until__lte=today
         ):
@@ -462,15 +483,16 @@ def consent_summary(
     if current is None:
         current = coverage(agreement, kind=kind, today=today)
     exports = ConsentExport.objects.filter(agreement_id=agreement.pk)
-    if (
-        recipient_id is not None
-        and not TrioMember.objects.filter(
-            trio_id=agreement.trio_id, role="district", organisation_id=recipient_id
-        ).exists()
-    ):
+    district_ids = {m.organisation_id for m in agreement.trio.members.all() if m.role == "district"}
+    if recipient_id is not None and recipient_id not in district_ids:
         # A recipient sees its own rosters; the district (the sender) sees them all.
         exports = exports.filter(recipient_id=recipient_id)
-    last = exports.select_related("recipient").order_by("-exported_at", "-id").first()
+    last = (
+        exports.select_related("recipient")
+        .annotate(**_changes_since(agreement, today=current.as_of))
+        .order_by("-exported_at", "-id")
+        .first()
+    )
     summary: dict = {
         "agreement": agreement.reference,
         "as_of": current.as_of.isoformat(),
@@ -492,26 +514,60 @@ def consent_summary(
             "row_count": last.row_count,
             "sha256": last.sha256,
         }
-        summary["withdrawals_since_last_export"] = ConsentRecord.objects.filter(
-            agreement_id=agreement.pk,
-            action=Action.WITHDRAWN,
-            recorded_at__gt=last.exported_at,
-            student_key__in=on_roster.values("student_key"),
-        ).count()
+        summary["withdrawals_since_last_export"] = last.withdrawals_since or 0
         summary["no_longer_permitted_since_last_export"] = _not_permitted_now(
-            on_roster, kind=kind, today=current.as_of
+            on_roster,
+            kind=kind,
+            today=current.as_of,
+            not_permitted=last.not_permitted_since,
+            aged_out=last.aged_out_on_roster,
         )
     return summary
 
 
+def _changes_since(agreement: Agreement, *, today: dt.date) -> dict:
+    """Per export: withdrawals recorded since, and its students now not permitted or whose
+    state aged out (counted as subqueries, so the summary reads the export in one query)."""
+    on_roster = StudentConsent.objects.filter(agreement_id=agreement.pk, last_export=OuterRef("pk"))
+    aged = Q(state_valid_until__lte=today)
+
+    def count(queryset) -> Subquery:
+        return Subquery(
+            queryset.order_by().values("agreement_id").annotate(n=Count("*")).values("n")
+        )
+
+    return {
+        "withdrawals_since": count(
+            ConsentRecord.objects.filter(
+                agreement_id=agreement.pk,
+                action=Action.WITHDRAWN,
+                recorded_at__gt=OuterRef("exported_at"),
+                student_key__in=StudentConsent.objects.filter(
+                    agreement_id=agreement.pk, last_export=OuterRef(OuterRef("pk"))
+                ).values("student_key"),
+            )
+        ),
+        "not_permitted_since": count(on_roster.filter(permitted=False).exclude(aged)),
+        "aged_out_on_roster": count(on_roster.filter(aged)),
+    }
+
+
 def _not_permitted_now(
-    students: QuerySet[StudentConsent], *, kind: str | None, today: dt.date
+    students: QuerySet[StudentConsent],
+    *,
+    kind: str | None,
+    today: dt.date,
+    not_permitted: int | None,
+    aged_out: int | None,
 ) -> int:
+    """Students of ``students`` not permitted today: ``not_permitted`` among those whose
+    stored state still holds, plus those of the ``aged_out`` whose state changed since."""
     if kind is None:
         return 0
-    aged = Q(state_valid_until__lte=today)
-    count = students.filter(permitted=False).exclude(aged).count()
-    for stale in students.filter(aged):
+    count = not_permitted or 0
+    if not aged_out:
+        return count
+    for stale in students.filter(state_valid_until__lte=today):
         count += not effective_state(
             stored_decisions(stale), kind=kind, birth_year=stale.birth_year, as_of=today
         ).permitted

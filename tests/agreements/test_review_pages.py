@@ -129,10 +129,10 @@ def test_clause_text_that_looks_like_html_is_escaped(client, demo):
 def test_comparison_page_query_count_is_fixed(client, demo, django_assert_max_num_queries):
     agreement = demo["agreements"][NEGOTIATING]
     client.force_login(demo["users"]["vendor"])
-    # session, user, agreement (+trio, collaboratory, template), trio members, template
-    # clauses, overrides, their responses, data elements, their questions, research
-    # questions, approvals, signatures, transitions.
-    with django_assert_max_num_queries(13):
+    # session, user, the agreement with its related rows (trio members, template clauses,
+    # overrides, their responses, data elements, their questions, research questions,
+    # approvals, signatures, transitions) as JSON in the same query.
+    with django_assert_max_num_queries(3):
         response = client.get(reverse("agreement-compare", args=[agreement.pk]))
     assert response.status_code == 200
     services.override_propose(
@@ -145,7 +145,7 @@ def test_comparison_page_query_count_is_fixed(client, demo, django_assert_max_nu
         body="A copy of the Shared Data is held in escrow.",
         rationale="Continuity.",
     )
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(3):
         assert client.get(reverse("agreement-compare", args=[agreement.pk])).status_code == 200
 
 
@@ -194,8 +194,8 @@ def test_conflict_page_query_count(client, demo, django_assert_max_num_queries):
     url = reverse(
         "agreement-conflict", args=[demo["agreements"][NEGOTIATING].pk, "breach-notification"]
     )
-    # As the comparison page: session, user, the agreement and its 11 detail prefetches.
-    with django_assert_max_num_queries(13):
+    # As the comparison page: session, user, the agreement with its related rows.
+    with django_assert_max_num_queries(3):
         assert client.get(url).status_code == 200
 
 
@@ -252,9 +252,9 @@ def test_earlier_page_picks_an_earlier_point_by_default_and_lists_every_point(cl
 def test_earlier_page_query_count(client, demo, django_assert_max_num_queries):
     agreement = demo["agreements"][ACTIVE]
     client.force_login(demo["users"]["director"])
-    # The comparison page's 13, plus the history of the agreement, its overrides and its
+    # The comparison page's 3, plus the history of the agreement, its overrides and its
     # data elements, and the moments the agreement's hash took the point's value.
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(7):
         response = client.get(reverse("agreement-compare-earlier", args=[agreement.pk]))
     assert response.status_code == 200
 
@@ -318,8 +318,8 @@ def test_upgrade_preview_of_the_newest_version_says_there_is_none(client, demo):
 def test_upgrade_page_query_count(client, demo, django_assert_max_num_queries):
     client.force_login(demo["users"]["director"])
     url = reverse("agreement-compare-upgrade", args=[demo["agreements"][ACTIVE].pk])
-    # The comparison page's 13, plus the newer versions and the newer version's clauses.
-    with django_assert_max_num_queries(15):
+    # The comparison page's 3, plus the newer versions and the newer version's clauses.
+    with django_assert_max_num_queries(5):
         assert client.get(url).status_code == 200
 
 

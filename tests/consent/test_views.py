@@ -283,41 +283,40 @@ def test_the_requirement_form_saves_while_negotiating(client, world):
 def test_dashboard_query_count_is_fixed(client, cohort, django_assert_max_num_queries):
     client.force_login(cohort["users"]["director"])
     url = reverse("consent-dashboard", args=[cohort["agreement"].pk])
-    # session, user, agreement, trio members, organisations, data elements, recipients,
-    # memberships, requirements, coverage, aged-out states, snapshots, last export, its
-    # withdrawals, its aged-out rows, its no-longer-permitted count, forms.
-    with django_assert_max_num_queries(17):
+    # session, user, the agreement with its members and data elements (JSON), memberships,
+    # requirements, coverage (with its aged-out count), snapshots, the last export with its
+    # three counts as subqueries, forms.
+    with django_assert_max_num_queries(9):
         assert client.get(url).status_code == 200
 
 
 def test_student_list_query_count_is_fixed(client, cohort, django_assert_max_num_queries):
     client.force_login(cohort["users"]["director"])
     url = reverse("consent-students", args=[cohort["agreement"].pk])
-    # session, user, agreement, members, organisations, elements, recipients, memberships,
-    # schools, count, page.
-    with django_assert_max_num_queries(11):
+    # session, user, the agreement with its members and elements, memberships, schools,
+    # count, page.
+    with django_assert_max_num_queries(7):
         assert client.get(url).status_code == 200
 
 
 def test_student_detail_query_count_is_fixed(client, cohort, django_assert_max_num_queries):
     client.force_login(cohort["users"]["director"])
     url = reverse("consent-student", args=[cohort["agreement"].pk, cohort["student"].pk])
-    # session, user, agreement, members, organisations, elements, recipients, memberships,
-    # student, history (with forms, recorders, imports), the latest form, forms for the
-    # record form.
-    with django_assert_max_num_queries(12):
+    # session, user, the agreement with its members and elements, memberships, student,
+    # history (with forms, recorders, imports), the latest form, forms for the record form.
+    with django_assert_max_num_queries(8):
         assert client.get(url).status_code == 200
 
 
 def test_import_pages_query_counts_are_fixed(client, cohort, django_assert_max_num_queries):
     client.force_login(cohort["users"]["director"])
     pk = cohort["agreement"].pk
-    # session, user, agreement, members, organisations, elements, recipients, memberships,
+    # session, user, the agreement with its members and elements, memberships,
     # forms for the upload form, import log.
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(7):
         assert client.get(reverse("consent-import", args=[pk])).status_code == 200
     # ... and the one import.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(6):
         assert (
             client.get(reverse("consent-import-detail", args=[pk, cohort["import"].pk])).status_code
             == 200
@@ -326,9 +325,9 @@ def test_import_pages_query_counts_are_fixed(client, cohort, django_assert_max_n
 
 def test_roster_page_query_count_is_fixed(client, cohort, django_assert_max_num_queries):
     client.force_login(cohort["users"]["director"])
-    # session, user, agreement, members, organisations, elements, recipients, memberships,
+    # session, user, the agreement with its members and elements, memberships,
     # requirements, export log.
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(7):
         assert (
             client.get(reverse("consent-roster", args=[cohort["agreement"].pk])).status_code == 200
         )
@@ -337,15 +336,15 @@ def test_roster_page_query_count_is_fixed(client, cohort, django_assert_max_num_
 def test_form_and_requirement_pages_query_counts(client, cohort, django_assert_max_num_queries):
     client.force_login(cohort["users"]["researcher"])
     pk = cohort["agreement"].pk
-    # session, user, agreement, members, organisations, elements, recipients, memberships,
+    # session, user, the agreement with its members and elements, memberships,
     # the form.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(6):
         assert (
             client.get(reverse("consent-form-detail", args=[pk, cohort["form"].pk])).status_code
             == 200
         )
     # ... requirements.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(6):
         assert client.get(reverse("consent-requirement", args=[pk])).status_code == 200
 
 
@@ -359,6 +358,7 @@ def test_the_agreement_page_consent_section_costs_a_fixed_number_of_queries(clie
     with CaptureQueriesContext(connection) as queries:
         body = client.get(url).content.decode()
     consent_queries = [q["sql"] for q in queries if "consent_" in q["sql"]]
-    # requirements, coverage, aged-out states: whatever the number of students.
-    assert len(consent_queries) == 3
+    # requirements, and coverage with its count of aged-out states: whatever the number of
+    # students (the aged-out students themselves are read only when there are some).
+    assert len(consent_queries) == 2
     assert "1 of 6 students permitted" in body

@@ -28,7 +28,7 @@ def test_volumes_are_declared(compose):
     for service in compose["services"].values():
         for volume in service.get("volumes", []):
             name = volume.split(":", 1)[0]
-            if not name.startswith(("/", ".")):
+            if not name.startswith(("/", ".")):  # named volumes, not bind mounts
                 used.add(name)
     assert used == set(compose["volumes"])
 
@@ -51,6 +51,8 @@ def test_commands_reference_real_entry_points(compose):
 def test_environment_names_are_settings_the_app_reads(compose):
     settings_source = (ROOT / "collaboratory" / "settings.py").read_text()
     read = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z_]+)"', settings_source))
+    # env_str also reads NAME_FILE (a path to a file holding the secret) for every NAME.
+    read |= {f"{name}_FILE" for name in read}
     environment = compose["services"]["web"]["environment"]
     unknown = set(environment) - read
     assert not unknown, f"docker-compose sets variables settings.py never reads: {unknown}"
@@ -62,3 +64,19 @@ def test_app_services_use_the_image_built_from_the_dockerfile(compose):
     assert (ROOT / "Dockerfile").exists()
     for name in ("web", "worker", "beat", "migrate"):
         assert compose["services"][name]["build"] == "."
+
+
+def test_app_services_get_the_sealing_certificate_read_only(compose):
+    environment = compose["services"]["worker"]["environment"]
+    assert environment["SEALING_CERT_FILE"].startswith("/run/secrets/sealing/")
+    assert environment["SEALING_KEY_FILE"].startswith("/run/secrets/sealing/")
+    for name in ("web", "worker"):
+        mounts = compose["services"][name]["volumes"]
+        assert "./secrets/sealing:/run/secrets/sealing:ro" in mounts
+
+
+def test_workers_are_recycled_before_a_leak_grows(compose):
+    assert any(
+        part.startswith("--max-memory-per-child=")
+        for part in compose["services"]["worker"]["command"]
+    )

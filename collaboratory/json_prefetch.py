@@ -1,0 +1,140 @@
+"""Prefetch small related collections inside the parent's query, as JSON.
+
+``prefetch_related`` costs one query per relation, so a page showing an agreement with its
+parties, clauses, approvals, signatures and timeline costs a dozen round trips. On PostgreSQL
+each collection can instead travel with its parent row as ``ARRAY(SELECT json_build_object(...))``
+and be turned back into ordinary model instances, stored exactly where ``prefetch_related``
+stores them, so ``agreement.approvals.all()`` and ``approval.organisation`` cost no query.
+
+Use it for collections that are small by nature (the parties of a trio, an agreement's
+signatures); keep ``prefetch_related`` for anything that can grow large.
+
+    qs = with_json_prefetch(Agreement.objects.all(), APPROVALS, SIGNATURES)
+
+Each ``JsonPrefetch`` names the accessor it fills (``attr``), the rows (a queryset filtered
+on ``OuterRef("pk")`` of the parent, ordered), the forward relations to embed (``select``,
+one level, like ``select_related``), nested collections (``children``), and optionally
+``via``: a forward relation of the parent whose object receives the collection (for
+``agreement.template_version.clauses``, ``via="template_version"``), in which case the
+queryset filters on ``OuterRef("<via>_id")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import models
+from django.db.models import F, QuerySet
+from django.db.models.functions import JSONObject
+from django.db.models.query import ModelIterable
+
+PREFIX = "jsonprefetch_"
+_REGISTRY: dict[str, JsonPrefetch] = {}
+
+
+@dataclass(frozen=True, eq=False)
+class JsonPrefetch:
+    attr: str
+    queryset: QuerySet
+    select: tuple[str, ...] = ()
+    children: tuple[JsonPrefetch, ...] = ()
+    via: str | None = None
+    key: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        model = self.queryset.model
+        key = f"{PREFIX}{model._meta.label_lower.replace('.', '_')}_{self.attr}_{id(self)}"
+        object.__setattr__(self, "key", key)
+        _REGISTRY[key] = self
+
+    @property
+    def model(self) -> type[models.Model]:
+        return self.queryset.model
+
+    def expression(self) -> ArraySubquery:
+        """``ARRAY(SELECT json_build_object(...) ...)`` for one parent row."""
+        queryset = self.queryset
+        pairs: dict[str, object] = {f.attname: F(f.attname) for f in _columns(self.model)}
+        for name in self.select:
+            related = self.model._meta.get_field(name).related_model
+            pairs[f"{PREFIX}{name}"] = JSONObject(
+                **{f.attname: F(f"{name}__{f.attname}") for f in _columns(related)}
+            )
+        for child in self.children:
+            queryset = queryset.annotate(**{child.key: child.expression()})
+            pairs[child.key] = F(child.key)
+        return ArraySubquery(queryset.values(json=JSONObject(**pairs)))
+
+    def hydrate(self, rows: list[dict] | None, parent: models.Model) -> list[models.Model]:
+        instances = []
+        back_reference = _back_reference(self, parent)
+        for row in rows or []:
+            instance = _instance(self.model, row)
+            for name in self.select:
+                relation = self.model._meta.get_field(name)
+                data = row.get(f"{PREFIX}{name}") or {}
+                related = None
+                if data.get(relation.related_model._meta.pk.attname) is not None:
+                    related = _instance(relation.related_model, data)
+                relation.set_cached_value(instance, related)
+            for child in self.children:
+                _store(instance, child.attr, child.hydrate(row.get(child.key), instance))
+            if back_reference is not None:
+                back_reference.set_cached_value(instance, parent)
+            instances.append(instance)
+        return instances
+
+
+def with_json_prefetch(queryset: QuerySet, *specs: JsonPrefetch) -> QuerySet:
+    """``queryset`` with ``specs`` fetched in its own query and hydrated on iteration."""
+    queryset = queryset.annotate(**{spec.key: spec.expression() for spec in specs})
+    if queryset._iterable_class is ModelIterable:
+        queryset._iterable_class = JsonPrefetchIterable
+    return queryset
+
+
+class JsonPrefetchIterable(ModelIterable):
+    def __iter__(self) -> Iterator[models.Model]:
+        for obj in super().__iter__():
+            for key in [k for k in obj.__dict__ if k.startswith(PREFIX)]:
+                spec = _REGISTRY[key]
+                rows = obj.__dict__.pop(key)
+                target = getattr(obj, spec.via) if spec.via else obj
+                if target is not None:
+                    _store(target, spec.attr, spec.hydrate(rows, target))
+            yield obj
+
+
+def _columns(model: type[models.Model]) -> list[models.Field]:
+    return list(model._meta.concrete_fields)
+
+
+def _instance(model: type[models.Model], row: dict) -> models.Model:
+    fields = _columns(model)
+    values = [f.to_python(row.get(f.attname)) for f in fields]
+    return model.from_db("default", [f.attname for f in fields], values)
+
+
+def _back_reference(spec: JsonPrefetch, parent: models.Model):
+    """The child's forward FK to ``parent`` for a reverse one-to-many accessor, else None."""
+    descriptor = getattr(type(parent), spec.attr, None)
+    rel = getattr(descriptor, "rel", None)
+    if rel is None or rel.many_to_many or getattr(descriptor, "reverse", False):
+        return None
+    return rel.field if rel.field.model is spec.model else None
+
+
+def _store(instance: models.Model, attr: str, rows: list[models.Model]) -> None:
+    """Put ``rows`` where prefetch_related puts them, so ``instance.<attr>.all()`` uses them."""
+    manager = getattr(instance, attr)
+    queryset = manager.get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    cache_name = getattr(manager, "prefetch_cache_name", None) or (
+        manager.field.remote_field.cache_name
+    )
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[cache_name] = queryset
