@@ -30,3 +30,20 @@ bench: install
 
 lint: install
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+# Back up the database (pg_dump -Fc) and the stored documents (MEDIA_ROOT) into
+# var/backups/<timestamp>/ with a manifest of SHA-256s. Uses DATABASE_URL when set, else the
+# `make run` stack under var/.
+.PHONY: backup restore chaos
+backup: install
+	@$(PY) scripts/backup.py backup
+
+# make restore BACKUP=var/backups/<timestamp> [FORCE=1]: verify the manifest, pg_restore into
+# the database of DATABASE_URL (refused when it has tables, unless FORCE=1), unpack documents.
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/<timestamp> [FORCE=1]"; exit 2; }
+	@FORCE=$(FORCE) $(PY) scripts/backup.py restore "$(BACKUP)"
+
+# The fault drill on its own (make test runs it too, in tests/reliability/test_chaos.py).
+chaos: install
+	@$(PY) scripts/chaos.py

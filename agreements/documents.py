@@ -101,8 +101,10 @@ def stalled(job: RenderJob, *, now: dt.datetime | None = None) -> bool:
 def _enqueue(job_id: int) -> None:
     from agreements.tasks import render_document  # tasks import this module
 
+    # robust: the job row is committed either way; if the broker is down, the periodic
+    # render_jobs_enqueue_waiting queues it later instead of failing the request.
     transaction.on_commit(
-        lambda: render_document.apply_async((job_id,), queue=settings.RENDER_QUEUE)
+        lambda: render_document.apply_async((job_id,), queue=settings.RENDER_QUEUE), robust=True
     )
 
 
@@ -149,6 +151,24 @@ def render_retry(*, job: RenderJob, by: User | None) -> RenderJob:
     )
     _enqueue(locked.pk)
     return locked
+
+
+def render_jobs_enqueue_waiting(*, limit: int = 200) -> int:
+    """Queue again the jobs still queued ``RENDER_REQUEUE_AFTER_SECONDS`` after they were
+    asked for: their message was never published (broker down at commit) or was lost (a
+    broker restart without persistence). A duplicate message is harmless: the claim and
+    the job lock make the second run a no-op."""
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.RENDER_REQUEUE_AFTER_SECONDS)
+    ids = list(
+        RenderJob.objects.filter(status=RenderStatus.QUEUED, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    from agreements.tasks import render_document  # tasks import this module
+
+    for job_id in ids:
+        render_document.apply_async((job_id,), queue=settings.RENDER_QUEUE)
+    return len(ids)
 
 
 def on_status_changed(event: str, payload: dict) -> None:

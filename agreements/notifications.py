@@ -101,5 +101,7 @@ def notify(
     )
     from agreements.tasks import deliver_notifications
 
-    transaction.on_commit(deliver_notifications.delay)
+    # robust: the rows are the outbox; if the broker is down the periodic
+    # deliver_notifications run (beat) sends them, and the user's action still succeeds.
+    transaction.on_commit(deliver_notifications.delay, robust=True)
     return rows

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 @shared_task(name="agreements.deliver_notifications", acks_late=True)
 def deliver_notifications(batch_size: int = 200) -> int:
     """E-mail pending notifications. Each row is claimed with SKIP LOCKED, so two workers
-    never send the same one."""
+    never send the same one. Queued after each commit that writes some, and by beat every
+    minute for rows whose message never reached the broker."""
     sent = 0
     while True:
         with transaction.atomic():
@@ -90,3 +91,9 @@ def render_document(self, job_id: int) -> str:
         # or a killed worker whose database session is not yet gone (this run takes over).
         raise self.retry(countdown=10)
     return outcome
+
+
+@shared_task(name="agreements.render_jobs_enqueue_waiting")
+def render_jobs_enqueue_waiting() -> int:
+    """Beat, every minute: queue render jobs whose message never reached a worker."""
+    return documents.render_jobs_enqueue_waiting()

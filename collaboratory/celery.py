@@ -11,7 +11,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.task(name="collaboratory.ping")
+@app.task(name="collaboratory.ping", ignore_result=False)  # its caller waits for the result
 def ping() -> str:
     """Round-trip probe used by the health check tests and `make run`'s start-up check."""
     return "pong"

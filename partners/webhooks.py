@@ -314,7 +314,8 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     locked.status = DeliveryStatus.PENDING
     locked.next_attempt_at = timezone.now()
     locked.save(update_fields=["status", "next_attempt_at"])
-    transaction.on_commit(lambda: _enqueue(locked.pk, manual=True))
+    # robust: with the broker down the row stays due and beat's sweep sends it.
+    transaction.on_commit(lambda: _enqueue(locked.pk, manual=True), robust=True)
     return WebhookDelivery.objects.prefetch_related("attempt_log").get(pk=locked.pk)
 
 

@@ -108,7 +108,8 @@ def test_markup_reaching_weasyprint_cannot_fetch_anything(markup):
 
 
 def test_hostile_clause_text_is_printed_as_text_and_nothing_is_fetched(demo):
-    agreement = demo["agreements"][SIGNING]
+    # A negotiating agreement: PostgreSQL refuses new overrides on a signed one (issue 9).
+    agreement = demo["agreements"]["Adaptive Practice Real-Time Dashboard Pilot"]
     party = agreement.trio.members.first().organisation
     with recording_listener() as listener:
         port = listener.server_address[1]
