@@ -21,6 +21,8 @@ class Result:
     baseline: float | None
     unit: str
     goal: str
+    # False when the goal is a hard requirement that was missed: `make bench` then fails.
+    passed: bool | None = None
 
     @property
     def ratio(self) -> float | None:

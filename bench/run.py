@@ -33,7 +33,11 @@ def main(selected: list[str]) -> int:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             try:
                 module = importlib.import_module(f"bench.{name}")
-                results.extend(module.run())
+                produced = module.run()
+                results.extend(produced)
+                if any(r.passed is False for r in produced):
+                    failed = True
+                    print(f"  {name} missed a required goal", file=sys.stderr)
             except Exception as exc:  # one broken benchmark must not hide the others
                 failed = True
                 print(f"  {name} failed: {exc!r}", file=sys.stderr)
@@ -58,7 +62,7 @@ def print_table(results) -> None:
             _fmt(r.ours, r.unit),
             _fmt(r.baseline, r.unit),
             "—" if r.ratio is None else f"{r.ratio:.2f}x",
-            r.goal,
+            r.goal + ("  FAILED" if r.passed is False else ""),
         ]
         for r in results
     ]
