@@ -10,7 +10,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@python=$$(scripts/find-python) || exit 1; \
 	  if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$python"; "$$python" -m venv $(VENV); fi
 	@$(PY) -m pip install -q --disable-pip-version-check uv
-	@$(VENV)/bin/uv pip install -q -p $(PY) -r requirements.lock
+	@$(VENV)/bin/uv pip install -q --compile-bytecode -p $(PY) -r requirements.lock
 	@touch $@
 
 install: $(VENV)/.installed
