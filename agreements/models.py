@@ -11,10 +11,14 @@ import uuid
 
 import pghistory
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Upper
 
 from partners.models import Collaboratory, Organisation, ResearchQuestion, Trio
+
+from .search_documents import agreement_document, override_document
 
 key_validator = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
@@ -189,6 +193,10 @@ class Agreement(models.Model):
             models.Index(fields=["status", "expires_on"]),
             models.Index(fields=["trio", "status"]),
             models.Index(fields=["updated_at"]),
+            # Search (agreements/search.py): the ranked full-text match and the exact
+            # reference lookup it is OR-ed with.
+            GinIndex(agreement_document(), name="agreement_search_document"),
+            models.Index(Upper("reference"), name="agreement_reference_upper"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -282,7 +290,10 @@ class ClauseOverride(models.Model):
 
     class Meta:
         ordering = ["agreement", "created_at"]
-        indexes = [models.Index(fields=["agreement", "status"])]
+        indexes = [
+            models.Index(fields=["agreement", "status"]),
+            GinIndex(override_document(), name="override_search_document"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(kind="insert") | ~models.Q(new_key=""),

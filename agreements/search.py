@@ -21,12 +21,12 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from agreements.models import Agreement, Clause, ClauseOverride
+from agreements.search_documents import CONFIG, agreement_document, override_document
 from agreements.selectors import agreements_visible_to
 from collaboratory.safe_html import sanitised
 from partners.models import Organisation, TrioMember
 from partners.selectors import AnyUser, organisations_visible_to, trios_visible_to
 
-CONFIG = "english"
 KINDS = {
     "agreements": "Agreements",
     "trios": "Partnerships",
@@ -125,11 +125,7 @@ def _visible_agreements(user: AnyUser, filters: Filters) -> QuerySet[Agreement]:
 
 def search_agreements(user: AnyUser, text: str, filters: Filters, markers: Markers) -> QuerySet:
     query = _query(text)
-    vector = (
-        SearchVector("title", weight="A", config=CONFIG)
-        + SearchVector("reference", weight="A", config=CONFIG)
-        + SearchVector("purpose", weight="B", config=CONFIG)
-    )
+    vector = agreement_document()  # GIN-indexed (agreements.models.Agreement.Meta)
     return (
         _visible_agreements(user, filters)
         .annotate(document=vector)
@@ -216,11 +212,7 @@ def search_clauses(user: AnyUser, text: str, filters: Filters, markers: Markers)
 def search_changes(user: AnyUser, text: str, filters: Filters, markers: Markers) -> QuerySet:
     """Clause text the parties proposed (clause overrides) in visible agreements."""
     query = _query(text)
-    vector = (
-        SearchVector("heading", weight="A", config=CONFIG)
-        + SearchVector("body", weight="B", config=CONFIG)
-        + SearchVector("rationale", weight="C", config=CONFIG)
-    )
+    vector = override_document()  # GIN-indexed (agreements.models.ClauseOverride.Meta)
     return (
         ClauseOverride.objects.filter(
             agreement_id__in=_visible_agreements(user, filters).values("pk")

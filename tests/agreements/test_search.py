@@ -138,3 +138,29 @@ def test_search_query_counts(client, demo, django_assert_max_num_queries):
     # session, user, trios for the filter, count, page.
     with django_assert_max_num_queries(5):
         assert client.get(reverse("search"), {"q": "data", "kind": "clauses"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kind", "index"),
+    [("agreements", "agreement_search_document"), ("changes", "override_search_document")],
+)
+def test_the_growing_searches_can_use_their_full_text_index(demo, kind, index):
+    """Agreements and proposed clause text grow with every partnership: their match must be
+    answerable from the GIN index, which PostgreSQL uses only when the query's document is
+    the very expression indexed (agreements/search_documents.py). With sequential and plain
+    index scans priced out, the plan shows whether the index can serve the match."""
+    from django.db import connection
+
+    user = demo["users"]["facilitator"]
+    queryset = search.SEARCHES[kind](user, "student data", Filters(), Markers.new())
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+    assert f"Bitmap Index Scan on {index}" in queryset.explain()
+
+
+def test_an_exact_reference_is_found_even_when_it_is_no_word(demo):
+    agreement = next(iter(demo["agreements"].values()))
+    user = demo["users"]["facilitator"]
+    found = search.search_agreements(user, agreement.reference.lower(), Filters(), Markers.new())
+    assert agreement in found
