@@ -75,6 +75,8 @@ MIDDLEWARE = [
     # Dates in the user's own time zone (a `tz` cookie set by static/js/workspace.js).
     "collaboratory.timezone.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # 409 with an explanation when PostgreSQL refuses a change to a signed text (admin paths).
+    "agreements.middleware.SignedTextRefusedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Tags every history event written during a request with its user and URL.

@@ -331,3 +331,24 @@ def test_the_partner_api_offers_no_write_to_agreements(demo, client):
         )
         assert response.status_code == 405, method
     assert _text_hash(agreement) == Agreement.objects.get(pk=agreement.pk).text_hash
+
+
+def test_the_admin_explains_a_refused_rewording_and_changes_nothing(client, demo):
+    """No service stands in front of the admin: PostgreSQL refuses, and the page says why
+    (409) instead of a server error."""
+    from django.urls import reverse
+
+    active = _agreement(Status.ACTIVE)
+    question = active.data_elements.first().research_questions.first()
+    client.force_login(demo["users"]["facilitator"])
+    response = client.post(
+        reverse("admin:partners_researchquestion_change", args=[question.pk]),
+        {"trio": question.trio_id, "position": question.position, "text": "Reworded later?"},
+    )
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Nothing was changed" in page
+    assert "a signed text cannot change" in page
+    question.refresh_from_db()
+    assert question.text != "Reworded later?"
+    assert _text_hash(active) == active.text_hash
