@@ -78,6 +78,34 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 
 class AuditedAdminSite(admin.AdminSite):
+    """Every change is audited, and only a session that passed a TOTP check gets in: the admin
+    can change anything a signed text does not protect, so staff need a second factor too."""
+
+    WHY = "The admin can change every partnership, so it needs two-factor authentication."
+
+    def has_permission(self, request) -> bool:
+        from partners.two_factor import is_verified
+
+        return super().has_permission(request) and is_verified(request)
+
+    def login(self, request, extra_context=None):
+        """Staff whose session is not verified go to verify (or set up) their app first,
+        then on to where they were going; everyone else gets the ordinary admin login."""
+        from django.urls import reverse
+        from django.utils.http import url_has_allowed_host_and_scheme
+
+        from partners.two_factor import challenge, is_verified
+
+        user = request.user
+        if user.is_active and user.is_staff and not is_verified(request):
+            wanted = request.GET.get("next", "")
+            if not url_has_allowed_host_and_scheme(
+                wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                wanted = reverse("admin:index", current_app=self.name)
+            return challenge(request, why=self.WHY, next_url=wanted)
+        return super().login(request, extra_context)
+
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, AuditedModelAdminMixin):

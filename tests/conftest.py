@@ -215,6 +215,13 @@ def otp_verified(client, user):
     return client
 
 
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's ``admin_client``, with the verified session the admin requires
+    (audit/admin_site.py)."""
+    return otp_verified(client, admin_user)
+
+
 def otp_verify_in_browser(page, live_server, user, next_url: str = "/") -> None:
     """Go through the real verify page in Chromium: open it, type the current code of
     ``user``'s authenticator app (created if needed) and submit. Lands on ``next_url``."""

@@ -11,6 +11,7 @@ from agreements import services
 from agreements.models import Clause, DSATemplate, TemplateVersion
 from agreements.template_io import parse_docx, parse_markdown
 from collaboratory.errors import DomainError
+from tests.conftest import otp_verified
 
 
 @pytest.fixture
@@ -111,7 +112,7 @@ def test_agreement_must_use_a_published_version(published, demo):
 
 
 def test_facilitator_imports_markdown_in_the_admin(client, demo, template):
-    client.force_login(demo["users"]["facilitator"])
+    otp_verified(client, demo["users"]["facilitator"])
     text = (
         "# Short DSA\n\n## 1. Purpose {#purpose}\n\nFor [[purpose_summary]].\n\n"
         "## 2. Retention {#data-retention}\n\nDestroy within [[retention_days]] days.\n"
@@ -128,7 +129,7 @@ def test_facilitator_imports_markdown_in_the_admin(client, demo, template):
 
 
 def test_admin_import_reports_errors_and_creates_nothing(client, demo, template):
-    client.force_login(demo["users"]["facilitator"])
+    otp_verified(client, demo["users"]["facilitator"])
     before = template.versions.count()
     upload = io.BytesIO(b"# T\n\n## 1. A {#a}\n\nUses [[no_such_thing]].\n")
     upload.name = "bad.md"
@@ -149,7 +150,7 @@ def test_admin_import_reports_errors_and_creates_nothing(client, demo, template)
 
 @pytest.mark.parametrize("fmt", ["md", "docx"])
 def test_admin_export_round_trips(client, demo, published, fmt):
-    client.force_login(demo["users"]["facilitator"])
+    otp_verified(client, demo["users"]["facilitator"])
     response = client.get(
         reverse("admin:agreements_templateversion_export", args=[published.pk, fmt])
     )
@@ -166,7 +167,7 @@ def test_admin_export_round_trips(client, demo, published, fmt):
 
 
 def test_admin_actions_copy_and_publish(client, demo, published):
-    client.force_login(demo["users"]["facilitator"])
+    otp_verified(client, demo["users"]["facilitator"])
     url = reverse("admin:agreements_templateversion_changelist")
     client.post(url, {"action": "copy_versions", "_selected_action": [published.pk]})
     draft = published.template.versions.order_by("-number").first()

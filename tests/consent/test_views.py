@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from consent import services
 from consent.models import ConsentImport, ConsentRecord, StudentConsent
+from tests.conftest import otp_verified
 
 from .conftest import TODAY
 
@@ -131,7 +132,7 @@ def test_student_level_posts_are_refused_to_other_organisations(client, cohort):
 
 
 def test_the_admin_does_not_show_consent_records_to_platform_staff(client, cohort):
-    client.force_login(cohort["users"]["facilitator"])
+    otp_verified(client, cohort["users"]["facilitator"])  # the admin needs a verified session
     index = client.get(reverse("admin:index")).content.decode()
     assert "Consent records" not in index and "Student consents" not in index
     assert client.get("/admin/consent/consentrecord/").status_code == 404

@@ -7,6 +7,7 @@ from django.urls import reverse
 from collaboratory.errors import DomainError
 from partners.models import Trio, TrioMember
 from partners.services import organisation_create, trio_create
+from tests.conftest import otp_verified
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def test_database_refuses_committing_a_trio_without_three_members(demo):
 
 
 def test_admin_refuses_a_trio_with_two_districts(client, demo, orgs):
-    client.force_login(demo["users"]["facilitator"])
+    otp_verified(client, demo["users"]["facilitator"])
     response = client.post(
         reverse("admin:partners_trio_add"),
         {
@@ -138,7 +139,7 @@ def test_admin_refuses_a_trio_with_two_districts(client, demo, orgs):
 
 
 def test_admin_creates_a_valid_trio_with_members(client, demo, orgs):
-    client.force_login(demo["users"]["facilitator"])
+    otp_verified(client, demo["users"]["facilitator"])
     response = client.post(
         reverse("admin:partners_trio_add"),
         {
@@ -174,13 +175,13 @@ def test_admin_creates_a_valid_trio_with_members(client, demo, orgs):
     ],
 )
 def test_facilitator_can_use_the_admin_with_search_and_filters(client, demo, url_name):
-    client.force_login(demo["users"]["facilitator"])
+    otp_verified(client, demo["users"]["facilitator"])
     response = client.get(reverse(url_name), {"q": "a"})
     assert response.status_code == 200
 
 
 def test_admin_trio_change_page_shows_members(client, demo):
-    client.force_login(demo["users"]["facilitator"])
+    otp_verified(client, demo["users"]["facilitator"])
     trio = demo["trios"]["adaptive-practice"]
     page = client.get(reverse("admin:partners_trio_change", args=[trio.pk])).content.decode()
     assert "Brightpath Learning, Inc." in page

@@ -27,6 +27,7 @@ from agreements.models import (
 )
 from agreements.selectors import consolidated_text, with_agreement_detail
 from collaboratory.errors import DomainError
+from tests.conftest import otp_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -340,7 +341,7 @@ def test_the_admin_explains_a_refused_rewording_and_changes_nothing(client, demo
 
     active = _agreement(Status.ACTIVE)
     question = active.data_elements.first().research_questions.first()
-    client.force_login(demo["users"]["facilitator"])
+    otp_verified(client, demo["users"]["facilitator"])
     response = client.post(
         reverse("admin:partners_researchquestion_change", args=[question.pk]),
         {"trio": question.trio_id, "position": question.position, "text": "Reworded later?"},

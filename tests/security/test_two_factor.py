@@ -417,3 +417,46 @@ def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
 
     assert overflowing == []
     assert violations == []
+
+
+# --- the Django admin ---------------------------------------------------------------------
+
+
+def test_staff_must_verify_before_the_admin_and_come_back_to_it(client, demo):
+    """The admin can change every partnership: an unverified staff session is sent to its
+    authenticator app first, then on to the admin page it asked for."""
+    from django.urls import reverse
+
+    from tests.conftest import otp_code, otp_device
+
+    facilitator = demo["users"]["facilitator"]
+    device = otp_device(facilitator)
+    client.force_login(facilitator)
+    wanted = reverse("admin:partners_trio_changelist")
+    response = client.get(wanted, follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("two-factor-verify"))
+    assert "needs two-factor authentication" in response.content.decode()
+    verify_url = response.redirect_chain[-1][0]
+    answered = client.post(verify_url, {"code": otp_code(device)})
+    assert answered.status_code == 302 and answered["Location"] == wanted
+    assert client.get(wanted).status_code == 200
+
+
+def test_staff_without_an_app_are_sent_to_set_one_up_for_the_admin(client, demo):
+    from django.urls import reverse
+
+    staff = get_user_model().objects.create_user(
+        username="new-staff", password="a-long-password-123", is_staff=True
+    )
+    client.force_login(staff)
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("two-factor") + "?")
+
+
+def test_the_admin_login_ignores_a_next_url_off_this_site(client, demo):
+    from django.urls import reverse
+
+    client.force_login(demo["users"]["facilitator"])
+    response = client.get(reverse("admin:login"), {"next": "https://evil.example/"})
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
