@@ -23,3 +23,6 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("partners.urls")),
 ]
+
+# 503 with Retry-After while the database is unreachable, the usual 500 page otherwise.
+handler500 = "collaboratory.errors_http.server_error"

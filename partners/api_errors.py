@@ -18,6 +18,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from collaboratory.errors import DomainError
+from collaboratory.errors_http import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if database_unavailable(exc):
+        log.warning("Partner API call failed: the database is unreachable (%s)", exc)
+        return Response(
+            error_body("service_unavailable", UNAVAILABLE_MESSAGE),
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if not isinstance(exc, exceptions.APIException):
         log.exception("Unexpected error in the partner API", exc_info=exc)
         return Response(

@@ -92,3 +92,60 @@ def test_pages_show_times_in_the_cookie_zone(client, demo):
     page = client.get(reverse("dashboard")).content.decode()
     assert "11 Jan 2030, 08:30" in page  # 23:30 UTC is 08:30 the next day in Tokyo
     assert "Times are shown in Asia/Tokyo" in page
+
+
+# --- the database unreachable: 503, not 500 ---------------------------------------------------
+# The fault drill (scripts/chaos.py) restarts PostgreSQL for real and checks the same; here
+# the lost connection is raised where the page would meet it, to pin the answer down.
+
+
+def _database_gone(*args, **kwargs):
+    from django.db import OperationalError
+
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+def test_a_page_answers_503_with_retry_after_while_the_database_is_unreachable(
+    client, demo, monkeypatch
+):
+    from partners import views
+
+    monkeypatch.setattr(views.workspace, "waiting_for", _database_gone)
+    client.raise_request_exception = False
+    client.force_login(demo["users"]["director"])
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    page = response.content.decode()
+    assert "Collaboratory is briefly unavailable" in page
+    assert "server closed the connection" not in page
+
+
+def test_the_api_answers_503_json_while_the_database_is_unreachable(monkeypatch, demo):
+    from agreements import apis
+    from partners.api_auth import api_token_issue
+    from tests.api.conftest import ApiClient
+
+    _, token = api_token_issue(
+        organisation=demo["orgs"]["riverbend-usd"], name="t", scopes=["agreements:read"]
+    )
+    monkeypatch.setattr(apis, "agreement_list_for_organisation", _database_gone)
+    client = ApiClient(token, raise_request_exception=False)
+    response = client.get(reverse("api-agreement-list"))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert response.json()["error"]["code"] == "service_unavailable"
+
+
+def test_other_errors_still_answer_500(client, demo, monkeypatch):
+    from django.db import ProgrammingError
+
+    from partners import views
+
+    def bad_query(*args, **kwargs):
+        raise ProgrammingError("column does not exist")
+
+    monkeypatch.setattr(views.workspace, "waiting_for", bad_query)
+    client.raise_request_exception = False
+    client.force_login(demo["users"]["director"])
+    assert client.get(reverse("dashboard")).status_code == 500
