@@ -20,3 +20,16 @@ class CodeForm(forms.Form):
         ),
         help_text="The code your authenticator app shows now for Collaboratory.",
     )
+
+
+class VerifyForm(CodeForm):
+    """The session check: a code from the app, or one of the backup codes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].label = "6-digit code or backup code"
+        self.fields["code"].widget.attrs["inputmode"] = "text"
+        self.fields["code"].help_text = (
+            "The code your authenticator app shows now for Collaboratory. Lost your phone? "
+            "Enter one of your backup codes (like abcd-efgh) instead."
+        )

@@ -8,6 +8,11 @@ when the browser closes).
 
 One authenticator app (a confirmed ``TOTPDevice``) per user. Setting one up never writes
 before the app has proved it shows the right code: the new secret waits in the session.
+
+With the app come ten single-use **backup codes** (a ``StaticDevice``), shown once, for the
+day the phone is lost: each verifies one session in place of an app code. Only a keyed hash
+of each is stored (HMAC with SECRET_KEY, so a copy of the database alone cannot be used to
+guess them; rotating SECRET_KEY voids them and people make new ones).
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import get_random_string, salted_hmac
 from django_otp import verify_token
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
@@ -44,6 +51,13 @@ ROLES_NEEDING_TWO_FACTOR = (Role.SIGNATORY, Role.ADMIN)
 SETUP_KEY_SESSION_KEY = "two_factor_setup_key"
 DEVICE_NAME = "Authenticator app"
 CODE = re.compile(r"^\d{6}$")
+BACKUP_DEVICE_NAME = "Backup codes"
+BACKUP_CODE_COUNT = 10
+#: Lower-case letters and digits without the ones people confuse (0/o, 1/l/i).
+BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+BACKUP_CODE = re.compile(rf"^[{BACKUP_ALPHABET}]{{8}}$")
+#: Backup codes made for this session and not yet shown (the settings page shows them once).
+NEW_BACKUP_CODES_SESSION_KEY = "two_factor_new_backup_codes"
 
 WHY_SIGN = "Signing commits your organisation, so it needs two-factor authentication."
 WHY_API = "Managing API access needs two-factor authentication."
@@ -171,6 +185,56 @@ def _clean_code(code: str) -> str:
     return digits
 
 
+def _clean_backup_code(code: str) -> str | None:
+    """The backup code typed (any case, spaces and dashes ignored), or None if it is none."""
+    cleaned = re.sub(r"[\s-]", "", code or "").lower()
+    return cleaned if BACKUP_CODE.match(cleaned) else None
+
+
+def _backup_token(code: str) -> str:
+    """What is stored for a backup code: a keyed hash, never the code."""
+    return salted_hmac(
+        "collaboratory.two_factor.backup_code", code, algorithm="sha256"
+    ).hexdigest()[:16]
+
+
+# --- backup codes -----------------------------------------------------------------------------
+
+
+def backup_device(user: AnyUser) -> StaticDevice | None:
+    if not user.is_authenticated:
+        return None
+    return StaticDevice.objects.filter(user=user, name=BACKUP_DEVICE_NAME).first()
+
+
+def backup_codes_left(user: AnyUser) -> int:
+    device = backup_device(user)
+    return StaticToken.objects.filter(device=device).count() if device else 0
+
+
+@transaction.atomic
+def backup_codes_issue(*, user: AbstractBaseUser) -> list[str]:
+    """Ten new single-use backup codes for ``user`` (who has an authenticator app),
+    replacing any earlier ones. Returned once, formatted ``abcd-efgh``, to show; only their
+    keyed hashes are kept."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if confirmed_device(user) is None:
+        raise DomainError("Set up an authenticator app first; backup codes come with it.")
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name=BACKUP_DEVICE_NAME, defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes: list[str] = []
+    while len(codes) < BACKUP_CODE_COUNT:
+        code = get_random_string(8, BACKUP_ALPHABET)
+        if code not in codes:
+            codes.append(code)
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=_backup_token(code)) for code in codes
+    )
+    return [f"{code[:4]}-{code[4:]}" for code in codes]
+
+
 @transaction.atomic
 def two_factor_device_confirm(*, user: AbstractBaseUser, key: str, code: str) -> TOTPDevice:
     """Bind the authenticator app holding ``key`` to ``user`` once it shows the current code.
@@ -217,6 +281,9 @@ def two_factor_check(*, user: AbstractBaseUser, code: str) -> TOTPDevice:
     device = confirmed_device(user)
     if device is None:
         raise DomainError("You have no authenticator app yet. Set one up first.")
+    backup = _clean_backup_code(code)
+    if backup is not None:
+        return _backup_code_check(user, backup)
     digits = _clean_code(code)
     allowed, data = device.verify_is_allowed()
     if not allowed:
@@ -227,6 +294,26 @@ def two_factor_check(*, user: AbstractBaseUser, code: str) -> TOTPDevice:
             {
                 "code": "That code is not right, or it was already used. Wait for the next "
                 "code in your authenticator app and enter it."
+            }
+        )
+    return verified
+
+
+def _backup_code_check(user: AbstractBaseUser, code: str) -> StaticDevice:
+    """Spend one backup code (django-otp deletes the token it matched; wrong codes are
+    throttled like app codes)."""
+    device = backup_device(user)
+    if device is None:
+        raise DomainError({"code": "You have no backup codes. Enter the code from your app."})
+    allowed, data = device.verify_is_allowed()
+    if not allowed:
+        raise DomainError({"code": _throttled_message(data or {})})
+    verified = verify_token(user, device.persistent_id, _backup_token(code))
+    if verified is None:
+        raise DomainError(
+            {
+                "code": "That backup code is not right, or it was already used. Each code "
+                "works once; check it against your saved list."
             }
         )
     return verified
@@ -251,3 +338,4 @@ def two_factor_device_remove(*, user: AbstractBaseUser, code: str) -> None:
     two_factor_check(user=user, code=code)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()  # its backup codes go with it

@@ -8,4 +8,9 @@ urlpatterns = [
     path("2fa/", views_account.two_factor_settings, name="two-factor"),
     path("2fa/verify/", views_account.two_factor_verify, name="two-factor-verify"),
     path("2fa/remove/", views_account.two_factor_remove, name="two-factor-remove"),
+    path(
+        "2fa/backup-codes/",
+        views_account.two_factor_backup_codes,
+        name="two-factor-backup-codes",
+    ),
 ]

@@ -21,7 +21,7 @@ from django_otp import login as otp_login
 from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form
 from partners import two_factor
-from partners.forms_account import CodeForm
+from partners.forms_account import CodeForm, VerifyForm
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -48,17 +48,7 @@ def two_factor_settings(request: HttpRequest) -> HttpResponse:
     device = two_factor.confirmed_device(request.user)
     next_url = _next_url(request)
     if device is not None:
-        return render(
-            request,
-            "account/two_factor.html",
-            {
-                "device": device,
-                "verified": two_factor.is_verified(request),
-                "required": two_factor.two_factor_required_for(request.user),
-                "form": CodeForm(),
-                "next": next_url,
-            },
-        )
+        return render(request, "account/two_factor.html", _status_context(request, device))
     key = two_factor.setup_key(request)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -71,12 +61,15 @@ def two_factor_settings(request: HttpRequest) -> HttpResponse:
         else:
             request.session.pop(two_factor.SETUP_KEY_SESSION_KEY, None)
             otp_login(request, device)
+            codes = two_factor.backup_codes_issue(user=request.user)
+            request.session[two_factor.NEW_BACKUP_CODES_SESSION_KEY] = codes
             messages.success(
                 request,
                 "Two-factor authentication is on. We ask for a code once per session before "
-                "you sign or manage API access.",
+                "you sign or manage API access. Save your backup codes now.",
             )
-            return redirect(next_url or "two-factor")
+            # The backup codes first (shown once), then on to where the person was going.
+            return redirect(_with_next("two-factor", next_url))
     return render(
         request,
         "account/two_factor.html",
@@ -100,7 +93,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         return redirect(next_url or "two-factor")
     if two_factor.confirmed_device(request.user) is None:
         return redirect(_with_next("two-factor", next_url))
-    form = CodeForm(request.POST or None)
+    form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             device = two_factor.two_factor_check(user=request.user, code=form.cleaned_data["code"])
@@ -122,8 +115,8 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 @require_POST
 def two_factor_remove(request: HttpRequest) -> HttpResponse:
     """Remove (or, followed by a new set-up, replace) the authenticator app: needs a current
-    code from it."""
-    form = CodeForm(request.POST)
+    code from it (or a backup code, when the phone is lost)."""
+    form = VerifyForm(request.POST)
     if form.is_valid():
         try:
             two_factor.two_factor_device_remove(user=request.user, code=form.cleaned_data["code"])
@@ -140,17 +133,40 @@ def two_factor_remove(request: HttpRequest) -> HttpResponse:
     if device is None:
         return redirect("two-factor")
     return render(
-        request,
-        "account/two_factor.html",
-        {
-            "device": device,
-            "verified": two_factor.is_verified(request),
-            "required": _required(request),
-            "form": form,
-            "next": "",
-        },
-        status=400,
+        request, "account/two_factor.html", _status_context(request, device, form=form), status=400
     )
+
+
+@login_required
+@require_POST
+def two_factor_backup_codes(request: HttpRequest) -> HttpResponse:
+    """Ten new backup codes in place of the old ones; only in a verified session (whoever
+    holds only the password must not be able to mint codes)."""
+    if two_factor.confirmed_device(request.user) is None:
+        return redirect("two-factor")
+    if not two_factor.is_verified(request):
+        return two_factor.challenge(
+            request,
+            why="Making new backup codes needs your authenticator app.",
+            next_url=reverse("two-factor"),
+        )
+    codes = two_factor.backup_codes_issue(user=request.user)
+    request.session[two_factor.NEW_BACKUP_CODES_SESSION_KEY] = codes
+    messages.success(request, "New backup codes made; the old ones no longer work.")
+    return redirect("two-factor")
+
+
+def _status_context(request: HttpRequest, device, *, form: VerifyForm | None = None) -> dict:
+    """The settings page of someone with an app; new backup codes are shown this once."""
+    return {
+        "device": device,
+        "verified": two_factor.is_verified(request),
+        "required": _required(request),
+        "form": form or VerifyForm(),
+        "next": _next_url(request),
+        "new_backup_codes": request.session.pop(two_factor.NEW_BACKUP_CODES_SESSION_KEY, None),
+        "backup_codes_left": two_factor.backup_codes_left(request.user),
+    }
 
 
 def _required(request: HttpRequest) -> bool:

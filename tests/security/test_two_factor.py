@@ -268,7 +268,11 @@ def test_setting_up_with_the_apps_code_turns_it_on_and_returns_to_signing(client
         with_next("two-factor", sign_url(demo)),
         {"code": f"{totp(key):06d}", "next": sign_url(demo)},
     )
-    assert response.status_code == 302 and response["Location"] == sign_url(demo)
+    # First the backup codes (shown once), with the way on to signing.
+    assert response.status_code == 302
+    assert response["Location"] == with_next("two-factor", sign_url(demo))
+    page = client.get(response["Location"]).content.decode()
+    assert "Your backup codes" in page and f'href="{sign_url(demo)}"' in page
     device = TOTPDevice.objects.get(user=director)
     assert device.confirmed and device.key == key.hex()
     assert session_verified(client) and SETUP_KEY_SESSION_KEY not in client.session
@@ -339,8 +343,8 @@ def test_the_pages_query_counts(client, demo, director, django_assert_max_num_qu
     with django_assert_max_num_queries(4):
         assert client.get(reverse("two-factor-verify")).status_code == 200
     otp_verified(client, director)
-    # session, user, verified device, device, role check
-    with django_assert_max_num_queries(5):
+    # session, user, verified device, device, role check, backup codes left
+    with django_assert_max_num_queries(6):
         assert client.get(reverse("two-factor")).status_code == 200
 
 
@@ -396,11 +400,18 @@ def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
     secret = page.locator("#setup-key").inner_text().replace(" ", "")
     page.get_by_label("6-digit code").fill(f"{totp(base64.b32decode(secret)):06d}")
     page.get_by_role("button", name="Turn on two-factor authentication").click()
-    expect(page.get_by_role("heading", name=f"Sign {SIGNING}")).to_be_visible()
+    # The backup codes, shown this once, then on to signing.
+    expect(page.get_by_role("heading", name="Your backup codes")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Two-factor authentication is on")
+    expect(page.locator(".backup-codes__list li")).to_have_count(10)
+    overflowing += _shoot(page, folder, "two-factor-backup-codes")
+    page.get_by_role("link", name="I have saved them — continue").click()
+    expect(page.get_by_role("heading", name=f"Sign {SIGNING}")).to_be_visible()
 
     page.get_by_role("link", name="Two-factor").click()
     expect(page.get_by_text("Your authenticator app is set up.")).to_be_visible()
+    expect(page.get_by_text("You have 10 unused backup codes.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your backup codes")).to_have_count(0)
     overflowing += _shoot(page, folder, "two-factor-status")
 
     page.context.clear_cookies()
@@ -417,6 +428,98 @@ def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
 
     assert overflowing == []
     assert violations == []
+
+
+# --- backup codes -----------------------------------------------------------------------------
+
+
+def _set_up_app(client, user) -> tuple[bytes, list[str]]:
+    """Set up an authenticator app through the page; returns its key and the backup codes
+    the page showed."""
+    client.force_login(user)
+    client.get(reverse("two-factor"))
+    key = bytes.fromhex(client.session[SETUP_KEY_SESSION_KEY])
+    client.post(reverse("two-factor"), {"code": f"{totp(key):06d}"})
+    page = client.get(reverse("two-factor")).content.decode()
+    codes = re.findall(r"<li><code>([a-z0-9]{4}-[a-z0-9]{4})</code></li>", page)
+    return key, codes
+
+
+def test_setting_up_shows_ten_backup_codes_once_and_stores_only_hashes(client, demo, director):
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    _, codes = _set_up_app(client, director)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    stored = set(StaticToken.objects.filter(device__user=director).values_list("token", flat=True))
+    assert len(stored) == 10
+    assert not stored & {c for code in codes for c in (code, code.replace("-", ""))}
+    again = client.get(reverse("two-factor")).content.decode()
+    assert "Your backup codes" not in again and codes[0] not in again
+    assert "You have 10 unused backup codes." in again
+
+
+def test_a_backup_code_verifies_one_session_once(client, demo, director):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    _, codes = _set_up_app(client, director)
+    client.logout()
+    client.force_login(director)
+    typed = codes[3].upper().replace("-", " ")  # case, spaces and dashes do not matter
+    response = client.post(reverse("two-factor-verify"), {"code": typed, "next": sign_url(demo)})
+    assert response.status_code == 302 and response["Location"] == sign_url(demo)
+    assert session_verified(client)
+    assert client.get(sign_url(demo)).status_code == 200
+    client.logout()
+    client.force_login(director)
+    reused = client.post(reverse("two-factor-verify"), {"code": codes[3]})
+    assert reused.status_code == 400
+    assert "already used" in reused.content.decode() and not session_verified(client)
+    # (A wrong code makes the next one wait a moment: see the throttling test.)
+    StaticDevice.objects.get(user=director).throttle_reset()
+    page = client.post(reverse("two-factor-verify"), {"code": codes[4]}, follow=True)
+    assert session_verified(client)
+    assert "You have 8 unused backup codes." in client.get(reverse("two-factor")).content.decode()
+    assert page.status_code == 200
+
+
+def test_wrong_backup_codes_are_throttled(client, demo, director):
+    _, codes = _set_up_app(client, director)
+    client.logout()
+    client.force_login(director)
+    assert client.post(reverse("two-factor-verify"), {"code": "aaaa-aaaa"}).status_code == 400
+    response = client.post(reverse("two-factor-verify"), {"code": codes[0]})
+    assert response.status_code == 400
+    assert "Too many wrong codes in a row" in response.content.decode()
+
+
+def test_new_backup_codes_need_a_verified_session_and_void_the_old(client, demo, director):
+    _, old = _set_up_app(client, director)
+    client.logout()
+    client.force_login(director)  # password only
+    response = client.post(reverse("two-factor-backup-codes"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("two-factor-verify"))
+    assert "You have 10 unused backup codes." in client.get(reverse("two-factor")).content.decode()
+    otp_verified(client, director)
+    page = client.post(reverse("two-factor-backup-codes"), follow=True).content.decode()
+    new = re.findall(r"<li><code>([a-z0-9]{4}-[a-z0-9]{4})</code></li>", page)
+    assert len(new) == 10 and not set(new) & set(old)
+    assert "the old ones no longer work" in page
+    client.logout()
+    client.force_login(director)
+    assert client.post(reverse("two-factor-verify"), {"code": old[0]}).status_code == 400
+
+
+def test_a_lost_phone_is_removed_with_a_backup_code(client, demo, director):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    _, codes = _set_up_app(client, director)
+    client.logout()
+    client.force_login(director)
+    response = client.post(reverse("two-factor-remove"), {"code": codes[0]}, follow=True)
+    assert "Your authenticator app is removed." in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=director).exists()
+    assert not StaticDevice.objects.filter(user=director).exists()  # the codes go with it
 
 
 # --- the Django admin ---------------------------------------------------------------------

@@ -318,6 +318,8 @@ MATRIX: dict[str, Entry] = {
     "two-factor-verify": Entry({"GET": same(roles(302)), "POST": same(roles(302))}),
     # Nobody has an app but the facilitator, who must confirm removing it with a code (400).
     "two-factor-remove": Entry({"GET": NOT_ALLOWED, "POST": same(roles(302, facilitator=400))}),
+    # Nobody has an app but the facilitator (verified): new codes, back to the settings page.
+    "two-factor-backup-codes": Entry({"GET": NOT_ALLOWED, "POST": same(roles(302))}),
     "calendar-feed-create": Entry({"GET": NOT_ALLOWED, "POST": same(roles(302))}),
     "calendar-feed-revoke": Entry({"GET": NOT_ALLOWED, "POST": same(roles(302))}),
     # The feed is authenticated by its secret token alone (calendar apps cannot log in):
@@ -646,7 +648,7 @@ def _webhook(organisation):
     )
     delivery = WebhookDelivery.objects.create(
         endpoint=endpoint,
-        event_id=f"8a4f7b36-0a4f-4c51-9b0f-3d1d6b0c2a{organisation.pk:02d}",
+        event_id=f"8a4f7b36-0a4f-4c51-9b0f-{organisation.pk:012d}",
         event="agreement.status_changed",
         payload={"id": "x"},
         status="failed",
