@@ -411,6 +411,7 @@ ADMIN_MODELS = {
     "axes_accessfailurelog": None,
     "axes_accesslog": None,
     "otp_totp_totpdevice": None,
+    "otp_static_staticdevice": None,  # backup codes (hashes only)
 }
 ADMIN_ONLY = same(roles(ADMIN_LOGIN, anonymous=ADMIN_LOGIN, facilitator=403))
 ADMIN_PAGE = same(roles(ADMIN_LOGIN, anonymous=ADMIN_LOGIN, facilitator=200))
@@ -443,6 +444,7 @@ EMPTY_ADMIN_MODELS = {
     "axes_accessfailurelog",
     "axes_accesslog",
     "otp_totp_totpdevice",
+    "otp_static_staticdevice",
     "consent_consentexport",
     "consent_consentpurgelog",
 }
