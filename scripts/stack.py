@@ -415,7 +415,17 @@ def cmd_run() -> int:
     return 0
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Stopped by a process manager (SIGTERM), a closed terminal (SIGHUP) or Ctrl-C, even when
+    # started in the background (where SIGINT arrives ignored): the same clean-up every time,
+    # so no server, worker or database is left running.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
     args = sys.argv[1:]
     if not args:
         sys.exit(__doc__)
