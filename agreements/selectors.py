@@ -93,15 +93,18 @@ def _of_agreement(model, *order: str) -> QuerySet:
     return model.objects.filter(agreement=OuterRef("pk")).order_by(*order)
 
 
+#: The agreement's parties (its trio's members with their organisations), by role.
+PARTIES_PREFETCH = JsonPrefetch(
+    "members",
+    TrioMember.objects.filter(trio=OuterRef("trio_id")).order_by("role"),
+    select=("organisation",),
+    via="trio",
+)
+
 #: What the consolidated text reads besides the agreement row: its parties, its template's
 #: clauses, the overrides (with their answers) and the data elements (with their questions).
 TEXT_PREFETCHES = (
-    JsonPrefetch(
-        "members",
-        TrioMember.objects.filter(trio=OuterRef("trio_id")).order_by("role"),
-        select=("organisation",),
-        via="trio",
-    ),
+    PARTIES_PREFETCH,
     JsonPrefetch(
         "clauses",
         Clause.objects.filter(version=OuterRef("template_version_id")).order_by("order"),

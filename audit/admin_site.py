@@ -92,17 +92,12 @@ class AuditedAdminSite(admin.AdminSite):
         """Staff whose session is not verified go to verify (or set up) their app first,
         then on to where they were going; everyone else gets the ordinary admin login."""
         from django.urls import reverse
-        from django.utils.http import url_has_allowed_host_and_scheme
 
-        from partners.two_factor import challenge, is_verified
+        from partners.two_factor import challenge, is_verified, safe_next_url
 
         user = request.user
         if user.is_active and user.is_staff and not is_verified(request):
-            wanted = request.GET.get("next", "")
-            if not url_has_allowed_host_and_scheme(
-                wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            ):
-                wanted = reverse("admin:index", current_app=self.name)
+            wanted = safe_next_url(request) or reverse("admin:index", current_app=self.name)
             return challenge(request, why=self.WHY, next_url=wanted)
         return super().login(request, extra_context)
 

@@ -20,7 +20,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from agreements.models import Agreement, DataElement, Identifiability
-from agreements.selectors import agreements_visible_to
+from agreements.selectors import PARTIES_PREFETCH, agreements_visible_to
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from consent.models import (
     ConsentExport,
@@ -94,12 +94,7 @@ def consent_access(user: AnyUser, agreement: Agreement) -> ConsentAccess | None:
 
 #: The agreement's parties and data elements travel with it (one query; see json_prefetch).
 CONSENT_PREFETCHES = (
-    JsonPrefetch(
-        "members",
-        TrioMember.objects.filter(trio=OuterRef("trio_id")).order_by("role"),
-        select=("organisation",),
-        via="trio",
-    ),
+    PARTIES_PREFETCH,
     JsonPrefetch(
         "data_elements",
         DataElement.objects.filter(agreement=OuterRef("pk")).order_by("position", "id"),

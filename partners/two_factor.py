@@ -36,6 +36,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string, salted_hmac
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import verify_token
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -115,6 +116,17 @@ def needs_two_factor(
         return wrapper
 
     return decorator
+
+
+def safe_next_url(request: HttpRequest) -> str:
+    """Where to go after the check: ``next`` (form or query) when it is a page of this site,
+    else ""."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
 
 
 def challenge(request: HttpRequest, *, why: str, next_url: str) -> HttpResponse:

@@ -13,7 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -22,16 +21,6 @@ from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form
 from partners import two_factor
 from partners.forms_account import CodeForm, VerifyForm
-
-
-def _next_url(request: HttpRequest) -> str:
-    """Where to go after the check: ``next`` when it is a page of this site."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
 
 
 def _with_next(name: str, next_url: str) -> str:
@@ -46,7 +35,7 @@ def two_factor_settings(request: HttpRequest) -> HttpResponse:
     otpauth:// URI and the secret as text, confirmed with a code from the app."""
     # Queries: session, user, device (+ the verified device when the session has one).
     device = two_factor.confirmed_device(request.user)
-    next_url = _next_url(request)
+    next_url = two_factor.safe_next_url(request)
     if device is not None:
         return render(request, "account/two_factor.html", _status_context(request, device))
     key = two_factor.setup_key(request)
@@ -88,7 +77,7 @@ def two_factor_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     """Ask for the current code once per session; then back to ``next``."""
-    next_url = _next_url(request)
+    next_url = two_factor.safe_next_url(request)
     if two_factor.is_verified(request):
         return redirect(next_url or "two-factor")
     if two_factor.confirmed_device(request.user) is None:
@@ -163,7 +152,7 @@ def _status_context(request: HttpRequest, device, *, form: VerifyForm | None = N
         "verified": two_factor.is_verified(request),
         "required": _required(request),
         "form": form or VerifyForm(),
-        "next": _next_url(request),
+        "next": two_factor.safe_next_url(request),
         "new_backup_codes": request.session.pop(two_factor.NEW_BACKUP_CODES_SESSION_KEY, None),
         "backup_codes_left": two_factor.backup_codes_left(request.user),
     }

@@ -79,33 +79,6 @@ class Failed(Exception):
 # --- services ------------------------------------------------------------------------------
 
 
-class DurableRedis(stack.Redis):
-    """stack.py's Redis with an append-only file, like production (docker-compose.yml runs
-    `redis-server --appendonly yes`): queued messages survive a restart."""
-
-    def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.data_dir),
-                "--appendonly",
-                "yes",
-                "--save",
-                "",
-                "--logfile",
-                str(self.data_dir / "redis.log"),
-            ],
-            start_new_session=True,
-        )
-        stack.wait_until(lambda: stack.port_open(self.port), "Redis")
-
-
 class Receiver:
     """A partner's webhook endpoint on loopback. It deduplicates on the event id, as the
     README tells partners to, and can hold the first request of one event type open (so the
@@ -264,7 +237,8 @@ class Drill:
         self.failures: list[str] = []
         self.report: list[str] = []
         self.postgres = stack.Postgres(base / "postgres", stack.free_port(), durable=False)
-        self.redis = DurableRedis(base / "redis", stack.free_port(), durable=True)
+        # Append-only, as in production: queued messages survive the restart.
+        self.redis = stack.Redis(base / "redis", stack.free_port(), durable=True, appendonly=True)
         self.web_port = stack.free_port()
         self.receiver = Receiver()
         self.env: dict[str, str] = {}

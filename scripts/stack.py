@@ -239,10 +239,17 @@ class Postgres:
 
 
 class Redis:
-    def __init__(self, data_dir: Path, port: int, *, durable: bool) -> None:
+    """``durable``: snapshots kept between runs (`make run`). ``appendonly``: every write
+    logged as production does (docker-compose.yml), so queued messages survive a restart
+    (the fault drill)."""
+
+    def __init__(
+        self, data_dir: Path, port: int, *, durable: bool, appendonly: bool = False
+    ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.durable = durable
+        self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -251,7 +258,7 @@ class Redis:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        save = ["--save", "60", "1"] if self.durable else ["--save", ""]
+        save = ["--save", "60", "1"] if self.durable and not self.appendonly else ["--save", ""]
         self.process = subprocess.Popen(
             [
                 "redis-server",
@@ -262,7 +269,7 @@ class Redis:
                 "--dir",
                 str(self.data_dir),
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
                 *save,
                 "--logfile",
                 str(self.data_dir / "redis.log"),
