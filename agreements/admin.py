@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.text import slugify
 
-from agreements import services
 from agreements.models import (
     Agreement,
     Approval,
@@ -24,7 +23,12 @@ from agreements.models import (
     TemplateVersion,
     Transition,
 )
-from agreements.template_io import export_docx, export_markdown
+from agreements.standards.io import export_docx, export_markdown
+from agreements.standards.services import (
+    template_import,
+    template_version_copy,
+    template_version_publish,
+)
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -104,7 +108,7 @@ class DSATemplateAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                version, report = services.template_import(
+                version, report = template_import(
                     template=template, filename=upload.name, data=upload.read(), by=request.user
                 )
             except DomainError as error:
@@ -230,7 +234,7 @@ class TemplateVersionAdmin(admin.ModelAdmin):
     @admin.action(description="Create a new draft version from the selected version")
     def copy_versions(self, request, queryset):
         for version in queryset:
-            copy = services.template_version_copy(source=version, by=request.user)
+            copy = template_version_copy(source=version, by=request.user)
             self.message_user(
                 request,
                 f"Created draft version {copy.number} of {copy.template}.",
@@ -241,7 +245,7 @@ class TemplateVersionAdmin(admin.ModelAdmin):
     def publish_versions(self, request, queryset):
         for version in queryset:
             try:
-                services.template_version_publish(version=version, by=request.user)
+                template_version_publish(version=version, by=request.user)
             except DomainError as error:
                 for message in error_messages(error):
                     self.message_user(request, f"{version}: {message}", messages.ERROR)

@@ -5,7 +5,7 @@ class AgreementsConfig(AppConfig):
     name = "agreements"
 
     def ready(self) -> None:
-        from agreements import documents
+        from agreements.documents import jobs as documents
         from agreements.events import subscribe
 
         # An agreement that becomes active gets its sealed, executed PDF (after commit).

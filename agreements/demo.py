@@ -14,9 +14,24 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from agreements import services
 from agreements.models import Agreement, DSATemplate, Identifiability, MandatoryFor, Status
-from agreements.template_io import parse_markdown
+from agreements.negotiation.services import (
+    agreement_create,
+    agreement_open_negotiation,
+    agreement_update,
+    data_element_add,
+    override_propose,
+    override_respond,
+)
+from agreements.review.services import agreement_approve, agreement_submit_for_review
+from agreements.signing.services import agreement_sign, agreements_expire_due
+from agreements.standards.io import parse_markdown
+from agreements.standards.services import (
+    clause_update,
+    template_create,
+    template_version_create,
+    template_version_publish,
+)
 from partners.models import Collaboratory, Trio
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -43,7 +58,7 @@ def seed_templates(collaboratory: Collaboratory):
     """The standard DSA in two published versions (v2 revises a few clauses)."""
     template = DSATemplate.objects.filter(collaboratory=collaboratory, slug="standard-dsa").first()
     if template is None:
-        template = services.template_create(
+        template = template_create(
             collaboratory=collaboratory,
             name="AIMS Standard Three-Party DSA",
             slug="standard-dsa",
@@ -65,12 +80,12 @@ def seed_templates(collaboratory: Collaboratory):
         report = parse_markdown((DEMO_DIR / filename).read_text(encoding="utf-8"))
         if not report.ok:
             raise RuntimeError(f"{filename}: " + "; ".join(str(e) for e in report.errors))
-        version = services.template_version_create(
+        version = template_version_create(
             template=template, title=report.title, clauses=report.clauses, notes=notes
         )
         for clause in version.clauses.filter(key__in=MANDATORY):
-            services.clause_update(clause=clause, mandatory_for=MANDATORY[clause.key])
-        versions[number] = services.template_version_publish(version=version, by=facilitator)
+            clause_update(clause=clause, mandatory_for=MANDATORY[clause.key])
+        versions[number] = template_version_publish(version=version, by=facilitator)
     return versions
 
 
@@ -81,7 +96,7 @@ def _text_hash(agreement: Agreement) -> str:
 
 def _approve_all(agreement: Agreement, users: dict, legal: list[str]) -> None:
     for username in legal:
-        services.agreement_approve(
+        agreement_approve(
             agreement=agreement,
             by=users[username],
             text_hash=_text_hash(agreement),
@@ -93,7 +108,7 @@ def _approve_all(agreement: Agreement, users: dict, legal: list[str]) -> None:
 def _sign(agreement: Agreement, users: dict, signatories: list[str]) -> None:
     for username in signatories:
         user = users[username]
-        services.agreement_sign(
+        agreement_sign(
             agreement=agreement,
             by=user,
             typed_name=user.get_full_name(),
@@ -116,7 +131,7 @@ def _create(
     months: int,
     elements: list[tuple],
 ) -> Agreement:
-    agreement = services.agreement_create(
+    agreement = agreement_create(
         trio=trio,
         template_version=version,
         by=creator,
@@ -134,7 +149,7 @@ def _create(
     members = {m.role: m.organisation for m in trio.members.select_related("organisation")}
     questions = list(trio.research_questions.all())
     for name, source, recipient, identifiability, description in elements:
-        services.data_element_add(
+        data_element_add(
             agreement=agreement,
             by=creator,
             name=name,
@@ -144,12 +159,12 @@ def _create(
             research_questions=questions[:1],
             description=description,
         )
-    services.agreement_update(
+    agreement_update(
         agreement=agreement,
         by=creator,
         destruction_date=agreement.expires_on + dt.timedelta(days=90),
     )
-    services.agreement_open_negotiation(agreement=agreement, by=creator)
+    agreement_open_negotiation(agreement=agreement, by=creator)
     return agreement
 
 
@@ -200,10 +215,10 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
         months=12,
         elements=ELEMENTS[2:],
     )
-    services.agreement_submit_for_review(agreement=expired, by=users["director"])
+    agreement_submit_for_review(agreement=expired, by=users["director"])
     _approve_all(expired, users, ["counsel", "director", "vendor"])
     _sign(expired, users, ["researcher", "director", "vendor"])
-    services.agreements_expire_due(today=today)
+    agreements_expire_due(today=today)
 
     # Active, expiring within 90 days: the productive struggle study.
     active = _create(
@@ -226,7 +241,7 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
             )
         ],
     )
-    services.override_propose(
+    override_propose(
         agreement=active,
         by=users["hillcrest"],
         kind="replace",
@@ -238,9 +253,9 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
         rationale="Our IRB requires that partners cannot veto findings.",
     )
     pending = active.overrides.get()
-    services.override_respond(override=pending, by=users["director"], decision="accept")
-    services.override_respond(override=pending, by=users["quadratic"], decision="accept")
-    services.agreement_submit_for_review(agreement=active, by=users["hillcrest"])
+    override_respond(override=pending, by=users["director"], decision="accept")
+    override_respond(override=pending, by=users["quadratic"], decision="accept")
+    agreement_submit_for_review(agreement=active, by=users["hillcrest"])
     _approve_all(active, users, ["hillcrest", "director", "quadratic"])
     _sign(active, users, ["hillcrest", "director", "quadratic"])
 
@@ -272,7 +287,7 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
             ),
         ],
     )
-    services.override_propose(
+    override_propose(
         agreement=signing,
         by=users["openalgebra"],
         kind="insert",
@@ -284,9 +299,9 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
         rationale="Our curriculum is openly licensed; the agreement must not suggest otherwise.",
     )
     insert = signing.overrides.get()
-    services.override_respond(override=insert, by=users["director"], decision="accept")
-    services.override_respond(override=insert, by=users["counsel"], decision="accept")
-    services.agreement_submit_for_review(agreement=signing, by=users["researcher"])
+    override_respond(override=insert, by=users["director"], decision="accept")
+    override_respond(override=insert, by=users["counsel"], decision="accept")
+    agreement_submit_for_review(agreement=signing, by=users["researcher"])
     _approve_all(signing, users, ["counsel", "openalgebra", "director"])
     _sign(signing, users, ["researcher", "openalgebra"])
 
@@ -302,7 +317,7 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
         months=24,
         elements=ELEMENTS,
     )
-    services.agreement_submit_for_review(agreement=review, by=users["counsel"])
+    agreement_submit_for_review(agreement=review, by=users["counsel"])
     _approve_all(review, users, ["counsel", "vendor"])
 
     # Negotiating with a conflict: both the university and the vendor rewrite breach notice.
@@ -325,7 +340,7 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
             )
         ],
     )
-    services.override_propose(
+    override_propose(
         agreement=negotiating,
         by=users["counsel"],
         kind="replace",
@@ -335,7 +350,7 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
         "in the investigation and in notifying affected families.",
         rationale="Identifiable real-time data needs a shorter window than the standard 72 hours.",
     )
-    services.override_propose(
+    override_propose(
         agreement=negotiating,
         by=users["vendor"],
         kind="replace",
@@ -345,7 +360,7 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
         "in the investigation.",
         rationale="We can only commit to notice after an incident is confirmed by our team.",
     )
-    services.override_propose(
+    override_propose(
         agreement=negotiating,
         by=users["vendor"],
         kind="delete",
@@ -373,7 +388,7 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
             )
         ],
     )
-    services.agreement_submit_for_review(agreement=lakeshore, by=users["lakeshore"])
+    agreement_submit_for_review(agreement=lakeshore, by=users["lakeshore"])
     _approve_all(lakeshore, users, ["hillcrest", "lakeshore", "quadratic"])
     _sign(lakeshore, users, ["hillcrest", "lakeshore", "quadratic"])
 

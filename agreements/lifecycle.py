@@ -11,6 +11,7 @@ when refused.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from agreements.events import emit
 from agreements.models import Agreement, Status, Transition
+from agreements.selectors import with_agreement_detail
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -126,3 +128,30 @@ def transition(
     agreement.status_changed_at = locked.status_changed_at
     agreement.text_hash = locked.text_hash
     return agreement
+
+
+#: Days before expiry at which the parties are reminded (daily job, dashboard, calendar).
+REMINDER_DAYS = (90, 30, 7)
+#: Statuses in which a deviating clause can still be reviewed.
+REVIEWABLE = (Status.DRAFT, Status.NEGOTIATING, Status.IN_REVIEW)
+
+
+def reload(agreement: Agreement) -> Agreement:
+    """The agreement with everything the consolidated text needs, fresh from the database."""
+    return with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
+
+
+def require_status(agreement: Agreement, allowed: Sequence[str], action: str) -> None:
+    if agreement.status not in allowed:
+        needed = " or ".join(Status(s).label.lower() for s in allowed)
+        raise DomainError(
+            f"You can {action} only while the agreement is {needed}; it is "
+            f"{agreement.get_status_display().lower()}.",
+            code="wrong_status",
+        )
+
+
+def lock(agreement: Agreement) -> Agreement:
+    """Lock the agreement row for this transaction and return it freshly loaded."""
+    Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
+    return reload(agreement)

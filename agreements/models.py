@@ -16,9 +16,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models.functions import Upper
 
+from agreements.text.search_documents import agreement_document, override_document
 from partners.models import Collaboratory, Organisation, ResearchQuestion, Trio
-
-from .search_documents import agreement_document, override_document
 
 key_validator = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",

@@ -21,8 +21,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from agreements.models import Agreement, Clause, ClauseOverride
-from agreements.search_documents import CONFIG, agreement_document, override_document
 from agreements.selectors import agreements_visible_to
+from agreements.text.search_documents import CONFIG, agreement_document, override_document
 from collaboratory.safe_html import sanitised
 from partners.models import Organisation, TrioMember
 from partners.selectors import AnyUser, organisations_visible_to, trios_visible_to

@@ -9,7 +9,6 @@ from django.db.models import BooleanField, Count, F, OuterRef, Prefetch, Q, Quer
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from agreements.consolidation import ConsolidatedText, ScheduleRow, consolidate
 from agreements.models import (
     OPEN_OVERRIDE_STATUSES,
     Agreement,
@@ -25,6 +24,7 @@ from agreements.models import (
     Transition,
     VersionStatus,
 )
+from agreements.text.consolidation import ConsolidatedText, ScheduleRow, consolidate
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from partners.models import Membership, ResearchQuestion, TrioMember
 from partners.selectors import AnyUser, scope_to_user

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from agreements import documents, services
+from agreements.documents import jobs as documents
 from agreements.models import Notification
+from agreements.signing.services import agreements_expire_due, agreements_send_expiry_reminders
 from collaboratory.mail import send_mail_message
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,8 @@ def daily_lifecycle() -> dict[str, int]:
     """Beat, once a day: expire agreements past their term; remind 90/30/7 days before."""
     today = timezone.localdate()
     return {
-        "expired": services.agreements_expire_due(today=today),
-        "reminded": services.agreements_send_expiry_reminders(today=today),
+        "expired": agreements_expire_due(today=today),
+        "reminded": agreements_send_expiry_reminders(today=today),
     }
 
 

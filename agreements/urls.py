@@ -1,6 +1,10 @@
 from django.urls import path
 
-from agreements import views, views_documents, views_wizard
+from agreements.web import documents as views_documents
+from agreements.web import review as views_review
+from agreements.web import search as views_search
+from agreements.web import views
+from agreements.web import wizard as views_wizard
 
 urlpatterns = [
     path("agreements/", views.agreement_list, name="agreement-list"),
@@ -38,16 +42,26 @@ urlpatterns = [
     path("agreements/<uuid:pk>/reopen/", views.agreement_reopen, name="agreement-reopen"),
     path("agreements/<uuid:pk>/approve/", views.agreement_approve, name="agreement-approve"),
     path("agreements/<uuid:pk>/terminate/", views.agreement_terminate, name="agreement-terminate"),
-    # The guided flow (agreements/views_wizard.py) replaces the single-form page.
+    # The guided flow (agreements/web/wizard.py); "agreement-create" starts it.
     path(
         "trios/<slug:collaboratory>/<slug:slug>/agreements/new/",
         views_wizard.wizard_start,
         name="agreement-create",
     ),
+    path(
+        "trios/<slug:collaboratory>/<slug:slug>/agreements/new/reset/",
+        views_wizard.wizard_reset,
+        name="agreement-wizard-reset",
+    ),
+    path(
+        "trios/<slug:collaboratory>/<slug:slug>/agreements/new/<slug:step>/",
+        views_wizard.wizard_step,
+        name="agreement-wizard",
+    ),
+    path("search/", views_search.search_view, name="search"),
 ]
 
 # Legal review: comparisons, redline downloads, per-clause review, deviation analytics.
-from agreements import views_review  # noqa: E402
 
 urlpatterns += [
     path("agreements/<uuid:pk>/compare/", views_review.agreement_compare, name="agreement-compare"),

@@ -26,9 +26,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
-from agreements import services as agreement_services
 from agreements.demo import PLACEHOLDERS, seed_templates
 from agreements.models import Agreement, Identifiability
+from agreements.negotiation.services import agreement_create, data_element_add
 from bench.harness import Result, median_ms
 from consent import selectors, services
 from consent import tasks as consent_tasks
@@ -47,7 +47,7 @@ def _agreement(collaboratory, title: str) -> tuple[Agreement, ConsentForm]:
     trio = collaboratory.trios.get(slug="adaptive-practice")
     version = seed_templates(collaboratory)[2]
     director = users["director"]
-    agreement = agreement_services.agreement_create(
+    agreement = agreement_create(
         trio=trio,
         template_version=version,
         by=director,
@@ -62,7 +62,7 @@ def _agreement(collaboratory, title: str) -> tuple[Agreement, ConsentForm]:
         placeholder_values=PLACEHOLDERS,
     )
     members = {m.role: m.organisation for m in trio.members.select_related("organisation")}
-    agreement_services.data_element_add(
+    data_element_add(
         agreement=agreement,
         by=director,
         name="Unit scores",

@@ -83,7 +83,7 @@ def _build_world() -> World:
         Identifiability,
         Signature,
     )
-    from agreements.views import AGREEMENTS_PER_PAGE
+    from agreements.web.views import AGREEMENTS_PER_PAGE
     from partners.api_auth import api_token_issue
     from partners.models import Collaboratory, Organisation, Trio, TrioMember
     from partners.services import membership_grant

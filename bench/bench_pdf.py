@@ -49,7 +49,8 @@ def peak_mib():
 import django
 django.setup()
 from weasyprint import HTML
-from agreements import pdf, sealing
+from agreements.documents import pdf
+from agreements.documents import sealing
 html = Path(sys.argv[1]).read_text()
 before = peak_mib()
 if sys.argv[2] == "ours":
@@ -108,8 +109,9 @@ def _chromium_seconds(html: str, folder: Path) -> float | None:
 
 
 def run() -> list[Result]:
-    from agreements import documents, pdf, sealing
     from agreements.demo import seed_agreements
+    from agreements.documents import jobs as documents
+    from agreements.documents import pdf, sealing
     from agreements.models import Agreement, Document, DocumentKind, RenderJob
     from agreements.selectors import consolidated_text, with_agreement_detail
     from partners.demo import seed_partners

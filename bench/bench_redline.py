@@ -21,7 +21,7 @@ import random
 import sys
 from collections.abc import Callable
 
-from agreements import redline
+from agreements.text import redline
 from bench.harness import Result, median_ms
 
 SEED = 20240611

@@ -21,9 +21,21 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from agreements import redline, services
 from agreements.models import Agreement
+from agreements.negotiation.services import (
+    agreement_create,
+    agreement_open_negotiation,
+    data_element_add,
+    override_propose,
+    override_respond,
+)
 from agreements.selectors import with_agreement_detail
+from agreements.standards.services import (
+    template_create,
+    template_version_create,
+    template_version_publish,
+)
+from agreements.text import redline
 from bench.bench_redline import CLAUSES, SEED, WORDS, _clause, _edit
 from bench.harness import Result, median_ms
 from partners.models import Collaboratory, Organisation, ResearchQuestion
@@ -64,11 +76,9 @@ def _setup() -> tuple[Agreement, object]:
         developer=orgs["developer"],
     )
     question = ResearchQuestion.objects.create(trio=trio, text="Does it work?", position=1)
-    template = services.template_create(
-        collaboratory=collaboratory, name="Bench DSA", slug="bench-dsa"
-    )
+    template = template_create(collaboratory=collaboratory, name="Bench DSA", slug="bench-dsa")
     bodies = [_clause(rng, WORDS // CLAUSES) for _ in range(CLAUSES)]
-    version = services.template_version_create(
+    version = template_version_create(
         template=template,
         title="Bench DSA",
         clauses=[
@@ -76,8 +86,8 @@ def _setup() -> tuple[Agreement, object]:
             for i, body in enumerate(bodies, start=1)
         ],
     )
-    version = services.template_version_publish(version=version, by=users["district"])
-    agreement = services.agreement_create(
+    version = template_version_publish(version=version, by=users["district"])
+    agreement = agreement_create(
         trio=trio,
         template_version=version,
         by=users["district"],
@@ -90,7 +100,7 @@ def _setup() -> tuple[Agreement, object]:
         retention_days=90,
         research_questions=[question],
     )
-    services.data_element_add(
+    data_element_add(
         agreement=agreement,
         by=users["district"],
         name="Scores",
@@ -99,16 +109,16 @@ def _setup() -> tuple[Agreement, object]:
         identifiability="pseudonymous",
         research_questions=[question],
     )
-    services.agreement_open_negotiation(agreement=agreement, by=users["district"])
+    agreement_open_negotiation(agreement=agreement, by=users["district"])
 
     def agree(party: str, **proposal) -> None:
         fresh = with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
-        override = services.override_propose(
+        override = override_propose(
             agreement=fresh, by=users[party], rationale="Benchmark change.", **proposal
         )
         for other in kinds:
             if other != party:
-                services.override_respond(override=override, by=users[other], decision="accept")
+                override_respond(override=override, by=users[other], decision="accept")
 
     edited = rng.sample(range(CLAUSES), 6)
     for n, index in enumerate(edited):

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from agreements import apis as agreement_apis
+from agreements.api import views as agreement_apis
 from partners import apis as partner_apis
 from partners.views_api import api_docs
 

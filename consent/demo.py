@@ -17,10 +17,17 @@ import random
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from agreements import services as agreement_services
 from agreements.demo import PLACEHOLDERS
 from agreements.models import Agreement, Identifiability, TemplateVersion
+from agreements.negotiation.services import (
+    agreement_create,
+    agreement_open_negotiation,
+    agreement_update,
+    data_element_add,
+)
+from agreements.review.services import agreement_approve, agreement_submit_for_review
 from agreements.selectors import consolidated_text, with_agreement_detail
+from agreements.signing.services import agreement_sign
 from consent import services
 from consent.models import ConsentForm
 from consent.rules import ConsentKind
@@ -65,7 +72,7 @@ def _active_agreement(collaboratory: Collaboratory, users: dict, today: dt.date)
         template__collaboratory=collaboratory, template__slug="standard-dsa", number=2
     )
     director = users["director"]
-    agreement = agreement_services.agreement_create(
+    agreement = agreement_create(
         trio=trio,
         template_version=version,
         by=director,
@@ -98,7 +105,7 @@ def _active_agreement(collaboratory: Collaboratory, users: dict, today: dt.date)
             "Minutes practised per week, keyed by study ID.",
         ),
     ):
-        agreement_services.data_element_add(
+        data_element_add(
             agreement=agreement,
             by=director,
             name=name,
@@ -108,7 +115,7 @@ def _active_agreement(collaboratory: Collaboratory, users: dict, today: dt.date)
             research_questions=questions[:1],
             description=description,
         )
-    agreement_services.agreement_update(
+    agreement_update(
         agreement=agreement,
         by=director,
         destruction_date=agreement.expires_on + dt.timedelta(days=90),
@@ -116,10 +123,10 @@ def _active_agreement(collaboratory: Collaboratory, users: dict, today: dt.date)
     services.consent_requirement_set(
         agreement=agreement, by=director, kind=ConsentKind.PARENTAL_ASSENT
     )
-    agreement_services.agreement_open_negotiation(agreement=agreement, by=director)
-    agreement_services.agreement_submit_for_review(agreement=agreement, by=director)
+    agreement_open_negotiation(agreement=agreement, by=director)
+    agreement_submit_for_review(agreement=agreement, by=director)
     for username in ("counsel", "director", "vendor"):
-        agreement_services.agreement_approve(
+        agreement_approve(
             agreement=agreement,
             by=users[username],
             text_hash=_text_hash(agreement),
@@ -128,7 +135,7 @@ def _active_agreement(collaboratory: Collaboratory, users: dict, today: dt.date)
         )
     for username in ("researcher", "director", "vendor"):
         user = users[username]
-        agreement_services.agreement_sign(
+        agreement_sign(
             agreement=agreement,
             by=user,
             typed_name=user.get_full_name(),

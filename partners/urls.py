@@ -12,24 +12,6 @@ urlpatterns = [
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
 ]
 
-# The workspace's search and guided agreement creation (agreements/views_search.py,
-# agreements/views_wizard.py; the old "agreement-create" address starts the guided flow).
-from agreements import views_search, views_wizard  # noqa: E402
-
-urlpatterns += [
-    path("search/", views_search.search_view, name="search"),
-    path(
-        "trios/<slug:collaboratory>/<slug:slug>/agreements/new/reset/",
-        views_wizard.wizard_reset,
-        name="agreement-wizard-reset",
-    ),
-    path(
-        "trios/<slug:collaboratory>/<slug:slug>/agreements/new/<slug:step>/",
-        views_wizard.wizard_step,
-        name="agreement-wizard",
-    ),
-]
-
 # Partner API access for organisation admins (tokens, webhooks) — partners/views_api.py.
 from partners import views_api  # noqa: E402
 

@@ -355,7 +355,7 @@ class Drill:
         from django.core.management import call_command
         from django.test.utils import override_settings
 
-        from agreements.sealing import generate_dev_certificate
+        from agreements.documents.sealing import generate_dev_certificate
 
         call_command("migrate", verbosity=0)
         say("migrated")
@@ -420,9 +420,9 @@ class Drill:
     def kill_mid_job(self) -> None:
         from django.contrib.auth import get_user_model
 
-        from agreements import services
         from agreements.models import Agreement, Document, RenderJob, RenderStatus
         from agreements.selectors import consolidated_text, with_agreement_detail
+        from agreements.signing.services import agreement_sign
         from partners import webhooks
         from partners.models import DeliveryStatus, Organisation, WebhookDelivery, WebhookEvent
 
@@ -435,7 +435,7 @@ class Drill:
         worker = self.processes["worker-1"]
         signing = with_agreement_detail(Agreement.objects.all()).get(title=SIGNING)
         self.signing_id = signing.pk
-        services.agreement_sign(
+        agreement_sign(
             agreement=signing,
             by=get_user_model().objects.get(username="director"),
             typed_name="Maya Okafor",
@@ -481,8 +481,9 @@ class Drill:
     def restart_redis(self, load: Load) -> None:
         from django.contrib.auth import get_user_model
 
-        from agreements import documents, services
+        from agreements.documents import jobs as documents
         from agreements.models import Agreement, DocumentKind
+        from agreements.signing.services import agreement_terminate
 
         director = get_user_model().objects.get(username="director")
         before = documents.render_request(
@@ -500,7 +501,7 @@ class Drill:
         for label, write in (
             (
                 "terminate an active agreement",
-                lambda: services.agreement_terminate(
+                lambda: agreement_terminate(
                     agreement=Agreement.objects.get(title=ACTIVE),
                     by=director,
                     reason="Ended during the fault drill.",

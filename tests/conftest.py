@@ -160,7 +160,7 @@ def sealing_and_media(tmp_path_factory):
     renders; the tests about it switch it on."""
     from django.test.utils import override_settings
 
-    from agreements.sealing import generate_dev_certificate
+    from agreements.documents.sealing import generate_dev_certificate
 
     folder = tmp_path_factory.mktemp("sealing")
     media = tmp_path_factory.mktemp("media")

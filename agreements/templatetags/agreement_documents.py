@@ -3,7 +3,7 @@ agreement page includes it with one line (one query: the render jobs with docume
 
 from django import template
 
-from agreements import views_documents
+from agreements.web import documents as views_documents
 
 register = template.Library()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString
 
-from agreements.glossary import Term, annotate, glossary_for
+from agreements.text.glossary import Term, annotate, glossary_for
 
 register = template.Library()
 

@@ -31,7 +31,7 @@ import django.utils.html  # noqa: E402, F401
 from django.core.exceptions import ValidationError  # noqa: E402
 
 with atheris.instrument_imports():
-    from agreements import placeholders, redline
+    from agreements.text import placeholders, redline
     from consent import csv_import
 
 FORM = csv_import.FormRef(id=1, language="en", version=1, effective_date=dt.date(2025, 1, 1))

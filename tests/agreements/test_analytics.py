@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from agreements import analytics, services
 from agreements.models import Agreement, DSATemplate, TemplateVersion
+from agreements.negotiation.services import override_propose, override_respond
+from agreements.review import analytics
 from agreements.selectors import with_agreement_detail
 from partners.models import Collaboratory
 
@@ -98,7 +99,7 @@ def test_an_accepted_deletion_counts_as_deleted(demo, template):
     negotiating = demo["agreements"]["Adaptive Practice Real-Time Dashboard Pilot"]
     deletion = negotiating.overrides.get(kind="delete")
     for user in ("counsel", "director"):
-        services.override_respond(override=deletion, by=demo["users"][user], decision="accept")
+        override_respond(override=deletion, by=demo["users"][user], decision="accept")
 
     audits = next(r for r in analytics.deviation_report(template).clauses if r.key == "audits")
 
@@ -169,7 +170,7 @@ def test_page_query_count_does_not_grow_with_agreements(
         pk=demo["agreements"]["Adaptive Practice Real-Time Dashboard Pilot"].pk
     )
     for key in ("term", "notices", "insurance"):
-        services.override_propose(
+        override_propose(
             agreement=source,
             by=demo["users"]["director"],
             kind="replace",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agreements import comparisons
-from agreements.consolidation import consolidate
-from agreements.template_io import parse_markdown
+from agreements.standards.io import parse_markdown
+from agreements.text import comparisons
+from agreements.text.consolidation import consolidate
 
 DEMO = Path(__file__).resolve().parents[2] / "agreements" / "demo"
 

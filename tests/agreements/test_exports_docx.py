@@ -14,11 +14,12 @@ from docx import Document
 from docx.oxml.ns import qn
 from pypdf import PdfReader
 
-from agreements import comparisons, exports
 from agreements.models import Agreement
-from agreements.redline import diff_tokens
-from agreements.review_selectors import agreement_comparison
+from agreements.review import exports
+from agreements.review.selectors import agreement_comparison
 from agreements.selectors import with_agreement_detail
+from agreements.text import comparisons
+from agreements.text.redline import diff_tokens
 
 ACTIVE = "Productive Struggle Classroom Study"  # publication-review replaced, accepted
 WHEN = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)

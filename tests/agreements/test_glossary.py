@@ -4,8 +4,8 @@ appear in clause text, with every character of the text escaped."""
 import pytest
 from django.urls import reverse
 
-from agreements.glossary import DOMAIN_TERMS, Term, annotate, defined_terms, glossary_for
 from agreements.models import Clause
+from agreements.text.glossary import DOMAIN_TERMS, Term, annotate, defined_terms, glossary_for
 
 SIGNING = "Open Curriculum Implementation Data Agreement"
 

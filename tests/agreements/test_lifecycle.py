@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from agreements import lifecycle, services
+from agreements import lifecycle
 from agreements.models import (
     Agreement,
     Approval,
@@ -18,7 +18,27 @@ from agreements.models import (
     Status,
     Transition,
 )
+from agreements.negotiation.services import (
+    agreement_create,
+    agreement_open_negotiation,
+    agreement_update,
+    conflict_resolve,
+    data_element_add,
+    override_propose,
+    override_respond,
+)
+from agreements.review.services import (
+    agreement_approve,
+    agreement_reopen,
+    agreement_submit_for_review,
+)
 from agreements.selectors import consolidated_text, with_agreement_detail
+from agreements.signing.services import (
+    agreement_sign,
+    agreement_terminate,
+    agreements_expire_due,
+    agreements_send_expiry_reminders,
+)
 from collaboratory.errors import DomainError
 
 
@@ -63,7 +83,7 @@ def new_agreement(demo_agreements, users):
     version = (
         Agreement.objects.filter(trio=trio).first().template_version.template.versions.get(number=2)
     )
-    agreement = services.agreement_create(
+    agreement = agreement_create(
         trio=trio,
         template_version=version,
         by=users["counsel"],
@@ -82,7 +102,7 @@ def new_agreement(demo_agreements, users):
         },
     )
     members = {m.role: m.organisation for m in trio.members.all()}
-    services.data_element_add(
+    data_element_add(
         agreement=agreement,
         by=users["counsel"],
         name="Unit test scores",
@@ -91,9 +111,7 @@ def new_agreement(demo_agreements, users):
         identifiability="pseudonymous",
         research_questions=list(trio.research_questions.all()[:1]),
     )
-    services.agreement_update(
-        agreement=agreement, by=users["counsel"], destruction_date=dt.date(2028, 4, 1)
-    )
+    agreement_update(agreement=agreement, by=users["counsel"], destruction_date=dt.date(2028, 4, 1))
     return fresh(agreement)
 
 
@@ -111,12 +129,12 @@ def test_the_whole_lifecycle(new_agreement, users):
     # Illegal moves from draft.
     refused(
         agreement,
-        lambda: services.agreement_submit_for_review(agreement=agreement, by=counsel),
+        lambda: agreement_submit_for_review(agreement=agreement, by=counsel),
         "An agreement that is draft cannot become in review",
     )
     refused(
         agreement,
-        lambda: services.override_propose(
+        lambda: override_propose(
             agreement=agreement,
             by=counsel,
             kind="delete",
@@ -125,10 +143,10 @@ def test_the_whole_lifecycle(new_agreement, users):
         ),
         "You can propose changes only while the agreement is negotiating",
     )
-    services.agreement_open_negotiation(agreement=agreement, by=counsel)
+    agreement_open_negotiation(agreement=agreement, by=counsel)
 
     # A conflict: the university and the vendor both rewrite breach notification.
-    uni = services.override_propose(
+    uni = override_propose(
         agreement=agreement,
         by=counsel,
         kind="replace",
@@ -136,7 +154,7 @@ def test_the_whole_lifecycle(new_agreement, users):
         body="Notify within 24 hours of discovery.",
         rationale="Shorter window.",
     )
-    ven = services.override_propose(
+    ven = override_propose(
         agreement=agreement,
         by=vendor,
         kind="replace",
@@ -147,18 +165,18 @@ def test_the_whole_lifecycle(new_agreement, users):
     assert Notification.objects.filter(event="conflict", agreement=agreement).exists()
     refused(
         agreement,
-        lambda: services.override_respond(override=uni, by=director, decision="accept"),
+        lambda: override_respond(override=uni, by=director, decision="accept"),
         "Resolve the conflict first",
     )
     refused(
         agreement,
-        lambda: services.agreement_submit_for_review(agreement=agreement, by=director),
+        lambda: agreement_submit_for_review(agreement=agreement, by=director),
         "Conflict on clause “breach-notification”",
     )
     # Mandatory clauses cannot be deleted.
     refused(
         agreement,
-        lambda: services.override_propose(
+        lambda: override_propose(
             agreement=agreement,
             by=vendor,
             kind="delete",
@@ -168,7 +186,7 @@ def test_the_whole_lifecycle(new_agreement, users):
         "is mandatory for analysis-mode agreements and cannot be deleted",
     )
     # The director resolves it with a merged text, which the others then accept.
-    merged = services.conflict_resolve(
+    merged = conflict_resolve(
         agreement=agreement,
         clause_key="breach-notification",
         by=director,
@@ -179,8 +197,8 @@ def test_the_whole_lifecycle(new_agreement, users):
     ven.refresh_from_db()
     assert uni.status == ven.status == OverrideStatus.SUPERSEDED
     before_hash = Agreement.objects.get(pk=agreement.pk).text_hash
-    services.override_respond(override=merged, by=counsel, decision="accept")
-    services.override_respond(override=merged, by=vendor, decision="accept")
+    override_respond(override=merged, by=counsel, decision="accept")
+    override_respond(override=merged, by=vendor, decision="accept")
     merged.refresh_from_db()
     assert merged.status == OverrideStatus.ACCEPTED
     agreement = fresh(agreement)
@@ -190,32 +208,30 @@ def test_the_whole_lifecycle(new_agreement, users):
     assert breach.origin == "replaced"
 
     # To review; approvals; a voided approval when negotiation reopens.
-    services.agreement_submit_for_review(agreement=agreement, by=director)
+    agreement_submit_for_review(agreement=agreement, by=director)
     agreement = fresh(agreement)
     assert agreement.status == Status.IN_REVIEW
     refused(
         agreement,
-        lambda: services.agreement_approve(agreement=agreement, by=counsel, text_hash="0" * 64),
+        lambda: agreement_approve(agreement=agreement, by=counsel, text_hash="0" * 64),
         "The text changed since you opened it",
     )
     refused(
         agreement,
-        lambda: services.agreement_approve(
+        lambda: agreement_approve(
             agreement=agreement, by=researcher, text_hash=text_hash(agreement)
         ),
         "Only a party's legal team can do this",
     )
-    services.agreement_approve(agreement=agreement, by=counsel, text_hash=text_hash(agreement))
+    agreement_approve(agreement=agreement, by=counsel, text_hash=text_hash(agreement))
     refused(
         agreement,
-        lambda: services.agreement_approve(
-            agreement=agreement, by=counsel, text_hash=text_hash(agreement)
-        ),
+        lambda: agreement_approve(agreement=agreement, by=counsel, text_hash=text_hash(agreement)),
         "already approved",
     )
     refused(
         agreement,
-        lambda: services.agreement_sign(
+        lambda: agreement_sign(
             agreement=agreement,
             by=director,
             typed_name="Maya Okafor",
@@ -225,7 +241,7 @@ def test_the_whole_lifecycle(new_agreement, users):
         "You can sign only while the agreement is signing",
     )
     mail.outbox.clear()
-    services.agreement_reopen(agreement=agreement, by=vendor, reason="Need one more change.")
+    agreement_reopen(agreement=agreement, by=vendor, reason="Need one more change.")
     counsel_approval = Approval.objects.get(
         agreement=agreement, organisation__slug="northfield-university"
     )
@@ -237,7 +253,7 @@ def test_the_whole_lifecycle(new_agreement, users):
     agreement = fresh(agreement)
     assert agreement.status == Status.NEGOTIATING
 
-    insert = services.override_propose(
+    insert = override_propose(
         agreement=agreement,
         by=vendor,
         kind="insert",
@@ -247,17 +263,17 @@ def test_the_whole_lifecycle(new_agreement, users):
         body="The Curriculum Developer maintains SOC 2 Type II certification.",
         rationale="Describe our certification.",
     )
-    services.override_respond(override=insert, by=counsel, decision="accept")
-    services.override_respond(override=insert, by=director, decision="accept")
+    override_respond(override=insert, by=counsel, decision="accept")
+    override_respond(override=insert, by=director, decision="accept")
     agreement = fresh(agreement)
     text = consolidated_text(agreement)
     keys = [c.key for c in text.clauses]
     assert keys[keys.index("data-security") + 1] == "vendor-certifications"
 
-    services.agreement_submit_for_review(agreement=agreement, by=counsel)
+    agreement_submit_for_review(agreement=agreement, by=counsel)
     agreement = fresh(agreement)
     for user in (counsel, director, vendor):
-        services.agreement_approve(agreement=agreement, by=user, text_hash=text_hash(agreement))
+        agreement_approve(agreement=agreement, by=user, text_hash=text_hash(agreement))
     agreement = fresh(agreement)
     assert agreement.status == Status.SIGNING
     assert Notification.objects.filter(event="ready_to_sign", recipient=researcher).exists()
@@ -265,7 +281,7 @@ def test_the_whole_lifecycle(new_agreement, users):
     # Signing: intent statement, typed name, all three -> active.
     refused(
         agreement,
-        lambda: services.agreement_sign(
+        lambda: agreement_sign(
             agreement=agreement,
             by=director,
             typed_name="Someone Else",
@@ -276,7 +292,7 @@ def test_the_whole_lifecycle(new_agreement, users):
     )
     refused(
         agreement,
-        lambda: services.agreement_sign(
+        lambda: agreement_sign(
             agreement=agreement,
             by=counsel,
             typed_name="Daniel Ruiz",
@@ -285,7 +301,7 @@ def test_the_whole_lifecycle(new_agreement, users):
         ),
         "Only a party's signatory can do this",
     )
-    signature = services.agreement_sign(
+    signature = agreement_sign(
         agreement=agreement,
         by=director,
         typed_name="  maya   okafor ",
@@ -297,7 +313,7 @@ def test_the_whole_lifecycle(new_agreement, users):
     assert signature.text_hash == text_hash(agreement)
     assert "Riverbend Unified School District" in signature.intent_statement
     assert signature.ip_address == "203.0.113.9"
-    services.agreement_sign(
+    agreement_sign(
         agreement=agreement,
         by=researcher,
         typed_name="Ana Lindqvist",
@@ -306,10 +322,10 @@ def test_the_whole_lifecycle(new_agreement, users):
     )
     refused(
         agreement,
-        lambda: services.agreement_terminate(agreement=agreement, by=director, reason="x"),
+        lambda: agreement_terminate(agreement=agreement, by=director, reason="x"),
         "An agreement that is signing cannot become terminated",
     )
-    services.agreement_sign(
+    agreement_sign(
         agreement=agreement,
         by=vendor,
         typed_name="Priya Natarajan",
@@ -323,15 +339,15 @@ def test_the_whole_lifecycle(new_agreement, users):
     # Termination needs a reason.
     refused(
         agreement,
-        lambda: services.agreement_terminate(agreement=agreement, by=director, reason="  "),
+        lambda: agreement_terminate(agreement=agreement, by=director, reason="  "),
         "Give a reason to terminate.",
     )
     refused(
         agreement,
-        lambda: services.agreement_terminate(agreement=agreement, by=counsel, reason="No."),
+        lambda: agreement_terminate(agreement=agreement, by=counsel, reason="No."),
         "Only a party's signatory or research director can terminate.",
     )
-    services.agreement_terminate(agreement=agreement, by=director, reason="Study cancelled.")
+    agreement_terminate(agreement=agreement, by=director, reason="Study cancelled.")
     agreement = fresh(agreement)
     assert agreement.status == Status.TERMINATED
     refused(
@@ -381,7 +397,7 @@ def test_data_element_without_a_research_question_is_refused(new_agreement, user
     members = {m.role: m.organisation for m in new_agreement.trio.members.all()}
     refused(
         new_agreement,
-        lambda: services.data_element_add(
+        lambda: data_element_add(
             agreement=new_agreement,
             by=users["counsel"],
             name="Shoe sizes",
@@ -395,7 +411,7 @@ def test_data_element_without_a_research_question_is_refused(new_agreement, user
 
 
 def test_unfilled_placeholder_blocks_review(new_agreement, users):
-    services.agreement_update(
+    agreement_update(
         agreement=new_agreement,
         by=users["counsel"],
         placeholder_values={
@@ -404,10 +420,10 @@ def test_unfilled_placeholder_blocks_review(new_agreement, users):
             "data_custodian_title": "Director",
         },
     )
-    services.agreement_open_negotiation(agreement=new_agreement, by=users["counsel"])
+    agreement_open_negotiation(agreement=new_agreement, by=users["counsel"])
     refused(
         new_agreement,
-        lambda: services.agreement_submit_for_review(agreement=new_agreement, by=users["counsel"]),
+        lambda: agreement_submit_for_review(agreement=new_agreement, by=users["counsel"]),
         "Unfilled placeholders: [[governing_state]].",
     )
 
@@ -416,12 +432,12 @@ def test_daily_job_expires_and_reminds_once(demo_agreements):
     active = demo_agreements["agreements"]["Productive Struggle Classroom Study"]
     days_left = (active.expires_on - timezone.localdate()).days
     assert 0 < days_left <= 90
-    assert services.agreements_send_expiry_reminders(today=timezone.localdate()) >= 1
+    assert agreements_send_expiry_reminders(today=timezone.localdate()) >= 1
     first = Notification.objects.filter(event="expiring", agreement=active).count()
     assert first > 0
-    assert services.agreements_send_expiry_reminders(today=timezone.localdate()) == 0
+    assert agreements_send_expiry_reminders(today=timezone.localdate()) == 0
     assert Notification.objects.filter(event="expiring", agreement=active).count() == first
-    expired = services.agreements_expire_due(today=active.expires_on + dt.timedelta(days=1))
+    expired = agreements_expire_due(today=active.expires_on + dt.timedelta(days=1))
     assert expired >= 1
     active.refresh_from_db()
     assert active.status == Status.EXPIRED

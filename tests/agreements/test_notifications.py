@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from agreements import services
 from agreements.models import Agreement, Notification
+from agreements.negotiation.services import override_propose
 from agreements.notifications import RULES, notify
 from collaboratory.errors import DomainError
 
@@ -72,7 +72,7 @@ def test_a_rolled_back_action_notifies_nobody(demo):
     agreement = demo["agreements"][NEGOTIATING]
     before = Notification.objects.count()
     with pytest.raises(DomainError):
-        services.override_propose(
+        override_propose(
             agreement=agreement,
             by=demo["users"]["counsel"],
             kind="delete",
@@ -87,7 +87,7 @@ def test_a_rolled_back_action_notifies_nobody(demo):
 def test_the_worker_emails_notifications_after_commit(demo, celery_worker):
     agreement = demo["agreements"][NEGOTIATING]
     Notification.objects.update(sent_at=None)
-    services.override_propose(
+    override_propose(
         agreement=agreement,
         by=demo["users"]["counsel"],
         kind="replace",

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from agreements import services
 from agreements.models import Agreement, Notification, Status
+from agreements.negotiation.services import override_propose
 from agreements.selectors import consolidated_text, with_agreement_detail
 from tests.conftest import otp_verified
 
@@ -86,7 +86,7 @@ def test_detail_query_count_is_fixed(client, demo, agreements, django_assert_max
         response = client.get(detail(agreements[NEGOTIATING]))
     assert response.status_code == 200
     # The largest demo agreement: more overrides do not add queries.
-    services.override_propose(
+    override_propose(
         agreement=agreements[NEGOTIATING],
         by=demo["users"]["counsel"],
         kind="replace",
@@ -236,7 +236,7 @@ PAYLOADS = [
 def test_clause_text_is_shown_literally_everywhere(client, demo, agreements, settings):
     agreement = agreements[NEGOTIATING]
     body = " ".join(reversed(PAYLOADS))  # short enough to survive the history page's excerpt
-    services.override_propose(
+    override_propose(
         agreement=agreement,
         by=demo["users"]["counsel"],
         kind="insert",

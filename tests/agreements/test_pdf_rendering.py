@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from agreements import pdf
+from agreements.documents import pdf
 from agreements.models import (
     Agreement,
     ClauseOverride,

@@ -14,7 +14,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from agreements import documents, pdf, sealing
+from agreements.documents import jobs as documents
+from agreements.documents import pdf, sealing
 from tests.agreements.pdf_support import flip_byte, middle_of_a_stream
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from agreements.placeholders import (
+from agreements.text.placeholders import (
     PLACEHOLDERS,
     PlaceholderType,
     fill,

@@ -12,8 +12,8 @@ from django.utils.safestring import SafeString
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agreements import redline
-from agreements.redline import (
+from agreements.text import redline
+from agreements.text.redline import (
     Op,
     change_count,
     changed,

@@ -13,9 +13,13 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from agreements import documents, pdf, services, tasks
+from agreements import tasks
+from agreements.documents import jobs as documents
+from agreements.documents import pdf
 from agreements.models import Agreement, Document, DocumentKind, RenderJob, RenderStatus
+from agreements.negotiation.services import agreement_update
 from agreements.selectors import consolidated_text, with_agreement_detail
+from agreements.signing.services import agreement_sign
 from collaboratory.errors import DomainError
 from tests.agreements.pdf_support import ACTIVE, SIGNING, wait_for
 
@@ -102,7 +106,7 @@ def test_a_changed_text_gets_a_new_document(demo, sent, quick_render):
     director = demo["users"]["director"]
     first = documents.render_request(agreement=agreement, kind=DocumentKind.REVIEW, by=director)
     documents.render_run(job_id=first.pk)
-    services.agreement_update(agreement=agreement, by=director, retention_days=120)
+    agreement_update(agreement=agreement, by=director, retention_days=120)
     second = documents.render_request(agreement=agreement, kind=DocumentKind.REVIEW, by=director)
     assert second.pk != first.pk and second.text_hash != first.text_hash
     documents.render_run(job_id=second.pk)
@@ -254,7 +258,7 @@ def test_becoming_active_requests_the_executed_pdf_after_commit(
     agreement = demo["agreements"][SIGNING]
     director = demo["users"]["director"]
     with django_capture_on_commit_callbacks(execute=True):
-        services.agreement_sign(
+        agreement_sign(
             agreement=agreement,
             by=director,
             typed_name="Maya Okafor",

@@ -10,7 +10,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from agreements import documents, pdf, sealing, tasks
+from agreements import tasks
+from agreements.documents import jobs as documents
+from agreements.documents import pdf, sealing
 from agreements.models import Document, DocumentKind, RenderJob, RenderStatus
 from tests.agreements.pdf_support import ACTIVE, LAKESHORE, SIGNING, flip_byte, middle_of_a_stream
 

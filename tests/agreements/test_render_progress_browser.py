@@ -11,7 +11,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from playwright.sync_api import Page, expect
 
-from agreements import documents, pdf
+from agreements.documents import jobs as documents
+from agreements.documents import pdf
 from agreements.models import Document, DocumentKind, RenderJob, RenderStatus
 from tests.agreements.pdf_support import SIGNING
 

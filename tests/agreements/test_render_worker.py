@@ -22,9 +22,11 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from agreements import documents, sealing, services
+from agreements.documents import jobs as documents
+from agreements.documents import sealing
 from agreements.models import Agreement, Document, DocumentKind, RenderJob, RenderStatus
 from agreements.selectors import consolidated_text, with_agreement_detail
+from agreements.signing.services import agreement_sign
 from tests.agreements.pdf_support import (
     ACTIVE,
     SIGNING,
@@ -53,7 +55,7 @@ def test_the_last_signature_produces_exactly_one_sealed_pdf(celery_worker, demo,
     agreement = demo["agreements"][SIGNING]
     director = demo["users"]["director"]
     text = consolidated_text(fresh(agreement))
-    services.agreement_sign(
+    agreement_sign(
         agreement=agreement,
         by=director,
         typed_name="Maya Okafor",

@@ -8,8 +8,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from agreements import services
 from agreements.models import Agreement
+from agreements.negotiation.services import override_propose, override_respond
+from agreements.review.services import agreement_reopen
 from agreements.selectors import with_agreement_detail
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,12 +25,12 @@ def fresh(agreement: Agreement) -> Agreement:
 def _with_two_changes(demo) -> Agreement:
     agreement = fresh(demo["agreements"][IN_REVIEW])
     users = demo["users"]
-    services.agreement_reopen(agreement=agreement, by=users["director"], reason="Two changes.")
+    agreement_reopen(agreement=agreement, by=users["director"], reason="Two changes.")
     for key, body in (
         ("purpose", "The Parties share data only for the research questions in Schedule B."),
         ("term", "This Agreement ends on [[expires_on]]."),
     ):
-        override = services.override_propose(
+        override = override_propose(
             agreement=fresh(agreement),
             by=users["counsel"],
             kind="replace",
@@ -37,8 +38,8 @@ def _with_two_changes(demo) -> Agreement:
             body=body,
             rationale="Clearer.",
         )
-        services.override_respond(override=override, by=users["vendor"], decision="accept")
-        services.override_respond(override=override, by=users["director"], decision="accept")
+        override_respond(override=override, by=users["vendor"], decision="accept")
+        override_respond(override=override, by=users["director"], decision="accept")
     return agreement
 
 

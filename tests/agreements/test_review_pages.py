@@ -8,8 +8,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from agreements import services
 from agreements.models import Agreement, Approval, TemplateVersion
+from agreements.negotiation.services import override_propose, override_respond
+from agreements.review.services import agreement_reopen
 from agreements.selectors import consolidated_text, with_agreement_detail
 
 NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"  # conflict on breach-notification
@@ -76,7 +77,7 @@ def test_side_by_side_view_has_both_sides_and_anchors_for_each(client, demo):
 
 def test_change_navigation_works_without_javascript(client, demo):
     agreement = fresh(demo["agreements"][IN_REVIEW])
-    services.agreement_reopen(
+    agreement_reopen(
         agreement=agreement, by=demo["users"]["director"], reason="Two more changes needed."
     )
     counsel, vendor, director = (demo["users"][u] for u in ("counsel", "vendor", "director"))
@@ -84,7 +85,7 @@ def test_change_navigation_works_without_javascript(client, demo):
         ("purpose", "The Parties share data only for the research questions in Schedule B."),
         ("term", "This Agreement ends on the expiry date."),
     ):
-        override = services.override_propose(
+        override = override_propose(
             agreement=fresh(agreement),
             by=counsel,
             kind="replace",
@@ -92,8 +93,8 @@ def test_change_navigation_works_without_javascript(client, demo):
             body=body,
             rationale="Clearer.",
         )
-        services.override_respond(override=override, by=vendor, decision="accept")
-        services.override_respond(override=override, by=director, decision="accept")
+        override_respond(override=override, by=vendor, decision="accept")
+        override_respond(override=override, by=director, decision="accept")
 
     html = page(client, counsel, "agreement-compare", agreement.pk)
 
@@ -107,8 +108,8 @@ def test_change_navigation_works_without_javascript(client, demo):
 def test_clause_text_that_looks_like_html_is_escaped(client, demo):
     agreement = fresh(demo["agreements"][IN_REVIEW])
     counsel = demo["users"]["counsel"]
-    services.agreement_reopen(agreement=agreement, by=counsel, reason="Add a definition.")
-    override = services.override_propose(
+    agreement_reopen(agreement=agreement, by=counsel, reason="Add a definition.")
+    override = override_propose(
         agreement=fresh(agreement),
         by=counsel,
         kind="replace",
@@ -116,8 +117,8 @@ def test_clause_text_that_looks_like_html_is_escaped(client, demo):
         body="<script>alert('x')</script> {{ secret }} {% now 'Y' %} Notices in writing.",
         rationale="<img src=x onerror=alert(1)>",
     )
-    services.override_respond(override=override, by=demo["users"]["vendor"], decision="accept")
-    services.override_respond(override=override, by=demo["users"]["director"], decision="accept")
+    override_respond(override=override, by=demo["users"]["vendor"], decision="accept")
+    override_respond(override=override, by=demo["users"]["director"], decision="accept")
 
     for view in ("inline", "side"):
         html = page(client, counsel, "agreement-compare", agreement.pk, view=view)
@@ -135,7 +136,7 @@ def test_comparison_page_query_count_is_fixed(client, demo, django_assert_max_nu
     with django_assert_max_num_queries(3):
         response = client.get(reverse("agreement-compare", args=[agreement.pk]))
     assert response.status_code == 200
-    services.override_propose(
+    override_propose(
         agreement=fresh(agreement),
         by=demo["users"]["director"],
         kind="insert",
@@ -206,8 +207,8 @@ def test_text_now_against_a_voided_approval_shows_what_changed_since(client, dem
     agreement = fresh(demo["agreements"][IN_REVIEW])
     counsel, vendor, director = (demo["users"][u] for u in ("counsel", "vendor", "director"))
     approved_hash = agreement.text_hash
-    services.agreement_reopen(agreement=agreement, by=director, reason="Retention is too long.")
-    override = services.override_propose(
+    agreement_reopen(agreement=agreement, by=director, reason="Retention is too long.")
+    override = override_propose(
         agreement=fresh(agreement),
         by=director,
         kind="replace",
@@ -215,8 +216,8 @@ def test_text_now_against_a_voided_approval_shows_what_changed_since(client, dem
         body="Each Recipient destroys Shared Data within [[retention_days]] days after the term.",
         rationale="Shorter.",
     )
-    services.override_respond(override=override, by=counsel, decision="accept")
-    services.override_respond(override=override, by=vendor, decision="accept")
+    override_respond(override=override, by=counsel, decision="accept")
+    override_respond(override=override, by=vendor, decision="accept")
     voided = Approval.objects.get(
         agreement=agreement, organisation=demo["orgs"]["northfield-university"]
     )

@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from agreements import services
 from agreements.models import Agreement, ClauseReview
-from agreements.review_selectors import agreement_comparison
-from agreements.review_services import (
+from agreements.negotiation.services import override_propose, override_respond
+from agreements.review.clause_reviews import (
     clause_review_mark,
     deviation_reviews,
     unreviewed_by_party,
 )
+from agreements.review.selectors import agreement_comparison
+from agreements.review.services import agreement_reopen
 from agreements.selectors import with_agreement_detail
 from collaboratory.errors import DomainError
 
@@ -32,8 +33,8 @@ def deviating(demo) -> Agreement:
     """The in-review agreement reopened, with one accepted change to "term" (negotiating)."""
     agreement = fresh(demo["agreements"][IN_REVIEW])
     users = demo["users"]
-    services.agreement_reopen(agreement=agreement, by=users["director"], reason="One change.")
-    override = services.override_propose(
+    agreement_reopen(agreement=agreement, by=users["director"], reason="One change.")
+    override = override_propose(
         agreement=fresh(agreement),
         by=users["counsel"],
         kind="replace",
@@ -41,14 +42,14 @@ def deviating(demo) -> Agreement:
         body="This Agreement takes effect on the effective date and ends on [[expires_on]].",
         rationale="Simpler.",
     )
-    services.override_respond(override=override, by=users["vendor"], decision="accept")
-    services.override_respond(override=override, by=users["director"], decision="accept")
+    override_respond(override=override, by=users["vendor"], decision="accept")
+    override_respond(override=override, by=users["director"], decision="accept")
     return fresh(agreement)
 
 
 def revise_term(demo, agreement: Agreement) -> None:
     """The proposer revises its accepted change (superseding it); the others accept."""
-    override = services.override_propose(
+    override = override_propose(
         agreement=agreement,
         by=demo["users"]["counsel"],
         kind="replace",
@@ -56,8 +57,8 @@ def revise_term(demo, agreement: Agreement) -> None:
         body="This Agreement ends on [[expires_on]].",
         rationale="Shorter still.",
     )
-    services.override_respond(override=override, by=demo["users"]["vendor"], decision="accept")
-    services.override_respond(override=override, by=demo["users"]["director"], decision="accept")
+    override_respond(override=override, by=demo["users"]["vendor"], decision="accept")
+    override_respond(override=override, by=demo["users"]["director"], decision="accept")
 
 
 def row_of(agreement: Agreement, key: str):

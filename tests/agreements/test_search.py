@@ -4,7 +4,8 @@ each user may see, query counts."""
 import pytest
 from django.urls import reverse
 
-from agreements import search, services
+from agreements import search
+from agreements.negotiation.services import override_propose
 from agreements.search import Filters, Markers, highlight
 
 NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"
@@ -89,7 +90,7 @@ def test_filters_narrow_by_status_and_trio(demo):
 def test_page_shows_highlighted_escaped_excerpts(client, demo):
     counsel = demo["users"]["counsel"]
     agreement = demo["agreements"][NEGOTIATING]
-    services.override_propose(
+    override_propose(
         agreement=agreement,
         by=counsel,
         kind="insert",

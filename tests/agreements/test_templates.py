@@ -7,9 +7,14 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from agreements import services
 from agreements.models import Clause, DSATemplate, TemplateVersion
-from agreements.template_io import parse_docx, parse_markdown
+from agreements.negotiation.services import agreement_create
+from agreements.standards.io import parse_docx, parse_markdown
+from agreements.standards.services import (
+    clause_update,
+    template_version_copy,
+    template_version_publish,
+)
 from collaboratory.errors import DomainError
 from tests.conftest import otp_verified
 
@@ -42,7 +47,7 @@ def test_demo_template_has_two_published_versions_differing_in_a_few_clauses(tem
 def test_published_version_refuses_clause_edits_in_the_service(published):
     clause = published.clauses.first()
     with pytest.raises(DomainError, match="is published and can no longer change"):
-        services.clause_update(clause=clause, body="Changed.")
+        clause_update(clause=clause, body="Changed.")
     clause.refresh_from_db()
     assert clause.body != "Changed."
 
@@ -54,8 +59,8 @@ def test_database_refuses_editing_a_published_version(published):
     with pytest.raises(IntegrityError, match="is published and cannot change"):
         with transaction.atomic():
             TemplateVersion.objects.filter(pk=published.pk).update(title="Renamed")
-    unused = services.template_version_copy(source=published)
-    services.template_version_publish(version=unused, by=None)
+    unused = template_version_copy(source=published)
+    template_version_publish(version=unused, by=None)
     with pytest.raises(IntegrityError, match="cannot be deleted"):
         with transaction.atomic(), connection.cursor() as cursor:
             # No agreement uses it, so only the trigger stands in the way.
@@ -63,16 +68,16 @@ def test_database_refuses_editing_a_published_version(published):
 
 
 def test_copy_makes_an_editable_draft_and_publish_freezes_it(published, demo):
-    draft = services.template_version_copy(source=published)
+    draft = template_version_copy(source=published)
     assert draft.number == 3 and not draft.is_published
     assert draft.clauses.count() == published.clauses.count()
     clause = draft.clauses.get(key="breach-notification")
-    services.clause_update(clause=clause, body="Notify within [[breach_notice_hours]] hours.")
-    services.template_version_publish(version=draft, by=demo["users"]["facilitator"])
+    clause_update(clause=clause, body="Notify within [[breach_notice_hours]] hours.")
+    template_version_publish(version=draft, by=demo["users"]["facilitator"])
     draft.refresh_from_db()
     assert draft.is_published and draft.published_by.username == "facilitator"
     with pytest.raises(DomainError):
-        services.clause_update(clause=clause, body="Again.")
+        clause_update(clause=clause, body="Again.")
 
 
 @pytest.mark.parametrize(
@@ -83,21 +88,21 @@ def test_copy_makes_an_editable_draft_and_publish_freezes_it(published, demo):
     ],
 )
 def test_publishing_names_the_bad_placeholder(published, body, message):
-    draft = services.template_version_copy(source=published)
+    draft = template_version_copy(source=published)
     clause = draft.clauses.get(key="data-retention")
-    services.clause_update(clause=clause, body=body)
+    clause_update(clause=clause, body=body)
     with pytest.raises(DomainError) as error:
-        services.template_version_publish(version=draft, by=None)
+        template_version_publish(version=draft, by=None)
     assert any(message in m and "data-retention" in m for m in error.value.messages)
     draft.refresh_from_db()
     assert not draft.is_published
 
 
 def test_agreement_must_use_a_published_version(published, demo):
-    draft = services.template_version_copy(source=published)
+    draft = template_version_copy(source=published)
     trio = demo["trios"]["adaptive-practice"]
     with pytest.raises(DomainError, match="is a draft; choose a published version"):
-        services.agreement_create(
+        agreement_create(
             trio=trio,
             template_version=draft,
             by=demo["users"]["counsel"],

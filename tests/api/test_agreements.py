@@ -389,7 +389,7 @@ def test_consent_summary_answers_501_while_the_consent_module_is_missing(
 
 
 def test_aggregate_filter_drops_row_like_values():
-    from agreements.apis import _aggregate_only
+    from agreements.api.views import _aggregate_only
 
     summary = {"students": 3, "buckets": {"granted": 2}, "rows": [{"student_key": "S1"}]}
     assert _aggregate_only(summary) == {"students": 3, "buckets": {"granted": 2}}

@@ -143,7 +143,7 @@ def _endpoint(organisation, url, events=("agreement.status_changed",)):
 def test_a_status_change_fans_out_to_the_parties_endpoints_with_one_event_id(
     api_world, queued, django_capture_on_commit_callbacks
 ):
-    from agreements import services
+    from agreements.signing.services import agreement_terminate
 
     riverbend, lakeshore = api_world["riverbend"], api_world["lakeshore"]
     hillcrest = api_world["orgs"]["hillcrest-state"]
@@ -153,7 +153,7 @@ def test_a_status_change_fans_out_to_the_parties_endpoints_with_one_event_id(
     outsider = _endpoint(lakeshore, "http://127.0.0.1:9/d")
     agreement = api_world["riverbend_agreement"]
     with django_capture_on_commit_callbacks(execute=True):
-        services.agreement_terminate(
+        agreement_terminate(
             agreement=agreement, by=api_world["users"]["director"], reason="Study ended early."
         )
     deliveries = list(WebhookDelivery.objects.all())

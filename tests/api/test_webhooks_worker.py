@@ -25,9 +25,9 @@ def _wait_until(check, timeout: float = 30):
 
 
 def _terminate(api_world) -> None:
-    from agreements import services
+    from agreements.signing.services import agreement_terminate
 
-    services.agreement_terminate(
+    agreement_terminate(
         agreement=api_world["riverbend_agreement"],
         by=api_world["users"]["director"],
         reason="The study ended early.",

@@ -7,9 +7,16 @@ import datetime as dt
 
 import pytest
 
-from agreements import services as agreement_services
 from agreements.models import Agreement, Identifiability
+from agreements.negotiation.services import (
+    agreement_create,
+    agreement_open_negotiation,
+    agreement_update,
+    data_element_add,
+)
+from agreements.review.services import agreement_approve, agreement_submit_for_review
 from agreements.selectors import consolidated_text, with_agreement_detail
+from agreements.signing.services import agreement_sign
 from consent import services
 from consent.rules import ConsentKind
 
@@ -53,7 +60,7 @@ def make_agreement(
 ) -> Agreement:
     users = world["users"]
     trio_obj = world["trios"][trio]
-    agreement = agreement_services.agreement_create(
+    agreement = agreement_create(
         trio=trio_obj,
         template_version=world["versions"][2],
         by=users[creator],
@@ -70,7 +77,7 @@ def make_agreement(
     members = {m.role: m.organisation for m in trio_obj.members.select_related("organisation")}
     question = trio_obj.research_questions.first()
     for name, source, recipient, identifiability in elements:
-        agreement_services.data_element_add(
+        data_element_add(
             agreement=agreement,
             by=users[creator],
             name=name,
@@ -79,7 +86,7 @@ def make_agreement(
             identifiability=identifiability,
             research_questions=[question],
         )
-    agreement_services.agreement_update(
+    agreement_update(
         agreement=agreement,
         by=users[creator],
         destruction_date=agreement.expires_on + dt.timedelta(days=60),
@@ -102,15 +109,13 @@ def activate(
     signatories=("researcher", "director", "vendor"),
 ) -> Agreement:
     users = world["users"]
-    agreement_services.agreement_open_negotiation(agreement=agreement, by=users["director"])
-    agreement_services.agreement_submit_for_review(agreement=agreement, by=users["director"])
+    agreement_open_negotiation(agreement=agreement, by=users["director"])
+    agreement_submit_for_review(agreement=agreement, by=users["director"])
     for username in legal:
-        agreement_services.agreement_approve(
-            agreement=agreement, by=users[username], text_hash=text_hash(agreement)
-        )
+        agreement_approve(agreement=agreement, by=users[username], text_hash=text_hash(agreement))
     for username in signatories:
         user = users[username]
-        agreement_services.agreement_sign(
+        agreement_sign(
             agreement=agreement,
             by=user,
             typed_name=user.get_full_name(),

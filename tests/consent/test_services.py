@@ -8,8 +8,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from agreements import services as agreement_services
 from agreements.models import Identifiability, Notification
+from agreements.negotiation.services import agreement_open_negotiation
+from agreements.review.services import agreement_submit_for_review
+from agreements.signing.services import agreement_terminate
 from collaboratory.errors import DomainError
 from consent import selectors, services
 from consent.models import (
@@ -98,9 +100,9 @@ COHORT_STATES = {
 def test_operations_with_identifiable_data_cannot_go_to_review_without_a_requirement(world):
     users = world["users"]
     agreement = make_agreement(world, mode="operations", kind=None)
-    agreement_services.agreement_open_negotiation(agreement=agreement, by=users["director"])
+    agreement_open_negotiation(agreement=agreement, by=users["director"])
     with pytest.raises(DomainError) as error:
-        agreement_services.agreement_submit_for_review(agreement=agreement, by=users["director"])
+        agreement_submit_for_review(agreement=agreement, by=users["director"])
     assert any("Consent:" in m and "“Practice accounts”" in m for m in error.value.messages)
     services.consent_requirement_set(
         agreement=agreement,
@@ -108,7 +110,7 @@ def test_operations_with_identifiable_data_cannot_go_to_review_without_a_require
         kind=ConsentKind.NONE,
         legal_basis="School official exception; the district controls the data.",
     )
-    agreement_services.agreement_submit_for_review(agreement=agreement, by=users["director"])
+    agreement_submit_for_review(agreement=agreement, by=users["director"])
     agreement.refresh_from_db()
     assert agreement.status == "in_review"
 
@@ -123,15 +125,15 @@ def test_a_requirement_for_the_identifiable_element_alone_clears_the_gate(world)
         kind=ConsentKind.PARENTAL,
         data_element=element,
     )
-    agreement_services.agreement_open_negotiation(agreement=agreement, by=users["director"])
-    agreement_services.agreement_submit_for_review(agreement=agreement, by=users["director"])
+    agreement_open_negotiation(agreement=agreement, by=users["director"])
+    agreement_submit_for_review(agreement=agreement, by=users["director"])
 
 
 def test_analysis_mode_needs_no_requirement_for_review(world):
     users = world["users"]
     agreement = make_agreement(world, kind=None)
-    agreement_services.agreement_open_negotiation(agreement=agreement, by=users["director"])
-    agreement_services.agreement_submit_for_review(agreement=agreement, by=users["director"])
+    agreement_open_negotiation(agreement=agreement, by=users["director"])
+    agreement_submit_for_review(agreement=agreement, by=users["director"])
 
 
 def test_no_consent_needs_a_legal_basis(world):
@@ -609,7 +611,7 @@ def test_the_daily_refresh_moves_students_who_turned_18_and_flags_the_roster(stu
 def test_the_purge_removes_consent_after_the_retention_period_and_logs_counts(study):
     import_file(study, COHORT)
     agreement = study["agreement"]
-    agreement_services.agreement_terminate(
+    agreement_terminate(
         agreement=agreement, by=study["users"]["director"], reason="Study cancelled"
     )
     agreement.refresh_from_db()

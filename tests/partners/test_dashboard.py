@@ -8,8 +8,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from agreements import services
 from agreements.models import Agreement, ClauseReview, Status
+from agreements.negotiation.services import override_respond
 from partners import dashboard
 
 SIGNING = "Open Curriculum Implementation Data Agreement"
@@ -55,7 +55,7 @@ def test_an_answered_proposal_no_longer_waits(demo):
     agreement = demo["agreements"][NEGOTIATING]
     counsel = demo["users"]["counsel"]
     for override in agreement.overrides.filter(organisation__slug="brightpath-learning"):
-        services.override_respond(
+        override_respond(
             override=override, by=counsel, decision="reject", comment="Not acceptable."
         )
     assert "answer" not in {i.action for i in dashboard.waiting_for(counsel)}
@@ -65,8 +65,8 @@ def test_accepted_changes_wait_for_review_until_marked(demo):
     agreement = demo["agreements"][NEGOTIATING]
     director, counsel, vendor = (demo["users"][u] for u in ("director", "counsel", "vendor"))
     override = agreement.overrides.get(kind="delete")
-    services.override_respond(override=override, by=director, decision="accept")
-    services.override_respond(override=override, by=counsel, decision="accept")
+    override_respond(override=override, by=director, decision="accept")
+    override_respond(override=override, by=counsel, decision="accept")
     override.refresh_from_db()
     assert override.status == "accepted"
     review = {i.action: i for i in dashboard.waiting_for(director)}["review"]

@@ -122,7 +122,7 @@ def test_a_page_answers_503_with_retry_after_while_the_database_is_unreachable(
 
 
 def test_the_api_answers_503_json_while_the_database_is_unreachable(monkeypatch, demo):
-    from agreements import apis
+    from agreements.api import views as apis
     from partners.api_auth import api_token_issue
     from tests.api.conftest import ApiClient
 

@@ -20,7 +20,7 @@ from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
 from django.db import connection
 
-from agreements import documents
+from agreements.documents import jobs as documents
 from agreements.models import Agreement, Document, DocumentKind
 from agreements.selectors import consolidated_text, with_agreement_detail
 from tests.agreements.pdf_support import ACTIVE

@@ -10,8 +10,10 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from agreements import documents, services, tasks
+from agreements import tasks
+from agreements.documents import jobs as documents
 from agreements.models import DocumentKind, Notification, RenderJob, RenderStatus
+from agreements.negotiation.services import override_propose
 from tests.agreements.pdf_support import ACTIVE
 
 NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"
@@ -26,7 +28,7 @@ def test_a_proposal_commits_and_succeeds_while_the_broker_is_down(
 ):
     monkeypatch.setattr(tasks.deliver_notifications, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.override_propose(
+        override_propose(
             agreement=demo["agreements"][NEGOTIATING],
             by=demo["users"]["counsel"],
             kind="replace",

@@ -15,9 +15,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, connections, transaction
 
-from agreements import services
 from agreements.models import Agreement, Document, DocumentKind, Status
+from agreements.review.services import agreement_approve
 from agreements.selectors import consolidated_text, with_agreement_detail
+from agreements.signing.services import agreement_sign
 from audit.models import AuditAction, AuditEntry
 from audit.services import GENESIS_HASH, compute_hash, record, verify_chain
 
@@ -72,7 +73,7 @@ def test_the_last_approval_and_signature_are_recorded_with_who_and_the_text_hash
     review = _agreement(Status.IN_REVIEW)
     head = _head()
     text_hash = consolidated_text(review).sha256
-    services.agreement_approve(agreement=review, by=director, text_hash=text_hash)
+    agreement_approve(agreement=review, by=director, text_hash=text_hash)
     entries = list(_new_entries(head))
     assert [e.action for e in entries] == [AuditAction.APPROVAL, AuditAction.TRANSITION]
     approval, transition = entries
@@ -84,7 +85,7 @@ def test_the_last_approval_and_signature_are_recorded_with_who_and_the_text_hash
 
     signing = _agreement(Status.SIGNING)
     head = _head()
-    services.agreement_sign(
+    agreement_sign(
         agreement=signing,
         by=director,
         typed_name=director.get_full_name(),
@@ -103,7 +104,7 @@ def test_the_last_approval_and_signature_are_recorded_with_who_and_the_text_hash
 def test_a_refused_act_records_nothing(demo):
     head = _head()
     with pytest.raises(Exception, match="approve"):
-        services.agreement_approve(
+        agreement_approve(
             agreement=_agreement(Status.ACTIVE), by=demo["users"]["director"], text_hash="x"
         )
     assert _head() == head

@@ -26,10 +26,10 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agreements import placeholders, redline
-from agreements.consolidation import consolidate
-from agreements.glossary import Term, annotate
 from agreements.search import Markers, highlight
+from agreements.text import placeholders, redline
+from agreements.text.consolidation import consolidate
+from agreements.text.glossary import Term, annotate
 from consent import csv_import
 
 FUZZ = settings(

@@ -28,9 +28,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from agreements import services
 from agreements.models import Agreement, DocumentKind, Identifiability
+from agreements.negotiation.services import (
+    agreement_create,
+    agreement_open_negotiation,
+    clause_comment_add,
+    data_element_add,
+    override_propose,
+    override_respond,
+)
 from agreements.selectors import consolidated_text, with_agreement_detail
+from agreements.standards.services import (
+    template_create,
+    template_version_create,
+    template_version_publish,
+)
 from partners.services import (
     membership_grant,
     organisation_create,
@@ -153,14 +165,14 @@ def evil(demo, canary):
     )
     question = research_question_add(trio=trio, text=f"Question zanzibar {TEXT}")
 
-    template = services.template_create(
+    template = template_create(
         collaboratory=demo["collaboratory"],
         name=f"Template {NAME}",
         slug="evil-template",
         description=TEXT,
     )
     clause = SimpleNamespace
-    version = services.template_version_create(
+    version = template_version_create(
         template=template,
         title=f"Version {NAME}",
         clauses=[
@@ -182,9 +194,9 @@ def evil(demo, canary):
             clause(key="retention", number="3", heading="Retention", body="Kept for a year."),
         ],
     )
-    version = services.template_version_publish(version=version, by=users["facilitator"])
+    version = template_version_publish(version=version, by=users["facilitator"])
     start = timezone.localdate()
-    agreement = services.agreement_create(
+    agreement = agreement_create(
         trio=trio,
         template_version=version,
         by=users["director"],
@@ -198,7 +210,7 @@ def evil(demo, canary):
         research_questions=[question],
         placeholder_values={"governing_state": f"State {NAME}"},
     )
-    services.data_element_add(
+    data_element_add(
         agreement=agreement,
         by=users["director"],
         name=f"Element {NAME}",
@@ -208,8 +220,8 @@ def evil(demo, canary):
         identifiability=Identifiability.PSEUDONYMOUS,
         research_questions=[question],
     )
-    services.agreement_open_negotiation(agreement=agreement, by=users["director"])
-    override = services.override_propose(
+    agreement_open_negotiation(agreement=agreement, by=users["director"])
+    override = override_propose(
         agreement=agreement,
         by=users["counsel"],
         kind="replace",
@@ -218,11 +230,11 @@ def evil(demo, canary):
         body=f"Kept for zanzibar {TEXT}",
         rationale=f"Because {TEXT}",
     )
-    services.override_respond(
+    override_respond(
         override=override, by=users["director"], decision="accept", comment=f"OK {TEXT}"
     )
-    services.override_respond(override=override, by=users["vendor"], decision="accept")
-    services.clause_comment_add(
+    override_respond(override=override, by=users["vendor"], decision="accept")
+    clause_comment_add(
         agreement=agreement, by=users["director"], clause_key="evil-clause", body=f"Note {TEXT}"
     )
     agreement = with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
@@ -296,7 +308,7 @@ def test_the_redline_docx_holds_the_literal_text(client, evil, canary):
 def test_the_exported_template_docx_holds_the_literal_text(evil, canary):
     import docx
 
-    from agreements.template_io import export_docx
+    from agreements.standards.io import export_docx
 
     version = evil.template.versions.get()
     content = export_docx(version.title, list(version.clauses.order_by("order")))
@@ -314,7 +326,7 @@ def _pdf_text(content: bytes) -> str:
 
 
 def test_the_pdf_shows_the_payloads_as_text_and_not_the_secret(evil, canary):
-    from agreements.pdf import html_for, render_agreement
+    from agreements.documents.pdf import html_for, render_agreement
 
     agreement = evil.agreement
     text = consolidated_text(agreement)

@@ -43,20 +43,20 @@ ALLOWED = {
     # The hash of the text the person read: the services compare it with the freshly
     # computed hash and refuse a mismatch; the stored hash is always the computed one
     # (see test_a_forged_text_hash_is_refused_not_stored).
-    ("agreements.forms.ApproveForm", "text_hash"): "confirmation of the text read",
-    ("agreements.forms.SignForm", "text_hash"): "confirmation of the text read",
+    ("agreements.web.forms.ApproveForm", "text_hash"): "confirmation of the text read",
+    ("agreements.web.forms.SignForm", "text_hash"): "confirmation of the text read",
     # Query-string filters of list pages: they narrow what is shown, write nothing.
-    ("agreements.forms.AgreementFilterForm", "status"): "list filter (GET)",
+    ("agreements.web.forms.AgreementFilterForm", "status"): "list filter (GET)",
     ("consent.forms.StudentFilterForm", "state"): "list filter (GET)",
-    ("agreements.views_search.SearchForm", "status"): "search filter (GET)",
+    ("agreements.web.search.SearchForm", "status"): "search filter (GET)",
     # A legal reviewer's own mark on one clause: the review state they choose ("reviewed" or
     # "accepted", not the agreement's status), the clause text they saw (refused when stale)
     # and, when they are legal for two parties, which of *their* organisations they act
     # for: the service accepts only organisations where they hold the legal role
     # (see test_a_review_mark_cannot_act_for_another_organisation).
-    ("agreements.views_review.ReviewMarkForm", "state"): "the reviewer's own mark",
-    ("agreements.views_review.ReviewMarkForm", "clause_hash"): "confirmation of the text read",
-    ("agreements.views_review.ReviewMarkForm", "organisation"): "one of the user's own",
+    ("agreements.web.review.ReviewMarkForm", "state"): "the reviewer's own mark",
+    ("agreements.web.review.ReviewMarkForm", "clause_hash"): "confirmation of the text read",
+    ("agreements.web.review.ReviewMarkForm", "organisation"): "one of the user's own",
 }
 
 
@@ -130,9 +130,9 @@ def _forbidden(fields: dict, owner: str) -> list[str]:
 def test_the_enumeration_finds_the_forms_and_serializers():
     names = {_name(form) for form in project_forms()}
     assert {
-        "agreements.forms.OverrideProposeForm",
-        "agreements.forms.SignForm",
-        "agreements.forms_wizard.NeedForm",
+        "agreements.web.forms.OverrideProposeForm",
+        "agreements.web.forms.SignForm",
+        "agreements.web.wizard_forms.NeedForm",
         "consent.forms.RecordForm",
         "partners.forms_api.ApiTokenForm",
         "partners.forms_api.WebhookEndpointForm",
@@ -337,7 +337,7 @@ def test_data_element_cannot_name_a_stranger_organisation(client, demo):
 
 
 def test_wizard_keeps_only_the_steps_fields(client, demo):
-    from agreements.forms_wizard import NeedForm
+    from agreements.web.wizard_forms import NeedForm
 
     trio = demo["trios"]["adaptive-practice"]
     client.force_login(demo["users"]["director"])

@@ -13,7 +13,6 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 
-from agreements import services
 from agreements.models import (
     Agreement,
     ClauseOverride,
@@ -25,7 +24,17 @@ from agreements.models import (
     Status,
     TemplateVersion,
 )
+from agreements.negotiation.services import (
+    agreement_update,
+    clause_comment_add,
+    conflict_resolve,
+    data_element_add,
+    override_propose,
+    override_respond,
+    override_withdraw,
+)
 from agreements.selectors import consolidated_text, with_agreement_detail
+from agreements.signing.services import agreement_terminate
 from collaboratory.errors import DomainError
 from tests.conftest import otp_verified
 
@@ -73,7 +82,7 @@ def test_services_refuse_to_change_parameters_or_placeholders_of_a_locked_agreem
         {"purpose": "Something else entirely."},
     ):
         with pytest.raises(DomainError) as refused:
-            services.agreement_update(agreement=locked, by=people["director"], **changes)
+            agreement_update(agreement=locked, by=people["director"], **changes)
         assert refused.value.code == "wrong_status"
     assert _text_hash(locked) == locked.text_hash
 
@@ -81,7 +90,7 @@ def test_services_refuse_to_change_parameters_or_placeholders_of_a_locked_agreem
 def test_services_refuse_new_data_elements_on_a_locked_agreement(locked, people):
     members = {m.role: m.organisation for m in locked.trio.members.all()}
     with pytest.raises(DomainError, match="add data elements"):
-        services.data_element_add(
+        data_element_add(
             agreement=locked,
             by=people["director"],
             name="Attendance",
@@ -98,7 +107,7 @@ def test_services_refuse_proposals_answers_withdrawals_and_merges_on_a_locked_ag
 ):
     key = locked.template_version.clauses.order_by("order").first().key
     with pytest.raises(DomainError, match="propose changes"):
-        services.override_propose(
+        override_propose(
             agreement=locked,
             by=people["director"],
             kind=OverrideKind.REPLACE,
@@ -107,24 +116,24 @@ def test_services_refuse_proposals_answers_withdrawals_and_merges_on_a_locked_ag
             rationale="Late change.",
         )
     with pytest.raises(DomainError, match="resolve conflicts"):
-        services.conflict_resolve(
+        conflict_resolve(
             agreement=locked, clause_key=key, by=people["director"], merged_body="Merged."
         )
     override = locked.overrides.first()
     if override is not None:
         with pytest.raises(DomainError, match="answer proposals"):
-            services.override_respond(
+            override_respond(
                 override=override, by=people["director"], decision="reject", comment="No."
             )
         with pytest.raises(DomainError, match="withdraw proposals"):
-            services.override_withdraw(override=override, by=people["director"])
+            override_withdraw(override=override, by=people["director"])
     assert _text_hash(locked) == locked.text_hash
 
 
 def test_comments_stay_allowed_on_a_signed_agreement(demo, people):
     active = _agreement(Status.ACTIVE)
     key = active.template_version.clauses.order_by("order").first().key
-    comment = services.clause_comment_add(
+    comment = clause_comment_add(
         agreement=active, by=people["director"], clause_key=key, body="Noted for the renewal."
     )
     assert comment.pk is not None
@@ -133,7 +142,7 @@ def test_comments_stay_allowed_on_a_signed_agreement(demo, people):
 
 def test_a_negotiating_agreement_can_still_change(demo, people):
     negotiating = _agreement(Status.NEGOTIATING)
-    services.agreement_update(
+    agreement_update(
         agreement=negotiating, by=people["director"], purpose=negotiating.purpose + " Updated."
     )
     negotiating.refresh_from_db()
@@ -260,9 +269,7 @@ def test_the_database_refuses_changing_signatures_and_locked_approvals(locked):
 
 def test_lifecycle_steps_after_signing_still_work(demo, people):
     active = _agreement(Status.ACTIVE)
-    services.agreement_terminate(
-        agreement=active, by=people["director"], reason="Study ended early."
-    )
+    agreement_terminate(agreement=active, by=people["director"], reason="Study ended early.")
     active.refresh_from_db()
     assert active.status == Status.TERMINATED
     assert _text_hash(active) == active.text_hash

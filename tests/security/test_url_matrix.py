@@ -43,6 +43,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from agreements.negotiation.services import agreement_open_negotiation, override_propose
 from tests.api.conftest import ApiClient
 from tests.conftest import otp_verified
 
@@ -254,10 +255,10 @@ MATRIX: dict[str, Entry] = {
     "agreement-compare-earlier": Entry({"GET": seen(200)}, AGREEMENT, secret=_title()),
     "agreement-compare-upgrade": Entry({"GET": seen(200)}, AGREEMENT, secret=_title()),
     "agreement-redline-docx": Entry(
-        {"GET": seen(200)}, AGREEMENT, stubs=("agreements.exports.redline_docx",)
+        {"GET": seen(200)}, AGREEMENT, stubs=("agreements.review.exports.redline_docx",)
     ),
     "agreement-redline-pdf": Entry(
-        {"GET": seen(200)}, AGREEMENT, stubs=("agreements.exports.render_redline_pdf",)
+        {"GET": seen(200)}, AGREEMENT, stubs=("agreements.review.exports.render_redline_pdf",)
     ),
     "agreement-reviews": Entry({"GET": seen(200)}, AGREEMENT, secret=_title()),
     "clause-review-mark": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
@@ -563,22 +564,22 @@ def test_every_matrix_entry_is_still_routed():
 def _consent_agreement(
     world: dict, *, trio: str, creator: str, legal: tuple[str, ...], signatories: tuple[str, ...]
 ):
-    from agreements import services as agreement_services
     from agreements.models import Agreement
+    from agreements.negotiation.services import agreement_open_negotiation
+    from agreements.review.services import agreement_approve, agreement_submit_for_review
+    from agreements.signing.services import agreement_sign
     from consent import services as consent_services
     from consent.models import ConsentImport
     from tests.consent.conftest import make_agreement, text_hash
 
     users = world["users"]
     agreement = make_agreement(world, title=f"Consent study {trio}", trio=trio, creator=creator)
-    agreement_services.agreement_open_negotiation(agreement=agreement, by=users[creator])
-    agreement_services.agreement_submit_for_review(agreement=agreement, by=users[creator])
+    agreement_open_negotiation(agreement=agreement, by=users[creator])
+    agreement_submit_for_review(agreement=agreement, by=users[creator])
     for username in legal:
-        agreement_services.agreement_approve(
-            agreement=agreement, by=users[username], text_hash=text_hash(agreement)
-        )
+        agreement_approve(agreement=agreement, by=users[username], text_hash=text_hash(agreement))
     for username in signatories:
-        agreement_services.agreement_sign(
+        agreement_sign(
             agreement=agreement,
             by=users[username],
             typed_name=users[username].get_full_name(),
@@ -664,7 +665,6 @@ def _build_world() -> dict:
     from django.contrib.contenttypes.models import ContentType
     from django.test import Client
 
-    from agreements import services
     from agreements.demo import seed_templates
     from agreements.models import Agreement, ClauseOverride, DSATemplate
     from partners.api_auth import api_token_issue
@@ -695,8 +695,8 @@ def _build_world() -> dict:
         creator="lakeshore",
         kind=None,
     )
-    services.agreement_open_negotiation(agreement=lakeshore_negotiating, by=users["lakeshore"])
-    services.override_propose(
+    agreement_open_negotiation(agreement=lakeshore_negotiating, by=users["lakeshore"])
+    override_propose(
         agreement=lakeshore_negotiating,
         by=users["lakeshore"],
         kind="delete",

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from agreements.sealing import generate_dev_certificate
+from agreements.documents.sealing import generate_dev_certificate
 
 
 class Command(BaseCommand):

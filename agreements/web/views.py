@@ -13,10 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from agreements import forms, services
-from agreements.actions import available_actions
 from agreements.history import agreement_history
 from agreements.models import Agreement, ClauseOverride, OverrideStatus
+from agreements.negotiation.actions import available_actions
+from agreements.negotiation.services import clause_comment_add
+from agreements.review.services import review_blockers
 from agreements.selectors import (
     COMMENTS,
     agreement_detail_for_user,
@@ -28,6 +29,8 @@ from agreements.selectors import (
     parties,
     user_party_roles,
 )
+from agreements.signing.services import intent_statement
+from agreements.web import forms
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import with_json_prefetch
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
@@ -62,7 +65,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
     text = consolidated_text(agreement)
     party_roles = user_party_roles(request.user, agreement)
-    blockers = services.review_blockers(agreement) if agreement.status == "negotiating" else []
+    blockers = review_blockers(agreement) if agreement.status == "negotiating" else []
     overrides_by_key: dict[str, list[ClauseOverride]] = {}
     for override in agreement.overrides.all():
         overrides_by_key.setdefault(override.clause_key, []).append(override)
@@ -135,7 +138,7 @@ def agreement_open_negotiation(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: services.agreement_open_negotiation(agreement=a, by=request.user),
+        lambda a: agreement_open_negotiation(agreement=a, by=request.user),
         "Negotiation is open: the parties' legal teams can now propose changes.",
     )
 
@@ -155,7 +158,7 @@ def override_propose(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: services.override_propose(
+        lambda a: override_propose(
             agreement=a,
             by=request.user,
             kind=data["kind"],
@@ -194,9 +197,7 @@ def override_respond(request: HttpRequest, pk, override_id: int) -> HttpResponse
         request,
         pk,
         override_id,
-        lambda o: services.override_respond(
-            override=o, by=request.user, decision=decision, comment=comment
-        ),
+        lambda o: override_respond(override=o, by=request.user, decision=decision, comment=comment),
         "Your answer is recorded." if decision != "accept" else "You accepted the proposal.",
     )
 
@@ -208,7 +209,7 @@ def override_withdraw(request: HttpRequest, pk, override_id: int) -> HttpRespons
         request,
         pk,
         override_id,
-        lambda o: services.override_withdraw(override=o, by=request.user),
+        lambda o: override_withdraw(override=o, by=request.user),
         "Your proposal is withdrawn.",
     )
 
@@ -226,7 +227,7 @@ def conflict_resolve(request: HttpRequest, pk, clause_key: str) -> HttpResponse:
             keep = get_object_or_404(
                 ClauseOverride.objects.filter(agreement=agreement), pk=data["keep"]
             )
-        return services.conflict_resolve(
+        return conflict_resolve(
             agreement=agreement,
             clause_key=clause_key,
             by=request.user,
@@ -247,7 +248,7 @@ def clause_comment(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: services.clause_comment_add(
+        lambda a: clause_comment_add(
             agreement=a,
             by=request.user,
             clause_key=data.get("clause_key", ""),
@@ -264,7 +265,7 @@ def agreement_submit_for_review(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: services.agreement_submit_for_review(agreement=a, by=request.user),
+        lambda a: agreement_submit_for_review(agreement=a, by=request.user),
         "The text is frozen for legal review; every party's legal team has been asked to approve.",
     )
 
@@ -277,7 +278,7 @@ def agreement_reopen(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: services.agreement_reopen(agreement=a, by=request.user, reason=reason),
+        lambda a: agreement_reopen(agreement=a, by=request.user, reason=reason),
         "Negotiation is reopened; earlier approvals are void.",
     )
 
@@ -290,7 +291,7 @@ def agreement_approve(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: services.agreement_approve(
+        lambda a: agreement_approve(
             agreement=a,
             by=request.user,
             text_hash=text_hash,
@@ -313,7 +314,7 @@ def agreement_sign(request: HttpRequest, pk) -> HttpResponse:
     form = forms.SignForm(request.POST or None, initial={"text_hash": text.sha256})
     if request.method == "POST" and form.is_valid():
         try:
-            services.agreement_sign(
+            agreement_sign(
                 agreement=agreement,
                 by=request.user,
                 typed_name=form.cleaned_data["typed_name"],
@@ -340,7 +341,7 @@ def agreement_sign(request: HttpRequest, pk) -> HttpResponse:
             "text": text,
             "form": form,
             "actions": available_actions(agreement, party_roles, []),
-            "statement": services.intent_statement(
+            "statement": intent_statement(
                 name=full_name,
                 organisation=organisation.name if organisation else "your organisation",
                 text_hash=text.sha256,
@@ -358,7 +359,7 @@ def agreement_terminate(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: services.agreement_terminate(agreement=a, by=request.user, reason=reason),
+        lambda a: agreement_terminate(agreement=a, by=request.user, reason=reason),
         "The agreement is terminated; destruction duties start now.",
     )
 
@@ -380,7 +381,7 @@ def data_element_add(request: HttpRequest, pk) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.data_element_add(
+            data_element_add(
                 agreement=agreement,
                 by=request.user,
                 name=data["name"],

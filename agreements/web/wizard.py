@@ -29,10 +29,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from agreements import forms_wizard as wf
-from agreements import services
 from agreements.models import Identifiability, SharingMode
+from agreements.negotiation.services import add_months, agreement_create, data_element_add
 from agreements.selectors import published_versions
+from agreements.web import wizard_forms as wf
 from collaboratory.errors import DomainError
 from collaboratory.web import error_messages
 from partners.models import Trio
@@ -348,7 +348,7 @@ def _summary(request, trio, state) -> HttpResponse:
     expires = (
         dt.date.fromisoformat(match["expires_on"])
         if match.get("expires_on")
-        else services.add_months(start, match["term_months"])
+        else add_months(start, match["term_months"])
     )
     destruction = expires + dt.timedelta(days=match["retention_days"])
     elements = [
@@ -427,7 +427,7 @@ def _create(request, trio, state, *, version, parties, start, expires, destructi
         *need.get("research_questions", []),
         *([wf.NEW_QUESTION] if need.get("new_question") else []),
     ]
-    agreement = services.agreement_create(
+    agreement = agreement_create(
         trio=trio,
         template_version=version,
         by=request.user,
@@ -444,7 +444,7 @@ def _create(request, trio, state, *, version, parties, start, expires, destructi
         placeholder_values={name: match.get(name) for name in wf.FREE_PLACEHOLDERS},
     )
     for element in state["data"]["elements"]:
-        services.data_element_add(
+        data_element_add(
             agreement=agreement,
             by=request.user,
             name=element["name"],

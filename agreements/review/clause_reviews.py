@@ -11,20 +11,18 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from agreements.comparisons import ClauseComparison, Comparison
-from agreements.models import Agreement, ClauseReview, ReviewState, Status
-from agreements.review_selectors import agreement_comparison
+from agreements.access import acting_party
+from agreements.lifecycle import REVIEWABLE
+from agreements.models import Agreement, ClauseReview, ReviewState
+from agreements.review.selectors import agreement_comparison
 from agreements.selectors import parties, with_agreement_detail
+from agreements.text.comparisons import ClauseComparison, Comparison
 
 # One permission rule for "acts as this party's legal team", shared with every other
 # agreement service rather than copied here.
-from agreements.services import _acting_party
 from collaboratory.errors import DomainError
 from partners.models import Organisation, Role
 from partners.selectors import AnyUser
-
-#: While the text can still be read and questioned: before signing starts.
-REVIEWABLE = (Status.DRAFT, Status.NEGOTIATING, Status.IN_REVIEW)
 
 
 @transaction.atomic
@@ -49,7 +47,7 @@ def clause_review_mark(
             f"{agreement.get_status_display().lower()}.",
             code="wrong_status",
         )
-    organisation_id = _acting_party(by, agreement, Role.LEGAL, organisation_id)
+    organisation_id = acting_party(by, agreement, Role.LEGAL, organisation_id=organisation_id)
     if state not in ReviewState.values:
         raise DomainError({"state": "Choose reviewed or accepted."})
     row = next(

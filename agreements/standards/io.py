@@ -95,7 +95,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from django.utils.text import slugify
 
-from agreements import placeholders
+from agreements.text import placeholders
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument

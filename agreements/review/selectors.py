@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db.models import Model, Q, QuerySet
 
-from agreements import comparisons
-from agreements.comparisons import Comparison
-from agreements.consolidation import ConsolidatedText
 from agreements.models import (
     Agreement,
     Clause,
@@ -34,6 +31,9 @@ from agreements.selectors import (
     consolidated_text,
     placeholder_values,
 )
+from agreements.text import comparisons
+from agreements.text.comparisons import Comparison
+from agreements.text.consolidation import ConsolidatedText
 from collaboratory.json_prefetch import with_json_prefetch
 from partners.models import Collaboratory, ResearchQuestion
 from partners.selectors import AnyUser, trios_visible_to

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from agreements import documents
+from agreements.documents import jobs as documents
 from agreements.models import Agreement, Document, DocumentKind, RenderJob, RenderStatus
 from agreements.selectors import agreements_visible_to
 from audit.models import AuditAction

@@ -26,9 +26,9 @@ from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
-from agreements import pdf
-from agreements.comparisons import ClauseComparison, Comparison
-from agreements.redline import Op, diff_tokens
+from agreements.documents import pdf
+from agreements.text.comparisons import ClauseComparison, Comparison
+from agreements.text.redline import Op, diff_tokens
 
 #: Who made a clause's change, and when (for ``w:author`` / ``w:date``).
 type Attribution = Callable[[ClauseComparison], tuple[str, dt.datetime]]

@@ -26,9 +26,9 @@ from django.utils import timezone
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from agreements.consolidation import ConsolidatedText
 from agreements.models import Agreement, DocumentKind, Status
 from agreements.selectors import parties
+from agreements.text.consolidation import ConsolidatedText
 
 TEMPLATE = "agreements/pdf/agreement.html"
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agreements.placeholders import PlaceholderValue, fill, missing_values
+from agreements.text.placeholders import PlaceholderValue, fill, missing_values
 
 
 class ClauseLike(Protocol):

@@ -20,10 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from agreements import analytics, comparisons, exports, review_services
-from agreements.comparisons import ClauseComparison, Comparison
+from agreements.lifecycle import REVIEWABLE
 from agreements.models import Agreement, ClauseOverride, DSATemplate, ReviewState
-from agreements.review_selectors import (
+from agreements.review import analytics, exports
+from agreements.review import clause_reviews as review_services
+from agreements.review.selectors import (
     accepted_overrides,
     agreement_comparison,
     agreement_for_comparison,
@@ -40,6 +41,8 @@ from agreements.selectors import (
     placeholder_values,
     user_party_roles,
 )
+from agreements.text import comparisons
+from agreements.text.comparisons import ClauseComparison, Comparison
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -341,7 +344,7 @@ def agreement_reviews(request: HttpRequest, pk) -> HttpResponse:
             "reviews": reviews,
             "waiting": review_services.unreviewed_by_party(reviews),
             "legal_of": legal_of,
-            "can_mark": bool(legal_of) and agreement.status in review_services.REVIEWABLE,
+            "can_mark": bool(legal_of) and agreement.status in REVIEWABLE,
             "states": ReviewState.choices,
         },
     )

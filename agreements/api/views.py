@@ -19,8 +19,14 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agreements.api.odrl import agreement_policy
+from agreements.api.serializers import (
+    AgreementDetailSerializer,
+    AgreementPageSerializer,
+    AgreementSerializer,
+    ConsentSummarySerializer,
+)
 from agreements.models import Status
-from agreements.odrl import agreement_policy
 from agreements.selectors import (
     agreement_detail_for_organisation,
     agreement_list_for_organisation,
@@ -28,12 +34,6 @@ from agreements.selectors import (
     agreements_visible_to_organisation,
     latest_executed_document,
     with_parties,
-)
-from agreements.serializers import (
-    AgreementDetailSerializer,
-    AgreementPageSerializer,
-    AgreementSerializer,
-    ConsentSummarySerializer,
 )
 from audit.models import AuditAction
 from audit.services import record as audit_record

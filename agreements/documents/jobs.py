@@ -33,7 +33,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from agreements import pdf, sealing
+from agreements.documents import pdf, sealing
 from agreements.events import emit
 from agreements.models import (
     Agreement,

@@ -25,15 +25,22 @@ from typing import Literal, Protocol
 
 from django.utils.safestring import SafeString
 
-from agreements.consolidation import (
+from agreements.text.consolidation import (
     ClauseLike,
     ConsolidatedText,
     OverrideLike,
     canonical_form,
     consolidate,
 )
-from agreements.placeholders import PlaceholderValue, fill
-from agreements.redline import Op, WordStats, diff_tokens, redline_html, side_by_side, word_stats
+from agreements.text.placeholders import PlaceholderValue, fill
+from agreements.text.redline import (
+    Op,
+    WordStats,
+    diff_tokens,
+    redline_html,
+    side_by_side,
+    word_stats,
+)
 
 ClauseState = Literal["unchanged", "modified", "inserted", "deleted"]
 Values = Mapping[str, PlaceholderValue | None]

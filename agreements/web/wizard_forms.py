@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from agreements.models import Identifiability, SharingMode
-from agreements.placeholders import PLACEHOLDERS, validate_value
+from agreements.text.placeholders import PLACEHOLDERS, validate_value
 
 #: Placeholders a person fills in; the others come from the agreement's fields and parties.
 FREE_PLACEHOLDERS = ("governing_state", "publication_review_days", "data_custodian_title")

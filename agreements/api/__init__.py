@@ -1,0 +1,1 @@
+"""The partner REST API: serializers, endpoints and the ODRL policy."""

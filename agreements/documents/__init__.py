@@ -1,0 +1,1 @@
+"""Documents: background render jobs, the PDF views, sealing."""

@@ -1,0 +1,1 @@
+"""Agreements while drafted and negotiated: create, edit, proposals (overrides), conflicts."""

@@ -1,0 +1,1 @@
+"""Legal review: submit, approve, reopen, per-clause review, comparisons, analytics, exports."""

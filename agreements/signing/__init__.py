@@ -1,0 +1,1 @@
+"""Signing and ending agreements: sign, terminate, expire, reminders before expiry."""

@@ -1,0 +1,1 @@
+"""Standard templates and their versions: writes, selectors, Markdown/Word import and export."""

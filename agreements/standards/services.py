@@ -1,0 +1,178 @@
+"""Writes to templates and their versions: create, copy, edit a draft clause, publish, import.
+
+Each write is ``@transaction.atomic``: a refused request raises ``DomainError`` and changes
+nothing. Lifecycle moves go through ``agreements.lifecycle.transition`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from agreements.access import User
+from agreements.models import (
+    Clause,
+    DSATemplate,
+    TemplateVersion,
+    VersionStatus,
+)
+from agreements.text.placeholders import (
+    malformed_placeholders,
+    unknown_placeholders,
+)
+from collaboratory.errors import DomainError
+
+
+def _check_clause_text(clauses: Iterable[tuple[str, str, str]]) -> list[str]:
+    """Problems with placeholders in (key, heading, body) triples, as messages."""
+    problems = []
+    for key, heading, body in clauses:
+        text = f"{heading}\n{body}"
+        for name in unknown_placeholders(text):
+            problems.append(f"Clause “{key}” uses the unknown placeholder [[{name}]].")
+        for bad in malformed_placeholders(text):
+            problems.append(f"Clause “{key}” has a malformed placeholder: {bad.message}")
+    return problems
+
+
+@transaction.atomic
+def template_create(*, collaboratory, name: str, slug: str, description: str = "") -> DSATemplate:
+    template = DSATemplate(
+        collaboratory=collaboratory, name=name, slug=slug, description=description
+    )
+    template.full_clean()
+    template.save()
+    return template
+
+
+@transaction.atomic
+def template_version_create(
+    *,
+    template: DSATemplate,
+    title: str,
+    clauses: Sequence[Any],
+    notes: str = "",
+    copied_from: TemplateVersion | None = None,
+) -> TemplateVersion:
+    """A new draft version holding ``clauses`` (objects with key, number, heading, body and
+    optionally mandatory_for). Keys must be unique."""
+    keys = [c.key for c in clauses]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise DomainError(f"Clause keys must be unique; repeated: {', '.join(duplicates)}.")
+    number = (template.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+    version = TemplateVersion(
+        template=template, number=number, title=title, notes=notes, copied_from=copied_from
+    )
+    version.full_clean()
+    version.save()
+    rows = []
+    for order, clause in enumerate(clauses, start=1):
+        row = Clause(
+            version=version,
+            key=clause.key,
+            number=clause.number or str(order),
+            heading=clause.heading,
+            body=clause.body,
+            order=order,
+            mandatory_for=getattr(clause, "mandatory_for", "") or "",
+        )
+        row.full_clean(exclude=["version"], validate_constraints=False)
+        rows.append(row)
+    Clause.objects.bulk_create(rows)
+    return version
+
+
+@transaction.atomic
+def template_version_copy(*, source: TemplateVersion, by: User | None = None) -> TemplateVersion:
+    """A new draft version of the same template starting from ``source``'s clauses."""
+    return template_version_create(
+        template=source.template,
+        title=source.title,
+        clauses=list(source.clauses.order_by("order")),
+        notes=f"Copied from version {source.number}.",
+        copied_from=source,
+    )
+
+
+@transaction.atomic
+def clause_update(
+    *,
+    clause: Clause,
+    heading: str | None = None,
+    body: str | None = None,
+    mandatory_for: str | None = None,
+) -> Clause:
+    """Edit a clause of a draft version; published versions are immutable."""
+    locked = TemplateVersion.objects.select_for_update().get(pk=clause.version_id)
+    if locked.is_published:
+        raise DomainError(
+            f"{locked} is published and can no longer change. Create a new version from it "
+            "and edit that instead.",
+            code="published_immutable",
+        )
+    for name, value in (("heading", heading), ("body", body), ("mandatory_for", mandatory_for)):
+        if value is not None:
+            setattr(clause, name, value)
+    clause.full_clean()
+    clause.save(update_fields=["heading", "body", "mandatory_for"])
+    return clause
+
+
+@transaction.atomic
+def template_version_publish(*, version: TemplateVersion, by: User | None) -> TemplateVersion:
+    """Publish a draft version: it must have clauses and only known, well-formed placeholders.
+    After this it never changes."""
+    locked = TemplateVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.is_published:
+        raise DomainError(f"{locked} is already published.", code="already_published")
+    clauses = list(locked.clauses.order_by("order"))
+    if not clauses:
+        raise DomainError("A version needs at least one clause before it can be published.")
+    problems = _check_clause_text((c.key, c.heading, c.body) for c in clauses)
+    if problems:
+        raise DomainError(problems, code="placeholder_problems")
+    locked.status = VersionStatus.PUBLISHED
+    locked.published_at = timezone.now()
+    locked.published_by = by
+    locked.save(update_fields=["status", "published_at", "published_by"])
+    return locked
+
+
+@transaction.atomic
+def template_import(*, template: DSATemplate, filename: str, data: bytes, by: User | None = None):
+    """Import a Markdown or .docx file as a new draft version of ``template``.
+
+    Returns ``(version or None, report)``: with any error in the report nothing is created.
+    """
+    from agreements.standards.io import parse_docx, parse_markdown
+
+    lowered = filename.lower()
+    if lowered.endswith(".docx"):
+        report = parse_docx(data)
+    elif lowered.endswith((".md", ".markdown", ".txt")):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DomainError(
+                f"{filename} is not UTF-8 text. Save it as UTF-8 Markdown, or upload a .docx."
+            ) from None
+        report = parse_markdown(text)
+    else:
+        raise DomainError(
+            f"{filename}: upload a Markdown file (.md) with one ## heading per clause, or a Word "
+            "file (.docx) whose Heading 2 paragraphs start clauses."
+        )
+    if not report.ok:
+        return None, report
+    version = template_version_create(
+        template=template,
+        title=report.title or template.name,
+        clauses=report.clauses,
+        notes=f"Imported from {filename}.",
+    )
+    return version, report

@@ -1,0 +1,1 @@
+"""Pure text functions, no ORM: placeholders, consolidation, redlines, comparisons, glossary."""
