@@ -1,0 +1,1 @@
+"""Structured clause text: the document tree, its canonical form, importers and renderers."""
