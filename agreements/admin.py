@@ -23,7 +23,7 @@ from agreements.models import (
     TemplateVersion,
     Transition,
 )
-from agreements.standards.io import export_docx, export_markdown
+from agreements.standards.report import export_docx, export_markdown
 from agreements.standards.services import (
     template_import,
     template_version_copy,

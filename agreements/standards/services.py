@@ -149,7 +149,7 @@ def template_import(*, template: DSATemplate, filename: str, data: bytes, by: Us
 
     Returns ``(version or None, report)``: with any error in the report nothing is created.
     """
-    from agreements.standards.io import parse_docx, parse_markdown
+    from agreements.standards.report import parse_docx, parse_markdown
 
     lowered = filename.lower()
     if lowered.endswith(".docx"):

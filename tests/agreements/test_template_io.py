@@ -14,7 +14,7 @@ import pytest
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 
-from agreements.standards.io import (
+from agreements.standards.report import (
     DEFAULT_MAX_UNCOMPRESSED_BYTES,
     DEFAULT_MAX_UPLOAD_BYTES,
     MAX_ISSUES,

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from agreements.models import Clause, DSATemplate, TemplateVersion
 from agreements.negotiation.services import agreement_create
-from agreements.standards.io import parse_docx, parse_markdown
+from agreements.standards.report import parse_docx, parse_markdown
 from agreements.standards.services import (
     clause_update,
     template_version_copy,

@@ -22,7 +22,7 @@ from django.http.multipartparser import MultiPartParser
 from django.test import RequestFactory
 from django.urls import reverse
 
-from agreements.standards import io as template_io
+from agreements.standards import report as template_io
 from collaboratory.uploads import LimitedUploadHandler
 
 GB = 1024**3
