@@ -3,3 +3,19 @@ from django.apps import AppConfig
 
 class ConsentConfig(AppConfig):
     name = "consent"
+
+    def ready(self) -> None:
+        self._plug_into_agreements()
+
+    @staticmethod
+    def _plug_into_agreements() -> None:
+        # Agreements sits below consent and never imports it: consent adds its reasons to
+        # the review blockers and its step to the "new agreement" wizard here.
+        from agreements import extensions
+        from consent.rules import consent_blockers
+        from consent.wizard import STEP
+
+        if consent_blockers not in extensions.review_blockers:
+            extensions.review_blockers.append(consent_blockers)
+        if STEP not in extensions.wizard_steps:
+            extensions.wizard_steps.append(STEP)

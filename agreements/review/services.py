@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from agreements import lifecycle
+from agreements import extensions, lifecycle
 from agreements.access import User, acting_party
 from agreements.lifecycle import lock, reload, require_status
 from agreements.models import (
@@ -63,7 +63,9 @@ def text_changed(agreement: Agreement, *, by: User | None, reason: str) -> Conso
 
 
 def review_blockers(agreement: Agreement) -> list[str]:
-    """Why the agreement cannot go to review yet (empty when it can)."""
+    """Why the agreement cannot go to review yet (empty when it can): conflicts, open
+    proposals, unfilled placeholders, no data element, and what the apps above agreements
+    register in ``agreements.extensions.review_blockers``."""
     blockers = []
     for key, overrides in conflicts(agreement).items():
         names = " and ".join(sorted({o.organisation.name for o in overrides}))
@@ -82,9 +84,9 @@ def review_blockers(agreement: Agreement) -> list[str]:
         )
     if not agreement.data_elements.all():
         blockers.append("List at least one data element: what data will be shared.")
-    from consent.rules import consent_blockers
-
-    blockers.extend(consent_blockers(agreement))
+    # The apps above agreements add theirs (consent: a consent requirement where needed).
+    for blockers_of in extensions.review_blockers:
+        blockers.extend(blockers_of(agreement))
     return blockers
 
 

@@ -6,9 +6,10 @@
    questions it answers;
 3. the value: the sharing mode and what each partner gains;
 4. the match: the standard agreement (template version), dates and the values to fill in;
-5. consent: the requirement (the consent app's service);
-then a summary, and one transaction that creates the draft, its data elements and its
-consent requirement through the services — all of it or nothing.
+then the steps the apps above agreements add (``agreements.extensions.wizard_steps``:
+consent's requirement), a summary, and one service that creates the draft, its data
+elements and what those steps add in one transaction — all of it or nothing
+(agreements/negotiation/wizard.py).
 
 The answers live in the session until then (one entry per trio), so the steps can be
 revisited in any order once reached. The need, the measure of success and the gains have no
@@ -22,15 +23,20 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from agreements import extensions
 from agreements.models import Identifiability, SharingMode
-from agreements.negotiation.services import add_months, agreement_create, data_element_add
+from agreements.negotiation.services import add_months
+from agreements.negotiation.wizard import (
+    NEW_QUESTION,
+    DataElementAnswer,
+    agreement_create_from_wizard,
+)
 from agreements.selectors import published_versions
 from agreements.web import wizard_forms as wf
 from collaboratory.errors import DomainError
@@ -46,7 +52,7 @@ class Step:
     intro: str
 
 
-STEPS = (
+OWN_STEPS = (
     Step(
         "need",
         "The need",
@@ -65,18 +71,22 @@ STEPS = (
         "The match",
         "Choose the standard agreement to start from and fill in its dates and values.",
     ),
-    Step("consent", "Consent", "Which consent the data needs before it may flow."),
-    Step("summary", "Summary", "Check everything, then create the draft."),
 )
-STEP_SLUGS = [s.slug for s in STEPS]
+SUMMARY = Step("summary", "Summary", "Check everything, then create the draft.")
 
 
-def _consent_kinds() -> list[tuple[str, str]] | None:
-    try:
-        from consent.rules import ConsentKind
-    except ImportError:  # the consent app is optional for this flow
-        return None
-    return list(ConsentKind.choices)
+def _steps() -> list[Step]:
+    """The flow's own steps, then those the apps above agreements add, then the summary."""
+    added = [Step(s.slug, s.title, s.intro) for s in extensions.wizard_steps]
+    return [*OWN_STEPS, *added, SUMMARY]
+
+
+def _slugs() -> list[str]:
+    return [s.slug for s in _steps()]
+
+
+def _added_step(slug: str) -> extensions.WizardStep | None:
+    return next((s for s in extensions.wizard_steps if s.slug == slug), None)
 
 
 def _trio(request: HttpRequest, collaboratory: str, slug: str) -> Trio:
@@ -104,10 +114,8 @@ def _url(trio: Trio, step: str) -> str:
 
 
 def _first_missing(state: dict) -> str:
-    needed = [s for s in STEP_SLUGS if s != "summary"]
-    if _consent_kinds() is None:
-        needed.remove("consent")
-    return next((s for s in needed if s not in state), "summary")
+    needed = [s for s in _slugs() if s != SUMMARY.slug]
+    return next((s for s in needed if s not in state), SUMMARY.slug)
 
 
 def _questions(trio: Trio, state: dict) -> list[tuple[str, str]]:
@@ -116,7 +124,7 @@ def _questions(trio: Trio, state: dict) -> list[tuple[str, str]]:
     chosen = set(need.get("research_questions", []))
     questions = [(str(q.pk), q.text) for q in trio.research_questions.all() if str(q.pk) in chosen]
     if need.get("new_question"):
-        questions.append((wf.NEW_QUESTION, need["new_question"]))
+        questions.append((NEW_QUESTION, need["new_question"]))
     return questions
 
 
@@ -143,8 +151,8 @@ def _purpose(state: dict) -> str:
 
 
 def _steps_nav(trio: Trio, state: dict, current: str) -> list[dict]:
-    reachable = STEP_SLUGS.index(_first_missing(state))
-    kinds = _consent_kinds()
+    steps = _steps()
+    reachable = [s.slug for s in steps].index(_first_missing(state))
     return [
         {
             "number": index + 1,
@@ -154,7 +162,7 @@ def _steps_nav(trio: Trio, state: dict, current: str) -> list[dict]:
             "done": step.slug in state,
             "reachable": index <= reachable,
         }
-        for index, step in enumerate(s for s in STEPS if kinds is not None or s.slug != "consent")
+        for index, step in enumerate(steps)
     ]
 
 
@@ -181,36 +189,40 @@ def wizard_reset(request: HttpRequest, collaboratory: str, slug: str) -> HttpRes
 def wizard_step(request: HttpRequest, collaboratory: str, slug: str, step: str) -> HttpResponse:
     # Queries: session, user, trio (+members, organisations, research questions); the match
     # step adds the template versions, the summary the version it names.
-    if step not in STEP_SLUGS or (step == "consent" and _consent_kinds() is None):
+    slugs = _slugs()
+    if step not in slugs:
         raise Http404("No such step.")
     trio = _trio(request, collaboratory, slug)
     state = _state(request, trio)
-    if STEP_SLUGS.index(step) > STEP_SLUGS.index(_first_missing(state)):
+    if slugs.index(step) > slugs.index(_first_missing(state)):
         messages.info(request, "Answer this step first.")
         return redirect(_url(trio, _first_missing(state)))
+    added = _added_step(step)
+    if added is not None:
+        return _added(request, trio, state, added)
     handler = {
         "need": _need,
         "data": _data,
         "value": _value,
         "match": _match,
-        "consent": _consent,
         "summary": _summary,
     }[step]
     return handler(request, trio, state)
 
 
-def _render(request, trio, state, step: str, context: dict) -> HttpResponse:
-    current = next(s for s in STEPS if s.slug == step)
+def _render(
+    request, trio, state, step: str, context: dict, *, template: str | None = None
+) -> HttpResponse:
+    steps = _steps()
+    slugs = [s.slug for s in steps]
     return render(
         request,
-        f"agreements/wizard/{step}.html",
+        template or f"agreements/wizard/{step}.html",
         {
             "trio": trio,
-            "step": current,
+            "step": steps[slugs.index(step)],
             "steps": _steps_nav(trio, state, step),
-            "back_url": _url(trio, STEP_SLUGS[STEP_SLUGS.index(step) - 1])
-            if step != "need"
-            else None,
+            "back_url": _url(trio, slugs[slugs.index(step) - 1]) if step != "need" else None,
             "state_complete": _first_missing(state) == "summary" and step != "summary",
             **context,
         },
@@ -221,10 +233,8 @@ def _next(request: HttpRequest, trio: Trio, step: str) -> HttpResponse:
     state = _state(request, trio)
     if request.POST.get("to_summary") and _first_missing(state) == "summary":
         return redirect(_url(trio, "summary"))
-    following = STEP_SLUGS[STEP_SLUGS.index(step) + 1]
-    if following == "consent" and _consent_kinds() is None:
-        following = "summary"
-    return redirect(_url(trio, following))
+    slugs = _slugs()
+    return redirect(_url(trio, slugs[slugs.index(step) + 1]))
 
 
 def _need(request, trio, state) -> HttpResponse:
@@ -317,25 +327,13 @@ def _match(request, trio, state) -> HttpResponse:
     return _render(request, trio, state, "match", {"form": form, "has_versions": bool(versions)})
 
 
-def _suggested_consent(state: dict) -> str:
-    levels = {e.get("identifiability") for e in state.get("data", {}).get("elements", [])}
-    if state.get("value", {}).get("sharing_mode") == SharingMode.OPERATIONS or (
-        Identifiability.IDENTIFIABLE in levels
-    ):
-        return "parental_assent"
-    if Identifiability.PSEUDONYMOUS in levels:
-        return "opt_out"
-    return "none"
-
-
-def _consent(request, trio, state) -> HttpResponse:
-    suggested = _suggested_consent(state)
-    initial = state.get("consent") or {"kind": suggested}
-    form = wf.ConsentStepForm(request.POST or None, initial=initial, kinds=_consent_kinds())
+def _added(request, trio, state, step: extensions.WizardStep) -> HttpResponse:
+    """A step another app adds (consent's requirement): its form, its page, its answers."""
+    form = step.form(request.POST or None, initial=state.get(step.slug), state=state)
     if request.method == "POST" and form.is_valid():
-        _save(request, trio, "consent", dict(form.cleaned_data))
-        return _next(request, trio, "consent")
-    return _render(request, trio, state, "consent", {"form": form, "suggested": suggested})
+        _save(request, trio, step.slug, dict(form.cleaned_data))
+        return _next(request, trio, step.slug)
+    return _render(request, trio, state, step.slug, {"form": form}, template=step.template)
 
 
 def _summary(request, trio, state) -> HttpResponse:
@@ -361,8 +359,6 @@ def _summary(request, trio, state) -> HttpResponse:
         }
         for element in state["data"]["elements"]
     ]
-    consent = state.get("consent")
-    kinds = dict(_consent_kinds() or [])
     errors: list[str] = []
     if request.method == "POST":
         if version is None:
@@ -404,7 +400,16 @@ def _summary(request, trio, state) -> HttpResponse:
             "start": start,
             "expires": expires,
             "destruction": destruction,
-            "consent_label": kinds.get(consent["kind"], "Decide later") if consent else None,
+            "added_steps": [
+                {
+                    "number": number,
+                    "slug": step.slug,
+                    "title": step.title,
+                    "rows": step.summary(state[step.slug]),
+                }
+                for number, step in enumerate(extensions.wizard_steps, start=len(OWN_STEPS) + 1)
+                if step.slug in state
+            ],
             "errors": errors,
             "placeholders": [
                 (wf.PLACEHOLDERS[name].label, match.get(name)) for name in wf.FREE_PLACEHOLDERS
@@ -413,55 +418,34 @@ def _summary(request, trio, state) -> HttpResponse:
     )
 
 
-@transaction.atomic
 def _create(request, trio, state, *, version, parties, start, expires, destruction):
-    """The draft, its data elements and its consent requirement: one transaction, so a
-    refusal anywhere leaves nothing behind."""
-    from partners.services import research_question_add
-
     need, match = state["need"], state["match"]
-    chosen = {str(q.pk): q for q in trio.research_questions.all()}
-    if need.get("new_question"):
-        chosen[wf.NEW_QUESTION] = research_question_add(trio=trio, text=need["new_question"])
-    wanted = [
-        *need.get("research_questions", []),
-        *([wf.NEW_QUESTION] if need.get("new_question") else []),
-    ]
-    agreement = agreement_create(
+    return agreement_create_from_wizard(
         trio=trio,
-        template_version=version,
         by=request.user,
+        template_version=version,
         title=need["title"],
         purpose=_purpose(state),
         sharing_mode=state["value"]["sharing_mode"],
         start_date=start,
         term_months=match.get("term_months"),
         expires_on=expires,
+        destruction_date=destruction,
         breach_notice_hours=match["breach_notice_hours"],
         retention_days=match["retention_days"],
-        destruction_date=destruction,
-        research_questions=[chosen[q] for q in wanted if q in chosen],
         placeholder_values={name: match.get(name) for name in wf.FREE_PLACEHOLDERS},
+        research_questions=need.get("research_questions", []),
+        new_question=need.get("new_question", ""),
+        elements=[
+            DataElementAnswer(
+                name=element["name"],
+                description=element.get("description", ""),
+                source=parties[element["source"]],
+                recipient=parties[element["recipient"]],
+                identifiability=element["identifiability"],
+                research_questions=element["research_questions"],
+            )
+            for element in state["data"]["elements"]
+        ],
+        step_answers={s.slug: state[s.slug] for s in extensions.wizard_steps if s.slug in state},
     )
-    for element in state["data"]["elements"]:
-        data_element_add(
-            agreement=agreement,
-            by=request.user,
-            name=element["name"],
-            description=element.get("description", ""),
-            source=parties[element["source"]],
-            recipient=parties[element["recipient"]],
-            identifiability=element["identifiability"],
-            research_questions=[chosen[q] for q in element["research_questions"] if q in chosen],
-        )
-    consent = state.get("consent")
-    if consent and consent.get("kind") not in (None, "", "later"):
-        from consent.services import consent_requirement_set
-
-        consent_requirement_set(
-            agreement=agreement,
-            by=request.user,
-            kind=consent["kind"],
-            legal_basis=consent.get("legal_basis", ""),
-        )
-    return agreement

@@ -1,4 +1,5 @@
-"""Forms of the guided "new agreement" flow (agreements/views_wizard.py).
+"""Forms of the guided "new agreement" flow (agreements/web/wizard.py); consent's step has
+its form in consent/wizard.py.
 
 They check shape and the guidance of each practitioner step; the services apply the rules
 again when the draft is created, so nothing here is the only guard.
@@ -14,7 +15,6 @@ from agreements.text.placeholders import PLACEHOLDERS, validate_value
 
 #: Placeholders a person fills in; the others come from the agreement's fields and parties.
 FREE_PLACEHOLDERS = ("governing_state", "publication_review_days", "data_custodian_title")
-NEW_QUESTION = "new"
 
 
 class NeedForm(forms.Form):
@@ -186,24 +186,4 @@ class MatchForm(forms.Form):
                     validate_value(name, cleaned[name])
                 except ValidationError as error:
                     self.add_error(name, error)
-        return cleaned
-
-
-class ConsentStepForm(forms.Form):
-    kind = forms.ChoiceField(widget=forms.RadioSelect, label="Consent this agreement requires")
-    legal_basis = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        label="Legal basis (when no consent is needed)",
-        help_text="E.g. the FERPA studies exception for de-identified data.",
-    )
-
-    def __init__(self, *args, kinds=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [*kinds, ("later", "Decide later (set it before review)")]
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("kind") == "none" and not (cleaned.get("legal_basis") or "").strip():
-            self.add_error("legal_basis", "Record the legal basis for needing no consent.")
         return cleaned
