@@ -4,7 +4,6 @@ of agreements. Every write calls the same services the pages use."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,7 +22,8 @@ from agreements.models import (
     TemplateVersion,
     Transition,
 )
-from agreements.standards.report import export_docx, export_markdown
+from agreements.standards.export import export_docx, export_markdown
+from agreements.standards.limits import max_upload_bytes, mib, size_problem
 from agreements.standards.services import (
     template_import,
     template_version_copy,
@@ -34,38 +34,23 @@ from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import error_messages
 
-IMPORT_EXTENSIONS = (".md", ".markdown", ".txt", ".docx")
-
-
-def max_import_bytes() -> int:
-    return settings.TEMPLATE_UPLOAD_MAX_BYTES
-
 
 class ImportForm(forms.Form):
+    """The file only: how it is read (names, size, UTF-8, Word checks) is decided by
+    ``parse_upload``, which ``template_import`` calls, with the same messages as elsewhere."""
+
     file = forms.FileField(help_text="Markdown (.md) or Word (.docx).")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        limit = f"{max_import_bytes() / 1024 / 1024:.1f} MiB"
+        limit = mib(max_upload_bytes())
         self.fields["file"].help_text = f"Markdown (.md) or Word (.docx), at most {limit}."
 
     def clean_file(self):
-        """Size and extension here; the content (UTF-8 text, or a .docx package that is a
-        zip with word/document.xml and no zip bomb) is checked by template_io."""
         upload = self.cleaned_data["file"]
-        limit = max_import_bytes()
-        if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1024 / 1024:.1f} MiB; the limit is "
-                f"{limit / 1024 / 1024:.1f} MiB. Remove images or embedded objects and "
-                "upload it again."
-            )
-        if not (upload.name or "").lower().endswith(IMPORT_EXTENSIONS):
-            raise forms.ValidationError(
-                f"“{upload.name}” is neither Markdown nor Word: upload a Markdown file (.md) "
-                "with one ## heading per clause, or a Word file (.docx) whose Heading 2 "
-                "paragraphs start clauses (save an old .doc as .docx first)."
-            )
+        # The reader's own size rule, applied before the file is read into memory.
+        if problem := size_problem(upload.size, max_upload_bytes()):
+            raise forms.ValidationError(problem)
         return upload
 
 

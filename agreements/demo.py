@@ -25,7 +25,7 @@ from agreements.negotiation.services import (
 )
 from agreements.review.services import agreement_approve, agreement_submit_for_review
 from agreements.signing.services import agreement_sign, agreements_expire_due
-from agreements.standards.report import parse_markdown
+from agreements.standards.markdown_import import parse_markdown
 from agreements.standards.services import (
     clause_update,
     template_create,

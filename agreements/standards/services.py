@@ -20,6 +20,8 @@ from agreements.models import (
     TemplateVersion,
     VersionStatus,
 )
+from agreements.standards.report import ImportReport
+from agreements.standards.upload import parse_upload
 from agreements.text.placeholders import (
     malformed_placeholders,
     unknown_placeholders,
@@ -144,29 +146,16 @@ def template_version_publish(*, version: TemplateVersion, by: User | None) -> Te
 
 
 @transaction.atomic
-def template_import(*, template: DSATemplate, filename: str, data: bytes, by: User | None = None):
-    """Import a Markdown or .docx file as a new draft version of ``template``.
+def template_import(
+    *, template: DSATemplate, filename: str, data: bytes, by: User | None = None
+) -> tuple[TemplateVersion | None, ImportReport]:
+    """Import an uploaded Markdown or .docx file as a new draft version of ``template``.
 
-    Returns ``(version or None, report)``: with any error in the report nothing is created.
+    The file is read by :func:`agreements.standards.upload.parse_upload`, the one reader of
+    template uploads (accepted names, size limit, UTF-8, messages). Returns ``(version or None,
+    report)``: when the report has any error, the file was refused and nothing is created.
     """
-    from agreements.standards.report import parse_docx, parse_markdown
-
-    lowered = filename.lower()
-    if lowered.endswith(".docx"):
-        report = parse_docx(data)
-    elif lowered.endswith((".md", ".markdown", ".txt")):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DomainError(
-                f"{filename} is not UTF-8 text. Save it as UTF-8 Markdown, or upload a .docx."
-            ) from None
-        report = parse_markdown(text)
-    else:
-        raise DomainError(
-            f"{filename}: upload a Markdown file (.md) with one ## heading per clause, or a Word "
-            "file (.docx) whose Heading 2 paragraphs start clauses."
-        )
+    report = parse_upload(data, filename=filename)
     if not report.ok:
         return None, report
     version = template_version_create(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agreements.standards.report import parse_markdown
+from agreements.standards.markdown_import import parse_markdown
 from agreements.text import comparisons
 from agreements.text.consolidation import consolidate
 

@@ -14,20 +14,12 @@ import pytest
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 
-from agreements.standards.report import (
-    DEFAULT_MAX_UNCOMPRESSED_BYTES,
-    DEFAULT_MAX_UPLOAD_BYTES,
-    MAX_ISSUES,
-    ImportReport,
-    Issue,
-    ParsedClause,
-    derive_key,
-    export_docx,
-    export_markdown,
-    parse_docx,
-    parse_markdown,
-    parse_upload,
-)
+from agreements.standards.docx_import import parse_docx
+from agreements.standards.export import export_docx, export_markdown
+from agreements.standards.limits import DEFAULT_MAX_UNCOMPRESSED_BYTES, DEFAULT_MAX_UPLOAD_BYTES
+from agreements.standards.markdown_import import parse_markdown
+from agreements.standards.report import MAX_ISSUES, ImportReport, Issue, ParsedClause, derive_key
+from agreements.standards.upload import parse_upload
 
 MIB = 1024 * 1024
 

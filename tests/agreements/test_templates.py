@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from agreements.models import Clause, DSATemplate, TemplateVersion
 from agreements.negotiation.services import agreement_create
-from agreements.standards.report import parse_docx, parse_markdown
+from agreements.standards.docx_import import parse_docx
+from agreements.standards.markdown_import import parse_markdown
 from agreements.standards.services import (
     clause_update,
     template_version_copy,
@@ -151,6 +152,58 @@ def test_admin_import_reports_errors_and_creates_nothing(client, demo, template)
     )
     assert "upload a Markdown file (.md)" in response.content.decode()
     assert template.versions.count() == before
+
+
+MIB = 1024 * 1024
+SAME_RULES_CASES = {
+    "markdown": ("short.md", b"# T\n\n## 1. Purpose {#purpose}\n\nText.\n", None),
+    "word": ("short.docx", "docx", None),
+    "word by content, whatever the name": ("short.bin", "docx", None),
+    "another kind of file": ("picture.png", b"\x89PNG\r\n\x1a\n", "is neither Markdown nor"),
+    "not UTF-8": ("latin.md", "## 1. Café\n\nx".encode("latin-1"), "is not UTF-8 text"),
+    "not a zip": ("fake.docx", b"not a zip at all", "This is not a Word document"),
+    "old Word": ("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "(.doc)"),
+    "too big": ("big.md", b"## 1. A\n\n" + b"x" * (2 * MIB), "is 2.0 MiB; the limit is 1.0"),
+    "unknown placeholder": ("bad.md", b"## 1. A {#a}\n\n[[no_such_thing]]\n", "no_such_thing"),
+}
+
+
+@pytest.mark.parametrize("case", SAME_RULES_CASES)
+def test_the_admin_import_and_the_service_accept_and_refuse_the_same_files(
+    client, demo, template, settings, case
+):
+    """Both read uploads through parse_upload: same names, size limit, UTF-8 rule, messages."""
+    from html import unescape
+
+    from agreements.standards.export import export_docx
+    from agreements.standards.report import ParsedClause
+    from agreements.standards.services import template_import
+
+    settings.TEMPLATE_UPLOAD_MAX_BYTES = MIB
+    name, data, expected = SAME_RULES_CASES[case]
+    if data == "docx":
+        data = export_docx("T", [ParsedClause("purpose", "1", "Purpose", "Text.")])
+    before = template.versions.count()
+
+    version, report = template_import(template=template, filename=name, data=data)
+    assert (version is not None) == (expected is None) == report.ok, report.errors
+    refusals = [str(issue) for issue in report.errors]
+    assert expected is None or expected in " ".join(refusals)
+
+    otp_verified(client, demo["users"]["facilitator"])
+    upload = io.BytesIO(data)
+    upload.name = name
+    response = client.post(
+        reverse("admin:agreements_dsatemplate_import", args=[template.pk]), {"file": upload}
+    )
+    if expected is None:
+        assert response.status_code == 302
+        assert template.versions.count() == before + 2
+    else:
+        assert response.status_code == 200
+        page = unescape(response.content.decode())
+        assert all(refusal in page for refusal in refusals), (refusals, page)
+        assert template.versions.count() == before
 
 
 @pytest.mark.parametrize("fmt", ["md", "docx"])

@@ -308,7 +308,7 @@ def test_the_redline_docx_holds_the_literal_text(client, evil, canary):
 def test_the_exported_template_docx_holds_the_literal_text(evil, canary):
     import docx
 
-    from agreements.standards.report import export_docx
+    from agreements.standards.export import export_docx
 
     version = evil.template.versions.get()
     content = export_docx(version.title, list(version.clauses.order_by("order")))
