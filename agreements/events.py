@@ -38,4 +38,9 @@ def emit(event: str, payload: dict[str, Any]) -> None:
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}")
     for subscriber in list(_subscribers[event]):
-        transaction.on_commit(lambda s=subscriber: s(event, dict(payload)), robust=True)
+        transaction.on_commit(_delivery(subscriber, event, payload), robust=True)
+
+
+def _delivery(subscriber: Subscriber, event: str, payload: dict[str, Any]) -> Callable[[], None]:
+    """One subscriber's call, each with its own copy of the payload."""
+    return lambda: subscriber(event, dict(payload))

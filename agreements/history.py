@@ -75,13 +75,14 @@ def agreement_history(agreement: Agreement, *, limit: int = 500) -> list[History
             ]
         if event.pgh_label == "update" and not changes:
             continue
-        context = event.pgh_context or {}
+        context: dict[str, Any] = event.pgh_context or {}
+        user_id = context.get("user")
         entries.append(
             HistoryEntry(
                 at=event.pgh_created_at,
                 what=LABELS[model],
                 action="created" if event.pgh_label == "insert" else "changed",
-                user=names.get(context.get("user"), "system"),
+                user=names.get(user_id, "system") if user_id is not None else "system",
                 changes=changes,
             )
         )

@@ -59,7 +59,7 @@ class JsonPrefetch:
         queryset = self.queryset
         pairs: dict[str, object] = {f.attname: F(f.attname) for f in _columns(self.model)}
         for name in self.select:
-            related = self.model._meta.get_field(name).related_model
+            related = _forward_relation(self.model, name).related_model
             pairs[f"{PREFIX}{name}"] = JSONObject(
                 **{f.attname: F(f"{name}__{f.attname}") for f in _columns(related)}
             )
@@ -74,11 +74,12 @@ class JsonPrefetch:
         for row in rows or []:
             instance = _instance(self.model, row)
             for name in self.select:
-                relation = self.model._meta.get_field(name)
+                relation = _forward_relation(self.model, name)
+                related_model = relation.related_model
                 data = row.get(f"{PREFIX}{name}") or {}
                 related = None
-                if data.get(relation.related_model._meta.pk.attname) is not None:
-                    related = _instance(relation.related_model, data)
+                if data.get(related_model._meta.pk.attname) is not None:
+                    related = _instance(related_model, data)
                 relation.set_cached_value(instance, related)
             for child in self.children:
                 _store(instance, child.attr, child.hydrate(row.get(child.key), instance))
@@ -136,6 +137,17 @@ class JsonPrefetchIterable(ModelIterable):
             yield obj
 
 
+def _forward_relation(model: type[models.Model], name: str) -> models.ForeignObject:
+    """``model``'s forward relation ``name`` (a foreign key or one-to-one): ``select`` embeds
+    only those."""
+    relation = model._meta.get_field(name)
+    if not isinstance(relation, models.ForeignObject):
+        raise TypeError(
+            f"{model.__name__}.{name} is not a forward relation: it cannot be selected."
+        )
+    return relation
+
+
 def _columns(model: type[models.Model]) -> list[models.Field]:
     return list(model._meta.concrete_fields)
 
@@ -164,6 +176,5 @@ def _store(instance: models.Model, attr: str, rows: list[models.Model]) -> None:
     cache_name = getattr(manager, "prefetch_cache_name", None) or (
         manager.field.remote_field.cache_name
     )
-    if not hasattr(instance, "_prefetched_objects_cache"):
-        instance._prefetched_objects_cache = {}
-    instance._prefetched_objects_cache[cache_name] = queryset
+    # Django keeps prefetched results in this instance attribute, created on first use.
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[cache_name] = queryset

@@ -254,7 +254,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "weasyprint.progress": {"level": "WARNING"},  # one line per page otherwise
+    },
 }
 
 # Where seed_demo and the e-mails point people.
@@ -296,7 +299,8 @@ CACHES = {
 }
 # Webhook deliveries: exponential backoff with jitter from BASE seconds, each wait capped at
 # MAX, giving up once WINDOW seconds have passed since the event.
-WEBHOOK_BACKOFF_BASE_SECONDS = env_int("WEBHOOK_BACKOFF_BASE_SECONDS", 30, minimum=1)
+# Whole seconds from the environment; a float so that tests may wait a fraction of one.
+WEBHOOK_BACKOFF_BASE_SECONDS: float = env_int("WEBHOOK_BACKOFF_BASE_SECONDS", 30, minimum=1)
 WEBHOOK_BACKOFF_MAX_SECONDS = env_int("WEBHOOK_BACKOFF_MAX_SECONDS", 4 * 3600, minimum=1)
 WEBHOOK_RETRY_WINDOW_SECONDS = env_int("WEBHOOK_RETRY_WINDOW_SECONDS", 24 * 3600, minimum=60)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
@@ -347,7 +351,6 @@ if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= RENDER_TIME_LIMIT:
         "The broker's visibility timeout (4 x CELERY_TASK_TIME_LIMIT) must outlast "
         "RENDER_TIME_LIMIT, or a slow render would be delivered twice."
     )
-LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}  # one line per page otherwise
 
 # --- Consent (issue 7) ----------------------------------------------------------------------
 # Days after an agreement ends (expired or terminated) before its consent records are purged;

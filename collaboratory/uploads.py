@@ -112,7 +112,7 @@ class UploadLimitMiddleware:
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         """Parse a multipart body here, before the view (and before CSRF's check reads it),
         so a stopped upload never reaches a view as a half-filled form."""
-        if request.method == "POST" and request.content_type.startswith("multipart/"):
+        if request.method == "POST" and (request.content_type or "").startswith("multipart/"):
             request.POST  # noqa: B018 - parsing runs the upload handlers
         message = getattr(request, REFUSED_ATTRIBUTE, None)
         if message:

@@ -454,15 +454,15 @@ class _RowChecker:
         attributes = self.attributes.get(attribute_cells)
         if attributes is None:
             attributes = self.attributes[attribute_cells] = self.attribute_cells(attribute_cells)
-        at = self.decision_at
+        decision_at = self.decision_at
         decision_cells = (
-            values[at[0]],
-            values[at[1]],
-            values[at[2]],
-            values[at[3]],
-            values[at[4]],
-            values[at[5]],
-            values[at[6]],
+            values[decision_at[0]],
+            values[decision_at[1]],
+            values[decision_at[2]],
+            values[decision_at[3]],
+            values[decision_at[4]],
+            values[decision_at[5]],
+            values[decision_at[6]],
         )
         decided = self.decisions.get(decision_cells)
         if decided is None:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from agreements.models import Agreement, DataElement
+from collaboratory.forms import field_of
+from consent.models import ConsentForm
 from consent.rules import Action, ConsentKind, GivenBy, Method, State
+from partners.models import Organisation
 
 
 class DateInput(forms.DateInput):
@@ -13,8 +21,21 @@ class DateInput(forms.DateInput):
 
     input_type = "date"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
         super().__init__(attrs, format="%Y-%m-%d")
+
+
+class FormVersionField(forms.ModelChoiceField[ConsentForm]):
+    """One of an agreement's consent form versions (each form instance sets the queryset),
+    labelled by title, language and version, and with ``dated`` the day it took effect."""
+
+    def __init__(self, *, label: str, dated: bool) -> None:
+        super().__init__(queryset=None, label=label)
+        self.dated = dated
+
+    def label_from_instance(self, obj: ConsentForm) -> str:
+        label = f"{obj.title} — {obj.language}, version {obj.version}"
+        return f"{label} (from {obj.effective_date})" if self.dated else label
 
 
 class RequirementForm(forms.Form):
@@ -34,14 +55,13 @@ class RequirementForm(forms.Form):
         help_text="The whole agreement, or one data element with a requirement of its own.",
     )
 
-    def __init__(self, *args, agreement, **kwargs):
+    def __init__(self, *args: Any, agreement: Agreement, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.elements = {str(e.pk): e for e in agreement.data_elements.all()}
-        self.fields["data_element"].choices = [("", "The whole agreement")] + [
-            (pk, e.name) for pk, e in self.elements.items()
-        ]
+        choices = [("", "The whole agreement")] + [(pk, e.name) for pk, e in self.elements.items()]
+        field_of(self, "data_element", forms.ChoiceField).choices = choices
 
-    def clean_data_element(self):
+    def clean_data_element(self) -> DataElement | None:
         value = self.cleaned_data.get("data_element")
         return self.elements.get(value) if value else None
 
@@ -70,33 +90,31 @@ class RecordForm(forms.Form):
     decided_on = forms.DateField(
         label="Date of the decision", widget=DateInput, initial=timezone.localdate
     )
-    form = forms.ModelChoiceField(label="Form version the family saw", queryset=None)
+    form = FormVersionField(label="Form version the family saw", dated=True)
     school = forms.CharField(max_length=100, required=False)
     grade = forms.IntegerField(
         min_value=0, max_value=12, required=False, help_text="0 for kindergarten."
     )
     birth_year = forms.IntegerField(min_value=1980, max_value=2100, required=False)
 
-    def __init__(self, *args, forms_of_agreement, **kwargs):
+    def __init__(
+        self, *args: Any, forms_of_agreement: QuerySet[ConsentForm], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["form"].queryset = forms_of_agreement
-        self.fields["form"].label_from_instance = lambda f: (
-            f"{f.title} — {f.language}, version {f.version} (from {f.effective_date})"
-        )
+        field_of(self, "form", FormVersionField).queryset = forms_of_agreement
 
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(label="CSV file (UTF-8)")
-    default_form = forms.ModelChoiceField(
-        label="Form version, unless the file says otherwise", queryset=None
+    default_form = FormVersionField(
+        label="Form version, unless the file says otherwise", dated=False
     )
 
-    def __init__(self, *args, forms_of_agreement, **kwargs):
+    def __init__(
+        self, *args: Any, forms_of_agreement: QuerySet[ConsentForm], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["default_form"].queryset = forms_of_agreement
-        self.fields["default_form"].label_from_instance = lambda f: (
-            f"{f.title} — {f.language}, version {f.version}"
-        )
+        field_of(self, "default_form", FormVersionField).queryset = forms_of_agreement
 
     def clean_file(self):
         """The name must say CSV; the content (UTF-8 text, not a spreadsheet, PDF or other
@@ -122,12 +140,19 @@ class RosterForm(forms.Form):
         label="Students permitted on", widget=DateInput, initial=timezone.localdate
     )
 
-    def __init__(self, *args, recipients, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        recipients: Iterable[tuple[Organisation, tuple[str, ...]]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.recipients = {str(org.pk): org for org, columns in recipients if columns}
-        self.fields["recipient"].choices = [(pk, org.name) for pk, org in self.recipients.items()]
+        field_of(self, "recipient", forms.ChoiceField).choices = [
+            (pk, org.name) for pk, org in self.recipients.items()
+        ]
 
-    def clean_recipient(self):
+    def clean_recipient(self) -> Organisation:
         return self.recipients[self.cleaned_data["recipient"]]
 
 
@@ -137,6 +162,8 @@ class StudentFilterForm(forms.Form):
     grade = forms.IntegerField(min_value=0, max_value=12, required=False)
     key = forms.CharField(label="Key starts with", max_length=64, required=False)
 
-    def __init__(self, *args, schools, **kwargs):
+    def __init__(self, *args: Any, schools: Iterable[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].choices = [("", "Any school")] + [(s, s or "(none)") for s in schools]
+        field_of(self, "school", forms.ChoiceField).choices = [("", "Any school")] + [
+            (s, s or "(none)") for s in schools
+        ]

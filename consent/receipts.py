@@ -22,8 +22,13 @@ from consent.models import ConsentRecord
 from consent.rules import Action, ConsentKind, GivenBy
 
 KANTARA_VERSION = "KI-CR-v1.1.0"
-EVENT_TYPES = {Action.GRANTED: "given", Action.REFUSED: "refused", Action.WITHDRAWN: "withdrawn"}
-CONSENT_TYPES = {
+# Keyed by the stored values (the choices are str enums, so their members look up alike).
+EVENT_TYPES: dict[str, str] = {
+    Action.GRANTED: "given",
+    Action.REFUSED: "refused",
+    Action.WITHDRAWN: "withdrawn",
+}
+CONSENT_TYPES: dict[str, str] = {
     ConsentKind.OPT_OUT: "IMPLICIT",
     ConsentKind.PARENTAL: "EXPLICIT",
     ConsentKind.PARENTAL_ASSENT: "EXPLICIT",
@@ -72,7 +77,7 @@ def consent_receipt(record: ConsentRecord, *, agreement: Agreement, kind: str | 
                     {
                         "purpose": agreement.purpose,
                         "purposeCategory": ["Research"],
-                        "consentType": CONSENT_TYPES.get(kind, "EXPLICIT"),
+                        "consentType": CONSENT_TYPES.get(kind or "", "EXPLICIT"),
                         "piiCategory": [e.name for e in elements],
                         "primaryPurpose": True,
                         "termination": f"When the agreement ends ({agreement.expires_on}) or "

@@ -30,7 +30,7 @@ def checkpoints(first: dt.date, today: dt.date, *, max_points: int = MAX_POINTS)
     """Evenly spaced days ending today, at least a week apart, at most ``max_points``."""
     span = max((today - first).days, 0)
     step = max(7, math.ceil(span / (max_points - 1))) if span else 7
-    days = []
+    days: list[dt.date] = []
     day = today
     while day >= first and len(days) < max_points:
         days.append(day)

@@ -65,9 +65,8 @@ def consent_dashboard(request: HttpRequest, pk) -> HttpResponse:
     summary = selectors.consent_summary(
         agreement, recipient_id=recipient_id, current=current, kind=kind
     )
-    rows = current.rows
-    if not access.student_level:
-        rows = selectors.suppress_small_cells(rows)
+    # Recipients see small counts masked.
+    rows = current.rows if access.student_level else selectors.suppress_small_cells(current.rows)
     return render(
         request,
         "consent/dashboard.html",

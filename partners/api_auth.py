@@ -214,6 +214,15 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 # --- Scopes -----------------------------------------------------------------------------------
 
 
+def request_token(request: Request) -> ApiToken:
+    """The API token that authenticated ``request``; 401 when there is none (views behind
+    ``IsAuthenticated`` never get that far without one)."""
+    token = request.auth
+    if not isinstance(token, ApiToken):
+        raise exceptions.NotAuthenticated()
+    return token
+
+
 class HasRequiredScope(BasePermission):
     """The view's ``required_scope`` must be among the token's scopes (403 otherwise)."""
 
@@ -231,6 +240,9 @@ class HasRequiredScope(BasePermission):
 
 
 # --- Rate limit -------------------------------------------------------------------------------
+
+#: Where TokenRateThrottle leaves (limit, remaining, seconds to reset) for the response headers.
+RATE_LIMIT_ATTRIBUTE = "rate_limit"
 
 _PERIODS = {"s": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
@@ -267,7 +279,7 @@ class TokenRateThrottle(BaseThrottle):
             log.exception("Rate-limit counter unavailable; letting the request through")
             return True
         reset = int(period - (now % period)) + 1
-        request.rate_limit = (limit, max(limit - used, 0), reset)
+        setattr(request, RATE_LIMIT_ATTRIBUTE, (limit, max(limit - used, 0), reset))
         if used > limit:
             self._wait = reset
             return False

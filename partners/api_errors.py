@@ -84,7 +84,9 @@ def _domain_error_response(exc: DomainError) -> Response:
     else:
         details = {}
         message = " ".join(exc.messages)
-    code = exc.code if isinstance(getattr(exc, "code", None), str) else "rule_violation"
+    code = getattr(exc, "code", None)  # absent when the error is a dict of fields
+    if not isinstance(code, str):
+        code = "rule_violation"
     return Response(error_body(code, message, details), status=422)
 
 
@@ -110,7 +112,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
             status=500,
         )
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
+        # Throttled.__init__ sets ``wait`` (seconds or None); the DRF stubs omit it.
+        wait = int(getattr(exc, "wait", None) or 1)
         headers["Retry-After"] = str(max(wait, 1))
         return Response(
             error_body(
@@ -121,8 +124,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
             status=429,
             headers=headers,
         )
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
+    # APIView.handle_exception sets ``auth_header`` on 401s when an authenticator has one.
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
     if isinstance(exc, ParameterError):
         return Response(
             error_body(exc.default_code, str(exc.detail), exc.details),
@@ -137,7 +142,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
             status=400,
         )
     details = getattr(exc, "details", None)
-    code = exc.get_codes() if isinstance(exc.get_codes(), str) else None
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else None
     if not code or code in ("error", "invalid"):
         code = _STATUS_CODES.get(exc.status_code, "error")
     return Response(

@@ -29,7 +29,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from partners import webhooks
-from partners.api_auth import BearerTokenAuthentication, HasRequiredScope, TokenRateThrottle
+from partners.api_auth import (
+    RATE_LIMIT_ATTRIBUTE,
+    BearerTokenAuthentication,
+    HasRequiredScope,
+    TokenRateThrottle,
+    request_token,
+)
 from partners.api_errors import (
     NOT_MODIFIED,
     ParameterError,
@@ -86,11 +92,11 @@ def parse_query(request: Request, query_serializer: type[serializers.Serializer]
 
 
 class PartnerApiView(APIView):
-    authentication_classes: ClassVar = [BearerTokenAuthentication]
-    permission_classes: ClassVar = [IsAuthenticated, HasRequiredScope]
-    throttle_classes: ClassVar = [TokenRateThrottle]
-    renderer_classes: ClassVar = [JSONRenderer]
-    parser_classes: ClassVar = [JSONParser]
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsAuthenticated, HasRequiredScope]
+    throttle_classes = [TokenRateThrottle]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
     #: The scope a token needs for this endpoint.
     required_scope: ClassVar[str | None] = None
     #: The query parameters GET accepts (others answer 400; other methods take none).
@@ -107,20 +113,31 @@ class PartnerApiView(APIView):
         self.query = parse_query(request, self.query_serializer if reads else NoQuery)
 
     @property
-    def organisation_id(self) -> int:
-        token: ApiToken = self.request.auth
-        return token.organisation_id
+    def token(self) -> ApiToken:
+        """The token that authenticated this request (the permission check requires one)."""
+        return request_token(self.request)
 
-    def finalize_response(
+    @property
+    def organisation_id(self) -> int:
+        return self.token.organisation_id
+
+    # DRF's stubs narrow finalize_response to Response; DRF itself takes and returns any
+    # HttpResponseBase (documents are FileResponses, a conditional GET may answer a bare 304).
+    def finalize_response(  # type: ignore[override]
         self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:
-        response = super().finalize_response(request, response, *args, **kwargs)
+        response = super().finalize_response(
+            request,
+            response,  # type: ignore[arg-type]  # see above
+            *args,
+            **kwargs,
+        )
         if isinstance(response, Response) and isinstance(response.data, dict):
             if "error" in response.data:
                 # Errors are JSON whatever the endpoint's success type (e.g. a PDF).
                 response.accepted_renderer = JSONRenderer()
                 response.accepted_media_type = "application/json"
-        limits = getattr(request, "rate_limit", None)
+        limits = getattr(request, RATE_LIMIT_ATTRIBUTE, None)
         if limits:
             response["RateLimit-Limit"], response["RateLimit-Remaining"] = limits[0], limits[1]
             response["RateLimit-Reset"] = limits[2]
@@ -135,7 +152,8 @@ class PartnerApiView(APIView):
             response.render()
             etag = '"' + hashlib.sha256(response.content).hexdigest()[:40] + '"'
             response["ETag"] = etag
-            return get_conditional_response(request._request, etag=etag, response=response)
+            conditional = get_conditional_response(request._request, etag=etag, response=response)
+            return response if conditional is None else conditional  # None only without response
         return response
 
 
@@ -162,7 +180,8 @@ def paginate(
     if page > last:
         # Well-formed but out of range: like a missing object, a 404 (not a 400).
         raise PageNotFound(page, last)
-    items = read(paginator.page(page).object_list) if paginator.count else []
+    start = (page - 1) * page_size
+    items = read(queryset[start : start + page_size]) if paginator.count else []
 
     def link(number: int) -> str:
         query = request.query_params.copy()
@@ -192,7 +211,7 @@ class OrganisationMeApi(PartnerApiView):
         responses={200: OrganisationMeSerializer, **NOT_MODIFIED, **error_responses(400)},
     )
     def get(self, request: Request) -> Response:
-        token: ApiToken = request.auth
+        token = self.token
         return Response(
             OrganisationMeSerializer({"organisation": token.organisation, "token": token}).data
         )
@@ -245,7 +264,7 @@ class WebhookListApi(PartnerApiView):
         serializer = WebhookEndpointCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         endpoint, secret = webhooks.webhook_endpoint_create(
-            organisation=request.auth.organisation,
+            organisation=self.token.organisation,
             url=serializer.validated_data["url"],
             events=serializer.validated_data["events"],
             description=serializer.validated_data.get("description", ""),
@@ -332,9 +351,9 @@ class ApiNotFound(APIView):
     """Unknown paths answer the API's 404 body (not an HTML page), with a hint when only the
     trailing slash is off."""
 
-    authentication_classes: ClassVar = []
-    permission_classes: ClassVar = []
-    renderer_classes: ClassVar = [JSONRenderer]
+    authentication_classes = []
+    permission_classes = []
+    renderer_classes = [JSONRenderer]
     schema = None
 
     def get_exception_handler(self):

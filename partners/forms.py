@@ -37,7 +37,8 @@ class TrioForm(forms.ModelForm):
                 field.initial = self.instance.member(role)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         try:
             validate_trio_organisations(
                 research=cleaned.get("research"),

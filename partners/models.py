@@ -50,12 +50,14 @@ class Organisation(models.Model):
 
     def clean(self) -> None:
         if self.pk:
-            clashing = TrioMember.objects.filter(organisation_id=self.pk).exclude(role=self.kind)
-            if clashing.exists():
+            clashing = (
+                TrioMember.objects.filter(organisation_id=self.pk).exclude(role=self.kind).first()
+            )
+            if clashing is not None:
                 raise ValidationError(
                     {
                         "kind": "This organisation takes part in trios as a "
-                        f"{clashing.first().get_role_display().lower()}; its kind cannot change "
+                        f"{clashing.get_role_display().lower()}; its kind cannot change "
                         "while it does."
                     }
                 )

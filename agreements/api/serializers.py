@@ -132,7 +132,9 @@ class DataElementSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
-    source = OrganisationSummarySerializer()
+    # DRF pops declared fields off the class, so this field never shadows Field.source at run
+    # time; only the type checker sees the name clash.
+    source = OrganisationSummarySerializer()  # type: ignore[assignment]
     recipient = OrganisationSummarySerializer()
     identifiability = serializers.ChoiceField(choices=Identifiability.choices)
     research_questions = ResearchQuestionRefSerializer(many=True)
@@ -161,7 +163,9 @@ class AgreementDetailSerializer(AgreementSerializer):
     open_conflicts = ConflictSerializer(many=True)
     timeline = TimelineEntrySerializer(many=True)
 
-    def to_representation(self, agreement: Agreement) -> dict[str, Any]:
+    def to_representation(self, agreement: Agreement | dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(agreement, Agreement):
+            raise TypeError("The detail needs the agreement itself, not a row of the list.")
         text = consolidated_text(agreement)
         organisations = {m.organisation_id: m.organisation for m in agreement.trio.members.all()}
         return {

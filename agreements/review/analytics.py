@@ -105,8 +105,10 @@ def deviation_report(
     rows: dict[str, ClauseDeviation] = {}
     for clause in clauses.only("key", "heading", "order", "version_id"):
         # Newest version first: its heading and position win.
-        row = rows.setdefault(clause.key, ClauseDeviation(clause.key, clause.heading, clause.order))
-        row.agreements += per_version.get(clause.version_id, 0)
+        clause_row = rows.setdefault(
+            clause.key, ClauseDeviation(clause.key, clause.heading, clause.order)
+        )
+        clause_row.agreements += per_version.get(clause.version_id, 0)
     overrides = (
         ClauseOverride.objects.filter(agreement__in=agreements, status__in=COUNTED)
         .order_by("agreement__reference", "created_at", "id")

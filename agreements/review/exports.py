@@ -28,7 +28,7 @@ from docx.text.paragraph import Paragraph
 
 from agreements.documents import pdf
 from agreements.text.comparisons import ClauseComparison, Comparison
-from agreements.text.redline import Op, diff_tokens
+from agreements.text.redline import Op, OpKind, diff_tokens
 
 #: Who made a clause's change, and when (for ``w:author`` / ``w:date``).
 type Attribution = Callable[[ClauseComparison], tuple[str, dt.datetime]]
@@ -144,7 +144,7 @@ class _Revisions:
         return paragraphs
 
 
-def _whole(kind: str, text: str) -> list[Op]:
+def _whole(kind: OpKind, text: str) -> list[Op]:
     return [Op(kind, text)] if text else []
 
 

@@ -10,12 +10,15 @@ from django.utils.safestring import SafeString
 from agreements.text.glossary import Term, annotate, glossary_for
 
 register = template.Library()
+_CACHE = "agreements.glossary"
 
 
 def _terms(context: template.Context, text) -> list[Term]:
     """The glossary of ``text`` (a ConsolidatedText or a list of clauses), computed once per
     page render."""
-    cache = context.render_context.setdefault("agreements.glossary", {})
+    cache: dict[int, list[Term]] | None = context.render_context.get(_CACHE)
+    if cache is None:
+        cache = context.render_context[_CACHE] = {}
     key = id(text)
     if key not in cache:
         clauses = getattr(text, "clauses", text) or ()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString
@@ -87,7 +88,14 @@ def defined_terms(body: str) -> dict[str, str]:
     return terms
 
 
-def glossary_for(clauses: Iterable[object]) -> list[Term]:
+class ClauseText(Protocol):
+    """What the glossary reads of any clause (a template clause or a consolidated one)."""
+
+    @property
+    def body(self) -> str: ...
+
+
+def glossary_for(clauses: Iterable[ClauseText]) -> list[Term]:
     """The glossary of an agreement's text: the terms its Definitions clause defines (those
     win) and the product's own terms. ``clauses`` have ``key``, ``heading`` and ``body``."""
     agreement_terms: dict[str, str] = {}
@@ -119,7 +127,7 @@ def _paragraphs(html_pieces: list[tuple[bool, str]]) -> str:
             out.append(piece)
             continue
         piece = piece.replace("\r\n", "\n").replace("\r", "\n")
-        escaped = escape(piece)
+        escaped: str = escape(piece)
         escaped = re.sub(r"\n{2,}", "\x00P\x00", escaped)  # control chars never survive escape
         escaped = escaped.replace("\n", "<br>").replace("\x00P\x00", "</p>\n\n<p>")
         out.append(escaped)

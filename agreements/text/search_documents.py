@@ -9,11 +9,12 @@ text parties propose grow with every partnership, so those two are indexed.)
 from __future__ import annotations
 
 from django.contrib.postgres.search import SearchVector
+from django.db.models.expressions import CombinedExpression
 
 CONFIG = "english"
 
 
-def agreement_document() -> SearchVector:
+def agreement_document() -> CombinedExpression:
     return (
         SearchVector("title", weight="A", config=CONFIG)
         + SearchVector("reference", weight="A", config=CONFIG)
@@ -21,7 +22,7 @@ def agreement_document() -> SearchVector:
     )
 
 
-def override_document() -> SearchVector:
+def override_document() -> CombinedExpression:
     return (
         SearchVector("heading", weight="A", config=CONFIG)
         + SearchVector("body", weight="B", config=CONFIG)

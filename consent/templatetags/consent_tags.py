@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
 from consent import selectors
@@ -19,7 +21,7 @@ def agreement_consent(agreement, my_orgs=None) -> dict:
     members = list(agreement.trio.members.all())
     district_id = next((m.organisation_id for m in members if m.role == "district"), None)
     member = bool(my_orgs)
-    overview = {
+    overview: dict[str, Any] = {
         "requirements": requirements,
         "kind": kind,
         "member": member,
