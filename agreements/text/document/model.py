@@ -16,6 +16,8 @@ An agreement is a legal document, not a list of strings (see DOMAIN.md, "Documen
 Labels (section letters, list numbers) are computed from the numbering, never stored as text,
 except where the source's own label does not follow its sequence (a typed "1.0." before "1.2."):
 then ``ListItem.label`` keeps it as written, so numbering is always exactly as the source.
+``resolver.py`` holds the counting rules every renderer shares (which counters a pattern sees,
+how counting goes on after an explicit label, what a ``Ref.item`` path counts).
 
 Everything here is data: frozen dataclasses of plain values, no ORM, no HTML. Renderers (HTML,
 PDF, .docx, plain text) and importers (Markdown, .docx) live beside this module; the one
