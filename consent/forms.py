@@ -25,7 +25,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
-class FormVersionField(forms.ModelChoiceField[ConsentForm]):
+class FormVersionField(forms.ModelChoiceField):
     """One of an agreement's consent form versions (each form instance sets the queryset),
     labelled by title, language and version, and with ``dated`` the day it took effect."""
 
