@@ -15,11 +15,7 @@ The rules:
   insertions. Whitespace that is all two changes have between them is folded into one change
   (``[-quick brown-][+slow red+]`` rather than ``[-quick-][+slow+] [-brown-][+red+]``).
 - Changes are counted and numbered by region, in reading order.
-- Output is HTML built only from escaped text: clause texts are data, never markup or template
-  code. A blank line starts a new ``<p>``; a single line break becomes ``<br>``. Each change is
-  marked with ``<del>``/``<ins>`` plus a visually hidden ``[deleted: …]`` / ``[inserted: …]``
-  cue, so screen-reader users and colour-blind users get the change without the colours. A change
-  of whitespace alone would be invisible, so it shows ``¶`` (a line break) or ``·`` (a space).
+- :mod:`agreements.text.redline_html` shows the ops as HTML (inline, or side by side).
 
 The algorithm (chosen by bench/bench_redline.py; every candidate stays in ``_ALGORITHMS`` so the
 benchmark measures all of them in one run): Google's diff-match-patch run on the token lists, each
@@ -43,13 +39,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from enum import Enum
 from functools import lru_cache
 from typing import Literal, TypedDict
 
 from diff_match_patch import diff_match_patch
-from django.utils.html import escape, format_html, format_html_join
-from django.utils.safestring import SafeString
 
 __all__ = [
     "Op",
@@ -58,8 +51,7 @@ __all__ = [
     "change_count",
     "changed",
     "diff_tokens",
-    "redline_html",
-    "side_by_side",
+    "number_changes",
     "word_stats",
 ]
 
@@ -447,7 +439,7 @@ def changed(old: str, new: str) -> bool:
     return old != new
 
 
-def _numbered(ops: Iterable[Op]) -> Iterator[tuple[Op, int | None]]:
+def number_changes(ops: Iterable[Op]) -> Iterator[tuple[Op, int | None]]:
     """Each op with the 1-based number of its change region (None for unchanged text)."""
     number = 0
     in_change = False
@@ -463,7 +455,7 @@ def _numbered(ops: Iterable[Op]) -> Iterator[tuple[Op, int | None]]:
 
 
 def _region_count(ops: Iterable[Op]) -> int:
-    return max((number for _, number in _numbered(ops) if number is not None), default=0)
+    return max((number for _, number in number_changes(ops) if number is not None), default=0)
 
 
 def change_count(old: str, new: str) -> int:
@@ -478,114 +470,4 @@ def word_stats(old: str, new: str) -> WordStats:
         words_inserted=sum(len(_WORD_RE.findall(op.text)) for op in ops if op.kind == "insert"),
         words_deleted=sum(len(_WORD_RE.findall(op.text)) for op in ops if op.kind == "delete"),
         changes=_region_count(ops),
-    )
-
-
-# --- HTML -----------------------------------------------------------------------------------
-
-_BREAK_RE = re.compile(r"((?:\r\n?|\n)\s*)")  # spaces before it are kept: HTML drops them
-_NEWLINE_RE = re.compile(r"\r\n?|\n")
-
-
-class _Break(Enum):
-    LINE = "a single line break: <br>"
-    PARAGRAPH = "a blank line (two or more line breaks): a new <p>"
-
-
-_MARKS = {
-    "delete": (
-        '<del class="redline-del" aria-label="deleted"{}>'
-        '<span class="visually-hidden">[deleted: </span>{}<span class="visually-hidden">]</span>'
-        "</del>"
-    ),
-    "insert": (
-        '<ins class="redline-ins" aria-label="inserted"{}>'
-        '<span class="visually-hidden">[inserted: </span>{}<span class="visually-hidden">]</span>'
-        "</ins>"
-    ),
-}
-
-
-def _layout(text: str) -> Iterator[str | _Break]:
-    """The pieces of ``text`` between line breaks, and the breaks."""
-    for index, piece in enumerate(_BREAK_RE.split(text)):
-        if index % 2 == 0:
-            if piece:
-                yield piece
-        elif len(_NEWLINE_RE.findall(piece)) >= 2:
-            yield _Break.PARAGRAPH
-        else:
-            yield _Break.LINE
-
-
-def _visible_whitespace(text: str) -> str:
-    return "¶" if _NEWLINE_RE.search(text) else "·"
-
-
-def _render(
-    numbered: Iterable[tuple[Op, int | None]], kinds: frozenset[str], id_prefix: str, id_suffix: str
-) -> SafeString:
-    """HTML of the ops whose kind is in ``kinds``, in ``<p>`` blocks, changes marked."""
-    paragraphs: list[list[SafeString]] = [[]]
-    anchored: set[int] = set()
-
-    def mark(kind: str, text: str, number: int) -> SafeString:
-        if number in anchored:
-            attributes = format_html(' data-change="{}"', number)
-        else:
-            anchored.add(number)
-            attributes = format_html(
-                ' id="{}{}{}" data-change="{}"', id_prefix, number, id_suffix, number
-            )
-        return format_html(_MARKS[kind], attributes, text)
-
-    for op, number in numbered:
-        if op.kind not in kinds:
-            continue
-        pieces = _layout(op.text)
-        if number is not None and op.text.isspace():
-            paragraphs[-1].append(mark(op.kind, _visible_whitespace(op.text), number))
-            pieces = (piece for piece in pieces if not isinstance(piece, str))
-        for piece in pieces:
-            if piece is _Break.PARAGRAPH:
-                paragraphs.append([])
-            elif piece is _Break.LINE:
-                paragraphs[-1].append(SafeString("<br>"))
-            elif number is None:
-                paragraphs[-1].append(escape(piece))
-            else:
-                paragraphs[-1].append(mark(op.kind, piece, number))
-    return format_html_join(
-        "\n",
-        "<p>{}</p>",
-        (
-            (format_html_join("", "{}", ((f,) for f in fragments)),)
-            for fragments in paragraphs
-            if fragments
-        ),
-    )
-
-
-def redline_html(old: str, new: str, *, id_prefix: str = "chg-") -> SafeString:
-    """Old and new text in one view: deletions in ``<del>``, insertions in ``<ins>``.
-
-    The first element of change N has ``id="{id_prefix}N"``; every element of it has
-    ``data-change="N"``, so a page can step from change to change. Pages showing several
-    clauses pass a distinct ``id_prefix`` per clause to keep ids unique.
-    """
-    ops = diff_tokens(old, new)
-    return _render(_numbered(ops), frozenset({"equal", "delete", "insert"}), id_prefix, "")
-
-
-def side_by_side(old: str, new: str, *, id_prefix: str = "chg-") -> tuple[SafeString, SafeString]:
-    """The old text with its deletions marked, and the new text with its insertions marked.
-
-    Change numbers match ``redline_html``; ids end in ``-old`` and ``-new`` so both sides can
-    be on one page (a pure insertion has no element on the left, a pure deletion none on the
-    right).
-    """
-    numbered = list(_numbered(diff_tokens(old, new)))
-    return (
-        _render(numbered, frozenset({"equal", "delete"}), id_prefix, "-old"),
-        _render(numbered, frozenset({"equal", "insert"}), id_prefix, "-new"),
     )

@@ -41,7 +41,7 @@ from agreements.selectors import (
     placeholder_values,
     user_party_roles,
 )
-from agreements.text import comparisons
+from agreements.text import comparisons, proposals
 from agreements.text.comparisons import ClauseComparison, Comparison
 from audit.models import AuditAction
 from audit.services import record as audit_record
@@ -163,7 +163,7 @@ def agreement_conflict(request: HttpRequest, pk, clause_key: str) -> HttpRespons
     if clause is None:
         raise Http404("No such clause in this agreement's template.")
     competing = conflicts(agreement).get(clause_key, [])
-    conflict = comparisons.conflict_positions(
+    conflict = proposals.conflict_positions(
         key=clause_key,
         standard=clause,
         proposals=[(o.organisation.name, o.get_status_display(), o) for o in competing],
@@ -238,7 +238,7 @@ def agreement_compare_upgrade(request: HttpRequest, pk) -> HttpResponse:
     context: dict = {"agreement": agreement, "candidates": candidates, "target": target}
     if target is not None:
         text = consolidated_text(agreement)
-        preview = comparisons.upgrade_preview(
+        preview = proposals.upgrade_preview(
             current=text,
             old_clauses=list(agreement.template_version.clauses.all()),
             new_clauses=list(target.clauses.order_by("order")),

@@ -31,7 +31,7 @@ import django.utils.html  # noqa: E402, F401
 from django.core.exceptions import ValidationError  # noqa: E402
 
 with atheris.instrument_imports():
-    from agreements.text import placeholders, redline
+    from agreements.text import placeholders, redline, redline_html
     from consent import csv_import
 
 FORM = csv_import.FormRef(id=1, language="en", version=1, effective_date=dt.date(2025, 1, 1))
@@ -59,8 +59,8 @@ def _redline(data: atheris.FuzzedDataProvider) -> None:
     ops = redline.diff_tokens(old, new)
     assert "".join(o.text for o in ops if o.kind in ("equal", "insert")) == new
     assert "".join(o.text for o in ops if o.kind in ("equal", "delete")) == old
-    html = str(redline.redline_html(old, new))
-    assert html == str(redline.redline_html(old, new))
+    html = str(redline_html.redline_html(old, new))
+    assert html == str(redline_html.redline_html(old, new))
     position = html.find("<")
     while position != -1:  # every "<" opens one of the renderer's own tags
         assert html.startswith(ALLOWED_TAGS, position), html[position : position + 30]

@@ -8,6 +8,7 @@ from pathlib import Path
 from agreements.standards.markdown_import import parse_markdown
 from agreements.text import comparisons
 from agreements.text.consolidation import consolidate
+from agreements.text.proposals import conflict_positions, upgrade_preview
 
 DEMO = Path(__file__).resolve().parents[2] / "agreements" / "demo"
 
@@ -176,7 +177,7 @@ def test_conflict_positions_are_each_redlined_against_the_filled_standard():
         ("District", "Proposed", O(3, "delete", "breach")),
     ]
 
-    conflict = comparisons.conflict_positions(
+    conflict = conflict_positions(
         key="breach", standard=filled, proposals=proposals, values={"breach_notice_hours": 72}
     )
 
@@ -246,7 +247,7 @@ def test_upgrade_preview_reapplies_overrides_and_flags_those_written_against_an_
     ]
     current = consolidate(clauses=old, accepted_overrides=accepted, values={})
 
-    preview = comparisons.upgrade_preview(
+    preview = upgrade_preview(
         current=current,
         old_clauses=old,
         new_clauses=new,

@@ -18,10 +18,9 @@ from agreements.text.redline import (
     change_count,
     changed,
     diff_tokens,
-    redline_html,
-    side_by_side,
     word_stats,
 )
+from agreements.text.redline_html import redline_html, side_by_side
 
 HIDDEN = '<span class="visually-hidden">'
 

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agreements.search import Markers, highlight
-from agreements.text import placeholders, redline
+from agreements.text import placeholders, redline, redline_html
 from agreements.text.consolidation import consolidate
 from agreements.text.glossary import Term, annotate
 from consent import csv_import
@@ -211,12 +211,12 @@ def test_a_redline_reconstructs_both_texts_and_never_lets_input_become_markup(ol
     assert redline.diff_tokens(old, new) == ops
     assert "".join(op.text for op in ops if op.kind in ("equal", "insert")) == new
     assert "".join(op.text for op in ops if op.kind in ("equal", "delete")) == old
-    html = str(redline.redline_html(old, new))
-    assert str(redline.redline_html(old, new)) == html
+    html = str(redline_html.redline_html(old, new))
+    assert str(redline_html.redline_html(old, new)) == html
     parsed = _tags(html)
     assert parsed.tags <= REDLINE_TAGS, parsed.tags
     assert parsed.attributes <= {"class", "aria-label", "id", "data-change"}
-    for side in redline.side_by_side(old, new):
+    for side in redline_html.side_by_side(old, new):
         assert _tags(str(side)).tags <= REDLINE_TAGS
 
 
