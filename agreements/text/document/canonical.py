@@ -50,6 +50,7 @@ decimal, decimal-zero, lower-letter, upper-letter, lower-roman, upper-roman, non
    rows without cells, empty indented passages and empty title lines are dropped. List items,
    cells and parts are kept even when empty: they carry numbering and table shape.
 6. ``header_rows`` is at most the number of rows; ``widths`` are rounded to 6 decimals.
+7. A title line or part title that is bold all through loses that bold: headings are bold.
 
 **Validation** (``from_json``): unknown or missing type tags, unknown keys, wrong value types,
 unknown enum values, malformed part keys (lowercase letters and digits joined by single
@@ -318,6 +319,11 @@ _FIELD_READERS: dict[tuple[type, str], Callable[[_Reader, Any, str], Any]] = {
     (object, "item"): lambda r, v, p: r.array(v, p, lambda e, q: r.integer(e, q, 0)),
     (object, "name"): lambda r, v, p: r.string(v, p, PARAM_RE),
 }
+
+
+def read_series(value: Any, path: str = "$") -> Series:
+    """A series ``{"numbering": N}`` from parsed JSON, validated (for importers' metadata)."""
+    return _Reader().series(value, path)
 
 
 def from_json(text: str | bytes) -> Tree:

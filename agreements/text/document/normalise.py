@@ -52,7 +52,7 @@ def normalise[T: (Document, Part, tuple[Block, ...])](tree: T) -> T:
     """The canonical form of ``tree`` (rules in the module docstring)."""
     if isinstance(tree, Document):
         return Document(  # type: ignore[return-value]
-            title=tuple(line for line in (_line(line) for line in tree.title) if line),
+            title=tuple(line for line in (_heading(line) for line in tree.title) if line),
             parts=tuple(_part(part) for part in tree.parts),
             sections=Series(_numbering(tree.sections.numbering)),
             attachments=Series(_numbering(tree.attachments.numbering)),
@@ -65,7 +65,7 @@ def normalise[T: (Document, Part, tuple[Block, ...])](tree: T) -> T:
 def _part(part: Part) -> Part:
     return replace(
         part,
-        title=_line(part.title),
+        title=_heading(part.title),
         blocks=_blocks(part.blocks),
         label=None if part.label is None else clean_text(part.label).strip(),
         generated=clean_text(part.generated),
@@ -121,6 +121,21 @@ def _line(inlines: Sequence[Inline]) -> tuple[Inline, ...]:
     if flat and isinstance(flat[-1], Text):
         flat = _with_text(flat, len(flat) - 1, flat[-1].text.rstrip(_EDGE + "\n"))
     return flat
+
+
+def unbold(inlines: Sequence[Inline]) -> tuple[Inline, ...]:
+    """A heading's inlines without the bold that covers all of them (headings are bold)."""
+    meaningful = [i for i in inlines if not (isinstance(i, Text) and not i.text.strip())]
+    if not meaningful or not all(isinstance(i, Strong) for i in meaningful):
+        return tuple(inlines)
+    out: list[Inline] = []
+    for inline in inlines:
+        out.extend(inline.children if isinstance(inline, Strong) else (inline,))
+    return tuple(out)
+
+
+def _heading(inlines: Sequence[Inline]) -> tuple[Inline, ...]:
+    return _line(unbold(_line(inlines)))
 
 
 def _with_text(flat: tuple[Inline, ...], index: int, text: str) -> tuple[Inline, ...]:

@@ -225,3 +225,12 @@ def _nth_item(blocks: Sequence[Block], wanted: int) -> tuple[Numbering, ListItem
         if position == wanted:
             return lst.numbering, item, item_counters(lst.items, lst.numbering)[index]
     return None
+
+
+def list_labels(lst: OrderedList, chain: Sequence[int]) -> list[tuple[str, tuple[int, ...]]]:
+    """Each item's label and counter chain in ``lst``, under the enclosing ``chain``."""
+    out = []
+    for item, counter in zip(lst.items, item_counters(lst.items, lst.numbering), strict=True):
+        own = (*chain, counter)
+        out.append((item_label(item, lst.numbering, own), own))
+    return out

@@ -1,0 +1,279 @@
+"""A document tree as safe HTML, for the agreement pages and the PDFs.
+
+Safe by construction: every piece of the result is either a fixed tag written in this module or
+the output of ``django.utils.html.escape``/``format_html`` over the tree's text, so the result
+is a ``SafeString`` without ``mark_safe`` ever seeing user text. Nothing in the tree is HTML.
+
+Markup (styles in ``static/css/document.css``):
+
+- a document is ``<article class="document">``, its title ``<header class="document-title">``
+  with one ``<p>`` per line, each part ``<section class="part part--KIND" id="part-KEY">``
+  with ``<h2 class="part-heading"><span class="label">A.</span> TITLE</h2>`` (no heading for
+  an untitled preamble);
+- ordered lists are ``<ol class="doc-list">`` whose items carry their computed label, for a
+  hanging indent without tables: ``<li id="part-KEY-item-1-2"><span class="label">(c)</span>
+  <div class="item-body">...</div></li>`` (the id is the item's ``Ref.item`` path);
+- tables are real tables, header rows in ``<thead>`` as ``<th>``, widths as ``<col>``;
+- ``<strong>``, ``<em>``, ``<u>``, ``<sup>``; defined terms ``<span class="term">``;
+- a blank is ``<span class="blank" data-kind="date">date</span>`` showing its prompt;
+- a reference is ``<a class="ref" href="#part-KEY">Section C</a>`` with the target's current
+  label (``<span class="ref ref--missing">`` when the target is gone);
+- a parameter is ``<span class="param" data-name="NAME">VALUE</span>``, its value when given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString
+
+from agreements.text.document.model import (
+    Blank,
+    Block,
+    Break,
+    BulletList,
+    Document,
+    Emph,
+    Indented,
+    Inline,
+    OrderedList,
+    Paragraph,
+    Param,
+    Part,
+    Ref,
+    Strong,
+    Superscript,
+    Table,
+    Term,
+    Text,
+    Underline,
+)
+from agreements.text.document.plain import ref_text
+from agreements.text.document.resolver import Resolver, list_labels
+
+_STYLE_TAGS: dict[type, tuple[SafeString, SafeString]] = {
+    Strong: (SafeString("<strong>"), SafeString("</strong>")),
+    Emph: (SafeString("<em>"), SafeString("</em>")),
+    Underline: (SafeString("<u>"), SafeString("</u>")),
+    Superscript: (SafeString("<sup>"), SafeString("</sup>")),
+    Term: (SafeString('<span class="term">'), SafeString("</span>")),
+}
+
+
+def _join(pieces: Iterable[SafeString]) -> SafeString:
+    """Concatenate pieces that are each already safe (escaped text or fixed tags)."""
+    checked = []
+    for piece in pieces:
+        if not isinstance(piece, SafeString):
+            raise TypeError("only escaped pieces may be joined")
+        checked.append(piece)
+    return SafeString("".join(checked))
+
+
+class _Renderer:
+    def __init__(
+        self, document: Document | None, params: Mapping[str, str] | None, id_prefix: str
+    ) -> None:
+        self.resolver = Resolver(document) if document is not None else None
+        self.params = params or {}
+        self.id_prefix = id_prefix
+
+    def anchor(self, key: str, path: Sequence[int] = ()) -> str:
+        if not path:
+            return f"{self.id_prefix}{key}"
+        return f"{self.id_prefix}{key}-item-" + "-".join(str(index) for index in path)
+
+    # --- inlines ---
+
+    def inlines(self, inlines: Sequence[Inline]) -> SafeString:
+        return _join(self.inline(inline) for inline in inlines)
+
+    def inline(self, inline: Inline) -> SafeString:
+        match inline:
+            case Text():
+                return escape(inline.text)
+            case Break():
+                return SafeString("<br>")
+            case Strong() | Emph() | Underline() | Superscript() | Term():
+                opening, closing = _STYLE_TAGS[type(inline)]
+                return _join((opening, self.inlines(inline.children), closing))
+            case Blank():
+                return format_html(
+                    '<span class="blank" data-kind="{}">{}</span>',
+                    inline.kind.value,
+                    inline.prompt,
+                )
+            case Param():
+                value = self.params.get(inline.name, f"[[{inline.name}]]")
+                return format_html(
+                    '<span class="param" data-name="{}">{}</span>', inline.name, value
+                )
+            case Ref():
+                return self.ref(inline)
+        raise TypeError(f"not an inline: {inline!r}")
+
+    def ref(self, ref: Ref) -> SafeString:
+        text = self.resolver.ref_text(ref) if self.resolver is not None else None
+        if text is None:
+            return format_html('<span class="ref ref--missing">{}</span>', ref_text(ref, None))
+        return format_html(
+            '<a class="ref" href="#{}">{}</a>', self.anchor(ref.target, ref.item), text
+        )
+
+    # --- blocks ---
+
+    def blocks(
+        self,
+        blocks: Sequence[Block],
+        key: str | None,
+        chain: tuple[int, ...],
+        path: tuple[int, ...],
+    ) -> SafeString:
+        """``path`` is the Ref.item path of the enclosing item; ``position`` counts the ordered
+        items under it across lists and indented passages, as resolver.ordered_items does."""
+        position = [0]
+        return self._blocks(blocks, key, chain, path, position)
+
+    def _blocks(
+        self,
+        blocks: Sequence[Block],
+        key: str | None,
+        chain: tuple[int, ...],
+        path: tuple[int, ...],
+        position: list[int],
+    ) -> SafeString:
+        pieces: list[SafeString] = []
+        for block in blocks:
+            match block:
+                case Paragraph():
+                    pieces.append(format_html("<p>{}</p>", self.inlines(block.inlines)))
+                case OrderedList():
+                    pieces.append(self.ordered(block, key, chain, path, position))
+                case BulletList():
+                    items = (
+                        format_html(
+                            '<li><div class="item-body">{}</div></li>',
+                            self.blocks(item.blocks, key, chain, path),
+                        )
+                        for item in block.items
+                    )
+                    pieces.append(format_html('<ul class="doc-bullets">{}</ul>', _join(items)))
+                case Table():
+                    pieces.append(self.table(block, key))
+                case Indented():
+                    inner = self._blocks(block.blocks, key, chain, path, position)
+                    pieces.append(format_html('<div class="indented">{}</div>', inner))
+        return _join(pieces)
+
+    def ordered(
+        self,
+        block: OrderedList,
+        key: str | None,
+        chain: tuple[int, ...],
+        path: tuple[int, ...],
+        position: list[int],
+    ) -> SafeString:
+        items: list[SafeString] = []
+        for item, (label, own) in zip(block.items, list_labels(block, chain), strict=True):
+            here = (*path, position[0])
+            position[0] += 1
+            body = self.blocks(item.blocks, key, own, here)
+            if key is None:
+                opening = SafeString("<li>")
+            else:
+                opening = format_html('<li id="{}">', self.anchor(key, here))
+            items.append(
+                format_html(
+                    '{}<span class="label">{}</span><div class="item-body">{}</div></li>',
+                    opening,
+                    label,
+                    body,
+                )
+            )
+        return format_html('<ol class="doc-list">{}</ol>', _join(items))
+
+    def table(self, table: Table, key: str | None) -> SafeString:
+        cols = _join(
+            format_html('<col style="width: {}%">', f"{100 * width / sum(table.widths):.2f}")
+            for width in table.widths
+            if sum(table.widths) > 0
+        )
+        head, body = table.rows[: table.header_rows], table.rows[table.header_rows :]
+        sections = []
+        if head:
+            sections.append(format_html("<thead>{}</thead>", self.rows(head, "th", key)))
+        if body:
+            sections.append(format_html("<tbody>{}</tbody>", self.rows(body, "td", key)))
+        colgroup = format_html("<colgroup>{}</colgroup>", cols) if cols else SafeString("")
+        return format_html('<table class="doc-table">{}{}</table>', colgroup, _join(sections))
+
+    def rows(self, rows: Sequence, tag: str, key: str | None) -> SafeString:
+        out = []
+        for row in rows:
+            cells = []
+            for cell in row.cells:
+                spans = _join(
+                    format_html(' {}="{}"', name, value)
+                    for name, value in (("colspan", cell.colspan), ("rowspan", cell.rowspan))
+                    if value != 1
+                )
+                cells.append(
+                    format_html(
+                        "<{}{}>{}</{}>",
+                        tag,
+                        spans,
+                        self.blocks(cell.blocks, key, (), ()),
+                        tag,
+                    )
+                )
+            out.append(format_html("<tr>{}</tr>", _join(cells)))
+        return _join(out)
+
+    # --- parts ---
+
+    def part(self, part: Part) -> SafeString:
+        label = self.resolver.part_label(part.key) if self.resolver else (part.label or "")
+        heading = SafeString("")
+        if label or part.title:
+            label_html = (
+                format_html('<span class="label">{}</span> ', label) if label else SafeString("")
+            )
+            heading = format_html(
+                '<h2 class="part-heading">{}{}</h2>', label_html, self.inlines(part.title)
+            )
+        chain = self.resolver.chain(part.key) if self.resolver else ()
+        return format_html(
+            '<section class="part part--{}" id="{}">{}{}</section>',
+            part.kind.value,
+            self.anchor(part.key),
+            heading,
+            self.blocks(part.blocks, part.key, chain, ()),
+        )
+
+
+def render_html(
+    tree: Document | Part | Sequence[Block],
+    document: Document | None = None,
+    *,
+    params: Mapping[str, str] | None = None,
+    id_prefix: str = "part-",
+) -> SafeString:
+    """Safe HTML of a document, one part, or blocks (module docstring). Pass ``document``
+    with a part or blocks so labels and references resolve as in that document; ``params``
+    fills parameters by name; ``id_prefix`` keeps ids apart when two documents share a page."""
+    if isinstance(tree, Document):
+        document = tree
+    renderer = _Renderer(document, params, id_prefix)
+    if isinstance(tree, Part):
+        return renderer.part(tree)
+    if not isinstance(tree, Document):
+        return renderer.blocks(tree, None, (), ())
+    lines = _join(format_html("<p>{}</p>", renderer.inlines(line)) for line in tree.title)
+    title = (
+        format_html('<header class="document-title">{}</header>', lines)
+        if tree.title
+        else SafeString("")
+    )
+    parts = _join(renderer.part(part) for part in tree.parts)
+    return format_html('<article class="document">{}{}</article>', title, parts)
