@@ -39,10 +39,10 @@ decimal, decimal-zero, lower-letter, upper-letter, lower-roman, upper-roman, non
 **Normalisation** (applied by ``to_json`` and ``from_json``):
 
 1. Text is Unicode NFC; CRLF and CR become LF, and a LF inside text becomes a ``break``;
-   control characters other than tab are removed.
+   control characters other than tab are removed; runs of spaces become one space.
 2. Adjacent ``text`` nodes are merged; adjacent ``strong`` (``emph``, ``underline``,
    ``superscript``, ``term``) nodes are merged into one; a styled node directly inside one of
-   the same style is unwrapped.
+   the same style is unwrapped, and so is a styled node whose only content is one ``blank``.
 3. Spaces and breaks at the edges of a styled node move outside it (``**a **`` is ``**a** ``).
 4. Spaces and tabs at line ends are removed: at the start and end of a paragraph, a title line
    and a part title, and before and after a ``break``; breaks at their start or end go.

@@ -94,7 +94,10 @@ class _Finder:
         self.attachments: dict[str, tuple[str, tuple[int, ...]]] = {}
         for part in document.parts:
             if part.kind is PartKind.ATTACHMENT:
-                self.attachments[resolver.ref_text(Ref(part.key, (), "")) or ""] = (part.key, ())
+                # "Exhibit A" is not "ATTACHMENT A": the word must be the part's own.
+                word = re.match(r"[A-Za-z]*", resolver.part_label(part.key)).group(0).lower()
+                bare = resolver.ref_text(Ref(part.key, (), "")) or ""
+                self.attachments[f"{word} {bare}" if word else bare] = (part.key, ())
             elif part.kind is PartKind.SECTION:
                 self.sections[resolver.ref_text(Ref(part.key, (), "")) or ""] = (part.key, ())
                 for path in _paths(part.blocks, ()):
@@ -203,10 +206,13 @@ class _Finder:
 
     def reference(self, match: re.Match[str]) -> list[Inline] | None:
         word, label, sub = match.group("word"), match.group("label"), match.group("sub")
-        table = self.attachments if word.capitalize() in ATTACHMENT_WORDS else self.sections
+        attachment = word.capitalize() in ATTACHMENT_WORDS
+        table = self.attachments if attachment else self.sections
         for cited, rest in ((label + sub, ""), (label, sub)):
-            if cited in table:
-                key, path = table[cited]
+            lookup = [f"{word.lower()} {cited}", cited] if attachment else [cited]
+            found = next((table[name] for name in lookup if name in table), None)
+            if found is not None:
+                key, path = found
                 ref = Ref(key, path, word)
                 if self.resolver.ref_text(ref) == f"{word} {cited}":
                     return [ref, *([Text(rest)] if rest else [])]

@@ -40,12 +40,13 @@ STYLED = (Strong, Emph, Underline, Superscript, Term)
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _EDGE = " \t"
+_SPACES_RE = re.compile(r" {2,}")
 
 
 def clean_text(text: str) -> str:
-    """NFC, LF line ends, no control characters other than tab and LF."""
+    """NFC, LF line ends, no control characters other than tab and LF, single spaces."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", _CONTROL_RE.sub("", text))
+    return _SPACES_RE.sub(" ", unicodedata.normalize("NFC", _CONTROL_RE.sub("", text)))
 
 
 def normalise[T: (Document, Part, tuple[Block, ...])](tree: T) -> T:
@@ -196,6 +197,8 @@ def _move_edges_out(cls: type, children: tuple[Inline, ...]) -> list[Inline]:
         else:
             after.insert(0, inner.pop())
     middle: list[Inline] = [cls(tuple(inner))] if inner else []
+    if len(inner) == 1 and isinstance(inner[0], Blank):
+        middle = inner  # a blank's look is its own: styling around it alone goes
     return before + middle + after
 
 

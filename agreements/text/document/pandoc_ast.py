@@ -7,7 +7,7 @@ parts, series, lists written as typed numbers) is built afterwards by ``outline_
 Mapping: ``Para``/``Plain`` -> paragraph, ``OrderedList`` -> ordered list (style and delimiter
 become the numbering: ``LowerAlpha`` + ``TwoParens`` is ``"(%1)"`` lower-letter, start kept),
 ``BulletList``, ``Table`` (head rows become header rows; body, intermediate head and foot rows
-follow in order; spans and relative widths kept), ``BlockQuote`` -> indented passage,
+follow in order; spans kept; relative widths only with ``keep_widths``, as for Word), ``BlockQuote`` -> indented passage,
 ``Header`` -> :class:`Heading` (for the builder), ``LineBlock`` -> paragraphs with breaks,
 ``Div`` -> its content. Inlines: ``Str``/``Space``/``SoftBreak`` -> text, ``LineBreak`` ->
 break, ``Strong``/``Emph``/``Underline``/``Superscript``; spans with class ``ul`` or
@@ -121,8 +121,11 @@ def _plain(inlines: Sequence[Any]) -> str:
 class PandocReader:
     """Converts one pandoc document; findings go to ``report``."""
 
-    def __init__(self, report: ImportReport) -> None:
+    def __init__(self, report: ImportReport, *, keep_widths: bool = False) -> None:
         self.report = report
+        # Column widths of a Markdown table are an accident of its layout in a text editor;
+        # a Word table's are the author's.
+        self.keep_widths = keep_widths
         self.where = ""  # an excerpt of the paragraph being read, for findings
         self.spaces = 0  # bold or italic runs of nothing but spaces
 
@@ -227,7 +230,7 @@ class PandocReader:
         widths = tuple(
             spec[1].get("c", 0.0) if spec[1].get("t") == "ColWidth" else 0.0 for spec in colspecs
         )
-        if not any(widths):
+        if not any(widths) or not self.keep_widths:
             widths = ()
         head_rows = [self.row(row) for row in head[1]]
         body_rows = []

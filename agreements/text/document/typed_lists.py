@@ -99,7 +99,8 @@ def read_typed(
     if not leading:
         return None
     first = "".join(t.text for t in paragraph.inlines[:leading])  # type: ignore[union-attr]
-    match = _TYPED_RE.match(first)
+    # A label followed by more inlines (a link, a styled run) still counts: probe with a stand-in.
+    match = _TYPED_RE.match(first + ("\x00" if leading < len(paragraph.inlines) else ""))
     if match is None:
         return None
     token = next(match.group(g) for g in ("dotted", "paren", "rparen", "period") if match.group(g))
@@ -125,7 +126,7 @@ def read_typed(
         if value is None:
             return None
     text = match.group(0).rstrip(" \t\u00a0")
-    remainder = first[match.end() :]
+    remainder = first[match.end() :] if match.end() <= len(first) else ""
     rest = ((Text(remainder),) if remainder else ()) + paragraph.inlines[leading:]
     return Typed(numbering, depth, value, text, rest)
 
