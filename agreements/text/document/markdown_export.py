@@ -62,6 +62,8 @@ from agreements.text.document.resolver import Resolver, list_labels
 from agreements.text.document.typed_lists import _TYPED_RE
 
 API_VERSION = [1, 23, 1, 1]
+# Grid tables only: they hold several paragraphs per cell and rows of empty cells.
+WRITER = f"{READER}-simple_tables-multiline_tables-pipe_tables"
 _NO_ATTR: list[Any] = ["", [], []]
 _STYLES = {
     NumberFormat.DECIMAL: "Decimal",
@@ -292,4 +294,4 @@ def to_pandoc(document: Document) -> dict[str, Any]:
 def export_markdown(document: Document) -> str:
     """Pandoc Markdown for ``document`` (module docstring)."""
     ast = to_pandoc(normalise(document))
-    return run_pandoc(json.dumps(ast), reader="json", writer=READER, extra=("--wrap=none",))
+    return run_pandoc(json.dumps(ast), reader="json", writer=WRITER, extra=("--wrap=none",))
