@@ -16,6 +16,7 @@ from django import forms
 from agreements.access import User
 from agreements.extensions import WizardStep
 from agreements.models import Agreement, Identifiability, SharingMode
+from collaboratory.forms import field_of
 from consent import services
 from consent.rules import ConsentKind
 
@@ -36,7 +37,7 @@ class ConsentStepForm(forms.Form):
         super().__init__(*args, **kwargs)
         #: What the data supply and sharing mode suggest; the page says so.
         self.suggested = suggested
-        self.fields["kind"].choices = [
+        field_of(self, "kind", forms.ChoiceField).choices = [
             *ConsentKind.choices,
             (LATER, "Decide later (set it before review)"),
         ]
