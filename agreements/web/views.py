@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 
 from agreements.history import agreement_history
 from agreements.models import Agreement, ClauseOverride, OverrideStatus
+from agreements.negotiation import services as negotiation
 from agreements.negotiation.actions import available_actions
-from agreements.negotiation.services import clause_comment_add
-from agreements.review.services import review_blockers
+from agreements.review import services as review
 from agreements.selectors import (
     COMMENTS,
     agreement_detail_for_user,
@@ -29,7 +29,7 @@ from agreements.selectors import (
     parties,
     user_party_roles,
 )
-from agreements.signing.services import intent_statement
+from agreements.signing import services as signing
 from agreements.web import forms
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import with_json_prefetch
@@ -65,7 +65,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
     text = consolidated_text(agreement)
     party_roles = user_party_roles(request.user, agreement)
-    blockers = review_blockers(agreement) if agreement.status == "negotiating" else []
+    blockers = review.review_blockers(agreement) if agreement.status == "negotiating" else []
     overrides_by_key: dict[str, list[ClauseOverride]] = {}
     for override in agreement.overrides.all():
         overrides_by_key.setdefault(override.clause_key, []).append(override)
@@ -138,7 +138,7 @@ def agreement_open_negotiation(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: agreement_open_negotiation(agreement=a, by=request.user),
+        lambda a: negotiation.agreement_open_negotiation(agreement=a, by=request.user),
         "Negotiation is open: the parties' legal teams can now propose changes.",
     )
 
@@ -158,7 +158,7 @@ def override_propose(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: override_propose(
+        lambda a: negotiation.override_propose(
             agreement=a,
             by=request.user,
             kind=data["kind"],
@@ -197,7 +197,9 @@ def override_respond(request: HttpRequest, pk, override_id: int) -> HttpResponse
         request,
         pk,
         override_id,
-        lambda o: override_respond(override=o, by=request.user, decision=decision, comment=comment),
+        lambda o: negotiation.override_respond(
+            override=o, by=request.user, decision=decision, comment=comment
+        ),
         "Your answer is recorded." if decision != "accept" else "You accepted the proposal.",
     )
 
@@ -209,7 +211,7 @@ def override_withdraw(request: HttpRequest, pk, override_id: int) -> HttpRespons
         request,
         pk,
         override_id,
-        lambda o: override_withdraw(override=o, by=request.user),
+        lambda o: negotiation.override_withdraw(override=o, by=request.user),
         "Your proposal is withdrawn.",
     )
 
@@ -227,7 +229,7 @@ def conflict_resolve(request: HttpRequest, pk, clause_key: str) -> HttpResponse:
             keep = get_object_or_404(
                 ClauseOverride.objects.filter(agreement=agreement), pk=data["keep"]
             )
-        return conflict_resolve(
+        return negotiation.conflict_resolve(
             agreement=agreement,
             clause_key=clause_key,
             by=request.user,
@@ -248,7 +250,7 @@ def clause_comment(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: clause_comment_add(
+        lambda a: negotiation.clause_comment_add(
             agreement=a,
             by=request.user,
             clause_key=data.get("clause_key", ""),
@@ -265,7 +267,7 @@ def agreement_submit_for_review(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: agreement_submit_for_review(agreement=a, by=request.user),
+        lambda a: review.agreement_submit_for_review(agreement=a, by=request.user),
         "The text is frozen for legal review; every party's legal team has been asked to approve.",
     )
 
@@ -278,7 +280,7 @@ def agreement_reopen(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: agreement_reopen(agreement=a, by=request.user, reason=reason),
+        lambda a: review.agreement_reopen(agreement=a, by=request.user, reason=reason),
         "Negotiation is reopened; earlier approvals are void.",
     )
 
@@ -291,7 +293,7 @@ def agreement_approve(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: agreement_approve(
+        lambda a: review.agreement_approve(
             agreement=a,
             by=request.user,
             text_hash=text_hash,
@@ -314,7 +316,7 @@ def agreement_sign(request: HttpRequest, pk) -> HttpResponse:
     form = forms.SignForm(request.POST or None, initial={"text_hash": text.sha256})
     if request.method == "POST" and form.is_valid():
         try:
-            agreement_sign(
+            signing.agreement_sign(
                 agreement=agreement,
                 by=request.user,
                 typed_name=form.cleaned_data["typed_name"],
@@ -341,7 +343,7 @@ def agreement_sign(request: HttpRequest, pk) -> HttpResponse:
             "text": text,
             "form": form,
             "actions": available_actions(agreement, party_roles, []),
-            "statement": intent_statement(
+            "statement": signing.intent_statement(
                 name=full_name,
                 organisation=organisation.name if organisation else "your organisation",
                 text_hash=text.sha256,
@@ -359,7 +361,7 @@ def agreement_terminate(request: HttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: agreement_terminate(agreement=a, by=request.user, reason=reason),
+        lambda a: signing.agreement_terminate(agreement=a, by=request.user, reason=reason),
         "The agreement is terminated; destruction duties start now.",
     )
 
@@ -381,7 +383,7 @@ def data_element_add(request: HttpRequest, pk) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            data_element_add(
+            negotiation.data_element_add(
                 agreement=agreement,
                 by=request.user,
                 name=data["name"],
