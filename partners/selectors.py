@@ -7,6 +7,8 @@ else is invisible: views look objects up in these querysets, so a miss answers 4
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -19,7 +21,34 @@ from partners.models import (
     TrioMember,
 )
 
+#: The signed-in user, and anyone who may be asking (signed in or not): the one definition
+#: for every app (partners is the lowest app that knows users).
+type User = AbstractBaseUser
 type AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def memberships_of(user: AnyUser, roles: Iterable[str] = ()) -> QuerySet[Membership]:
+    """``user``'s memberships, in one of ``roles`` (any role when empty); none for anonymous
+    or inactive users. Use ``.values("organisation_id")`` as a subquery of their
+    organisations."""
+    if not user.is_authenticated or not user.is_active:
+        return Membership.objects.none()
+    memberships = Membership.objects.filter(user=user)
+    if roles:
+        memberships = memberships.filter(role__in=roles)
+    return memberships
+
+
+def staffed_collaboratories(user: AnyUser) -> QuerySet[Collaboratory]:
+    """Collaboratories whose facilitators (staff) include ``user``; all of them for
+    superusers; none for anonymous or inactive users. Facilitators see every trio of these
+    but act for no party."""
+    if not user.is_authenticated or not user.is_active:
+        return Collaboratory.objects.none()
+    if user.is_superuser:
+        return Collaboratory.objects.all()
+    staffed = Collaboratory.staff.through.objects.filter(user=user).values("collaboratory_id")
+    return Collaboratory.objects.filter(id__in=staffed)
 
 
 def trios_visible_to(user: AnyUser) -> QuerySet[Trio]:
@@ -32,9 +61,9 @@ def trios_visible_to(user: AnyUser) -> QuerySet[Trio]:
         return Trio.objects.none()
     if user.is_superuser:
         return Trio.objects.all()
-    own_organisations = Membership.objects.filter(user=user).values("organisation_id")
+    own_organisations = memberships_of(user).values("organisation_id")
     member_of = TrioMember.objects.filter(organisation_id__in=own_organisations).values("trio_id")
-    staffed = Collaboratory.staff.through.objects.filter(user=user).values("collaboratory_id")
+    staffed = staffed_collaboratories(user).values("id")
     return Trio.objects.filter(Q(id__in=member_of) | Q(collaboratory_id__in=staffed))
 
 
@@ -75,18 +104,8 @@ def organisations_visible_to(user: AnyUser) -> QuerySet[Organisation]:
     in_visible_trios = TrioMember.objects.filter(
         trio_id__in=trios_visible_to(user).values("id")
     ).values("organisation_id")
-    own = Membership.objects.filter(user=user).values("organisation_id")
-    return Organisation.objects.filter(Q(id__in=in_visible_trios) | Q(id__in=own))
-
-
-def roles_of(user: AnyUser, organisation_id: int) -> set[str]:
-    """The roles ``user`` holds in one organisation (empty for strangers)."""
-    if not user.is_authenticated:
-        return set()
-    return set(
-        Membership.objects.filter(user=user, organisation_id=organisation_id).values_list(
-            "role", flat=True
-        )
+    return Organisation.objects.filter(
+        Q(id__in=in_visible_trios) | Q(id__in=memberships_of(user).values("organisation_id"))
     )
 
 

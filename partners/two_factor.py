@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import segno
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -45,8 +45,7 @@ from django_otp.util import random_hex
 
 from collaboratory.errors import DomainError
 from partners.models import Membership, Role
-
-AnyUser = AbstractBaseUser | AnonymousUser
+from partners.selectors import AnyUser
 
 ROLES_NEEDING_TWO_FACTOR = (Role.SIGNATORY, Role.ADMIN)
 SETUP_KEY_SESSION_KEY = "two_factor_setup_key"

@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -45,11 +44,9 @@ from agreements.models import (
 )
 from agreements.selectors import agreements_visible_to, consolidated_text, with_agreement_detail
 from collaboratory.errors import DomainError
-from partners.selectors import AnyUser
+from partners.selectors import AnyUser, User
 
 log = logging.getLogger(__name__)
-
-type User = AbstractBaseUser
 
 #: Statuses in which each kind of document may be produced.
 KIND_STATUSES: dict[str, tuple[str, ...]] = {

@@ -1,5 +1,5 @@
 """Reads behind the legal-review pages: comparisons of visible agreements, the text of an
-agreement at an earlier point, visible template versions and staffed collaboratories.
+agreement at an earlier point, visible template versions and facilitators' templates.
 
 Agreements are found through ``agreement_detail_for_user`` by the views; the functions here
 take rows found that way. The pure comparison logic lives in ``agreements.comparisons``.
@@ -35,8 +35,8 @@ from agreements.text import comparisons
 from agreements.text.comparisons import Comparison
 from agreements.text.consolidation import ConsolidatedText
 from collaboratory.json_prefetch import with_json_prefetch
-from partners.models import Collaboratory, ResearchQuestion
-from partners.selectors import AnyUser, trios_visible_to
+from partners.models import ResearchQuestion
+from partners.selectors import AnyUser, staffed_collaboratories, trios_visible_to
 
 # --- Agreement against its template ---------------------------------------------------------
 
@@ -244,16 +244,6 @@ def text_as_of(agreement: Agreement, point: EarlierPoint) -> EarlierText | None:
 # --- Templates and collaboratories ----------------------------------------------------------
 
 
-def staffed_collaboratories(user: AnyUser) -> QuerySet[Collaboratory]:
-    """Collaboratories whose facilitators include ``user`` (all of them for superusers)."""
-    if not user.is_authenticated or not user.is_active:
-        return Collaboratory.objects.none()
-    if user.is_superuser:
-        return Collaboratory.objects.all()
-    staffed = Collaboratory.staff.through.objects.filter(user=user).values("collaboratory_id")
-    return Collaboratory.objects.filter(id__in=staffed)
-
-
 def template_versions_visible_to(user: AnyUser) -> QuerySet[TemplateVersion]:
     """Published versions of the templates of collaboratories where ``user`` sees a trio;
     drafts too for the collaboratory's facilitators."""
@@ -265,14 +255,17 @@ def template_versions_visible_to(user: AnyUser) -> QuerySet[TemplateVersion]:
     ).select_related("template")
 
 
+def templates_for_facilitator(user: AnyUser) -> QuerySet[DSATemplate]:
+    """Templates of the collaboratories ``user`` staffs (with their collaboratory)."""
+    return DSATemplate.objects.filter(
+        collaboratory__in=staffed_collaboratories(user)
+    ).select_related("collaboratory")
+
+
 def template_for_facilitator(user: AnyUser, collaboratory: str, template: str) -> DSATemplate:
     """The template ``collaboratory/template`` (slugs) if ``user`` staffs its collaboratory;
     raises ``DSATemplate.DoesNotExist`` otherwise (the view answers 404)."""
-    return DSATemplate.objects.select_related("collaboratory").get(
-        collaboratory__in=staffed_collaboratories(user),
-        collaboratory__slug=collaboratory,
-        slug=template,
-    )
+    return templates_for_facilitator(user).get(collaboratory__slug=collaboratory, slug=template)
 
 
 def newer_versions(version: TemplateVersion) -> QuerySet[TemplateVersion]:

@@ -24,8 +24,7 @@ from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import flash_error
-from partners.models import Membership
-from partners.selectors import AnyUser
+from partners.selectors import AnyUser, memberships_of
 
 #: Largest PDF the verification page accepts.
 MAX_VERIFY_BYTES = 25 * 1024 * 1024
@@ -197,9 +196,7 @@ def document_check(request: HttpRequest, pk, document_id: int) -> HttpResponse:
 
 def may_verify(user: AnyUser) -> bool:
     """Anyone who belongs to an organisation, or staffs the platform, may check a PDF."""
-    return bool(
-        user.is_authenticated and (user.is_staff or Membership.objects.filter(user=user).exists())
-    )
+    return bool(user.is_authenticated and (user.is_staff or memberships_of(user).exists()))
 
 
 def _uploaded_pdf(request: HttpRequest) -> tuple[bytes | None, str]:

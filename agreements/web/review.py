@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from agreements.access import acting_parties
 from agreements.lifecycle import REVIEWABLE
 from agreements.models import Agreement, ClauseOverride, DSATemplate, ReviewState
 from agreements.review import analytics, exports
@@ -30,8 +31,9 @@ from agreements.review.selectors import (
     agreement_for_comparison,
     earlier_points,
     newer_versions,
-    staffed_collaboratories,
+    template_for_facilitator,
     template_versions_visible_to,
+    templates_for_facilitator,
     text_as_of,
 )
 from agreements.selectors import (
@@ -39,7 +41,6 @@ from agreements.selectors import (
     conflicts,
     consolidated_text,
     placeholder_values,
-    user_party_roles,
 )
 from agreements.text import comparisons, proposals
 from agreements.text.comparisons import ClauseComparison, Comparison
@@ -48,6 +49,7 @@ from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import flash_error
 from partners.models import Role
+from partners.selectors import staffed_collaboratories
 
 VIEWS = ("inline", "side")
 
@@ -333,8 +335,7 @@ def agreement_reviews(request: HttpRequest, pk) -> HttpResponse:
     agreement = _agreement(request, pk)
     comparison = agreement_comparison(agreement)
     reviews = review_services.deviation_reviews(agreement, comparison)
-    party_roles = user_party_roles(request.user, agreement)
-    legal_of = {org for org, roles in party_roles.items() if Role.LEGAL in roles}
+    legal_of = set(acting_parties(request.user, agreement, Role.LEGAL))
     return render(
         request,
         "agreements/review/reviews.html",
@@ -383,17 +384,11 @@ def clause_review_mark(request: HttpRequest, pk) -> HttpResponse:
 # --- Deviation analytics (facilitators) -----------------------------------------------------
 
 
-def _facilitator_templates(request: HttpRequest):
-    return DSATemplate.objects.filter(
-        collaboratory__in=staffed_collaboratories(request.user)
-    ).select_related("collaboratory")
-
-
 @login_required
 def deviation_index(request: HttpRequest) -> HttpResponse:
     # Queries: session, user, templates of the staffed collaboratories with their versions.
     templates = list(
-        _facilitator_templates(request)
+        templates_for_facilitator(request.user)
         .prefetch_related("versions")
         .order_by("collaboratory__name", "name")
     )
@@ -403,9 +398,10 @@ def deviation_index(request: HttpRequest) -> HttpResponse:
 
 
 def _deviation_report(request: HttpRequest, collaboratory: str, template: str):
-    found = get_object_or_404(
-        _facilitator_templates(request), collaboratory__slug=collaboratory, slug=template
-    )
+    try:
+        found = template_for_facilitator(request.user, collaboratory, template)
+    except DSATemplate.DoesNotExist:
+        raise Http404("No such template in the collaboratories you facilitate.") from None
     versions = list(found.versions.order_by("number"))
     wanted = request.GET.get("version", "")
     version = next((v for v in versions if str(v.number) == wanted), None)
