@@ -2,23 +2,41 @@
 consent service and the dashboard asks.
 
 A user acts for a party when they hold a membership of that party's organisation with one of
-the asked roles. Seeing an agreement (``partners.selectors.trios_visible_to``) is a wider
-question: facilitators see every trio of the collaboratories they staff but act for no party.
+the asked roles (any role when none is asked). Seeing an agreement
+(``partners.selectors.trios_visible_to``) is a wider question: facilitators see every trio of
+the collaboratories they staff (``partners.selectors.staffed_collaboratories``) but act for no
+party, and anonymous or inactive users act for nobody.
+
+The rule has three forms that share its parts: ``acting_party`` (services: one party or a
+refusal), ``roles_by_party`` + ``parties_in_role`` (pages: one query, then every button asks
+in memory), and ``acts_for_party`` (querysets of agreements: the same rule in SQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Exists, OuterRef
 
 from agreements.models import Agreement
 from collaboratory.errors import DomainError
-from partners.models import Membership, Role
+from partners.models import Role, TrioMember
+from partners.selectors import AnyUser, User, memberships_of
 
-#: The signed-in user (a ``partners`` membership holder); one definition for the whole app.
-type User = AbstractBaseUser
-type AnyUser = AbstractBaseUser | AnonymousUser
+# ``User`` and ``AnyUser`` are defined once, in partners.selectors; services import them here
+# with the rule.
+__all__ = [
+    "AnyUser",
+    "User",
+    "acting_parties",
+    "acting_party",
+    "acts_for_party",
+    "parties_in_role",
+    "party_ids",
+    "refusal",
+    "roles_by_party",
+]
 
 _ROLE_NAMES = {
     Role.DIRECTOR: "research director",
@@ -42,6 +60,42 @@ def party_ids(agreement: Agreement) -> dict[str, int]:
     return {m.role: m.organisation_id for m in agreement.trio.members.all()}
 
 
+def roles_by_party(
+    user: AnyUser, agreement: Agreement, *, party_role: str | None = None
+) -> dict[int, set[str]]:
+    """``{party organisation id: roles user holds there}`` for the agreement's parties
+    ``user`` belongs to (``party_role`` narrows to the party with that trio role). One query;
+    empty for anonymous and inactive users and for facilitators."""
+    parties = party_ids(agreement)
+    if party_role is not None:
+        candidates = [parties[party_role]] if party_role in parties else []
+    else:
+        candidates = list(parties.values())
+    if not candidates:
+        return {}
+    held: dict[int, set[str]] = defaultdict(set)
+    for organisation_id, role in (
+        memberships_of(user)
+        .filter(organisation_id__in=candidates)
+        .values_list("organisation_id", "role")
+    ):
+        held[organisation_id].add(role)
+    return dict(held)
+
+
+def parties_in_role(
+    held: Mapping[int, Collection[str]], roles: str | Iterable[str] | None = None
+) -> list[int]:
+    """The parties of ``held`` (from ``roles_by_party``) where one of ``roles`` is held (any
+    role when ``None``), lowest id first."""
+    wanted = set(_roles(roles))
+    return sorted(
+        organisation_id
+        for organisation_id, their_roles in held.items()
+        if their_roles and (not wanted or wanted & set(their_roles))
+    )
+
+
 def acting_parties(
     user: AnyUser,
     agreement: Agreement,
@@ -52,23 +106,27 @@ def acting_parties(
     """Every party organisation of ``agreement`` that ``user`` acts for in one of ``roles``
     (any role when ``None``), lowest id first; ``party_role`` narrows to one trio role
     (``"district"``). Empty for anyone else, including anonymous users and facilitators."""
-    if not user.is_authenticated or not user.is_active:
-        return []
-    parties = party_ids(agreement)
+    return parties_in_role(roles_by_party(user, agreement, party_role=party_role), roles)
+
+
+def acts_for_party(
+    user: AnyUser, roles: str | Iterable[str] | None = None, *, party_role: str | None = None
+) -> Exists:
+    """The rule in SQL, for a queryset of agreements (``OuterRef("trio_id")``): ``user``
+    acts for one of the row's parties in one of ``roles`` (any role when ``None``), the
+    party with trio role ``party_role`` when given. Use in ``filter()`` or ``annotate()``."""
+    parties = TrioMember.objects.filter(
+        trio_id=OuterRef("trio_id"),
+        organisation_id__in=memberships_of(user, _roles(roles)).values("organisation_id"),
+    )
     if party_role is not None:
-        candidates = [parties[party_role]] if party_role in parties else []
-    else:
-        candidates = list(parties.values())
-    if not candidates:
-        return []
-    memberships = Membership.objects.filter(user=user, organisation_id__in=candidates)
-    wanted = _roles(roles)
-    if wanted:
-        memberships = memberships.filter(role__in=wanted)
-    return sorted(set(memberships.values_list("organisation_id", flat=True)))
+        parties = parties.filter(role=party_role)
+    return Exists(parties)
 
 
-def refusal(roles: str | Iterable[str] | None, *, action: str, party_role: str | None) -> str:
+def refusal(
+    roles: str | Iterable[str] | None, *, action: str, party_role: str | None = None
+) -> str:
     """The sentence that tells someone why they may not act."""
     if party_role is not None:
         return f"Only the {party_role}'s people can {action}."

@@ -26,7 +26,7 @@ from agreements.models import (
 )
 from agreements.text.consolidation import ConsolidatedText, ScheduleRow, consolidate
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
-from partners.models import Membership, ResearchQuestion, TrioMember
+from partners.models import ResearchQuestion, TrioMember
 from partners.selectors import AnyUser, scope_to_user
 
 
@@ -248,19 +248,6 @@ def conflicts(agreement: Agreement) -> dict[str, list[ClauseOverride]]:
 
 def live_approvals(agreement: Agreement) -> list[Approval]:
     return [a for a in agreement.approvals.all() if a.voided_at is None]
-
-
-def user_party_roles(user: AnyUser, agreement: Agreement) -> dict[int, set[str]]:
-    """organisation id -> roles, for the agreement's parties that ``user`` belongs to."""
-    if not user.is_authenticated:
-        return {}
-    party_ids = [m.organisation_id for m in agreement.trio.members.all()]
-    roles: dict[int, set[str]] = defaultdict(set)
-    for organisation_id, role in Membership.objects.filter(
-        user=user, organisation_id__in=party_ids
-    ).values_list("organisation_id", "role"):
-        roles[organisation_id].add(role)
-    return dict(roles)
 
 
 # --- The partner API: an organisation (its token) is the caller -----------------------------

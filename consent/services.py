@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from agreements import lifecycle
+from agreements.access import acting_party
 from agreements.models import Agreement, DataElement, Status
 from agreements.notifications import notify
 from audit.models import AuditAction
@@ -56,9 +56,8 @@ from consent.rules import (
     effective_state,
 )
 from consent.trend import StudentHistory, checkpoints, trend_counts
-from partners.models import Membership, Organisation
-
-type User = AbstractBaseUser
+from partners.models import Organisation
+from partners.selectors import User
 
 DEFAULT_MAX_IMPORT_BYTES = 20_000_000
 DEFAULT_MAX_IMPORT_ROWS = 200_000
@@ -77,39 +76,10 @@ def retention_days() -> int:
     return getattr(settings, "CONSENT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
 
 
-# --- who acts -----------------------------------------------------------------------------
+# --- who acts (the rule is agreements.access.acting_party) ----------------------------------
 
-
-def _party_ids(agreement: Agreement) -> dict[str, int]:
-    return {m.role: m.organisation_id for m in agreement.trio.members.all()}
-
-
-def _acting_party(user: User, agreement: Agreement) -> int:
-    """The organisation of the agreement ``user`` acts for; refuses everyone else."""
-    organisation_id = (
-        Membership.objects.filter(user=user, organisation_id__in=_party_ids(agreement).values())
-        .order_by("organisation_id")
-        .values_list("organisation_id", flat=True)
-        .first()
-    )
-    if organisation_id is None:
-        raise DomainError("Only the parties' people can do this.", code="not_allowed")
-    return organisation_id
-
-
-def _acting_district(user: User, agreement: Agreement) -> int:
-    """The agreement's district, when ``user`` is one of its people: only the district
-    handles individual students' consent."""
-    district_id = _party_ids(agreement).get("district")
-    if (
-        district_id is None
-        or not Membership.objects.filter(user=user, organisation_id=district_id).exists()
-    ):
-        raise DomainError(
-            "Only the district's people can see or change individual students' consent.",
-            code="not_allowed",
-        )
-    return district_id
+#: What only the district's people may do: individual students' consent is the district's.
+STUDENT_LEVEL = "see or change individual students' consent"
 
 
 def _lock(agreement: Agreement) -> None:
@@ -166,7 +136,7 @@ def consent_requirement_set(
     terms: it may change only while the agreement is a draft or being negotiated. When the
     governing requirement changes, every student's state is re-derived."""
     agreement = _fresh(agreement)
-    _acting_party(by, agreement)
+    acting_party(by, agreement)
     if agreement.status not in lifecycle.EDITABLE:
         raise DomainError(
             "The consent requirement is part of the terms: it can change only while the "
@@ -207,7 +177,7 @@ def consent_requirement_remove(
     *, requirement: ConsentRequirement, by: User, today: dt.date | None = None
 ) -> None:
     agreement = _fresh(requirement.agreement)
-    _acting_party(by, agreement)
+    acting_party(by, agreement)
     if agreement.status not in lifecycle.EDITABLE:
         raise DomainError(
             "The consent requirement can change only while the agreement is a draft or being "
@@ -235,7 +205,7 @@ def consent_form_add(
     """A new version of the consent form in ``language``; earlier versions stay as they
     were, because records point at the exact version a family saw."""
     agreement = _fresh(agreement)
-    _acting_party(by, agreement)
+    acting_party(by, agreement)
     if agreement.status in lifecycle.FINAL:
         raise DomainError(
             "The agreement is over; its consent forms can no longer change.", code="agreement_over"
@@ -770,7 +740,7 @@ def consent_record(
     import row: form of this agreement and in effect, date not in the future, witness for
     a verbal decision, age rules, and a withdrawal only after a grant by the same giver."""
     agreement = _fresh(agreement)
-    _acting_district(by, agreement)
+    acting_party(by, agreement, party_role="district", action=STUDENT_LEVEL)
     kind = _collecting_kind(agreement)
     today = today or timezone.localdate()
     _lock(agreement)
@@ -897,7 +867,7 @@ def consent_import_preview(
     SHA-256, for confirmation; problems are listed by row and column. A file that cannot be
     read at all (too large, binary, not UTF-8, too many rows) is refused outright."""
     agreement = _fresh(agreement)
-    _acting_district(by, agreement)
+    acting_party(by, agreement, party_role="district", action=STUDENT_LEVEL)
     _collecting_kind(agreement)
     if default_form.agreement_id != agreement.pk:
         raise DomainError({"default_form": "Choose a consent form of this agreement."})
@@ -947,7 +917,7 @@ def consent_import_confirm(
                 code="import_not_pending",
             )
         agreement = _fresh(locked.agreement)
-        _acting_district(by, agreement)
+        acting_party(by, agreement, party_role="district", action=STUDENT_LEVEL)
         kind = _collecting_kind(agreement)
         content = bytes(locked.content)
         if hashlib.sha256(content).hexdigest() != locked.sha256:
@@ -999,7 +969,7 @@ def consent_import_confirm(
 @transaction.atomic
 def consent_import_discard(*, consent_import: ConsentImport, by: User) -> ConsentImport:
     locked = ConsentImport.objects.select_for_update().get(pk=consent_import.pk)
-    _acting_district(by, _fresh(locked.agreement))
+    acting_party(by, _fresh(locked.agreement), party_role="district", action=STUDENT_LEVEL)
     if locked.status != ImportStatus.PREVIEWED:
         raise DomainError("Only a previewed file waiting for confirmation can be discarded.")
     locked.status = ImportStatus.DISCARDED
@@ -1035,7 +1005,7 @@ def roster_export(
     recipient, row count, SHA-256 of the file) and marks the students it lists, so a later
     withdrawal can be flagged to the recipient."""
     agreement = _fresh(agreement)
-    _acting_district(by, agreement)
+    acting_party(by, agreement, party_role="district", action=STUDENT_LEVEL)
     today = today or timezone.localdate()
     if agreement.status != Status.ACTIVE:
         raise DomainError(

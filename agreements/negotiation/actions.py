@@ -6,8 +6,10 @@ enforce the same rules on their own; this module only explains them.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from agreements.access import parties_in_role, refusal
 from agreements.models import Agreement, OverrideStatus, Status
 from agreements.selectors import conflicts, live_approvals
 from partners.models import Role
@@ -19,17 +21,15 @@ class Action:
     reason: str = ""
 
 
-def _roles(party_roles: dict[int, set[str]], role: str) -> list[int]:
-    return [org for org, roles in party_roles.items() if role in roles]
-
-
 def available_actions(
-    agreement: Agreement, party_roles: dict[int, set[str]], blockers: list[str]
+    agreement: Agreement, held: Mapping[int, Collection[str]], blockers: list[str]
 ) -> dict[str, Action]:
+    """``held`` is ``access.roles_by_party(user, agreement)``: who acts for which party is
+    decided by ``access.parties_in_role``, as the services decide it."""
     status = agreement.status
-    legal_orgs = _roles(party_roles, Role.LEGAL)
-    signatory_orgs = _roles(party_roles, Role.SIGNATORY)
-    is_party = bool(party_roles)
+    legal_orgs = parties_in_role(held, Role.LEGAL)
+    signatory_orgs = parties_in_role(held, Role.SIGNATORY)
+    is_party = bool(parties_in_role(held))
     approved = {a.organisation_id for a in live_approvals(agreement)}
     signed = {s.organisation_id for s in agreement.signatures.all()}
 
@@ -38,20 +38,20 @@ def available_actions(
 
     actions: dict[str, Action] = {}
     actions["open_negotiation"] = (
-        need(is_party, "Only the parties' people can open negotiation.")
+        need(is_party, refusal(None, action="open negotiation"))
         if status == Status.DRAFT
         else Action(False, "Negotiation is already open.")
     )
     if status != Status.NEGOTIATING:
         propose = Action(False, "Changes can be proposed only while negotiating.")
     else:
-        propose = need(bool(legal_orgs), "Only a party's legal team can propose changes.")
+        propose = need(bool(legal_orgs), refusal(Role.LEGAL, action="propose changes"))
     actions["propose"] = propose
     actions["respond"] = propose if not propose.allowed else Action(True)
     if status != Status.NEGOTIATING:
         submit = Action(False, "Only a negotiating agreement can go to review.")
     elif not is_party:
-        submit = Action(False, "Only the parties' people can submit for review.")
+        submit = Action(False, refusal(None, action="submit for review"))
     elif blockers:
         submit = Action(False, " ".join(blockers))
     else:
@@ -60,29 +60,32 @@ def available_actions(
     if status != Status.IN_REVIEW:
         approve = Action(False, "Approval happens while the agreement is in review.")
     elif not legal_orgs:
-        approve = Action(False, "Only a party's legal team can approve.")
+        approve = Action(False, refusal(Role.LEGAL, action="approve"))
     elif set(legal_orgs) <= approved:
         approve = Action(False, "Your organisation has approved this text.")
     else:
         approve = Action(True)
     actions["approve"] = approve
     actions["reopen"] = (
-        need(bool(legal_orgs), "Only a party's legal team can reopen negotiation.")
+        need(bool(legal_orgs), refusal(Role.LEGAL, action="reopen negotiation"))
         if status == Status.IN_REVIEW
         else Action(False, "Only an agreement in review can be reopened.")
     )
     if status != Status.SIGNING:
         sign = Action(False, "Signing starts when every party's legal team has approved.")
     elif not signatory_orgs:
-        sign = Action(False, "Only a party's signatory can sign.")
+        sign = Action(False, refusal(Role.SIGNATORY, action="sign"))
     elif set(signatory_orgs) <= signed:
         sign = Action(False, "Your organisation has signed.")
     else:
         sign = Action(True)
     actions["sign"] = sign
-    can_terminate = bool(_roles(party_roles, Role.SIGNATORY) or _roles(party_roles, Role.DIRECTOR))
+    terminators = (Role.SIGNATORY, Role.DIRECTOR)
     actions["terminate"] = (
-        need(can_terminate, "Only a party's signatory or research director can terminate.")
+        need(
+            bool(parties_in_role(held, terminators)),
+            refusal(terminators, action="terminate"),
+        )
         if status == Status.ACTIVE
         else Action(False, "Only an active agreement can be terminated.")
     )

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from agreements.access import parties_in_role, roles_by_party
 from agreements.history import agreement_history
 from agreements.models import Agreement, ClauseOverride, OverrideStatus
 from agreements.negotiation import services as negotiation
@@ -27,13 +28,13 @@ from agreements.selectors import (
     consolidated_text,
     live_approvals,
     parties,
-    user_party_roles,
 )
 from agreements.signing import services as signing
 from agreements.web import forms
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import with_json_prefetch
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
+from partners.models import Role
 from partners.selectors import trios_visible_to
 from partners.two_factor import WHY_SIGN, needs_two_factor
 
@@ -64,7 +65,8 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
     text = consolidated_text(agreement)
-    party_roles = user_party_roles(request.user, agreement)
+    held = roles_by_party(request.user, agreement)
+    mine = set(parties_in_role(held))
     blockers = review.review_blockers(agreement) if agreement.status == "negotiating" else []
     overrides_by_key: dict[str, list[ClauseOverride]] = {}
     for override in agreement.overrides.all():
@@ -76,7 +78,7 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
             "member": member,
             "approval": approvals.get(member.organisation_id),
             "signature": signatures.get(member.organisation_id),
-            "mine": member.organisation_id in party_roles,
+            "mine": member.organisation_id in mine,
         }
         for member in parties(agreement)
     ]
@@ -99,8 +101,8 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
         "party_rows": party_rows,
         "conflicts": conflicts(agreement),
         "blockers": blockers,
-        "actions": available_actions(agreement, party_roles, blockers),
-        "my_orgs": set(party_roles),
+        "actions": available_actions(agreement, held, blockers),
+        "my_orgs": mine,
         "pending": [o for o in agreement.overrides.all() if o.status == OverrideStatus.PROPOSED],
         "propose_form": forms.OverrideProposeForm(),
         "reason_form": forms.ReasonForm(),
@@ -330,9 +332,11 @@ def agreement_sign(request: HttpRequest, pk) -> HttpResponse:
         else:
             messages.success(request, "You signed the agreement for your organisation.")
             return redirect("agreement-detail", agreement.pk)
-    party_roles = user_party_roles(request.user, agreement)
+    held = roles_by_party(request.user, agreement)
+    # The party the service signs for: the first the user is a signatory of.
+    signs_for = next(iter(parties_in_role(held, Role.SIGNATORY)), None)
     organisation = next(
-        (m.organisation for m in parties(agreement) if m.organisation_id in party_roles), None
+        (m.organisation for m in parties(agreement) if m.organisation_id == signs_for), None
     )
     full_name = request.user.get_full_name() or request.user.get_username()
     return render(
@@ -342,7 +346,7 @@ def agreement_sign(request: HttpRequest, pk) -> HttpResponse:
             "agreement": agreement,
             "text": text,
             "form": form,
-            "actions": available_actions(agreement, party_roles, []),
+            "actions": available_actions(agreement, held, []),
             "statement": signing.intent_statement(
                 name=full_name,
                 organisation=organisation.name if organisation else "your organisation",
