@@ -22,6 +22,7 @@ from consent.models import ConsentForm, ConsentImport, ConsentRecord, StudentCon
 from consent.receipts import consent_receipt, receipt_json
 from consent.rules import ConsentKind, State
 from consent.selectors import ConsentAccess
+from partners.http import AuthenticatedHttpRequest
 
 STUDENTS_PER_PAGE = 50
 IMPORTS_SHOWN = 20
@@ -49,7 +50,7 @@ def _base(agreement, access: ConsentAccess, **extra) -> dict:
 
 
 @login_required
-def consent_dashboard(request: HttpRequest, pk) -> HttpResponse:
+def consent_dashboard(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     # Queries: session, user, agreement, trio members, organisations, data elements,
     # recipients, memberships, requirements, coverage, aged-out states, snapshots, forms,
     # last export (+ its two counts when there is one).
@@ -94,7 +95,7 @@ def consent_dashboard(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
-def requirement_edit(request: HttpRequest, pk) -> HttpResponse:
+def requirement_edit(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement, access = _consent(request, pk)
     form = forms.RequirementForm(request.POST or None, agreement=agreement)
     if request.method == "POST" and form.is_valid():
@@ -126,7 +127,7 @@ def requirement_edit(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
-def form_add(request: HttpRequest, pk) -> HttpResponse:
+def form_add(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement, access = _consent(request, pk)
     form = forms.ConsentFormTextForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -144,7 +145,7 @@ def form_add(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
-def form_detail(request: HttpRequest, pk, form_id: int) -> HttpResponse:
+def form_detail(request: AuthenticatedHttpRequest, pk, form_id: int) -> HttpResponse:
     agreement, access = _consent(request, pk)
     consent_form = get_object_or_404(
         ConsentForm.objects.filter(agreement_id=agreement.pk).select_related("created_by"),
@@ -159,7 +160,7 @@ def form_detail(request: HttpRequest, pk, form_id: int) -> HttpResponse:
 
 
 @login_required
-def student_list(request: HttpRequest, pk) -> HttpResponse:
+def student_list(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     # Queries: session, user, agreement, members, organisations, elements, recipients,
     # memberships, schools, count, page.
     agreement, access = _consent(request, pk, student_level=True)
@@ -190,7 +191,7 @@ def student_list(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
-def student_detail(request: HttpRequest, pk, student_id: int) -> HttpResponse:
+def student_detail(request: AuthenticatedHttpRequest, pk, student_id: int) -> HttpResponse:
     agreement, access = _consent(request, pk, student_level=True)
     student = get_object_or_404(
         StudentConsent.objects.filter(agreement_id=agreement.pk), pk=student_id
@@ -220,7 +221,7 @@ def student_detail(request: HttpRequest, pk, student_id: int) -> HttpResponse:
 
 
 @login_required
-def record_add(request: HttpRequest, pk) -> HttpResponse:
+def record_add(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement, access = _consent(request, pk, student_level=True)
     forms_of_agreement = ConsentForm.objects.filter(agreement_id=agreement.pk)
     form = forms.RecordForm(
@@ -259,7 +260,7 @@ def record_add(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
-def receipt(request: HttpRequest, pk, record_id: int) -> HttpResponse:
+def receipt(request: AuthenticatedHttpRequest, pk, record_id: int) -> HttpResponse:
     agreement, access = _consent(request, pk, student_level=True)
     record = get_object_or_404(
         ConsentRecord.objects.filter(agreement_id=agreement.pk).select_related("form"),
@@ -287,7 +288,7 @@ def receipt(request: HttpRequest, pk, record_id: int) -> HttpResponse:
 
 
 @login_required
-def import_upload(request: HttpRequest, pk) -> HttpResponse:
+def import_upload(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement, access = _consent(request, pk, student_level=True)
     forms_of_agreement = ConsentForm.objects.filter(agreement_id=agreement.pk)
     form = forms.ImportUploadForm(
@@ -330,7 +331,7 @@ def import_upload(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
-def import_detail(request: HttpRequest, pk, import_id: int) -> HttpResponse:
+def import_detail(request: AuthenticatedHttpRequest, pk, import_id: int) -> HttpResponse:
     agreement, access = _consent(request, pk, student_level=True)
     consent_import = get_object_or_404(selectors.imports_of(agreement), pk=import_id)
     return render(
@@ -340,7 +341,7 @@ def import_detail(request: HttpRequest, pk, import_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def import_confirm(request: HttpRequest, pk, import_id: int) -> HttpResponse:
+def import_confirm(request: AuthenticatedHttpRequest, pk, import_id: int) -> HttpResponse:
     agreement, access = _consent(request, pk, student_level=True)
     consent_import = get_object_or_404(
         ConsentImport.objects.filter(agreement_id=agreement.pk).only("id", "status"), pk=import_id
@@ -361,7 +362,7 @@ def import_confirm(request: HttpRequest, pk, import_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def import_discard(request: HttpRequest, pk, import_id: int) -> HttpResponse:
+def import_discard(request: AuthenticatedHttpRequest, pk, import_id: int) -> HttpResponse:
     agreement, access = _consent(request, pk, student_level=True)
     consent_import = get_object_or_404(
         ConsentImport.objects.filter(agreement_id=agreement.pk).only("id", "status"), pk=import_id
@@ -376,7 +377,7 @@ def import_discard(request: HttpRequest, pk, import_id: int) -> HttpResponse:
 
 
 @login_required
-def roster(request: HttpRequest, pk) -> HttpResponse:
+def roster(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement, access = _consent(request, pk, student_level=True)
     recipients = selectors.roster_recipients(agreement)
     form = forms.RosterForm(request.POST or None, recipients=recipients)

@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Q
@@ -33,6 +32,7 @@ from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from partners.models import ApiScope, ApiToken, Organisation
+from partners.selectors import User
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def api_token_issue(
     name: str,
     scopes: Iterable[str] = (ApiScope.AGREEMENTS_READ,),
     expires_at: dt.datetime | None = None,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token for ``organisation``; return the row and the token, which is never
     stored and cannot be shown again."""
@@ -99,7 +99,7 @@ def api_token_issue(
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, by: AbstractBaseUser | None = None) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, by: User | None = None) -> ApiToken:
     """Revoke ``token`` at once; revoking twice keeps the first time."""
     updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()

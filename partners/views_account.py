@@ -21,6 +21,7 @@ from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form
 from partners import two_factor
 from partners.forms_account import CodeForm, VerifyForm
+from partners.http import AuthenticatedHttpRequest
 
 
 def _with_next(name: str, next_url: str) -> str:
@@ -30,7 +31,7 @@ def _with_next(name: str, next_url: str) -> str:
 
 @never_cache
 @login_required
-def two_factor_settings(request: HttpRequest) -> HttpResponse:
+def two_factor_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Status and removal when an app is set up; otherwise the set-up: a QR code of the
     otpauth:// URI and the secret as text, confirmed with a code from the app."""
     # Queries: session, user, device (+ the verified device when the session has one).
@@ -75,7 +76,7 @@ def two_factor_settings(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def two_factor_verify(request: HttpRequest) -> HttpResponse:
+def two_factor_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Ask for the current code once per session; then back to ``next``."""
     next_url = two_factor.safe_next_url(request)
     if two_factor.is_verified(request):
@@ -102,7 +103,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def two_factor_remove(request: HttpRequest) -> HttpResponse:
+def two_factor_remove(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Remove (or, followed by a new set-up, replace) the authenticator app: needs a current
     code from it (or a backup code, when the phone is lost)."""
     form = VerifyForm(request.POST)
@@ -128,7 +129,7 @@ def two_factor_remove(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def two_factor_backup_codes(request: HttpRequest) -> HttpResponse:
+def two_factor_backup_codes(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Ten new backup codes in place of the old ones; only in a verified session (whoever
     holds only the password must not be able to mint codes)."""
     if two_factor.confirmed_device(request.user) is None:

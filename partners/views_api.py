@@ -26,6 +26,7 @@ from collaboratory.web import add_to_form, flash_error
 from partners import webhooks
 from partners.api_auth import api_token_issue, api_token_revoke
 from partners.forms_api import ApiTokenForm, WebhookEndpointForm
+from partners.http import AuthenticatedHttpRequest
 from partners.models import ApiToken, Organisation, WebhookAttempt, WebhookDelivery
 from partners.selectors import organisations_administered_by
 from partners.two_factor import WHY_API, needs_two_factor
@@ -55,7 +56,7 @@ two_factor_verified = needs_two_factor(
 
 
 @login_required
-def api_access(request: HttpRequest) -> HttpResponse:
+def api_access(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Entry point: the organisations whose API access the user manages."""
     organisations = list(organisations_administered_by(request.user).order_by("name"))
     if len(organisations) == 1:
@@ -103,14 +104,14 @@ def _settings_page(
 @never_cache
 @login_required
 @two_factor_verified
-def organisation_api(request: HttpRequest, slug: str) -> HttpResponse:
+def organisation_api(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return _settings_page(request, _organisation(request, slug))
 
 
 @login_required
 @require_POST
 @two_factor_verified
-def api_token_create(request: HttpRequest, slug: str) -> HttpResponse:
+def api_token_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     organisation = _organisation(request, slug)
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
@@ -133,7 +134,7 @@ def api_token_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 @two_factor_verified
-def api_token_revoke_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def api_token_revoke_view(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     organisation = _organisation(request, slug)
     token = get_object_or_404(ApiToken, organisation=organisation, pk=pk)
     api_token_revoke(token=token, by=request.user)
@@ -144,7 +145,7 @@ def api_token_revoke_view(request: HttpRequest, slug: str, pk: int) -> HttpRespo
 @login_required
 @require_POST
 @two_factor_verified
-def webhook_create(request: HttpRequest, slug: str) -> HttpResponse:
+def webhook_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     organisation = _organisation(request, slug)
     form = WebhookEndpointForm(request.POST)
     if not form.is_valid():
@@ -166,7 +167,7 @@ def webhook_create(request: HttpRequest, slug: str) -> HttpResponse:
 @never_cache
 @login_required
 @two_factor_verified
-def webhook_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def webhook_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     # Queries: session, user, organisation, endpoint, count, page of deliveries, attempts.
     organisation = _organisation(request, slug)
     endpoint = get_object_or_404(webhooks.endpoints_of_organisation(organisation.pk), pk=pk)
@@ -194,7 +195,7 @@ def webhook_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @two_factor_verified
-def webhook_disable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def webhook_disable(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     organisation = _organisation(request, slug)
     endpoint = get_object_or_404(webhooks.endpoints_of_organisation(organisation.pk), pk=pk)
     webhooks.webhook_endpoint_disable(endpoint=endpoint)
@@ -205,7 +206,9 @@ def webhook_disable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @two_factor_verified
-def webhook_redeliver(request: HttpRequest, slug: str, pk: int, delivery_id: int) -> HttpResponse:
+def webhook_redeliver(
+    request: AuthenticatedHttpRequest, slug: str, pk: int, delivery_id: int
+) -> HttpResponse:
     organisation = _organisation(request, slug)
     delivery = get_object_or_404(
         webhooks.deliveries_of_organisation(organisation.pk), endpoint_id=pk, pk=delivery_id
