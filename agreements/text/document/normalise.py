@@ -213,7 +213,7 @@ def _merge(inlines: list[Inline]) -> tuple[Inline, ...]:
             continue
         previous = out[-1] if out else None
         if isinstance(inline, Text) and isinstance(previous, Text):
-            out[-1] = Text(previous.text + inline.text)
+            out[-1] = Text(_SPACES_RE.sub(" ", previous.text + inline.text))
         elif isinstance(inline, STYLED) and type(previous) is type(inline):
             merged = _inlines(previous.children + inline.children)  # type: ignore[union-attr]
             out[-1] = type(inline)(merged)
