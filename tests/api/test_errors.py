@@ -100,12 +100,12 @@ def test_too_many_requests_answer_429_with_retry_after(api_world, issue_token, a
 
 
 def test_an_unexpected_failure_answers_json_500_without_details(client, monkeypatch):
-    import agreements.apis
+    import agreements.api.views
 
     def explode(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(agreements.apis, "agreement_list_for_organisation", explode)
+    monkeypatch.setattr(agreements.api.views, "agreement_list_for_organisation", explode)
     error = _error(client.get("/api/v1/agreements/"), 500)
     assert error["code"] == "server_error"
     assert "fire" not in error["message"]
