@@ -496,9 +496,18 @@ def _requeue_if_early(delivery_id: int, now: dt.datetime) -> None:
 
 
 def webhook_deliveries_enqueue_due(*, limit: int = 500) -> int:
-    """Queue deliveries that are due (long retries, or a crashed worker's leases)."""
+    """Queue deliveries that are due (long retries, or a crashed worker's leases).
+
+    A due delivery of a disabled endpoint fails, as disabling fails the waiting ones: it
+    was being sent then, and its worker scheduled a retry or died. The claim skips it, so
+    queued it would never settle and, oldest first, would crowd out those that can go.
+    """
+    now = timezone.now()
+    WebhookDelivery.objects.filter(_claimable(now), endpoint__active=False).update(
+        status=DeliveryStatus.FAILED, last_error="Endpoint disabled.", next_attempt_at=None
+    )
     ids = list(
-        WebhookDelivery.objects.filter(_claimable(timezone.now()))
+        WebhookDelivery.objects.filter(_claimable(now), endpoint__active=True)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -316,6 +316,28 @@ def test_a_disabled_endpoint_gets_nothing_more(api_world, receiver, queued):
     assert receiver.requests == []
 
 
+@pytest.mark.parametrize("left_as", ["retrying", "sending"])
+def test_a_delivery_in_flight_when_its_endpoint_was_disabled_is_settled_by_the_sweep(
+    api_world, receiver, queued, left_as
+):
+    # Disabling fails the waiting deliveries but leaves the one being sent to its worker,
+    # which then schedules a retry ("retrying") or dies holding the lease ("sending"). The
+    # claim skips a disabled endpoint, so the sweep must settle it, not queue it forever.
+    endpoint = _endpoint(api_world["riverbend"], receiver.url)
+    delivery = _delivery(endpoint, status="sending")
+    webhooks.webhook_endpoint_disable(endpoint=endpoint)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=left_as, next_attempt_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    waiting = _delivery(_endpoint(api_world["riverbend"], receiver.url))
+    assert webhooks.webhook_deliveries_enqueue_due() == 1
+    assert [pk for pk, _, _ in queued] == [waiting.pk]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.next_attempt_at) == ("failed", None)
+    assert delivery.last_error == "Endpoint disabled."
+    assert receiver.requests == []
+
+
 def test_the_same_event_cannot_be_delivered_twice_to_one_endpoint(api_world):
     from django.db import IntegrityError, transaction
 
