@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from agreements.api import views as agreement_apis
+from consent import apis as consent_apis
 from partners import apis as partner_apis
 from partners.views_api import api_docs
 
@@ -27,7 +28,7 @@ urlpatterns = [
         name="api-agreement-terms",
     ),
     path("organisations/me", partner_apis.OrganisationMeApi.as_view(), name="api-organisation-me"),
-    path("consent/summary", agreement_apis.ConsentSummaryApi.as_view(), name="api-consent-summary"),
+    path("consent/summary", consent_apis.ConsentSummaryApi.as_view(), name="api-consent-summary"),
     path("webhooks/", partner_apis.WebhookListApi.as_view(), name="api-webhook-list"),
     path("webhooks/<int:pk>/", partner_apis.WebhookDetailApi.as_view(), name="api-webhook-detail"),
     path(

@@ -216,11 +216,3 @@ class AgreementPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = AgreementSerializer(many=True)
-
-
-class ConsentSummarySerializer(serializers.Serializer):
-    agreement = serializers.UUIDField()
-    coverage = serializers.DictField(
-        help_text="Aggregate counts only (e.g. granted, refused, withdrawn, no response), "
-        "possibly grouped; never student-level rows."
-    )

@@ -1,4 +1,5 @@
-"""Partner API: agreements, their sealed documents, machine-readable terms, consent summary.
+"""Partner API: agreements, their sealed documents, machine-readable terms (the consent
+summary is consent's: consent/apis.py).
 
 Every lookup goes through the organisation-scoped selectors: an agreement the token's
 organisation is not a party to answers 404, exactly like one that does not exist.
@@ -6,8 +7,6 @@ organisation is not a party to answers 404, exactly like one that does not exist
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.http import FileResponse
@@ -24,7 +23,6 @@ from agreements.api.serializers import (
     AgreementDetailSerializer,
     AgreementPageSerializer,
     AgreementSerializer,
-    ConsentSummarySerializer,
 )
 from agreements.models import Status
 from agreements.selectors import (
@@ -37,7 +35,7 @@ from agreements.selectors import (
 )
 from audit.models import AuditAction
 from audit.services import record as audit_record
-from partners.api_errors import NOT_MODIFIED, NotImplementedYet, error_responses
+from partners.api_errors import NOT_MODIFIED, error_responses
 from partners.apis import PageQuery, PartnerApiView, paginate
 from partners.models import ApiScope
 
@@ -265,54 +263,3 @@ class AgreementDocumentApi(PartnerApiView):
         response["X-Content-SHA256"] = document.sha256
         response["ETag"] = f'"{document.sha256}"'
         return response
-
-
-class ConsentQuery(serializers.Serializer):
-    agreement = serializers.UUIDField(help_text="The agreement's id.")
-
-
-def _aggregate_only(value: Any) -> Any:
-    """Keep scalars and (nested) mappings; drop sequences, the only shape rows could take,
-    so no student-level data can leave through this endpoint whatever the summary holds."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, Mapping):
-        return {
-            str(key): _aggregate_only(item)
-            for key, item in value.items()
-            if not isinstance(item, list | tuple | set)
-        }
-    return str(value)
-
-
-class ConsentSummaryApi(PartnerApiView):
-    required_scope = ApiScope.CONSENT_READ
-    query_serializer = ConsentQuery
-
-    @extend_schema(
-        operation_id="consent_summary",
-        summary="Aggregate consent coverage of one agreement",
-        description="Counts only, never student-level rows. 501 until the consent module "
-        "is installed.",
-        tags=["consent"],
-        parameters=[ConsentQuery],
-        responses={200: ConsentSummarySerializer, **error_responses(400, 501)},
-    )
-    def get(self, request: Request) -> Response:
-        agreement = get_object_or_404(
-            agreements_visible_to_organisation(self.organisation_id),
-            pk=self.query["agreement"],
-        )
-        try:
-            from consent.selectors import consent_summary
-        except ImportError:
-            raise NotImplementedYet(
-                "Consent summaries are not available yet: the consent module is not installed."
-            ) from None
-        summary = consent_summary(agreement, recipient_id=self.organisation_id)
-        coverage = _aggregate_only(summary)
-        if not isinstance(coverage, dict):
-            coverage = {}
-        return Response({"agreement": str(agreement.pk), "coverage": coverage})

@@ -358,38 +358,3 @@ def test_organisations_me_names_the_token_and_its_organisation(api_world, issue_
     assert body["token"]["prefix"] == token[:12]
     assert body["token"]["scopes"] == ["agreements:read"]
     assert token not in str(body)
-
-
-def test_consent_summary_gives_aggregate_counts_for_own_agreements_only(api_world, riverbend):
-    pytest.importorskip("consent.selectors")
-    ours = api_world["riverbend_agreement"]
-    response = riverbend.get(f"/api/v1/consent/summary?agreement={ours.pk}")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["agreement"] == str(ours.pk)
-    assert isinstance(body["coverage"], dict)
-    assert not any(isinstance(v, list) for v in body["coverage"].values())
-    theirs = api_world["lakeshore_agreement"]
-    assert riverbend.get(f"/api/v1/consent/summary?agreement={theirs.pk}").status_code == 404
-    missing = riverbend.get("/api/v1/consent/summary")
-    assert missing.status_code == 400
-    assert missing.json()["error"]["details"]["parameter"] == "agreement"
-
-
-def test_consent_summary_answers_501_while_the_consent_module_is_missing(
-    api_world, riverbend, monkeypatch
-):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "consent.selectors", None)  # import raises ImportError
-    ours = api_world["riverbend_agreement"]
-    response = riverbend.get(f"/api/v1/consent/summary?agreement={ours.pk}")
-    assert response.status_code == 501
-    assert response.json()["error"]["code"] == "not_implemented"
-
-
-def test_aggregate_filter_drops_row_like_values():
-    from agreements.api.views import _aggregate_only
-
-    summary = {"students": 3, "buckets": {"granted": 2}, "rows": [{"student_key": "S1"}]}
-    assert _aggregate_only(summary) == {"students": 3, "buckets": {"granted": 2}}
