@@ -5,8 +5,17 @@ class AgreementsConfig(AppConfig):
     name = "agreements"
 
     def ready(self) -> None:
+        from agreements import partner_hooks
         from agreements.documents import jobs as documents
-        from agreements.events import subscribe
+        from agreements.events import EVENTS, subscribe
+        from partners import hooks as partners_hooks
 
+        # Webhooks: every agreement event fans out to the parties' subscribed endpoints.
+        for event in EVENTS:
+            subscribe(event, partner_hooks.on_agreement_event)
         # An agreement that becomes active gets its sealed, executed PDF (after commit).
         subscribe("agreement.status_changed", documents.on_status_changed)
+        # A signed agreement's parties cannot change (partners' trio_set_members asks).
+        guards = partners_hooks.trio_member_change_guards
+        if partner_hooks.refuse_if_parties_signed not in guards:
+            guards.append(partner_hooks.refuse_if_parties_signed)

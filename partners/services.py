@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from collaboratory.errors import DomainError
+from partners import hooks
 from partners.models import (
     Collaboratory,
     Membership,
@@ -75,31 +76,14 @@ def trio_create(
     return trio
 
 
-def _refuse_if_parties_signed(trio: Trio) -> None:
-    """The parties of a signed agreement are part of its text: they cannot change."""
-    from agreements.models import Agreement, Status
-
-    signed = (
-        Agreement.objects.filter(
-            trio=trio,
-            status__in=(Status.SIGNING, Status.ACTIVE, Status.EXPIRED, Status.TERMINATED),
-        )
-        .values_list("reference", flat=True)
-        .first()
-    )
-    if signed:
-        raise DomainError(
-            f"{trio.name}'s members cannot change: agreement {signed} is signed (or being "
-            "signed) by these parties. Start a new partnership instead.",
-            code="signed_parties",
-        )
-
-
 @transaction.atomic
 def trio_set_members(
     *, trio: Trio, research: Organisation, district: Organisation, developer: Organisation
 ) -> None:
-    """Replace the trio's members (validated as a whole, so no half-changed trio exists)."""
+    """Replace the trio's members (validated as a whole, so no half-changed trio exists).
+
+    A change of parties is refused when a registered guard (``partners.hooks``) refuses it:
+    agreements refuses once an agreement of the trio is signed or being signed."""
     validate_trio_organisations(research=research, district=district, developer=developer)
     wanted = {
         TrioRole.RESEARCH: research,
@@ -111,7 +95,8 @@ def trio_set_members(
     # when two organisations swap roles.
     changed = [m for role, m in current.items() if m.organisation_id != wanted[role].pk]
     if changed or len(current) < len(wanted):
-        _refuse_if_parties_signed(trio)
+        for guard in hooks.trio_member_change_guards:
+            guard(trio)  # e.g. agreements: a signed agreement's parties cannot change
     TrioMember.objects.filter(pk__in=[m.pk for m in changed]).delete()
     for role, organisation in wanted.items():
         if role in current and current[role].organisation_id == organisation.pk:

@@ -26,7 +26,7 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -319,14 +319,20 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     return WebhookDelivery.objects.prefetch_related("attempt_log").get(pk=locked.pk)
 
 
-def on_agreement_event(event: str, payload: dict[str, Any]) -> None:
+#: What a webhook says about the agreement an event is about, by the agreement's id (None
+#: when it is gone). Agreements passes it when it subscribes (agreements/partner_hooks.py):
+#: partners sits below agreements and does not import it.
+type AgreementResource = Callable[[str], dict[str, Any] | None]
+
+
+def on_agreement_event(
+    event: str, payload: dict[str, Any], *, agreement_resource: AgreementResource
+) -> None:
     """Fan an agreement event out to the parties' endpoints that subscribe to it.
 
     Runs after the emitting transaction committed (agreements.events). One event id for all
     endpoints; delivery rows are written here and queued once they are committed.
     """
-    from agreements.models import Agreement
-
     agreement_id = payload.get("agreement_id")
     parties = TrioMember.objects.filter(trio__agreements__pk=agreement_id).values("organisation_id")
     endpoints = list(
@@ -336,28 +342,17 @@ def on_agreement_event(event: str, payload: dict[str, Any]) -> None:
     )
     if not endpoints:
         return
-    agreement = Agreement.objects.filter(pk=agreement_id).first()
+    agreement = agreement_resource(str(agreement_id))
     if agreement is None:
         return
     event_id = uuid.uuid4()
     now = timezone.now()
-    site = (settings.SITE_URL or "").rstrip("/")
     data = {key: value for key, value in payload.items() if key != "agreement_id"}
     body = {
         "id": str(event_id),
         "type": event,
         "created_at": now.isoformat(),
-        "data": {
-            "agreement": {
-                "id": str(agreement.pk),
-                "reference": agreement.reference,
-                "title": agreement.title,
-                "status": agreement.status,
-                "status_changed_at": agreement.status_changed_at.isoformat(),
-                "url": f"{site}/api/v1/agreements/{agreement.pk}/",
-            },
-            **data,
-        },
+        "data": {"agreement": agreement, **data},
     }
     with transaction.atomic():
         deliveries = WebhookDelivery.objects.bulk_create(

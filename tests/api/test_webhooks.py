@@ -169,7 +169,9 @@ def test_a_status_change_fans_out_to_the_parties_endpoints_with_one_event_id(
 
 
 def test_an_event_without_subscribers_writes_nothing(api_world, queued):
-    webhooks.on_agreement_event(
+    from agreements.partner_hooks import on_agreement_event
+
+    on_agreement_event(
         "agreement.expiring", {"agreement_id": str(api_world["riverbend_agreement"].pk)}
     )
     assert not WebhookDelivery.objects.exists()
