@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from agreements.demo import seed_agreements
+from consent.demo import seed_consent
 from partners.demo import MAIN_LOGINS, seed_partners
 
 
@@ -7,9 +9,7 @@ class Command(BaseCommand):
     help = "Create or refresh the demo collaboratory, organisations, trios and logins (idempotent)."
 
     def handle(self, *args, **options) -> None:
-        from agreements.demo import seed_agreements
-        from consent.demo import seed_consent
-
+        # Here, in the top app, because it seeds every app: partners, agreements, consent.
         collaboratory = seed_partners()
         seed_agreements(collaboratory)
         seed_consent(collaboratory)
