@@ -1,5 +1,6 @@
 from django.urls import path
 
+from agreements.web import audit_trail as views_audit_trail
 from agreements.web import documents as views_documents
 from agreements.web import review as views_review
 from agreements.web import search as views_search
@@ -10,6 +11,11 @@ urlpatterns = [
     path("agreements/", views.agreement_list, name="agreement-list"),
     path("agreements/<uuid:pk>/", views.agreement_detail, name="agreement-detail"),
     path("agreements/<uuid:pk>/history/", views.agreement_history_view, name="agreement-history"),
+    path(
+        "agreements/<uuid:pk>/audit/",
+        views_audit_trail.agreement_audit_trail,
+        name="agreement-audit-trail",
+    ),
     path("agreements/<uuid:pk>/sign/", views.agreement_sign, name="agreement-sign"),
     path("agreements/<uuid:pk>/elements/new/", views.data_element_add, name="data-element-add"),
     path(

@@ -2,8 +2,9 @@
 
 Django writes its own ``LogEntry`` through ``ModelAdmin.log_addition`` / ``log_change`` /
 ``log_deletions``; ``AuditedAdminSite.register`` gives every registered ModelAdmin a mixin
-that records the same act in the audit chain, in the admin view's transaction. It is the
-default site (``audit.admin_config.AuditedAdminConfig``), so apps keep using ``@admin.register``.
+that records the same act in the audit chain, in the admin view's transaction. The default
+site (``audit.admin_config.AuditedAdminConfig``) is the project's subclass of it,
+``collaboratory.admin_site.AdminSite``, so apps keep using ``@admin.register``.
 """
 
 from __future__ import annotations
@@ -78,28 +79,8 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 
 class AuditedAdminSite(admin.AdminSite):
-    """Every change is audited, and only a session that passed a TOTP check gets in: the admin
-    can change anything a signed text does not protect, so staff need a second factor too."""
-
-    WHY = "The admin can change every partnership, so it needs two-factor authentication."
-
-    def has_permission(self, request) -> bool:
-        from partners.two_factor import is_verified
-
-        return super().has_permission(request) and is_verified(request)
-
-    def login(self, request, extra_context=None):
-        """Staff whose session is not verified go to verify (or set up) their app first,
-        then on to where they were going; everyone else gets the ordinary admin login."""
-        from django.urls import reverse
-
-        from partners.two_factor import challenge, is_verified, safe_next_url
-
-        user = request.user
-        if user.is_active and user.is_staff and not is_verified(request):
-            wanted = safe_next_url(request) or reverse("admin:index", current_app=self.name)
-            return challenge(request, why=self.WHY, next_url=wanted)
-        return super().login(request, extra_context)
+    """Every change made through the admin is audited. The project's site adds the two-factor
+    gate (collaboratory/admin_site.py): audit imports none of the apps."""
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin

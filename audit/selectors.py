@@ -1,16 +1,19 @@
-"""Reads of the audit chain that users see (access-controlled by the agreement's rule)."""
+"""Reads of the audit chain that users see. Audit sits beside the apps and imports none of
+them: the page that shows an agreement's trail is the agreements app's
+(agreements/web/audit_trail.py), which finds the agreement through its access rule first."""
 
 from __future__ import annotations
 
+from django.db import models
 from django.db.models import QuerySet
 
-from agreements.models import Agreement
 from audit.models import AuditEntry
+from audit.services import object_type_of
 
 
-def audit_trail_for_agreement(agreement: Agreement) -> QuerySet[AuditEntry]:
-    """Entries about one agreement, newest first. The caller must already have found the
-    agreement through ``agreements_visible_to`` (the access rule)."""
+def audit_trail_of(target: models.Model) -> QuerySet[AuditEntry]:
+    """Entries about ``target``, newest first. No access rule here: the caller must already
+    have found ``target`` through its app's rule (an agreement: ``agreements_visible_to``)."""
     return AuditEntry.objects.filter(
-        object_type=Agreement._meta.label_lower, object_id=str(agreement.pk)
+        object_type=object_type_of(target), object_id=str(target.pk)
     ).order_by("-seq")

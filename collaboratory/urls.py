@@ -20,7 +20,6 @@ urlpatterns = [
     path("api/v1/", include("collaboratory.api_urls")),
     path("", include("agreements.urls")),
     path("", include("consent.urls")),
-    path("", include("audit.urls")),
     path("", include("partners.urls")),
 ]
 

@@ -218,7 +218,7 @@ def otp_verified(client, user):
 @pytest.fixture
 def admin_client(client, admin_user):
     """pytest-django's ``admin_client``, with the verified session the admin requires
-    (audit/admin_site.py)."""
+    (collaboratory/admin_site.py)."""
     return otp_verified(client, admin_user)
 
 

@@ -793,7 +793,7 @@ def _build_world() -> dict:
     for role in PEOPLE:
         browser = Client()
         if role == "facilitator":
-            # Staff: the admin needs a verified session (audit/admin_site.py); the
+            # Staff: the admin needs a verified session (collaboratory/admin_site.py); the
             # facilitator is no signatory or admin of the organisations tried here, so
             # verifying changes only the admin's answers. Unverified staff: a test below.
             otp_verified(browser, users[role])
