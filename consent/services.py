@@ -9,7 +9,6 @@ same transaction as the records it summarises and never races.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -31,6 +30,7 @@ from agreements.models import Agreement, DataElement, Status
 from agreements.notifications import notify
 from audit.models import AuditAction
 from audit.services import record as audit_record
+from collaboratory import csv_safe
 from collaboratory.errors import DomainError
 from consent import csv_import, selectors
 from consent.csv_import import FormRef, KnownStudent, Row
@@ -1042,7 +1042,7 @@ def roster_export(
     _lock(agreement)
     rows = selectors.roster_rows(agreement, kind=kind, as_of=as_of, columns=columns)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_safe.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     writer.writerows(rows)
     content = buffer.getvalue().encode("utf-8")

@@ -9,7 +9,6 @@ SVG bar chart and a CSV file.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from agreements.models import (
     OverrideStatus,
     TemplateVersion,
 )
+from collaboratory import csv_safe
 from partners.models import OrganisationKind
 
 PARTY_KINDS = (OrganisationKind.RESEARCH, OrganisationKind.DISTRICT, OrganisationKind.DEVELOPER)
@@ -173,21 +173,16 @@ CSV_HEADER = [
 ]
 
 
-def _cell(value: object) -> str:
-    """Text a spreadsheet will not run as a formula (CSV injection)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def deviation_csv(report: DeviationReport) -> str:
+    """One row per clause; text cells neutralised by :mod:`collaboratory.csv_safe`."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_safe.writer(buffer)
     writer.writerow(CSV_HEADER)
     for row in report.clauses:
         writer.writerow(
             [
-                _cell(row.key),
-                _cell(row.heading),
+                row.key,
+                row.heading,
                 row.agreements,
                 row.failing,
                 len(row.modified),
@@ -195,11 +190,9 @@ def deviation_csv(report: DeviationReport) -> str:
                 len(row.added_after),
                 row.proposed_only,
                 *[row.by_party_kind[k] for k in PARTY_KINDS],
-                _cell(
-                    " | ".join(
-                        f"{r.reference} {r.organisation} ({r.kind}, {r.status}): {r.text}"
-                        for r in row.rationales
-                    )
+                " | ".join(
+                    f"{r.reference} {r.organisation} ({r.kind}, {r.status}): {r.text}"
+                    for r in row.rationales
                 ),
             ]
         )

@@ -490,6 +490,28 @@ def test_an_identifiable_element_allows_the_birth_year_column(study):
     ]
 
 
+def test_roster_cells_cannot_run_as_spreadsheet_formulas(study):
+    # A school name is free text from the district's file; a spreadsheet would run these.
+    schools = ["=1+2", "+SUM(1)", "-2+3", "@SUM(A1)"]
+    rows = [
+        f"B{i},granted,{who},paper,2026-09-0{1 + j},{school},7,2013,"
+        for i, school in enumerate(schools)
+        for j, who in enumerate(("parent", "student"))
+    ]
+    import_file(study, csv(*rows))
+    roster = services.roster_export(
+        agreement=study["agreement"],
+        by=study["users"]["director"],
+        recipient=study["orgs"]["northfield-university"],
+        as_of=TODAY,
+        today=TODAY,
+    )
+    assert roster.content.decode().splitlines() == [
+        "student_key,school,grade",
+        *[f"B{i},'{school},7" for i, school in enumerate(schools)],
+    ]
+
+
 def test_a_roster_for_a_past_day_shows_who_was_permitted_then(study):
     import_file(study, COHORT)
     research = study["orgs"]["northfield-university"]
