@@ -48,6 +48,7 @@ class BItem:
     word_label: str = ""
     bookmarks: list[str] = field(default_factory=list)
     frozen: ListItem | None = None
+    written: tuple[str | None] | None = None  # the explicit label our export wrote, if ours
 
 
 @dataclass
@@ -83,6 +84,7 @@ class NumberedEntry:
     level_indent: int  # the indent its list level defines
     starts_list: bool  # cb:list="start", or Word's restart
     bookmarks: list[str]
+    written: tuple[str | None] | None = None  # (cb:label,) in files we wrote
 
 
 class Assembler:
@@ -158,7 +160,7 @@ class Assembler:
                     not numbered.is_bullet, numbered.abstract_id, numbered.ilvl, entry.numbering
                 )
                 target.blocks.append(frame)
-        item = BItem(word_label=numbered.label, bookmarks=entry.bookmarks)
+        item = BItem(word_label=numbered.label, bookmarks=entry.bookmarks, written=entry.written)
         if first_block is not None:
             item.blocks.append(first_block)
         frame.items.append(item)
@@ -204,7 +206,12 @@ def _freeze_list(block: BList, chain: tuple[int, ...]) -> Block:
         plain = ListItem((), None)
         counters = item_counters([*decided, plain], numbering)
         own = (*chain, counters[-1])
-        label = None if item_label(plain, numbering, own) == item.word_label else item.word_label
+        if item.written is not None:
+            label = item.written[0]
+        elif item_label(plain, numbering, own) == item.word_label:
+            label = None
+        else:
+            label = item.word_label
         if label is not None:
             counters = item_counters([*decided, ListItem((), label)], numbering)
             own = (*chain, counters[-1])

@@ -107,6 +107,7 @@ class TableEntry:
     where: str
     table: BTable
     indent: int
+    hints: dict[str, str] = field(default_factory=dict)
 
 
 type Entry = ParaEntry | TableEntry
@@ -185,11 +186,7 @@ class BodyReader:
                 Severity.WARNING,
                 "tracked change: this paragraph's end was deleted; the paragraph is kept apart",
             )
-        hints = {
-            name[len(CB_NS) + 2 :]: value
-            for name, value in element.attrib.items()
-            if name.startswith(f"{{{CB_NS}}}")
-        }
+        hints = _hints(element)
         return ParaEntry(
             self.where(),
             element,
@@ -214,9 +211,9 @@ class BodyReader:
 
     def table(self, element: Any) -> TableEntry:
         grid = [_twips(col.get(w("w"))) for col in element.iterfind("w:tblGrid/w:gridCol", NS)]
-        hint = element.get(cb("widths"))
+        hint = element.get(cb("widths")) if self.ours else None
         widths: tuple[float, ...] = ()
-        if hint:
+        if hint is not None:
             try:
                 widths = tuple(float(x) for x in hint.split())
             except ValueError:
@@ -263,13 +260,23 @@ class BodyReader:
             rows.append(out)
         indent_el = element.find("w:tblPr/w:tblInd", NS)
         indent = _twips(indent_el.get(w("w"))) if indent_el is not None else 0
-        return TableEntry(table_where, BTable(rows, header, widths), indent)
+        return TableEntry(table_where, BTable(rows, header, widths), indent, _hints(element))
 
     def cell_blocks(self, tc: Any) -> list[Any]:
         assembler = Assembler()
         for entry in self.entries(tc):
             feed(assembler, entry, ours=self.ours, numbering=self.numbering)
         return assembler.blocks
+
+
+def _hints(element: Any) -> dict[str, str]:
+    """Our ``cb:`` attributes on an element, by local name."""
+    prefix = f"{{{CB_NS}}}"
+    return {
+        name[len(prefix) :]: value
+        for name, value in element.attrib.items()
+        if name.startswith(prefix)
+    }
 
 
 def _twips(value: str | None) -> int:
@@ -322,6 +329,7 @@ def feed(assembler: Assembler, entry: Entry, *, ours: bool, numbering: WordNumbe
             found.level.indent or 0,
             entry.hints.get("list") == "start" if ours else restart,
             entry.read.bookmarks,
+            (entry.hints.get("label"),) if ours else None,
         ),
         paragraph if paragraph.inlines else None,
     )

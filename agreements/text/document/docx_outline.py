@@ -292,8 +292,8 @@ def build_document(entries: list[Entry], reader: BodyReader, report: ImportRepor
             if id(entry) in headings:
                 specs.append(_heading_spec(headings[id(entry)], ours))
                 continue
-            if ours and entry.hints.get("part") == "preamble":
-                specs.append(_PartSpec(PartKind.PREAMBLE, None, [], key=entry.hints.get("key", "")))
+        if ours and entry.hints.get("part") == "preamble":
+            specs.append(_PartSpec(PartKind.PREAMBLE, None, [], key=entry.hints.get("key", "")))
         specs[-1].entries.append(entry)
     if not specs[0].entries and len(specs) > 1:
         specs.pop(0)
@@ -314,7 +314,8 @@ def build_document(entries: list[Entry], reader: BodyReader, report: ImportRepor
         Series(sections),
         Series(attachments),
     )
-    skeleton = _minimise_labels(skeleton)
+    if not ours:
+        skeleton = _minimise_labels(skeleton, report)
     resolver = Resolver(skeleton)
     parts, builders = [], []
     for spec, part in zip(specs, skeleton.parts, strict=True):
@@ -351,23 +352,23 @@ def _heading_spec(heading: Heading, ours: bool) -> _PartSpec:
     entry = heading.entry
     styled = entry.heading_level is not None
     pieces = entry.read.pieces if styled else entry.body_pieces()
-    if ours:
-        kind = PartKind(entry.hints.get("kind", PartKind.UNNUMBERED.value))
-        label = auto_label(entry) if kind is not PartKind.UNNUMBERED else None
-        heading = Heading(entry, label, heading.strip)
-        cut = 0
-    else:
-        label = heading.label
-        kind = label.kind if label else PartKind.UNNUMBERED
-        cut = label.cut if label else 0
+    if ours:  # the kind, key and any explicit label are written beside the heading
+        return _PartSpec(
+            PartKind(entry.hints.get("kind", PartKind.UNNUMBERED.value)),
+            heading,
+            [],
+            key=entry.hints.get("key", ""),
+            title=_inlines(pieces, frozenset()),
+            label=entry.hints.get("label"),
+            generated=entry.hints.get("generated", ""),
+        )
+    label = heading.label
     return _PartSpec(
-        kind,
+        label.kind if label else PartKind.UNNUMBERED,
         heading,
         [],
-        key=entry.hints.get("key", "") if ours else "",
-        title=_inlines(pieces, heading.strip, cut),
+        title=_inlines(pieces, heading.strip, label.cut if label else 0),
         label=label.text if label else None,
-        generated=entry.hints.get("generated", "") if ours else "",
     )
 
 
@@ -409,17 +410,24 @@ def _texts(inlines: Sequence[Any]) -> list[Text]:
     return out
 
 
-def _minimise_labels(document: Document) -> Document:
-    """Drop each explicit part label that the series would compute anyway, in order."""
+def _minimise_labels(document: Document, report: ImportReport) -> Document:
+    """Drop each explicit part label that the series would compute anyway, in order; say
+    where a label does not follow its series."""
     parts = list(document.parts)
     for index, part in enumerate(parts):
         if part.label is None or part.kind not in (PartKind.SECTION, PartKind.ATTACHMENT):
             continue
-        trial = replace(
-            document, parts=tuple(parts[:index] + [replace(part, label=None)] + parts[index + 1 :])
-        )
-        if Resolver(trial).part_label(part.key) == part.label:
-            parts[index] = replace(part, label=None)
+        plain = replace(part, label=None)
+        trial = replace(document, parts=(*parts[:index], plain, *parts[index + 1 :]))
+        computed = Resolver(trial).part_label(part.key)
+        if computed == part.label:
+            parts[index] = plain
+        else:
+            report.warn(
+                part.label,
+                f"The label “{part.label}” does not follow the series (expected "
+                f"“{computed}”); kept as written.",
+            )
     return replace(document, parts=tuple(parts))
 
 

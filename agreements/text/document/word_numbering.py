@@ -365,14 +365,16 @@ class Counter:
     def advance(self, paragraph: Any) -> NumberedParagraph | None:
         """The label of ``paragraph`` (a ``w:p``), advancing the counters; None if unnumbered."""
         found = self.numbering.numbering_of(paragraph)
-        if found is None:
-            return None
-        num_id, ilvl = found
+        return None if found is None else self.count(*found)
+
+    def count(self, num_id: str, ilvl: int, *, dry_run: bool = False) -> NumberedParagraph | None:
+        """The next paragraph of list instance ``num_id`` at ``ilvl``; ``dry_run`` only looks
+        (the export uses it to check that Word will show the label it wants)."""
         levels = self._levels(num_id)
         if ilvl not in levels:
             return None
         key = self.numbering.counter_key(num_id)
-        state = self._counters.setdefault(key, [None] * LEVELS)
+        state = list(self._counters.get(key, [None] * LEVELS))
         current = state[ilvl]
         state[ilvl] = levels[ilvl].start if current is None else current + 1
         for deeper in range(ilvl + 1, LEVELS):
@@ -386,7 +388,9 @@ class Counter:
             for index, value in enumerate(state[: ilvl + 1])
         ]
         first = num_id not in self._seen
-        self._seen.add(num_id)
+        if not dry_run:
+            self._counters[key] = state
+            self._seen.add(num_id)
         abstract = self.numbering.abstract_of(num_id)
         return NumberedParagraph(
             num_id=num_id,
@@ -398,6 +402,15 @@ class Counter:
             label=word_label(levels, ilvl, counters),
             first_of_num=first,
         )
+
+    def shown(self, num_id: str) -> list[int]:
+        """The counters Word would show now for each level of ``num_id`` (start if unused)."""
+        levels = self._levels(num_id)
+        state = self._counters.get(self.numbering.counter_key(num_id), [None] * LEVELS)
+        return [
+            value if value is not None else levels.get(index, Level(index)).start
+            for index, value in enumerate(state)
+        ]
 
 
 def paragraphs_in_order(body: Any) -> Iterator[Any]:
