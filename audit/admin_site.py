@@ -10,7 +10,7 @@ site (``audit.admin_config.AuditedAdminConfig``) is the project's subclass of it
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db import transaction
@@ -27,7 +27,13 @@ def _message(message: Any) -> Any:
     return message
 
 
-class AuditedModelAdminMixin:
+if TYPE_CHECKING:  # the mixin always precedes a ModelAdmin (see register)
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
+
+
+class AuditedModelAdminMixin(_ModelAdmin):
     """Records admin additions, changes and deletions in the audit chain."""
 
     def _audit(self, request, obj, action: str, message: Any = "") -> None:

@@ -260,16 +260,16 @@ def _need(request, trio, state) -> HttpResponse:
 
 def _data(request, trio, state) -> HttpResponse:
     questions = _questions(trio, state)
-    kwargs = {"form_kwargs": {"parties": _parties(trio), "questions": questions}}
+    form_kwargs = {"parties": _parties(trio), "questions": questions}
     initial = state.get("data", {}).get("elements", [])
     if request.method == "POST" and "add" in request.POST:
         # Without JavaScript: the same rows again, plus an empty one.
         data = request.POST.copy()
         total = data.get("elements-TOTAL_FORMS", "0")
         data["elements-TOTAL_FORMS"] = str(int(total) + 1 if total.isdigit() else 1)
-        formset = wf.DataElementFormSet(data, prefix="elements", **kwargs)
+        formset = wf.DataElementFormSet(data, prefix="elements", form_kwargs=form_kwargs)
     elif request.method == "POST":
-        formset = wf.DataElementFormSet(request.POST, prefix="elements", **kwargs)
+        formset = wf.DataElementFormSet(request.POST, prefix="elements", form_kwargs=form_kwargs)
         if formset.is_valid():
             elements = [
                 {k: v for k, v in f.cleaned_data.items() if k != "DELETE"}
@@ -279,7 +279,7 @@ def _data(request, trio, state) -> HttpResponse:
             _save(request, trio, "data", {"elements": elements})
             return _next(request, trio, "data")
     else:
-        formset = wf.DataElementFormSet(prefix="elements", initial=initial, **kwargs)
+        formset = wf.DataElementFormSet(prefix="elements", initial=initial, form_kwargs=form_kwargs)
         if initial:
             formset.extra = 0
     return _render(request, trio, state, "data", {"formset": formset})

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from agreements.models import Identifiability, SharingMode
 from agreements.text.placeholders import PLACEHOLDERS, validate_value
+from collaboratory.forms import field_of
 
 #: Placeholders a person fills in; the others come from the agreement's fields and parties.
 FREE_PLACEHOLDERS = ("governing_state", "publication_review_days", "data_custodian_title")
@@ -51,10 +52,12 @@ class NeedForm(forms.Form):
 
     def __init__(self, *args, questions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["research_questions"].choices = [(str(q.pk), q.text) for q in questions]
+        field_of(self, "research_questions", forms.MultipleChoiceField).choices = [
+            (str(q.pk), q.text) for q in questions
+        ]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if (
             not cleaned.get("research_questions")
             and not (cleaned.get("new_question") or "").strip()
@@ -80,12 +83,12 @@ class DataElementStepForm(forms.Form):
     def __init__(self, *args, parties=(), questions=(), **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", "—"), *[(str(o.pk), o.name) for o in parties]]
-        self.fields["source"].choices = choices
-        self.fields["recipient"].choices = choices
-        self.fields["research_questions"].choices = list(questions)
+        field_of(self, "source", forms.ChoiceField).choices = choices
+        field_of(self, "recipient", forms.ChoiceField).choices = choices
+        field_of(self, "research_questions", forms.MultipleChoiceField).choices = list(questions)
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("source") and cleaned.get("source") == cleaned.get("recipient"):
             self.add_error("recipient", "The recipient must differ from the source.")
         if cleaned.get("name") and not cleaned.get("research_questions"):
@@ -164,7 +167,7 @@ class MatchForm(forms.Form):
 
     def __init__(self, *args, versions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template_version"].choices = [
+        field_of(self, "template_version", forms.ChoiceField).choices = [
             (str(v.pk), f"{v.template.name}, version {v.number}") for v in versions
         ]
         for name in FREE_PLACEHOLDERS:
@@ -174,7 +177,7 @@ class MatchForm(forms.Form):
             )
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not cleaned.get("term_months") and not cleaned.get("expires_on"):
             self.add_error("term_months", "Give a term in months or an expiry date.")
         start, expires = cleaned.get("start_date"), cleaned.get("expires_on")
