@@ -20,7 +20,8 @@ A clause heading, whatever the format, reads ``4. Data security {#data-security}
 - Keys are lowercase letters and digits in groups joined by single hyphens (``data-retention``),
   at most :data:`MAX_KEY_LENGTH` characters, as ``agreements.models.Clause`` requires. A key used
   twice is an error naming both lines. A clause without a heading, or with a number or heading
-  longer than the model allows, is an error; a clause without text is a warning.
+  longer than the model allows, is an error; a clause without text is a warning here, and
+  ``template_import`` then refuses the file naming the clause (a stored clause needs text).
 - Text before the first clause heading (other than the title) becomes a clause with the key
   ``preamble``, the heading "Preamble" and no number, plus a warning (the recitals of a real
   agreement are agreement text, so they are kept). The exporters write it as

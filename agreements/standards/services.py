@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -20,7 +21,7 @@ from agreements.models import (
     TemplateVersion,
     VersionStatus,
 )
-from agreements.standards.report import ImportReport
+from agreements.standards.report import ImportReport, Issue
 from agreements.standards.upload import parse_upload
 from agreements.text.placeholders import (
     malformed_placeholders,
@@ -51,6 +52,10 @@ def template_create(*, collaboratory, name: str, slug: str, description: str = "
     return template
 
 
+def _clause_name(key: str, number: str, heading: str) -> str:
+    return f"Clause '{key}' ({f'{number}. ' if number else ''}{heading})"
+
+
 @transaction.atomic
 def template_version_create(
     *,
@@ -61,21 +66,15 @@ def template_version_create(
     copied_from: TemplateVersion | None = None,
 ) -> TemplateVersion:
     """A new draft version holding ``clauses`` (objects with key, number, heading, body and
-    optionally mandatory_for). Keys must be unique."""
+    optionally mandatory_for). Keys must be unique and every clause needs text; a refusal
+    names each clause at fault, and nothing is created."""
     keys = [c.key for c in clauses]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise DomainError(f"Clause keys must be unique; repeated: {', '.join(duplicates)}.")
-    number = (template.versions.aggregate(m=Max("number"))["m"] or 0) + 1
-    version = TemplateVersion(
-        template=template, number=number, title=title, notes=notes, copied_from=copied_from
-    )
-    version.full_clean()
-    version.save()
-    rows = []
+    rows, problems = [], []
     for order, clause in enumerate(clauses, start=1):
         row = Clause(
-            version=version,
             key=clause.key,
             number=clause.number or str(order),
             heading=clause.heading,
@@ -83,8 +82,32 @@ def template_version_create(
             order=order,
             mandatory_for=getattr(clause, "mandatory_for", "") or "",
         )
-        row.full_clean(exclude=["version"], validate_constraints=False)
+        name = _clause_name(clause.key, clause.number, clause.heading)
+        if not (clause.body or "").strip():
+            problems.append(
+                f"{name} has no text: a template clause needs its text. "
+                "Write it, or leave the clause out."
+            )
+            continue
+        try:
+            row.full_clean(exclude=["version"], validate_constraints=False)
+        except ValidationError as error:
+            problems.extend(
+                f"{name}, {field}: {message}"
+                for field, messages in error.message_dict.items()
+                for message in messages
+            )
         rows.append(row)
+    if problems:
+        raise DomainError(problems, code="invalid_clauses")
+    number = (template.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+    version = TemplateVersion(
+        template=template, number=number, title=title, notes=notes, copied_from=copied_from
+    )
+    version.full_clean()
+    version.save()
+    for row in rows:
+        row.version = version
     Clause.objects.bulk_create(rows)
     return version
 
@@ -158,10 +181,15 @@ def template_import(
     report = parse_upload(data, filename=filename)
     if not report.ok:
         return None, report
-    version = template_version_create(
-        template=template,
-        title=report.title or template.name,
-        clauses=report.clauses,
-        notes=f"Imported from {filename}.",
-    )
+    try:
+        version = template_version_create(
+            template=template,
+            title=report.title or template.name,
+            clauses=report.clauses,
+            notes=f"Imported from {filename}.",
+        )
+    except DomainError as error:
+        # Refused before anything was written: the report shows why, naming each clause.
+        report.errors.extend(Issue(None, None, message) for message in error.messages)
+        return None, report
     return version, report

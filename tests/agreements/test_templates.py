@@ -154,6 +154,56 @@ def test_admin_import_reports_errors_and_creates_nothing(client, demo, template)
     assert template.versions.count() == before
 
 
+NO_BODY = b"# T\n\n## 1. Reserved {#reserved}\n\n## 2. Term {#term}\n\nOne year.\n"
+
+
+def test_the_import_service_refuses_a_clause_without_text_naming_it(template):
+    from agreements.standards.services import template_import
+
+    before = template.versions.count()
+    version, report = template_import(template=template, filename="t.md", data=NO_BODY)
+    assert version is None
+    assert [str(issue) for issue in report.errors] == [
+        "Clause 'reserved' (1. Reserved) has no text: a template clause needs its text. "
+        "Write it, or leave the clause out."
+    ]
+    assert template.versions.count() == before
+
+
+def test_creating_a_version_with_a_clause_without_text_is_a_validation_error(template):
+    from agreements.standards.report import ParsedClause
+    from agreements.standards.services import template_version_create
+
+    before = template.versions.count()
+    with pytest.raises(DomainError) as error:
+        template_version_create(
+            template=template,
+            title="T",
+            clauses=[
+                ParsedClause("term", "1", "Term", "One year."),
+                ParsedClause("reserved", "2", "Reserved", "  \n"),
+            ],
+        )
+    assert error.value.messages == [
+        "Clause 'reserved' (2. Reserved) has no text: a template clause needs its text. "
+        "Write it, or leave the clause out."
+    ]
+    assert template.versions.count() == before
+
+
+def test_the_admin_import_names_a_clause_without_text_instead_of_failing(client, demo, template):
+    otp_verified(client, demo["users"]["facilitator"])
+    before = template.versions.count()
+    upload = io.BytesIO(NO_BODY)
+    upload.name = "t.md"
+    response = client.post(
+        reverse("admin:agreements_dsatemplate_import", args=[template.pk]), {"file": upload}
+    )
+    assert response.status_code == 200
+    assert "Clause &#x27;reserved&#x27; (1. Reserved) has no text" in response.content.decode()
+    assert template.versions.count() == before
+
+
 MIB = 1024 * 1024
 SAME_RULES_CASES = {
     "markdown": ("short.md", b"# T\n\n## 1. Purpose {#purpose}\n\nText.\n", None),
