@@ -32,17 +32,18 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from bench.harness import Result, p95, timings
+from bench.harness import Result, p95, scaled, timings
 
 ROOT = Path(__file__).resolve().parent.parent
-ORGANISATIONS = 200
-AGREEMENTS = 10_000
-TRIOS = 400
-PAGE_SIZE = 100
+ORGANISATIONS = scaled(200, 9)
+AGREEMENTS = scaled(10_000, 120)
+TRIOS = scaled(400, 12)
+PAGE_SIZE = scaled(100, 10)
 SAMPLES = 40
-GUNICORN_REQUESTS = 800
-GUNICORN_SECONDS = 20
-GUNICORN_CLIENTS = 8
+GUNICORN_REQUESTS = scaled(800, 8)
+GUNICORN_SECONDS = scaled(20, 5)
+GUNICORN_CLIENTS = scaled(8, 2)
+GUNICORN_WORKERS = scaled(2, 1)
 
 
 def _build_world():
@@ -291,7 +292,7 @@ def gunicorn_rps(token: str) -> float:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(GUNICORN_WORKERS),
             # Load the app once before forking: the port opens only when it can answer.
             "--preload",
             "--log-level",
@@ -325,7 +326,7 @@ def gunicorn_rps(token: str) -> float:
                     log.seek(0)
                     raise RuntimeError("gunicorn did not start:\n" + log.read().decode()) from None
                 time.sleep(0.2)
-        for _ in range(10):  # warm both workers
+        for _ in range(scaled(10, 2)):  # warm the workers
             fetch(0)
         # A bounded run: at most GUNICORN_REQUESTS requests or GUNICORN_SECONDS, whichever
         # comes first (a loaded machine must not stretch the benchmark without end).
@@ -390,7 +391,7 @@ def run() -> list[Result]:
             "within 3x of raw SQL + json.dumps",
         ),
         Result(
-            f"API list under gunicorn (2 workers, {GUNICORN_CLIENTS} clients)",
+            f"API list under gunicorn ({GUNICORN_WORKERS} workers, {GUNICORN_CLIENTS} clients)",
             rps,
             None,
             "req/s",

@@ -41,17 +41,18 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bench.harness import Result
+from bench.harness import Result, scaled
 from bench.loadclient import Call, Step, request, run_step
 
 ROOT = Path(__file__).resolve().parent.parent
-ORGANISATIONS = 200
-AGREEMENTS = 10_000
-TRIOS = 400
-WORKERS = 3  # as docker-compose.yml's web service
-CONCURRENCY = (1, 2, 4, 8, 16, 32, 64)
-STEP_SECONDS = float(os.environ.get("BENCH_LOAD_STEP_SECONDS", "10"))
-BASELINE_SECONDS = 6.0
+ORGANISATIONS = scaled(200, 9)
+AGREEMENTS = scaled(10_000, 120)
+TRIOS = scaled(400, 12)
+WORKERS = scaled(3, 1)  # as docker-compose.yml's web service
+CONCURRENCY = scaled((1, 2, 4, 8, 16, 32, 64), (1, 2))
+STEP_SECONDS = scaled(float(os.environ.get("BENCH_LOAD_STEP_SECONDS", "10")), 1.0)
+BASELINE_SECONDS = scaled(6.0, 1.0)
+API_PAGE_SIZE = 50
 KNEE_GAIN = 0.10
 STOP_P95_SECONDS = 10.0  # latency has exploded: no point loading further
 STOP_ERROR_RATE = 0.05
@@ -70,6 +71,7 @@ class World:
     all_ids: list[str]
     own_pages: int
     all_pages: int
+    api_pages: int  # pages of API_PAGE_SIZE the API list requests are spread over
 
 
 def _build_world() -> World:
@@ -230,6 +232,7 @@ def _build_world() -> World:
         all_ids=[str(a.pk) for a in agreements],
         own_pages=max(1, -(-len(own) // AGREEMENTS_PER_PAGE)),
         all_pages=max(1, -(-AGREEMENTS // AGREEMENTS_PER_PAGE)),
+        api_pages=max(1, min(4, -(-len(own) // API_PAGE_SIZE))),
     )
 
 
@@ -372,7 +375,12 @@ def _mix(world: World, director_cookie: str, facilitator_cookie: str) -> list[Ca
         Call(
             "api: agreement list",
             15,
-            api(lambda r: f"/api/v1/agreements/?page_size=50&page={r.randint(1, 4)}"),
+            api(
+                lambda r: (
+                    f"/api/v1/agreements/?page_size={API_PAGE_SIZE}"
+                    f"&page={r.randint(1, world.api_pages)}"
+                )
+            ),
         ),
         Call("api: agreement detail", 15, api(lambda r: f"/api/v1/agreements/{own(r)}/")),
         Call("api: terms", 10, api(lambda r: f"/api/v1/agreements/{own(r)}/terms")),

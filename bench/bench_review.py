@@ -36,7 +36,7 @@ from agreements.standards.services import (
     template_version_publish,
 )
 from agreements.text import redline
-from bench.bench_redline import CLAUSES, SEED, WORDS, _clause, _edit
+from bench.bench_redline import CLAUSES, EDITED, SEED, WORDS, _clause, _edit
 from bench.harness import Result, median_ms
 from partners.models import Collaboratory, Organisation, ResearchQuestion
 from partners.services import membership_grant, trio_create
@@ -120,7 +120,7 @@ def _setup() -> tuple[Agreement, object]:
             if other != party:
                 override_respond(override=override, by=users[other], decision="accept")
 
-    edited = rng.sample(range(CLAUSES), 6)
+    edited = rng.sample(range(CLAUSES), EDITED)
     for n, index in enumerate(edited):
         agree(
             kinds[n % 3],
@@ -156,7 +156,10 @@ def run() -> list[Result]:
     assert response.status_code == 200, response.status_code
     query_count = len(queries)  # now: later requests reset the log it reads from
     page = response.content.decode()
-    summary = "7 of 40 clauses deviate from the standard (6 modified, 1 deleted); 0 conflicts"
+    summary = (
+        f"{EDITED + 1} of {CLAUSES} clauses deviate from the standard "
+        f"({EDITED} modified, 1 deleted); 0 conflicts"
+    )
     assert summary in page and page.count('class="state state--inserted"') == 2
     words = sum(len(c.body.split()) for c in agreement.template_version.clauses.all())
     baseline = median_ms(lambda: client.get(detail), repeat=9)

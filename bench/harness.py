@@ -1,17 +1,30 @@
 """What every benchmark under bench/ returns, and small timing helpers.
 
 A benchmark is a module ``bench/bench_<topic>.py`` with ``run() -> list[Result]``. It runs
-inside a configured Django with a throwaway PostgreSQL test database (see bench/run.py), and
-measures our figure and a baseline *in the same run*, so the ratio means something on a
-noisy machine.
+inside a configured Django with a throwaway PostgreSQL test database (see bench/run.py),
+emptied before each benchmark so none depends on what ran before it, and measures our
+figure and a baseline *in the same run*, so the ratio means something on a noisy machine.
+
+Smoke mode (``bench/run.py --smoke`` or ``BENCH_SMOKE=1``; `make test` runs it) runs every
+benchmark at tiny sizes with one sample per figure: it proves each one still runs end to end
+(any exception fails the run) and enforces no goal, since such figures measure nothing.
+Benchmarks pick their sizes with ``scaled(full, smoke)``.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+SMOKE = os.environ.get("BENCH_SMOKE", "") not in ("", "0")
+
+
+def scaled[T](full: T, smoke: T) -> T:
+    """``full`` in a real run, ``smoke`` in smoke mode."""
+    return smoke if SMOKE else full
 
 
 @dataclass(frozen=True)
@@ -32,7 +45,10 @@ class Result:
 
 
 def timings(fn: Callable[[], object], *, repeat: int = 9, warmup: int = 1) -> list[float]:
-    """Wall-clock seconds of ``repeat`` calls of ``fn`` after ``warmup`` unmeasured calls."""
+    """Wall-clock seconds of ``repeat`` calls of ``fn`` after ``warmup`` unmeasured calls
+    (one call and no warm-up in smoke mode)."""
+    if SMOKE:
+        repeat, warmup = 1, 0
     for _ in range(warmup):
         fn()
     samples = []
