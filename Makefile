@@ -25,8 +25,9 @@ run: install
 test: install
 	@$(PY) scripts/stack.py test -- scripts/test-all
 
+# make bench [BENCH=name ...] [SMOKE=1]: SMOKE=1 runs them at tiny sizes, as `make test` does.
 bench: install
-	@$(PY) scripts/stack.py test -- $(PY) bench/run.py $(BENCH)
+	@$(PY) scripts/stack.py test -- $(PY) bench/run.py $(if $(SMOKE),--smoke) $(BENCH)
 
 lint: install
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
