@@ -496,7 +496,11 @@ def conflict_resolve(
 def clause_comment_add(
     *, agreement: Agreement, by: User, clause_key: str, body: str
 ) -> ClauseComment:
+    """A party's note on one clause of the agreement's consolidated text (any status: a
+    signed agreement still takes notes for its renewal)."""
     organisation_id = acting_party(by, agreement, action="change this agreement")
+    if consolidated_text(agreement).clause(clause_key) is None:
+        raise DomainError({"clause_key": f"There is no clause “{clause_key}” in this agreement."})
     if not body.strip():
         raise DomainError({"body": "Write a comment."})
     comment = ClauseComment(
