@@ -8,8 +8,8 @@ One plain function over an agreement loaded with ``agreement_detail_for_organisa
   its effective date and its expiry (``dateTime`` constraints);
 - prohibitions for every recipient: re-identification, sale, commercialisation, targeted
   advertising, and passing data to anyone who is not a party;
-- obligations: delete each element by the destruction date, and inform the source within
-  ``breach_notice_hours`` of a breach.
+- obligations: delete each element by the destruction deadline (``agreements.terms``), and
+  inform the source within ``breach_notice_hours`` of a breach.
 
 Identifiers: organisations ``urn:collaboratory:organisation:<slug>``, data elements
 ``urn:collaboratory:agreement:<id>:data-element:<id>``. Actions outside the ODRL common
@@ -23,6 +23,7 @@ from typing import Any
 
 from agreements.models import Agreement, DataElement, Identifiability
 from agreements.selectors import parties
+from agreements.terms import destruction_deadline
 from partners.models import Organisation
 
 ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
@@ -41,13 +42,6 @@ def party(organisation: Organisation) -> dict[str, Any]:
 
 def _date(value: dt.date) -> dict[str, str]:
     return {"@value": value.isoformat(), "@type": "xsd:date"}
-
-
-def destruction_deadline(agreement: Agreement) -> dt.date:
-    """The agreed destruction date, or the expiry plus the retention period."""
-    return agreement.destruction_date or (
-        agreement.expires_on + dt.timedelta(days=agreement.retention_days)
-    )
 
 
 def _validity(agreement: Agreement) -> list[dict[str, Any]]:

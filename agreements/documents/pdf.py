@@ -28,6 +28,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from agreements.models import Agreement, DocumentKind, Status
 from agreements.selectors import parties
+from agreements.terms import destruction_deadline
 from agreements.text.consolidation import ConsolidatedText
 
 TEMPLATE = "agreements/pdf/agreement.html"
@@ -167,6 +168,7 @@ def document_context(
             for member in members
         ],
         "research_questions": list(agreement.research_questions.all()),
+        "destruction_deadline": destruction_deadline(agreement),
         "audit": audit,
         "executed_on": _utc(executed_on),
         "generated_at": _utc(generated_at),
