@@ -9,19 +9,21 @@ party, and anonymous or inactive users act for nobody.
 
 The rule has three forms that share its parts: ``acting_party`` (services: one party or a
 refusal), ``roles_by_party`` + ``parties_in_role`` (pages: one query, then every button asks
-in memory), and ``acts_for_party`` (querysets of agreements: the same rule in SQL).
+in memory), and ``acts_for_party`` / ``acting_party_rows`` (querysets of agreements: the same
+rule in SQL, both on ``acting_organisations``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from agreements.models import Agreement
 from collaboratory.errors import DomainError
-from partners.models import Role, TrioMember
+from partners.models import Membership, Role, TrioMember
 from partners.selectors import AnyUser, User, memberships_of
 
 # ``User`` and ``AnyUser`` are defined once, in partners.selectors; services import them here
@@ -29,8 +31,10 @@ from partners.selectors import AnyUser, User, memberships_of
 __all__ = [
     "AnyUser",
     "User",
+    "acting_organisations",
     "acting_parties",
     "acting_party",
+    "acting_party_rows",
     "acts_for_party",
     "parties_in_role",
     "party_ids",
@@ -109,19 +113,37 @@ def acting_parties(
     return parties_in_role(roles_by_party(user, agreement, party_role=party_role), roles)
 
 
+def acting_organisations(
+    user: AnyUser, roles: str | Iterable[str] | None = None
+) -> QuerySet[Membership, Any]:
+    """The organisations ``user`` acts for in one of ``roles`` (any role when ``None``) in
+    whatever trio, as a subquery of ``organisation_id``; empty for anonymous and inactive
+    users. A party of an agreement is acted for when it is one of these."""
+    return memberships_of(user, _roles(roles)).values("organisation_id")
+
+
+def acting_party_rows(
+    user: AnyUser, roles: str | Iterable[str] | None = None, *, party_role: str | None = None
+) -> QuerySet[TrioMember]:
+    """``acting_parties`` in SQL, for a queryset of agreements (``OuterRef("trio_id")``):
+    the row's parties (trio members) ``user`` acts for in one of ``roles``, the party with
+    trio role ``party_role`` when given. Narrow it further (``.exclude(...)``) or take
+    ``.values("organisation_id")``."""
+    parties = TrioMember.objects.filter(
+        trio_id=OuterRef("trio_id"), organisation_id__in=acting_organisations(user, roles)
+    )
+    if party_role is not None:
+        parties = parties.filter(role=party_role)
+    return parties
+
+
 def acts_for_party(
     user: AnyUser, roles: str | Iterable[str] | None = None, *, party_role: str | None = None
 ) -> Exists:
     """The rule in SQL, for a queryset of agreements (``OuterRef("trio_id")``): ``user``
     acts for one of the row's parties in one of ``roles`` (any role when ``None``), the
     party with trio role ``party_role`` when given. Use in ``filter()`` or ``annotate()``."""
-    parties = TrioMember.objects.filter(
-        trio_id=OuterRef("trio_id"),
-        organisation_id__in=memberships_of(user, _roles(roles)).values("organisation_id"),
-    )
-    if party_role is not None:
-        parties = parties.filter(role=party_role)
-    return Exists(parties)
+    return Exists(acting_party_rows(user, roles, party_role=party_role))
 
 
 def refusal(

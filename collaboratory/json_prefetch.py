@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
-from django.db.models import F, QuerySet
+from django.db.models import Case, Expression, F, Q, QuerySet, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 from django.db.models.query import ModelIterable
@@ -89,9 +89,21 @@ class JsonPrefetch:
         return instances
 
 
-def with_json_prefetch(queryset: QuerySet, *specs: JsonPrefetch) -> QuerySet:
-    """``queryset`` with ``specs`` fetched in its own query and hydrated on iteration."""
-    queryset = queryset.annotate(**{spec.key: _compiled(spec, queryset) for spec in specs})
+def with_json_prefetch(queryset: QuerySet, *specs: JsonPrefetch, when: Q | None = None) -> QuerySet:
+    """``queryset`` with ``specs`` fetched in its own query and hydrated on iteration.
+
+    With ``when`` (a condition on the row, annotations included) the collections travel
+    only with the rows it matches; PostgreSQL skips the subqueries of the others, whose
+    accessors stay unfilled (using them queries as usual)."""
+    fetched: dict[str, Expression] = {}
+    for spec in specs:
+        subquery = _compiled(spec, queryset)
+        fetched[spec.key] = (
+            subquery
+            if when is None
+            else Case(When(when, then=subquery), output_field=subquery.output_field)
+        )
+    queryset = queryset.annotate(**fetched)
     if queryset._iterable_class is ModelIterable:
         queryset._iterable_class = JsonPrefetchIterable
     return queryset
@@ -131,6 +143,8 @@ class JsonPrefetchIterable(ModelIterable):
             for key in [k for k in obj.__dict__ if k.startswith(PREFIX)]:
                 spec = _REGISTRY[key]
                 rows = obj.__dict__.pop(key)
+                if rows is None:  # not fetched for this row (``when``); ARRAY() is never NULL
+                    continue
                 target = getattr(obj, spec.via) if spec.via else obj
                 if target is not None:
                     _store(target, spec.attr, spec.hydrate(rows, target))

@@ -7,6 +7,7 @@ changes again, earlier reviews of it no longer count and the clause needs review
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -109,21 +110,24 @@ class DeviationReview:
 
 
 def deviation_reviews(
-    agreement: Agreement, comparison: Comparison | None = None
+    agreement: Agreement,
+    comparison: Comparison | None = None,
+    *,
+    reviews: Iterable[ClauseReview] | None = None,
 ) -> list[DeviationReview]:
     """Every deviating clause with each party's review of its current text (one query for
-    the reviews on a row from ``agreement_detail_for_user``)."""
+    the reviews on a row from ``agreement_detail_for_user``, none when the caller passes the
+    agreement's ``reviews``, as the dashboard does for many agreements at once)."""
     comparison = comparison or agreement_comparison(agreement)
-    reviews = {
-        (r.clause_key, r.organisation_id): r
-        for r in ClauseReview.objects.filter(agreement=agreement).select_related("user")
-    }
+    if reviews is None:
+        reviews = ClauseReview.objects.filter(agreement=agreement).select_related("user")
+    by_clause = {(r.clause_key, r.organisation_id): r for r in reviews}
     members = parties(agreement)
     result = []
     for row in comparison.changed_rows:
         states = []
         for member in members:
-            review = reviews.get((row.key, member.organisation_id))
+            review = by_clause.get((row.key, member.organisation_id))
             states.append(
                 PartyReview(
                     organisation=member.organisation,
