@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as User  # re-exported: the one definition
+from django.db.models import Model, Prefetch, Q, QuerySet
 
 from partners.models import (
     Collaboratory,
@@ -21,10 +22,10 @@ from partners.models import (
     TrioMember,
 )
 
-#: The signed-in user, and anyone who may be asking (signed in or not): the one definition
-#: for every app (partners is the lowest app that knows users).
-type User = AbstractBaseUser
-type AnyUser = AbstractBaseUser | AnonymousUser
+#: The signed-in user (``User``: the project keeps Django's default auth user, so model fields
+#: and lookups expect exactly this class) and anyone who may be asking, signed in or not: the
+#: one definition for every app (partners is the lowest app that knows users).
+type AnyUser = User | AnonymousUser
 
 
 def memberships_of(user: AnyUser, roles: Iterable[str] = ()) -> QuerySet[Membership]:
@@ -67,7 +68,7 @@ def trios_visible_to(user: AnyUser) -> QuerySet[Trio]:
     return Trio.objects.filter(Q(id__in=member_of) | Q(collaboratory_id__in=staffed))
 
 
-def scope_to_user[M](
+def scope_to_user[M: Model](
     queryset: QuerySet[M], user: AnyUser, *, trio_field: str = "trio"
 ) -> QuerySet[M]:
     """Restrict any queryset of objects that belong to a trio (through ``trio_field``)."""
@@ -117,7 +118,7 @@ def trios_of_organisation(organisation_id: int) -> QuerySet[Trio]:
     )
 
 
-def scope_to_organisation[M](
+def scope_to_organisation[M: Model](
     queryset: QuerySet[M], organisation_id: int, *, trio_field: str = "trio"
 ) -> QuerySet[M]:
     """Restrict a queryset of objects that belong to a trio to ``organisation_id``'s trios."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -19,6 +18,7 @@ from partners.models import (
     TrioMember,
     TrioRole,
 )
+from partners.selectors import User
 
 
 def validate_trio_organisations(
@@ -85,7 +85,8 @@ def trio_set_members(
     A change of parties is refused when a registered guard (``partners.hooks``) refuses it:
     agreements refuses once an agreement of the trio is signed or being signed."""
     validate_trio_organisations(research=research, district=district, developer=developer)
-    wanted = {
+    # Keyed by the plain role string, as a member row's ``role`` reads back.
+    wanted: dict[str, Organisation] = {
         TrioRole.RESEARCH: research,
         TrioRole.DISTRICT: district,
         TrioRole.DEVELOPER: developer,
@@ -117,9 +118,7 @@ def organisation_create(
 
 
 @transaction.atomic
-def membership_grant(
-    *, user: AbstractBaseUser, organisation: Organisation, role: str
-) -> Membership:
+def membership_grant(*, user: User, organisation: Organisation, role: str) -> Membership:
     """Give ``user`` a role in ``organisation`` (idempotent)."""
     membership, _ = Membership.objects.get_or_create(
         user=user, organisation=organisation, role=role

@@ -29,7 +29,6 @@ from urllib.parse import urlencode
 import segno
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -45,7 +44,7 @@ from django_otp.util import random_hex
 
 from collaboratory.errors import DomainError
 from partners.models import Membership, Role
-from partners.selectors import AnyUser
+from partners.selectors import AnyUser, User
 
 ROLES_NEEDING_TWO_FACTOR = (Role.SIGNATORY, Role.ADMIN)
 SETUP_KEY_SESSION_KEY = "two_factor_setup_key"
@@ -164,7 +163,7 @@ def setup_key(request: HttpRequest) -> str:
     return key
 
 
-def provisioning(user: AbstractBaseUser, key: str) -> Provisioning:
+def provisioning(user: User, key: str) -> Provisioning:
     device = TOTPDevice(user=user, key=key, name=DEVICE_NAME)
     uri = device.config_url
     secret = base64.b32encode(device.bin_key).decode()
@@ -224,7 +223,7 @@ def backup_codes_left(user: AnyUser) -> int:
 
 
 @transaction.atomic
-def backup_codes_issue(*, user: AbstractBaseUser) -> list[str]:
+def backup_codes_issue(*, user: User) -> list[str]:
     """Ten new single-use backup codes for ``user`` (who has an authenticator app),
     replacing any earlier ones. Returned once, formatted ``abcd-efgh``, to show; only their
     keyed hashes are kept."""
@@ -247,7 +246,7 @@ def backup_codes_issue(*, user: AbstractBaseUser) -> list[str]:
 
 
 @transaction.atomic
-def two_factor_device_confirm(*, user: AbstractBaseUser, key: str, code: str) -> TOTPDevice:
+def two_factor_device_confirm(*, user: User, key: str, code: str) -> TOTPDevice:
     """Bind the authenticator app holding ``key`` to ``user`` once it shows the current code.
 
     One app per user: a second is refused until the first is removed (with a code from it),
@@ -283,7 +282,7 @@ def two_factor_device_confirm(*, user: AbstractBaseUser, key: str, code: str) ->
 # --- verifying and removing -----------------------------------------------------------------
 
 
-def two_factor_check(*, user: AbstractBaseUser, code: str) -> TOTPDevice:
+def two_factor_check(*, user: User, code: str) -> TOTPDevice:
     """The user's device, if ``code`` is its current code and was not used before.
 
     Not atomic on purpose: django-otp's verify_token runs its own transaction, and a failed
@@ -310,7 +309,7 @@ def two_factor_check(*, user: AbstractBaseUser, code: str) -> TOTPDevice:
     return verified
 
 
-def _backup_code_check(user: AbstractBaseUser, code: str) -> StaticDevice:
+def _backup_code_check(user: User, code: str) -> StaticDevice:
     """Spend one backup code (django-otp deletes the token it matched; wrong codes are
     throttled like app codes)."""
     device = backup_device(user)
@@ -341,7 +340,7 @@ def _throttled_message(data: dict) -> str:
     )
 
 
-def two_factor_device_remove(*, user: AbstractBaseUser, code: str) -> None:
+def two_factor_device_remove(*, user: User, code: str) -> None:
     """Remove the user's authenticator app; a current code from it proves it is theirs.
 
     Signatories and admins are asked to set up a new one the next time they sign or manage
