@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from django import forms
 
     from agreements.models import Agreement
+    from partners.selectors import User
 
 
 # --- review: what keeps an agreement from legal review ----------------------------------------
@@ -56,3 +57,22 @@ class WizardStep:
 
 
 wizard_steps: list[WizardStep] = []
+
+
+# --- the director's dashboard: sections other apps add ----------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardSection:
+    """A panel another app adds to the dashboard (agreements/web/dashboard.py), shown after
+    "Coming up": ``template`` is included with ``section`` set to ``context``."""
+
+    template: str
+    context: Mapping[str, Any]
+
+
+#: Each returns its section for the signed-in user, in at most one query, or None to show
+#: nothing.
+type DashboardSectionFor = Callable[[User], DashboardSection | None]
+
+dashboard_sections: list[DashboardSectionFor] = []

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from agreements.web import audit_trail as views_audit_trail
+from agreements.web import calendar as views_calendar
+from agreements.web import dashboard as views_dashboard
 from agreements.web import documents as views_documents
 from agreements.web import review as views_review
 from agreements.web import search as views_search
@@ -8,6 +10,12 @@ from agreements.web import views
 from agreements.web import wizard as views_wizard
 
 urlpatterns = [
+    # The home page and the calendar feed of the agreements' dates.
+    path("", views_dashboard.dashboard, name="dashboard"),
+    path("calendar/", views_calendar.calendar_settings, name="calendar-settings"),
+    path("calendar/new/", views_calendar.calendar_feed_create, name="calendar-feed-create"),
+    path("calendar/revoke/", views_calendar.calendar_feed_revoke, name="calendar-feed-revoke"),
+    path("calendar/<str:token>.ics", views_calendar.calendar_feed, name="calendar-feed"),
     path("agreements/", views.agreement_list, name="agreement-list"),
     path("agreements/<uuid:pk>/", views.agreement_detail, name="agreement-detail"),
     path("agreements/<uuid:pk>/history/", views.agreement_history_view, name="agreement-history"),

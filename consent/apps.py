@@ -19,3 +19,8 @@ class ConsentConfig(AppConfig):
             extensions.review_blockers.append(consent_blockers)
         if STEP not in extensions.wizard_steps:
             extensions.wizard_steps.append(STEP)
+        # Consent coverage is consent's panel on the director's dashboard.
+        from consent.selectors import consent_dashboard_section
+
+        if consent_dashboard_section not in extensions.dashboard_sections:
+            extensions.dashboard_sections.append(consent_dashboard_section)

@@ -15,11 +15,15 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from agreements.access import acts_for_party
+from agreements.extensions import DashboardSection
 from agreements.models import Agreement, DataElement, Identifiability
+from agreements.models import Status as AgreementStatus
 from agreements.selectors import PARTIES_PREFETCH, agreements_visible_to
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from consent.models import (
@@ -34,6 +38,7 @@ from consent.models import (
 from consent.rules import (
     Action,
     Bucket,
+    ConsentKind,
     Decision,
     GivenBy,
     State,
@@ -567,3 +572,68 @@ def _not_permitted_now(
             stored_decisions(stale), kind=kind, birth_year=stale.birth_year, as_of=today
         ).permitted
     return count
+
+
+# --- the director's dashboard: consent coverage --------------------------------------------
+
+DASHBOARD_LIMIT = 30
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    agreement: Agreement
+    requirement: str | None  # the strictest requirement's label, None when unset
+    students: int
+    permitted: int
+    masked: bool  # a non-district viewer and a count small enough to identify students
+
+    @property
+    def percent(self) -> int | None:
+        if not self.students:
+            return None
+        return round(100 * self.permitted / self.students)
+
+
+def consent_coverage(user: AnyUser) -> list[ConsentRow]:
+    """Consent coverage of each active agreement whose consent the user may see (people of
+    the trio's own organisations), from the maintained per-student state rows — one grouped
+    query. Counts below ``MIN_CELL`` are hidden from everyone but the district's people."""
+    rows = (
+        consent_agreements_for_user(user)
+        .filter(status=AgreementStatus.ACTIVE)
+        .select_related("trio__collaboratory")
+        .annotate(
+            students=Count("consent_students"),
+            permitted=Count("consent_students", filter=Q(consent_students__permitted=True)),
+            kinds=ArraySubquery(
+                ConsentRequirement.objects.filter(agreement_id=OuterRef("pk")).values("kind")
+            ),
+            is_district=acts_for_party(user, party_role="district"),
+        )
+        .order_by("expires_on", "reference")[:DASHBOARD_LIMIT]
+    )
+    result = []
+    for agreement in rows:
+        kind = strictest(agreement.kinds or [])
+        masked = (
+            not agreement.is_district
+            and 0 < min(agreement.permitted, agreement.students - agreement.permitted) < MIN_CELL
+        )
+        result.append(
+            ConsentRow(
+                agreement=agreement,
+                requirement=ConsentKind(kind).label if kind else None,
+                students=agreement.students,
+                permitted=agreement.permitted,
+                masked=masked,
+            )
+        )
+    return result
+
+
+def consent_dashboard_section(user: AnyUser) -> DashboardSection:
+    """The dashboard's "Consent coverage" panel (registered in consent/apps.py)."""
+    return DashboardSection(
+        template="consent/dashboard_section.html",
+        context={"rows": consent_coverage(user), "min_cell": MIN_CELL},
+    )

@@ -8,6 +8,7 @@ else is invisible: views look objects up in these querysets, so a miss answers 4
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as User  # re-exported: the one definition
@@ -18,6 +19,7 @@ from partners.models import (
     Membership,
     Organisation,
     ResearchQuestion,
+    Role,
     Trio,
     TrioMember,
 )
@@ -135,3 +137,30 @@ def organisations_administered_by(user: AnyUser) -> QuerySet[Organisation]:
     return Organisation.objects.filter(
         id__in=Membership.objects.filter(user=user, role="admin").values("organisation_id")
     )
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    roles: tuple[str, ...]
+
+
+def people_of(organisation_ids: list[int]) -> dict[int, list[Person]]:
+    """The people of each organisation with their roles (one query). Call it only with
+    organisations the viewer already sees (a trio's members)."""
+    labels = dict(Role.choices)
+    found: dict[int, dict[int, tuple[str, list[str]]]] = {}
+    rows = (
+        Membership.objects.filter(organisation_id__in=organisation_ids, user__is_active=True)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username", "role")
+    )
+    for membership in rows:
+        user = membership.user
+        name = user.get_full_name() or user.get_username()
+        entry = found.setdefault(membership.organisation_id, {}).setdefault(user.pk, (name, []))
+        entry[1].append(labels.get(membership.role, membership.role))
+    return {
+        org: [Person(name, tuple(roles)) for name, roles in people.values()]
+        for org, people in found.items()
+    }

@@ -3,13 +3,8 @@ from django.urls import path
 from partners import views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("trios/<slug:collaboratory>/<slug:slug>/", views.trio_detail, name="trio-detail"),
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation-detail"),
-    path("calendar/", views.calendar_settings, name="calendar-settings"),
-    path("calendar/new/", views.calendar_feed_create, name="calendar-feed-create"),
-    path("calendar/revoke/", views.calendar_feed_revoke, name="calendar-feed-revoke"),
-    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
 ]
 
 # Partner API access for organisation admins (tokens, webhooks) — partners/views_api.py.

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from partners import calendar
+from agreements import calendar
 from partners.models import CalendarFeed
 
 ACTIVE = "Productive Struggle Classroom Study"

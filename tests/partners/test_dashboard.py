@@ -8,9 +8,11 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from agreements.models import Agreement, ClauseReview, Status
+from agreements import dashboard
+from agreements.models import Agreement, Status
 from agreements.negotiation.services import override_respond
-from partners import dashboard
+from agreements.review.clause_reviews import clause_review_mark
+from consent.selectors import consent_coverage
 
 SIGNING = "Open Curriculum Implementation Data Agreement"
 IN_REVIEW = "Adaptive Practice Outcomes Study 2026-2028"
@@ -72,14 +74,8 @@ def test_accepted_changes_wait_for_review_until_marked(demo):
     review = {i.action: i for i in dashboard.waiting_for(director)}["review"]
     assert review.label == "Review 1 changed clause"
     assert review.url == reverse("agreement-reviews", args=[agreement.pk])
-    ClauseReview.objects.create(
-        agreement=agreement,
-        clause_key="audits",
-        organisation=demo["orgs"]["riverbend-usd"],
-        user=director,
-        state="reviewed",
-        clause_hash="x" * 64,
-    )
+    # Reviewed in its current text (the review page's rule: a review belongs to one text).
+    clause_review_mark(agreement=agreement, by=director, clause_key="audits", state="reviewed")
     assert "review" not in {i.action for i in dashboard.waiting_for(director)}
     # The vendor's own organisation has not reviewed it yet either.
     assert "review" in {i.action for i in dashboard.waiting_for(vendor)}
@@ -131,18 +127,16 @@ def test_consent_coverage_counts_permitted_students_of_active_agreements(demo):
         )
         for n in range(8)
     )
-    rows = {r.agreement.title: r for r in dashboard.consent_coverage(demo["users"]["director"])}
+    rows = {r.agreement.title: r for r in consent_coverage(demo["users"]["director"])}
     assert rows[ACTIVE].students == 8
     assert rows[ACTIVE].permitted == 6
     assert rows[ACTIVE].percent == 75
     assert not rows[ACTIVE].masked  # the district's own people see every count
     # The research partner sees the aggregate, but 2 not-permitted students are too few.
-    hillcrest = {
-        r.agreement.title: r for r in dashboard.consent_coverage(demo["users"]["hillcrest"])
-    }
+    hillcrest = {r.agreement.title: r for r in consent_coverage(demo["users"]["hillcrest"])}
     assert hillcrest[ACTIVE].masked
     # Facilitators see every trio but not consent (the consent app's rule).
-    assert dashboard.consent_coverage(demo["users"]["facilitator"]) == []
+    assert consent_coverage(demo["users"]["facilitator"]) == []
 
 
 def test_recent_activity_is_newest_first_and_visible_only(demo):

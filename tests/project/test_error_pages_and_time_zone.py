@@ -27,7 +27,7 @@ def test_500_page_renders_without_context():
 
 
 def test_server_errors_show_the_friendly_page(client, demo, monkeypatch):
-    from partners import views
+    from agreements.web import dashboard as views
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret detail")
@@ -108,7 +108,7 @@ def _database_gone(*args, **kwargs):
 def test_a_page_answers_503_with_retry_after_while_the_database_is_unreachable(
     client, demo, monkeypatch
 ):
-    from partners import views
+    from agreements.web import dashboard as views
 
     monkeypatch.setattr(views.workspace, "waiting_for", _database_gone)
     client.raise_request_exception = False
@@ -140,7 +140,7 @@ def test_the_api_answers_503_json_while_the_database_is_unreachable(monkeypatch,
 def test_other_errors_still_answer_500(client, demo, monkeypatch):
     from django.db import ProgrammingError
 
-    from partners import views
+    from agreements.web import dashboard as views
 
     def bad_query(*args, **kwargs):
         raise ProgrammingError("column does not exist")

@@ -1,26 +1,34 @@
-"""The research director's dashboard: what waits for the user, what is coming up, consent
-coverage and recent activity — each section one query, through the one access rule.
+"""The research director's dashboard: what waits for the user, what is coming up and recent
+activity — each section one query, through the one access rule — and the agreements of the
+partnership and organisation pages.
 
 Every function takes the user and answers only about agreements ``agreements_visible_to``
-lets them see; "what needs me" narrows that further to the parties the user acts for.
+lets them see; "what needs me" narrows that further to the parties the user acts for
+(``agreements.access``). The rules themselves live with their owners: the lifecycle's
+reminder days and reviewable statuses, the review page's notion of an unreviewed deviation,
+the destruction deadline of ``agreements.terms``. Consent coverage is consent's section
+(``agreements.extensions.dashboard_sections``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
-    Count,
-    DateTimeField,
+    DateField,
     Exists,
+    ExpressionWrapper,
     F,
     Func,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -31,46 +39,33 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from agreements.access import acting_organisations, acting_party_rows, acts_for_party
+from agreements.lifecycle import REMINDER_DAYS, REVIEWABLE
 from agreements.models import (
     Agreement,
     Approval,
     ClauseOverride,
+    ClauseReview,
+    Document,
+    DocumentKind,
     OverrideResponse,
     OverrideStatus,
     Signature,
     Status,
     Transition,
 )
-from agreements.selectors import agreements_visible_to
-from partners.models import Membership, Role, TrioMember
+from agreements.review.clause_reviews import deviation_reviews, unreviewed_by_party
+from agreements.selectors import TEXT_PREFETCHES, agreements_visible_to
+from agreements.terms import destruction_deadline, destruction_deadline_sql
+from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
+from partners.models import Role, TrioMember
 from partners.selectors import AnyUser
 
-#: Days before expiry the dashboard and the calendar remind at (as the daily reminder job).
-REMINDER_DAYS = (90, 30, 7)
-#: Statuses in which a deviating clause can still be reviewed (as agreements.review_services).
-REVIEWABLE = (Status.DRAFT, Status.NEGOTIATING, Status.IN_REVIEW)
 #: How far back an overdue destruction deadline stays on the dashboard.
 OVERDUE_WINDOW_DAYS = 365
 WAITING_LIMIT = 50
 DATES_LIMIT = 30
-CONSENT_LIMIT = 30
 ACTIVITY_LIMIT = 12
-
-
-def _orgs(user: AnyUser, role: str | None = None) -> QuerySet:
-    memberships = Membership.objects.filter(user=user)
-    if role:
-        memberships = memberships.filter(role=role)
-    return memberships.values("organisation_id")
-
-
-def _party_in_role(user: AnyUser, role: str) -> Exists:
-    """The user holds ``role`` in one of the agreement's parties."""
-    return Exists(
-        TrioMember.objects.filter(
-            trio_id=OuterRef("trio_id"), organisation_id__in=_orgs(user, role)
-        )
-    )
 
 
 def _count(queryset: QuerySet) -> Coalesce:
@@ -93,31 +88,51 @@ class WaitingItem:
     url: str
 
 
+#: Every party's reviews of an agreement's deviating clauses, for the review page's rule.
+REVIEWS_PREFETCH = JsonPrefetch(
+    "reviews", ClauseReview.objects.filter(agreement=OuterRef("pk")).order_by("clause_key", "id")
+)
+
+
+def unreviewed_deviations(agreement: Agreement, organisation_ids: Iterable[int]) -> list[str]:
+    """Keys of the deviations (clauses differing from the standard) that the parties
+    ``organisation_ids`` have not reviewed in their current text: the review page's rule
+    (``agreements.review.clause_reviews``). ``agreement`` carries the text prefetches and
+    its reviews."""
+    mine = set(organisation_ids)
+    reviews = deviation_reviews(agreement, reviews=agreement.reviews.all())
+    keys = {
+        key
+        for organisation, waiting in unreviewed_by_party(reviews)
+        if organisation.pk in mine
+        for key in waiting
+    }
+    return sorted(keys)
+
+
 def waiting_for(user: AnyUser) -> list[WaitingItem]:
     """Items waiting for ``user``'s action, oldest first (one query):
 
     * approve: in review, the user is legal of a party that has not approved the text;
     * sign: signing, the user is signatory of a party that has not signed;
     * answer: negotiating, another party's proposal the user's legal team has not answered;
-    * review: an accepted change (a deviation from the standard) the user's legal team has
-      not marked reviewed since it was accepted (the review page has the exact state);
+    * review: a deviation from the standard that the user's legal team has not reviewed in
+      its current text (as the review page counts; the texts of only these agreements come
+      with the query);
     * draft: a draft the user started, waiting to be completed and opened for negotiation.
     """
     if not user.is_authenticated:
         return []
-    legal = _orgs(user, Role.LEGAL)
-    mine = _orgs(user)
+    legal = acting_organisations(user, Role.LEGAL)
     not_approved = Exists(
-        TrioMember.objects.filter(trio_id=OuterRef("trio_id"), organisation_id__in=legal).exclude(
+        acting_party_rows(user, Role.LEGAL).exclude(
             organisation_id__in=Approval.objects.filter(
                 agreement_id=OuterRef(OuterRef("pk")), voided_at__isnull=True
             ).values("organisation_id")
         )
     )
     not_signed = Exists(
-        TrioMember.objects.filter(
-            trio_id=OuterRef("trio_id"), organisation_id__in=_orgs(user, Role.SIGNATORY)
-        ).exclude(
+        acting_party_rows(user, Role.SIGNATORY).exclude(
             organisation_id__in=Signature.objects.filter(
                 agreement_id=OuterRef(OuterRef("pk"))
             ).values("organisation_id")
@@ -125,7 +140,7 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
     )
     unanswered = _count(
         ClauseOverride.objects.filter(agreement_id=OuterRef("pk"), status=OverrideStatus.PROPOSED)
-        .exclude(organisation_id__in=mine)
+        .exclude(organisation_id__in=acting_organisations(user))
         .exclude(
             Exists(
                 OverrideResponse.objects.filter(
@@ -134,49 +149,43 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
             )
         )
     )
-    from agreements.models import ClauseReview
-
-    unreviewed = _count(
-        ClauseOverride.objects.filter(agreement_id=OuterRef("pk"), status=OverrideStatus.ACCEPTED)
-        .annotate(
-            target=Case(
-                When(kind="insert", then=F("new_key")),
-                default=F("clause_key"),
-                output_field=CharField(),
-            ),
-            effective=Coalesce("decided_at", "created_at", output_field=DateTimeField()),
-        )
-        .exclude(
-            Exists(
-                ClauseReview.objects.filter(
-                    agreement_id=OuterRef("agreement_id"),
-                    clause_key=OuterRef("target"),
-                    organisation_id__in=legal,
-                    updated_at__gte=OuterRef("effective"),
-                )
-            )
-        )
+    # Deviations exist only where a change was accepted; whether one still waits for the
+    # user's party is the review page's question, answered below from the fetched text.
+    review_due = Q(
+        status__in=REVIEWABLE,
+        is_legal=True,
+        has_accepted_changes=True,
     )
-    rows = (
+    rows = with_json_prefetch(
         agreements_visible_to(user)
         .filter(status__in=[Status.DRAFT, Status.NEGOTIATING, Status.IN_REVIEW, Status.SIGNING])
-        .select_related("trio__collaboratory")
+        .select_related("trio__collaboratory", "template_version__template")
         .annotate(
-            is_legal=_party_in_role(user, Role.LEGAL),
+            is_legal=acts_for_party(user, Role.LEGAL),
+            legal_parties=ArraySubquery(
+                acting_party_rows(user, Role.LEGAL).values("organisation_id")
+            ),
             needs_approval=not_approved,
             needs_signature=not_signed,
             unanswered=unanswered,
-            unreviewed=unreviewed,
+            has_accepted_changes=Exists(
+                ClauseOverride.objects.filter(
+                    agreement_id=OuterRef("pk"), status=OverrideStatus.ACCEPTED
+                )
+            ),
         )
-        .filter(
-            Q(status=Status.IN_REVIEW, needs_approval=True)
-            | Q(status=Status.SIGNING, needs_signature=True)
-            | Q(status=Status.NEGOTIATING, is_legal=True, unanswered__gt=0)
-            | Q(status__in=REVIEWABLE, is_legal=True, unreviewed__gt=0)
-            | Q(status=Status.DRAFT, created_by=user)
-        )
-        .order_by("status_changed_at", "reference")[:WAITING_LIMIT]
+        .annotate(review_due=ExpressionWrapper(review_due, output_field=BooleanField())),
+        *TEXT_PREFETCHES,
+        REVIEWS_PREFETCH,
+        when=Q(review_due=True),
     )
+    rows = rows.filter(
+        Q(status=Status.IN_REVIEW, needs_approval=True)
+        | Q(status=Status.SIGNING, needs_signature=True)
+        | Q(status=Status.NEGOTIATING, is_legal=True, unanswered__gt=0)
+        | Q(review_due=True)
+        | Q(status=Status.DRAFT, created_by=user)
+    ).order_by("status_changed_at", "reference")[:WAITING_LIMIT]
     items: list[WaitingItem] = []
     for agreement in rows:
         detail = reverse("agreement-detail", args=[agreement.pk])
@@ -203,16 +212,17 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
                     detail + "#pending-title",
                 )
             )
-        if agreement.status in REVIEWABLE and agreement.is_legal and agreement.unreviewed:
-            n = agreement.unreviewed
-            items.append(
-                WaitingItem(
-                    agreement,
-                    "review",
-                    f"Review {n} changed clause{'s' if n != 1 else ''}",
-                    reverse("agreement-reviews", args=[agreement.pk]),
+        if agreement.review_due:
+            n = len(unreviewed_deviations(agreement, agreement.legal_parties))
+            if n:
+                items.append(
+                    WaitingItem(
+                        agreement,
+                        "review",
+                        f"Review {n} changed clause{'s' if n != 1 else ''}",
+                        reverse("agreement-reviews", args=[agreement.pk]),
+                    )
                 )
-            )
         if agreement.status == Status.DRAFT and agreement.created_by_id == user.pk:
             items.append(
                 WaitingItem(
@@ -254,96 +264,40 @@ class DateItem:
 
 def coming_up(user: AnyUser, *, today: dt.date | None = None) -> list[DateItem]:
     """Active agreements expiring within 90 days, and destruction deadlines of ended
-    agreements due within 90 days or passed in the last year, soonest first (one query)."""
+    agreements (agreed, or derived from expiry and retention) due within 90 days or passed
+    in the last year, soonest first (one query)."""
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=max(REMINDER_DAYS))
+    ended = [Status.EXPIRED, Status.TERMINATED]
     rows = (
         agreements_visible_to(user)
+        .annotate(deadline=destruction_deadline_sql())
         .filter(
             Q(status=Status.ACTIVE, expires_on__gte=today, expires_on__lte=horizon)
             | Q(
-                status__in=[Status.EXPIRED, Status.TERMINATED],
-                destruction_date__isnull=False,
-                destruction_date__lte=horizon,
-                destruction_date__gte=today - dt.timedelta(days=OVERDUE_WINDOW_DAYS),
+                status__in=ended,
+                deadline__lte=horizon,
+                deadline__gte=today - dt.timedelta(days=OVERDUE_WINDOW_DAYS),
             )
         )
         .select_related("trio__collaboratory")
-        .order_by("expires_on")[:DATES_LIMIT]
+        .order_by(
+            Case(
+                When(status=Status.ACTIVE, then=F("expires_on")),
+                default=F("deadline"),
+                output_field=DateField(),
+            ),
+            "reference",
+        )[:DATES_LIMIT]
     )
     items = []
     for agreement in rows:
         if agreement.status == Status.ACTIVE:
             day, kind = agreement.expires_on, "expiry"
         else:
-            day, kind = agreement.destruction_date, "destruction"
+            day, kind = destruction_deadline(agreement), "destruction"
         items.append(DateItem(agreement, kind, day, (day - today).days))
     return sorted(items, key=lambda item: item.day)
-
-
-# --- Consent coverage -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConsentRow:
-    agreement: Agreement
-    requirement: str | None  # the strictest requirement's label, None when unset
-    students: int
-    permitted: int
-    masked: bool  # a non-district viewer and a count small enough to identify students
-
-    @property
-    def percent(self) -> int | None:
-        if not self.students:
-            return None
-        return round(100 * self.permitted / self.students)
-
-
-def consent_coverage(user: AnyUser) -> list[ConsentRow]:
-    """Consent coverage of each active agreement whose consent the user may see (the
-    consent app's rule: people of the trio's own organisations), from the maintained
-    per-student state rows — one grouped query. Counts below the consent app's minimum
-    cell size are hidden from everyone but the district's people."""
-    try:
-        from consent.models import ConsentRequirement
-        from consent.rules import ConsentKind, strictest
-        from consent.selectors import MIN_CELL, consent_agreements_for_user
-    except ImportError:  # the consent app is optional for this page
-        return []
-    district_people = TrioMember.objects.filter(
-        trio_id=OuterRef("trio_id"), role="district", organisation_id__in=_orgs(user)
-    )
-    rows = (
-        consent_agreements_for_user(user)
-        .filter(status=Status.ACTIVE)
-        .select_related("trio__collaboratory")
-        .annotate(
-            students=Count("consent_students"),
-            permitted=Count("consent_students", filter=Q(consent_students__permitted=True)),
-            kinds=ArraySubquery(
-                ConsentRequirement.objects.filter(agreement_id=OuterRef("pk")).values("kind")
-            ),
-            is_district=Exists(district_people),
-        )
-        .order_by("expires_on", "reference")[:CONSENT_LIMIT]
-    )
-    result = []
-    for agreement in rows:
-        kind = strictest(agreement.kinds or [])
-        masked = (
-            not agreement.is_district
-            and 0 < min(agreement.permitted, agreement.students - agreement.permitted) < MIN_CELL
-        )
-        result.append(
-            ConsentRow(
-                agreement=agreement,
-                requirement=ConsentKind(kind).label if kind else None,
-                students=agreement.students,
-                permitted=agreement.permitted,
-                masked=masked,
-            )
-        )
-    return result
 
 
 # --- Recent activity ----------------------------------------------------------------------------
@@ -430,16 +384,12 @@ def recent_activity(user: AnyUser, *, limit: int = ACTIVITY_LIMIT) -> list[Activ
     return items
 
 
-# --- Partnership pages ------------------------------------------------------------------------
+# --- Partnership and organisation pages ---------------------------------------------------------
 
 
 def trio_agreements(user: AnyUser, trio_id: int) -> QuerySet[Agreement]:
     """A trio's agreements for its page, newest change first: the page of rows, their
     status timelines (one query) and the newest sealed executed PDF of each (a subquery)."""
-    from django.db.models import Prefetch
-
-    from agreements.models import Document, DocumentKind
-
     executed = Document.objects.filter(
         agreement_id=OuterRef("pk"), kind=DocumentKind.EXECUTED, sealed=True
     ).order_by("-created_at", "-id")
@@ -467,30 +417,3 @@ def organisation_agreements(user: AnyUser, organisation_id: int) -> QuerySet[Agr
         .select_related("trio__collaboratory")
         .order_by("-updated_at", "reference")
     )
-
-
-@dataclass(frozen=True)
-class Person:
-    name: str
-    roles: tuple[str, ...]
-
-
-def people_of(organisation_ids: list[int]) -> dict[int, list[Person]]:
-    """The people of each organisation with their roles (one query). Call it only with
-    organisations the viewer already sees (a trio's members)."""
-    labels = dict(Role.choices)
-    found: dict[int, dict[int, tuple[str, list[str]]]] = {}
-    rows = (
-        Membership.objects.filter(organisation_id__in=organisation_ids, user__is_active=True)
-        .select_related("user")
-        .order_by("user__last_name", "user__first_name", "user__username", "role")
-    )
-    for membership in rows:
-        user = membership.user
-        name = user.get_full_name() or user.get_username()
-        entry = found.setdefault(membership.organisation_id, {}).setdefault(user.pk, (name, []))
-        entry[1].append(labels.get(membership.role, membership.role))
-    return {
-        org: [Person(name, tuple(roles)) for name, roles in people.values()]
-        for org, people in found.items()
-    }
