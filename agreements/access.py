@@ -42,7 +42,7 @@ __all__ = [
     "roles_by_party",
 ]
 
-_ROLE_NAMES = {
+_ROLE_NAMES: dict[str, str] = {
     Role.DIRECTOR: "research director",
     Role.LEGAL: "legal team",
     Role.SIGNATORY: "signatory",

@@ -24,6 +24,7 @@ from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import flash_error
+from partners.http import AuthenticatedHttpRequest
 from partners.selectors import AnyUser, memberships_of
 
 #: Largest PDF the verification page accepts.
@@ -31,7 +32,7 @@ MAX_VERIFY_BYTES = 25 * 1024 * 1024
 #: Render jobs the documents section lists.
 JOBS_SHOWN = 10
 
-_STATUS_MESSAGES = {
+_STATUS_MESSAGES: dict[str, str] = {
     RenderStatus.QUEUED: "Waiting for a worker to start.",
     RenderStatus.RUNNING: "Rendering the PDF now.",
 }
@@ -109,7 +110,7 @@ def _back(agreement: Agreement) -> HttpResponse:
 
 @login_required
 @require_GET
-def documents_status(request: HttpRequest, pk) -> JsonResponse:
+def documents_status(request: AuthenticatedHttpRequest, pk) -> JsonResponse:
     # Queries: session, user, agreement (through the access rule), jobs with documents.
     agreement = _agreement(request, pk)
     panel = documents_panel(agreement)
@@ -118,7 +119,7 @@ def documents_status(request: HttpRequest, pk) -> JsonResponse:
 
 @login_required
 @require_POST
-def document_request(request: HttpRequest, pk) -> HttpResponse:
+def document_request(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = _agreement(request, pk)
     kind = request.POST.get("kind", DocumentKind.REVIEW)
     try:
@@ -135,7 +136,7 @@ def document_request(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_POST
-def render_job_retry(request: HttpRequest, pk, job_id: int) -> HttpResponse:
+def render_job_retry(request: AuthenticatedHttpRequest, pk, job_id: int) -> HttpResponse:
     agreement = _agreement(request, pk)
     job = get_object_or_404(RenderJob.objects.filter(agreement=agreement), pk=job_id)
     try:
@@ -157,7 +158,7 @@ def _document(request: HttpRequest, pk, document_id: int) -> Document:
 
 @login_required
 @require_GET
-def document_download(request: HttpRequest, pk, document_id: int) -> FileResponse:
+def document_download(request: AuthenticatedHttpRequest, pk, document_id: int) -> FileResponse:
     # Queries: session, user, document joined to its (visible) agreement.
     document = _document(request, pk, document_id)
     filename = f"{document.agreement.reference}-{document.kind}.pdf"
@@ -182,7 +183,7 @@ def document_download(request: HttpRequest, pk, document_id: int) -> FileRespons
 
 @login_required
 @require_GET
-def document_check(request: HttpRequest, pk, document_id: int) -> HttpResponse:
+def document_check(request: AuthenticatedHttpRequest, pk, document_id: int) -> HttpResponse:
     """The verification page, for a stored document."""
     document = _document(request, pk, document_id)
     with document.file.open("rb") as handle:
@@ -203,13 +204,13 @@ def _uploaded_pdf(request: HttpRequest) -> tuple[bytes | None, str]:
     upload = request.FILES.get("pdf")
     if upload is None:
         return None, "Choose a PDF file to check."
-    if upload.size > MAX_VERIFY_BYTES:
+    if upload.size is None or upload.size > MAX_VERIFY_BYTES:  # an upload always has a size
         return None, f"The file is larger than {MAX_VERIFY_BYTES // 1024 // 1024} MB."
     return upload.read(), ""
 
 
 @login_required
-def document_verification(request: HttpRequest) -> HttpResponse:
+def document_verification(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Upload a PDF: is it intact and sealed by this platform?"""
     if not may_verify(request.user):
         raise Http404
@@ -232,7 +233,7 @@ def document_verification(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def document_verify_api(request: HttpRequest) -> JsonResponse:
+def document_verify_api(request: AuthenticatedHttpRequest) -> JsonResponse:
     """POST a PDF as ``pdf`` (multipart): the seal check as JSON."""
     if not may_verify(request.user):
         raise Http404

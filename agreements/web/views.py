@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -34,6 +34,7 @@ from agreements.web import forms
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import with_json_prefetch
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
+from partners.http import AuthenticatedHttpRequest
 from partners.models import Role
 from partners.selectors import trios_visible_to
 from partners.two_factor import WHY_SIGN, needs_two_factor
@@ -42,7 +43,7 @@ AGREEMENTS_PER_PAGE = 25
 
 
 @login_required
-def agreement_list(request: HttpRequest) -> HttpResponse:
+def agreement_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Queries: session, user, trios for the filter, count, page, trio members.
     trios = list(trios_visible_to(request.user).order_by("name").only("id", "name"))
     form = forms.AgreementFilterForm(request.GET or None, trios=trios)
@@ -63,7 +64,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
+def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> dict:
     text = consolidated_text(agreement)
     held = roles_by_party(request.user, agreement)
     mine = set(parties_in_role(held))
@@ -110,7 +111,7 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
 
 
 @login_required
-def agreement_detail(request: HttpRequest, pk) -> HttpResponse:
+def agreement_detail(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(
         with_json_prefetch(agreement_detail_for_user(request.user), COMMENTS), pk=pk
     )
@@ -118,7 +119,7 @@ def agreement_detail(request: HttpRequest, pk) -> HttpResponse:
 
 
 def _act(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     pk,
     action: Callable[[Agreement], object],
     success: str,
@@ -136,7 +137,7 @@ def _act(
 
 @login_required
 @require_POST
-def agreement_open_negotiation(request: HttpRequest, pk) -> HttpResponse:
+def agreement_open_negotiation(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
@@ -147,14 +148,14 @@ def agreement_open_negotiation(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_POST
-def override_propose(request: HttpRequest, pk) -> HttpResponse:
+def override_propose(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     form = forms.OverrideProposeForm(request.POST)
     if not form.is_valid():
         agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
         for field, errors in form.errors.items():
             label = form[field].label if field in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
+            for error in errors:  # an ErrorList yields each message as text
+                messages.error(request, f"{label}: {error}" if label else str(error))
         return redirect("agreement-detail", agreement.pk)
     data = form.cleaned_data
     return _act(
@@ -175,7 +176,7 @@ def override_propose(request: HttpRequest, pk) -> HttpResponse:
     )
 
 
-def _override_action(request: HttpRequest, pk, override_id: int, act, success: str):
+def _override_action(request: AuthenticatedHttpRequest, pk, override_id: int, act, success: str):
     agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
     override = get_object_or_404(ClauseOverride.objects.filter(agreement=agreement), pk=override_id)
     try:
@@ -191,7 +192,7 @@ def _override_action(request: HttpRequest, pk, override_id: int, act, success: s
 
 @login_required
 @require_POST
-def override_respond(request: HttpRequest, pk, override_id: int) -> HttpResponse:
+def override_respond(request: AuthenticatedHttpRequest, pk, override_id: int) -> HttpResponse:
     form = forms.OverrideRespondForm(request.POST)
     decision = form.cleaned_data["decision"] if form.is_valid() else ""
     comment = form.cleaned_data.get("comment", "") if form.is_valid() else ""
@@ -208,7 +209,7 @@ def override_respond(request: HttpRequest, pk, override_id: int) -> HttpResponse
 
 @login_required
 @require_POST
-def override_withdraw(request: HttpRequest, pk, override_id: int) -> HttpResponse:
+def override_withdraw(request: AuthenticatedHttpRequest, pk, override_id: int) -> HttpResponse:
     return _override_action(
         request,
         pk,
@@ -220,7 +221,7 @@ def override_withdraw(request: HttpRequest, pk, override_id: int) -> HttpRespons
 
 @login_required
 @require_POST
-def conflict_resolve(request: HttpRequest, pk, clause_key: str) -> HttpResponse:
+def conflict_resolve(request: AuthenticatedHttpRequest, pk, clause_key: str) -> HttpResponse:
     form = forms.ConflictResolveForm(request.POST)
     form.is_valid()
     data = form.cleaned_data
@@ -245,7 +246,7 @@ def conflict_resolve(request: HttpRequest, pk, clause_key: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def clause_comment(request: HttpRequest, pk) -> HttpResponse:
+def clause_comment(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     form = forms.CommentForm(request.POST)
     form.is_valid()
     data = form.cleaned_data
@@ -265,7 +266,7 @@ def clause_comment(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_POST
-def agreement_submit_for_review(request: HttpRequest, pk) -> HttpResponse:
+def agreement_submit_for_review(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
@@ -276,7 +277,7 @@ def agreement_submit_for_review(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_POST
-def agreement_reopen(request: HttpRequest, pk) -> HttpResponse:
+def agreement_reopen(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     form = forms.ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     return _act(
@@ -289,7 +290,7 @@ def agreement_reopen(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_POST
-def agreement_approve(request: HttpRequest, pk) -> HttpResponse:
+def agreement_approve(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     form = forms.ApproveForm(request.POST)
     text_hash = form.cleaned_data["text_hash"] if form.is_valid() else ""
     return _act(
@@ -312,7 +313,7 @@ def agreement_approve(request: HttpRequest, pk) -> HttpResponse:
     # Strangers keep their 404: only someone who can see the agreement is asked for a code.
     applies=lambda request, pk: agreements_visible_to(request.user).filter(pk=pk).exists(),
 )
-def agreement_sign(request: HttpRequest, pk) -> HttpResponse:
+def agreement_sign(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
     text = consolidated_text(agreement)
     form = forms.SignForm(request.POST or None, initial={"text_hash": text.sha256})
@@ -359,7 +360,7 @@ def agreement_sign(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_POST
-def agreement_terminate(request: HttpRequest, pk) -> HttpResponse:
+def agreement_terminate(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     form = forms.ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     return _act(
@@ -371,7 +372,7 @@ def agreement_terminate(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
-def agreement_history_view(request: HttpRequest, pk) -> HttpResponse:
+def agreement_history_view(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
     return render(
         request,
@@ -381,7 +382,7 @@ def agreement_history_view(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
-def data_element_add(request: HttpRequest, pk) -> HttpResponse:
+def data_element_add(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
     form = forms.DataElementForm(request.POST or None, agreement=agreement)
     if request.method == "POST" and form.is_valid():
