@@ -49,7 +49,9 @@ decimal, decimal-zero, lower-letter, upper-letter, lower-roman, upper-roman, non
 5. Empty text, empty styled nodes, empty paragraphs, lists without items, tables without rows,
    rows without cells, empty indented passages and empty title lines are dropped. List items,
    cells and parts are kept even when empty: they carry numbering and table shape.
-6. ``header_rows`` is at most the number of rows; ``widths`` are rounded to 6 decimals.
+6. ``header_rows`` is less than the number of rows (a table of header rows only, or whose
+   header rows are all empty, has none);
+   ``widths`` are rounded to 6 decimals.
 7. A title line or part title that is bold all through loses that bold: headings are bold.
 
 **Validation** (``from_json``): unknown or missing type tags, unknown keys, wrong value types,

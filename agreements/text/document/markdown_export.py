@@ -20,7 +20,9 @@ with several paragraphs per cell, and list markers are pandoc's own). What it wr
   ``[...]{.literal}``.
 
 Lost on the way, by design: table column widths (Markdown tables have none worth keeping),
-more than one header row, and cell spans (pandoc's Markdown tables have none).
+more than one header row, and cell spans (pandoc's Markdown tables have none). Markdown itself
+cannot tell a roman list starting at V or X from a letter list (pandoc reads "X." as a letter),
+and holds only plain words in a superscript.
 """
 
 from __future__ import annotations
@@ -155,7 +157,12 @@ class _Writer:
             case Ref():
                 url = "#" + "/".join([inline.target, *(str(i) for i in inline.item)])
                 text = ref_text(inline, self.resolver)
-                return [{"t": "Link", "c": [_NO_ATTR, _words(text), [url, ""]]}]
+                words = text.split()
+                plain = (len(words) > 1 and words[0] == inline.prefix) or (
+                    len(words) == 1 and not inline.prefix and not words[0].isalpha()
+                )
+                attr = _NO_ATTR if plain else ["", [], [["prefix", inline.prefix]]]
+                return [{"t": "Link", "c": [attr, _words(text), [url, ""]]}]
         raise TypeError(f"not an inline: {inline!r}")
 
     def para(self, inlines: Sequence[Inline]) -> dict[str, Any]:

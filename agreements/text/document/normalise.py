@@ -96,7 +96,10 @@ def _blocks(blocks: Sequence[Block]) -> tuple[Block, ...]:
                 )
                 if rows:
                     widths = tuple(round(width, 6) for width in block.widths)
-                    out.append(Table(rows, min(block.header_rows, len(rows)), widths))
+                    header = block.header_rows if block.header_rows < len(rows) else 0
+                    if not any(c.blocks for row in rows[:header] for c in row.cells):
+                        header = 0  # an empty header row heads nothing
+                    out.append(Table(rows, header, widths))
             case Indented():
                 if inner := _blocks(block.blocks):
                     out.append(Indented(inner))

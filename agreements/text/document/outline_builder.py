@@ -260,7 +260,7 @@ class Builder:
                 starts[-1].blocks.append(Paragraph((Strong(item.inlines),)))
             else:
                 starts[-1].blocks.append(item)  # type: ignore[arg-type]
-        return starts if starts[0].blocks else starts[1:]
+        return starts if _has_content(starts[0].blocks) else starts[1:]
 
     def from_heading(self, heading: Heading) -> _Start:
         where = f"heading “{inline_text(heading.inlines)[:60]}”"
@@ -306,7 +306,7 @@ class Builder:
                 starts.extend(sections)
             else:
                 starts[-1].blocks.append(item)  # type: ignore[arg-type]
-        return starts if starts[0].blocks else starts[1:]
+        return starts if _has_content(starts[0].blocks) else starts[1:]
 
     def list_sections(self, block: OrderedList) -> list[_Start]:
         """``1.  **LICENSE**`` items: each a section numbered by the list."""
@@ -433,6 +433,10 @@ class Builder:
             )
         keys.add(unique)
         return unique
+
+
+def _has_content(blocks: Sequence[object]) -> bool:
+    return any(not isinstance(block, Separator) for block in blocks)
 
 
 def _strip_prefix(title: tuple[Inline, ...], label: str) -> tuple[Inline, ...]:

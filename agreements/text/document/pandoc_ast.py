@@ -7,15 +7,16 @@ parts, series, lists written as typed numbers) is built afterwards by ``outline_
 Mapping: ``Para``/``Plain`` -> paragraph, ``OrderedList`` -> ordered list (style and delimiter
 become the numbering: ``LowerAlpha`` + ``TwoParens`` is ``"(%1)"`` lower-letter, start kept),
 ``BulletList``, ``Table`` (head rows become header rows; body, intermediate head and foot rows
-follow in order; spans kept; relative widths only with ``keep_widths``, as for Word), ``BlockQuote`` -> indented passage,
-``Header`` -> :class:`Heading` (for the builder), ``LineBlock`` -> paragraphs with breaks,
-``Div`` -> its content. Inlines: ``Str``/``Space``/``SoftBreak`` -> text, ``LineBreak`` ->
-break, ``Strong``/``Emph``/``Underline``/``Superscript``; spans with class ``ul`` or
-``underline`` -> underline, ``blank`` (attribute ``kind``) -> blank, ``term`` -> defined term,
-``literal`` -> text that is not searched for blanks or references; a link to ``#KEY`` or
-``#KEY/1/2`` -> a reference (prefix: the link text's first word). Code, math, other links,
-small caps, strikeout, subscript keep their text with a warning; images, footnotes, raw HTML
-and other raw content are findings, their text kept where they have any.
+follow in order; spans kept; relative widths only with ``keep_widths``, as for Word),
+``BlockQuote`` -> indented passage, ``Header`` -> :class:`Heading` (for the builder),
+``LineBlock`` -> paragraphs with breaks, ``Div`` -> its content. Inlines:
+``Str``/``Space``/``SoftBreak`` -> text, ``LineBreak`` -> break,
+``Strong``/``Emph``/``Underline``/``Superscript``; spans with class ``ul`` or ``underline`` ->
+underline, ``blank`` (attribute ``kind``) -> blank, ``term`` -> defined term, ``literal`` ->
+text that is not searched for blanks or references; a link to ``#KEY`` or ``#KEY/1/2`` -> a
+reference (prefix: the link text's first word, or ``{prefix="..."}``). Code, math, other
+links, small caps, strikeout, subscript keep their text with a warning; images, footnotes, raw
+HTML and other raw content are findings, their text kept where they have any.
 """
 
 from __future__ import annotations
@@ -116,6 +117,10 @@ def _plain(inlines: Sequence[Any]) -> str:
         elif isinstance(content, list) and content and isinstance(content[-1], list):
             out.append(_plain([c for c in content[-1] if isinstance(c, dict)]))  # Span, Link
     return "".join(out)
+
+
+def _spaced(inline: Any) -> Any:
+    return Text(inline.text.replace("\u00a0", " ")) if isinstance(inline, Text) else inline
 
 
 class PandocReader:
@@ -279,7 +284,10 @@ class PandocReader:
                 return [Text(" ")]
             return [simple[tag](children)]
         if tag == "Superscript":
-            return [Superscript(self.inlines(content))]
+            # Markdown can only write a space inside ^...^ as "\ ", which reads back as a
+            # no-break space: read it as the space it was.
+            children = self.inlines(content)
+            return [Superscript(tuple(_spaced(child) for child in children))]
         if tag == "Span":
             return self.span(content)
         if tag == "Link":
@@ -334,13 +342,14 @@ class PandocReader:
         return list(inner)
 
     def link(self, content: Any) -> list[Any]:
-        _attr, children, (url, _title) = content
+        (_identifier, _classes, attributes), children, (url, _title) = content
         match = _REF_URL_RE.fullmatch(url)
         text = _plain(children)
         if match:
             path = tuple(int(i) for i in match.group(2).split("/")[1:])
             words = text.split()
             prefix = words[0] if len(words) > 1 and words[0].isalpha() else ""
+            prefix = dict(attributes).get("prefix", prefix)
             return [Ref(match.group(1), path, prefix)]
         if text.strip() != url:
             self.warn(f"A link to {url!r} was kept as its text {text[:60]!r} and the address.")

@@ -84,12 +84,14 @@ def test_it_drops_empty_containers_but_keeps_items_cells_and_parts():
     )
     assert normalise(blocks) == (
         OrderedList((ListItem(()),)),
-        Table((Row((Cell(()), Cell((para(Text("x")),)))),), header_rows=1),
+        Table((Row((Cell(()), Cell((para(Text("x")),)))),), header_rows=0),
     )
 
 
 def test_a_styled_run_around_one_blank_is_the_blank():
-    (paragraph,) = normalise((para(Text("on "), Emph((Underline((Blank(BlankKind.DATE, "date"),)),))),))
+    (paragraph,) = normalise(
+        (para(Text("on "), Emph((Underline((Blank(BlankKind.DATE, "date"),)),))),)
+    )
     assert paragraph.inlines == (Text("on "), Blank(BlankKind.DATE, "date"))
 
 
@@ -102,17 +104,35 @@ def test_headings_lose_the_bold_that_covers_them():
     ("text", "path"),
     [
         ("{", "$: not valid JSON"),
-        ('{"t":"document","parts":[{"t":"part","key":"Bad Key","kind":"section"}]}', "$.parts[0].key"),
-        ('[{"t":"paragraph","inlines":[{"t":"bogus"}]}]', "$[0].inlines[0]: unknown inline type 'bogus'"),
-        ('[{"t":"paragraph","inlines":[{"t":"text","text":1}]}]', "$[0].inlines[0].text: expected a string"),
+        (
+            '{"t":"document","parts":[{"t":"part","key":"Bad Key","kind":"section"}]}',
+            "$.parts[0].key",
+        ),
+        (
+            '[{"t":"paragraph","inlines":[{"t":"bogus"}]}]',
+            "$[0].inlines[0]: unknown inline type 'bogus'",
+        ),
+        (
+            '[{"t":"paragraph","inlines":[{"t":"text","text":1}]}]',
+            "$[0].inlines[0].text: expected a string",
+        ),
         ('[{"t":"paragraph","inlines":[{"t":"text","text":"a","x":1}]}]', "unknown key 'x'"),
         ('[{"t":"paragraph"}]', "$[0]: missing key 'inlines'"),
         ('[{"t":"table","rows":[],"header_rows":-1}]', "$[0].header_rows"),
         ('[{"t":"table","rows":[],"header_rows":true}]', "$[0].header_rows"),
-        ('[{"t":"paragraph","inlines":[{"t":"blank","kind":"colour"}]}]', "$[0].inlines[0].kind: unknown value 'colour'"),
-        ('[{"t":"paragraph","inlines":[{"t":"param","name":"Not A Name"}]}]', "$[0].inlines[0].name"),
+        (
+            '[{"t":"paragraph","inlines":[{"t":"blank","kind":"colour"}]}]',
+            "$[0].inlines[0].kind: unknown value 'colour'",
+        ),
+        (
+            '[{"t":"paragraph","inlines":[{"t":"param","name":"Not A Name"}]}]',
+            "$[0].inlines[0].name",
+        ),
         ('[{"t":"paragraph","inlines":[{"t":"text","text":"\\u0000"}]}]', "control characters"),
-        ('[{"t":"ordered_list","items":[],"numbering":{"pattern":"%1.","formats":["greek"]}}]', "formats[0]"),
+        (
+            '[{"t":"ordered_list","items":[],"numbering":{"pattern":"%1.","formats":["greek"]}}]',
+            "formats[0]",
+        ),
         ('[{"t":"table","rows":[],"widths":[1e999]}]', "$[0].widths[0]"),
         ('{"t":"document","v":2}', "$.v: unsupported version"),
         (
@@ -148,7 +168,12 @@ def test_a_part_and_blocks_round_trip_alone():
         "terms",
         PartKind.ATTACHMENT,
         (Text("Terms"),),
-        (OrderedList((ListItem((para(Text("x")),), "1.2."),), Numbering("1.%1.", (NumberFormat.DECIMAL,), 0)),),
+        (
+            OrderedList(
+                (ListItem((para(Text("x")),), "1.2."),),
+                Numbering("1.%1.", (NumberFormat.DECIMAL,), 0),
+            ),
+        ),
         label="Annex 9",
     )
     assert from_json(to_json(part)) == normalise(part)

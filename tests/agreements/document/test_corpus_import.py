@@ -120,7 +120,17 @@ def test_every_list_number_survives_in_order(name, request):
 def test_typed_numbers_keep_their_own_labels(master):
     items = {part["key"]: _outline_labels(part["items"]) for part in outline(master.document)}
     assert items["purpose"] == ["1.0.", "1.2.", "1.3."]
-    assert items["scope"] == ["1.01", "1.02", "1.03", "2.01", "3.01", "3.02", "3.03", "4.01", "5.01"]
+    assert items["scope"] == [
+        "1.01",
+        "1.02",
+        "1.03",
+        "2.01",
+        "3.01",
+        "3.02",
+        "3.03",
+        "4.01",
+        "5.01",
+    ]
     assert items["termination"] == ["1.", "a.", "b.", "2.", "3."]
     # "1.2." breaks the "1.0." sequence, so it is the one explicit label.
     purpose = next(p for p in master.document.parts if p.key == "purpose")
@@ -189,7 +199,10 @@ def test_the_data_use_agreement_blanks_are_all_found(dua):
             (BlankKind.NAME, "Fill in Stanford Principal Investigator name here"): 1,
             (BlankKind.NAME, "Fill in Researcher name here"): 1,
             (BlankKind.DATE, "date"): 1,
-            (BlankKind.TEXT, "Summarize the purpose of the research. The form will expand as you type"): 1,
+            (
+                BlankKind.TEXT,
+                "Summarize the purpose of the research. The form will expand as you type",
+            ): 1,
             (BlankKind.TEXT, next(b.prompt for b in blanks if b.prompt.startswith("Describe"))): 1,
             (BlankKind.DATE, "Month, Day, Year"): 1,
             (BlankKind.NAME, "Name"): 1,

@@ -78,15 +78,26 @@ def source_tables(source: str) -> list[list[list[str]]]:
             found.append(_grid(lines[index:end]))
             index = end
         elif re.fullmatch(r"\s*-{3,}(\s+-{3,})+\s*", line):
-            header = index > 0 and lines[index - 1].strip() and not lines[index - 1].lstrip().startswith("-")
+            header = (
+                index > 0
+                and lines[index - 1].strip()
+                and not lines[index - 1].lstrip().startswith("-")
+            )
             start = index - 1 if header else index + 1
             end = index + 1
-            while end < len(lines) and lines[end].strip() and not re.fullmatch(r"[\s-]+", lines[end]):
+            while (
+                end < len(lines) and lines[end].strip() and not re.fullmatch(r"[\s-]+", lines[end])
+            ):
                 end += 1
             columns = [m.start() for m in re.finditer(r"-+", line)]
             rows = [lines[start]] if header else []
             rows += lines[index + 1 : end]
-            found.append([[squash(row[a:b]) for a, b in zip(columns, [*columns[1:], None])] for row in rows])
+            found.append(
+                [
+                    [squash(row[a:b]) for a, b in zip(columns, [*columns[1:], None], strict=True)]
+                    for row in rows
+                ]
+            )
             index = end + 1
         else:
             index += 1
@@ -102,7 +113,7 @@ def _grid(lines: list[str]) -> list[list[str]]:
                 rows.append([squash(" ".join(parts)) for parts in current])
             current = [[] for _ in columns[:-1]]
         else:
-            for number, (a, b) in enumerate(zip(columns, columns[1:])):
+            for number, (a, b) in enumerate(zip(columns, columns[1:], strict=False)):
                 current[number].append(line[a + 1 : b])
     return rows
 
