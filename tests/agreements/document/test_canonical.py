@@ -180,7 +180,7 @@ def test_a_part_and_blocks_round_trip_alone():
     assert from_json(to_json(part.blocks)) == normalise(part.blocks)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents())
 def test_from_json_of_to_json_is_the_normalised_tree(document):
     assert from_json(to_json(document)) == normalise(document)

@@ -57,7 +57,7 @@ def test_the_export_has_no_markup_the_import_would_misread():
 
 # No shrinking: each example runs pandoc twice, and shrinking a failure would take minutes.
 @settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
