@@ -127,11 +127,8 @@ def test_an_inserted_sub_item_renumbers_the_ones_after_it_and_references_follow(
     text = plain_text(edited)
     assert "(a) keep a register;" in text and "(d) report any breach" in text
     assert Resolver(edited).ref_text(Ref("obligations", (1, 3))) == "Section 2.2(d)"
-    assert (
-        "Section 2.2(d)"
-        in render_html(edited, params={"breach_notice_hours": "72"}).replace("</a>", "")
-        or True
-    )
+    html = render_html(edited, params={"breach_notice_hours": "72"})
+    assert '<li id="part-obligations-item-1-3"><span class="label">(d)</span>' in html
 
 
 def test_it_survives_a_markdown_round_trip(licence):
