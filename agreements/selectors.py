@@ -25,6 +25,7 @@ from agreements.models import (
     VersionStatus,
 )
 from agreements.text.consolidation import ConsolidatedText, ScheduleRow, consolidate
+from agreements.text.placeholders import PlaceholderValue
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from partners.models import ResearchQuestion, TrioMember
 from partners.selectors import AnyUser, scope_to_user
@@ -172,11 +173,11 @@ def parties(agreement: Agreement) -> list[TrioMember]:
     return sorted(agreement.trio.members.all(), key=lambda m: order.get(m.role, 9))
 
 
-def placeholder_values(agreement: Agreement) -> dict[str, object]:
+def placeholder_values(agreement: Agreement) -> dict[str, PlaceholderValue | None]:
     """Values for every placeholder: derived from the agreement's fields and parties first,
     then the free values stored on the agreement."""
     members = {m.role: m.organisation.name for m in agreement.trio.members.all()}
-    derived: dict[str, object] = {
+    derived: dict[str, PlaceholderValue | None] = {
         "district_name": members.get("district"),
         "research_org_name": members.get("research"),
         "developer_name": members.get("developer"),
@@ -300,9 +301,11 @@ def agreement_list_for_organisation(
 
 
 def agreement_rows(queryset: QuerySet[Agreement]) -> list[dict]:
-    """The list's columns of ``queryset`` (e.g. one page of it) in one query."""
-    return list(
-        queryset.values(
+    """The list's columns of ``queryset`` (e.g. one page of it) in one query, as plain dicts
+    (``with_parties`` adds to them)."""
+    return [
+        dict(row)
+        for row in queryset.values(
             "id",
             "reference",
             "title",
@@ -318,7 +321,7 @@ def agreement_rows(queryset: QuerySet[Agreement]) -> list[dict]:
             template_name=F("template_version__template__name"),
             has_executed_document=_HAS_EXECUTED_DOCUMENT,
         )
-    )
+    ]
 
 
 def with_parties(rows: list[dict]) -> list[dict]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from django.apps import apps
 from django.db.models import Model, Q, QuerySet
@@ -122,24 +123,34 @@ def earlier_points(agreement: Agreement) -> list[EarlierPoint]:
     return sorted(points, key=lambda p: p.at, reverse=True)
 
 
-def _prefetched(instance: Model, name: str, model: type[Model], objects: list) -> None:
+def _prefetched[M: Model](instance: Model, name: str, model: type[M], objects: list[M]) -> None:
     """Make ``instance.<name>.all()`` return ``objects`` without a query, as a prefetch does,
     so the one ``consolidated_text`` function serves reconstructed rows too."""
-    queryset = model.objects.all()
+    queryset = model._default_manager.all()
     queryset._result_cache = objects
-    queryset._prefetch_done = True
-    if not hasattr(instance, "_prefetched_objects_cache"):
-        instance._prefetched_objects_cache = {}
-    instance._prefetched_objects_cache[name] = queryset
+    queryset._prefetch_done = True  # type: ignore[attr-defined]  # private, not in the stubs
+    # The cache Django's prefetch keeps on the instance (set only once something is prefetched).
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
 
 
-def _events(model: type[Model], **filters) -> QuerySet:
-    """pghistory's recorded states of rows of ``model``, oldest first."""
+class _RecordedState(Protocol):
+    """A pghistory event: one state of a tracked row, plus pghistory's own columns."""
+
+    @property
+    def pgh_obj_id(self) -> object: ...
+
+
+def _events(model: type[Model], **filters: object) -> QuerySet[Any]:
+    """pghistory's recorded states of rows of ``model``, oldest first. pghistory builds the
+    event models at run time, so their rows are typed ``Any``: they carry the tracked model's
+    fields under the same names, plus ``pgh_obj_id`` and ``pgh_created_at``."""
     events = apps.get_model(model._meta.app_label, f"{model.__name__}Event")
-    return events.objects.filter(**filters).order_by("pgh_id")
+    return events._default_manager.filter(**filters).order_by("pgh_id")
 
 
-def _as_of[E](events: Iterable[E], at: dt.datetime, when: Callable[[E], dt.datetime]) -> list[E]:
+def _as_of[E: _RecordedState](
+    events: Iterable[E], at: dt.datetime, when: Callable[[E], dt.datetime]
+) -> list[E]:
     """The last state of each row that took effect at or before ``at``.
 
     ``when`` gives the moment a state took effect from the row's own timestamps, set by the
@@ -154,13 +165,14 @@ def _as_of[E](events: Iterable[E], at: dt.datetime, when: Callable[[E], dt.datet
     return list(latest.values())
 
 
-def _override_took_effect(event) -> dt.datetime:
+def _override_took_effect(event: Any) -> dt.datetime:
     if event.status != OverrideStatus.PROPOSED and event.decided_at:
         return event.decided_at
     return event.created_at
 
 
-def _row(model: type[Model], event: Model) -> Model:
+def _row[M: Model](model: type[M], event: Model) -> M:
+    """A ``model`` instance (not saved) with the field values recorded in ``event``."""
     return model(**{f.attname: getattr(event, f.attname) for f in model._meta.concrete_fields})
 
 
