@@ -189,7 +189,8 @@ class _Reader:
     def node(self, value: Any, path: str, allowed: tuple[type, ...], what: str) -> Any:
         if not isinstance(value, dict):
             raise self.fail(path, f"expected {what} (an object with a 't' tag)")
-        cls = CLASSES.get(value.get("t")) if isinstance(value.get("t"), str) else None
+        tag = value.get("t")
+        cls = CLASSES.get(tag) if isinstance(tag, str) else None
         if cls is None or cls not in allowed:
             raise self.fail(path, f"unknown {what} type {value.get('t')!r}")
         self.depth += 1

@@ -95,7 +95,8 @@ class _Finder:
         for part in document.parts:
             if part.kind is PartKind.ATTACHMENT:
                 # "Exhibit A" is not "ATTACHMENT A": the word must be the part's own.
-                word = re.match(r"[A-Za-z]*", resolver.part_label(part.key)).group(0).lower()
+                found = re.match(r"[A-Za-z]*", resolver.part_label(part.key))
+                word = found.group(0).lower() if found else ""
                 bare = resolver.ref_text(Ref(part.key, (), "")) or ""
                 self.attachments[f"{word} {bare}" if word else bare] = (part.key, ())
             elif part.kind is PartKind.SECTION:

@@ -221,8 +221,11 @@ class _Writer:
         out: list[Any] = []
         for item, (label, own) in zip(block.items, labels, strict=True):
             blocks = list(item.blocks)
-            first = blocks.pop(0) if blocks and isinstance(blocks[0], Paragraph) else None
-            inlines = self.inlines(first.inlines) if first else []
+            inlines: list[Any] = []
+            first = blocks[0] if blocks else None
+            if isinstance(first, Paragraph):
+                inlines = self.inlines(first.inlines)
+                blocks.pop(0)
             out.append({"t": "Para", "c": [*_words(label), {"t": "Space"}, *inlines]})
             if blocks:
                 out.append({"t": "BlockQuote", "c": self.blocks(blocks, own)})

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import overload
 
 from agreements.text.document.model import (
     Blank,
@@ -49,18 +50,26 @@ def clean_text(text: str) -> str:
     return _SPACES_RE.sub(" ", unicodedata.normalize("NFC", _CONTROL_RE.sub("", text)))
 
 
-def normalise[T: (Document, Part, tuple[Block, ...])](tree: T) -> T:
+@overload
+def normalise(tree: Document) -> Document: ...
+@overload
+def normalise(tree: Part) -> Part: ...
+@overload
+def normalise(tree: Sequence[Block]) -> tuple[Block, ...]: ...
+
+
+def normalise(tree: Document | Part | Sequence[Block]) -> Document | Part | tuple[Block, ...]:
     """The canonical form of ``tree`` (rules in the module docstring)."""
     if isinstance(tree, Document):
-        return Document(  # type: ignore[return-value]
+        return Document(
             title=tuple(line for line in (_heading(line) for line in tree.title) if line),
             parts=tuple(_part(part) for part in tree.parts),
             sections=Series(_numbering(tree.sections.numbering)),
             attachments=Series(_numbering(tree.attachments.numbering)),
         )
     if isinstance(tree, Part):
-        return _part(tree)  # type: ignore[return-value]
-    return _blocks(tree)  # type: ignore[return-value]
+        return _part(tree)
+    return _blocks(tree)
 
 
 def _part(part: Part) -> Part:
@@ -173,7 +182,7 @@ def _unwrap_same(node: Strong | Emph | Underline | Superscript | Term) -> list[I
     children: list[Inline] = []
     for child in node.children:
         if type(child) is type(node):
-            children.extend(_unwrap_same(child))  # type: ignore[arg-type]
+            children.extend(_unwrap_same(child))
         else:
             children.append(child)
     return children
@@ -218,7 +227,7 @@ def _merge(inlines: list[Inline]) -> tuple[Inline, ...]:
         if isinstance(inline, Text) and isinstance(previous, Text):
             out[-1] = Text(_SPACES_RE.sub(" ", previous.text + inline.text))
         elif isinstance(inline, STYLED) and type(previous) is type(inline):
-            merged = _inlines(previous.children + inline.children)  # type: ignore[union-attr]
+            merged = _inlines(previous.children + inline.children)
             out[-1] = type(inline)(merged)
         elif isinstance(inline, Break):
             if isinstance(previous, Text):

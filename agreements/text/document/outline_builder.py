@@ -376,7 +376,7 @@ class Builder:
             key = self.key(start, label, keys)
             decimal = sections.numbering.formats[:1] == (F.DECIMAL,)
             section = counter if start.kind is PartKind.SECTION and decimal else None
-            body = rebuild(start.blocks, section)  # type: ignore[arg-type]
+            body = rebuild(start.blocks, section)
             parts.append(Part(key, start.kind, start.title, body, label, start.generated))
         return Document(tuple(title), tuple(parts), sections, attachments)
 

@@ -238,7 +238,7 @@ class PandocReader:
         if not any(widths) or not self.keep_widths:
             widths = ()
         head_rows = [self.row(row) for row in head[1]]
-        body_rows = []
+        body_rows: list[Row] = []
         for body in bodies:
             body_rows.extend(self.row(row) for row in body[2])
             body_rows.extend(self.row(row) for row in body[3])

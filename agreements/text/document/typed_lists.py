@@ -122,9 +122,11 @@ def read_typed(
             next(g for g in ("paren", "rparen", "period") if match.group(g))
         ]
         numbering = Numbering(pattern, (fmt,))
-        depth, value = 0, value_of(token, fmt)
-        if value is None:
+        depth = 0
+        read = value_of(token, fmt)
+        if read is None:
             return None
+        value = read
     text = match.group(0).rstrip(" \t\u00a0")
     remainder = first[match.end() :] if match.end() <= len(first) else ""
     rest = ((Text(remainder),) if remainder else ()) + paragraph.inlines[leading:]
@@ -242,7 +244,7 @@ def _feed(stack: _Stack, block: Block, section: int | None) -> None:
     if isinstance(block, Paragraph) and (typed := read_typed(block, stack.open, section)):
         stack.typed(typed, block)
     elif isinstance(block, OrderedList):
-        stack.pandoc_list(block, [list(rebuild(item.blocks, section)) for item in block.items])  # type: ignore[misc]
+        stack.pandoc_list(block, [list(rebuild(item.blocks, section)) for item in block.items])
     else:
         stack.open[-1].items[-1].append(_inside(block, section))
 
