@@ -109,6 +109,11 @@ class PartnerApiView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        if request.method not in self.allowed_methods:
+            # dispatch() answers 405 with Allow; the query string is no business of a
+            # method this endpoint does not take (it used to answer 400 for it).
+            self.query = {}
+            return
         reads = request.method in ("GET", "HEAD")
         self.query = parse_query(request, self.query_serializer if reads else NoQuery)
 
