@@ -235,7 +235,9 @@ class HasRequiredScope(BasePermission):
             return True
         if required in token.scopes:
             return True
-        self.message = f"This token lacks the scope {required!r}."
+        # The scope's name as documented ('agreements:read'), not the repr of the ApiScope
+        # member a view names it with ("ApiScope.AGREEMENTS_READ").
+        self.message = f"This token lacks the scope '{ApiScope(required).value}'."
         return False
 
 

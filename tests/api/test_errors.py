@@ -116,3 +116,20 @@ def test_a_malformed_authorization_header_is_a_401(api_world, api):
     for header in ("Token abc", "Bearer", "Bearer a b"):
         response = client.get("/api/v1/agreements/", headers={"Authorization": header})
         assert _error(response, 401)["code"] in {"invalid_authorization", "not_authenticated"}
+
+
+@pytest.mark.parametrize(
+    ("path", "scope", "given"),
+    [
+        ("/api/v1/agreements/", "agreements:read", "consent:read"),
+        ("/api/v1/webhooks/", "webhooks:manage", "agreements:read"),
+    ],
+)
+def test_a_missing_scope_is_named_as_documented(api_world, issue_token, api, path, scope, given):
+    # As in the README and the schema's example: the scope's name, not ApiScope.AGREEMENTS_READ.
+    client = api(issue_token(api_world["riverbend"], [given]))
+    error = _error(client.get(path), 403)
+    assert (error["code"], error["message"]) == (
+        "insufficient_scope",
+        f"This token lacks the scope '{scope}'.",
+    )
