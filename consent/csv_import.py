@@ -23,6 +23,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol, TypeGuard
 
 from consent.rules import Action, Decision, GivenBy, Method, is_adult
 
@@ -88,6 +89,37 @@ class Row:
         # File rows come after every stored record, in (date, row) order.
         assert self.action and self.given_by and self.decided_on
         return Decision(self.action, self.given_by, self.decided_on, 10**12 + self.number)
+
+
+class DecidedRow(Protocol):
+    """A valid row that carries a decision: every column of its consent record is known."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def student_key(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def given_by(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def witness(self) -> str: ...
+    @property
+    def decided_on(self) -> dt.date: ...
+    @property
+    def form_id(self) -> int: ...
+
+
+def is_decided(row: Row) -> TypeGuard[DecidedRow]:
+    """Whether ``row`` carries a decision (else it only registers the student). Validation
+    fills every record column of such a row; a row it did not is a bug, so it fails here
+    rather than reaching the database half empty."""
+    if not row.action:
+        return False
+    assert row.given_by and row.method and row.decided_on and row.form_id is not None
+    return True
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ class ConsentKind(models.TextChoices):
 
 
 #: Stricter requirements come later; the strictest governs a roster that serves several
-#: data elements.
-STRICTNESS = [
+#: data elements. (Stored kinds read back as plain strings.)
+STRICTNESS: list[str] = [
     ConsentKind.NONE,
     ConsentKind.OPT_OUT,
     ConsentKind.PARENTAL,
@@ -109,9 +109,11 @@ def bucket_of(state: str) -> str:
         return Bucket.PERMITTED
     if state in INCOMPLETE_STATES:
         return Bucket.INCOMPLETE
-    return {State.REFUSED: Bucket.REFUSED, State.WITHDRAWN: Bucket.WITHDRAWN}.get(
-        state, Bucket.NO_RESPONSE
-    )
+    if state == State.REFUSED:
+        return Bucket.REFUSED
+    if state == State.WITHDRAWN:
+        return Bucket.WITHDRAWN
+    return Bucket.NO_RESPONSE
 
 
 class Decision(NamedTuple):

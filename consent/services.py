@@ -33,7 +33,7 @@ from audit.services import record as audit_record
 from collaboratory import csv_safe
 from collaboratory.errors import DomainError
 from consent import csv_import, selectors
-from consent.csv_import import FormRef, KnownStudent, Row
+from consent.csv_import import DecidedRow, FormRef, KnownStudent, Row, is_decided
 from consent.models import (
     ConsentExport,
     ConsentForm,
@@ -390,7 +390,9 @@ RECORD_COLUMNS = (
 )
 
 
-def _write_records_copy(agreement, by, rows: list[tuple[int, Row]], source_import_id) -> None:
+def _write_records_copy(
+    agreement, by, rows: list[tuple[int, DecidedRow]], source_import_id
+) -> None:
     """COPY the rows into a temporary table, then one INSERT ... SELECT adds what every row
     shares (agreement, recorder, time, import) and a receipt id."""
     with connection.cursor() as cursor:
@@ -431,7 +433,7 @@ def _write_records_copy(agreement, by, rows: list[tuple[int, Row]], source_impor
         cursor.execute("DROP TABLE consent_incoming")
 
 
-def _write_records_orm(agreement, by, rows: list[tuple[int, Row]], source_import_id) -> None:
+def _write_records_orm(agreement, by, rows: list[tuple[int, DecidedRow]], source_import_id) -> None:
     now = timezone.now()
     ConsentRecord.objects.bulk_create(
         [
@@ -626,7 +628,7 @@ def _write_decisions(
 ) -> WriteSummary:
     """Write validated ``rows`` (records and attributes) and the affected students' state,
     in the caller's transaction; flag newly lost permission to roster recipients."""
-    decided = sorted((r for r in rows if r.action), key=attrgetter("decided_on", "number"))
+    decided = sorted((r for r in rows if is_decided(r)), key=attrgetter("decided_on", "number"))
     ids = _allocate_record_ids(len(decided))
     numbered = list(zip(ids, decided, strict=True))
     summary = WriteSummary(records_created=len(numbered), record_ids=ids)
@@ -641,8 +643,10 @@ def _write_decisions(
             student.grade = row.grade
         if row.birth_year is not None:
             student.birth_year = row.birth_year
-    for pk, row in numbered:
-        students[row.student_key].apply(Decision(row.action, row.given_by, row.decided_on, pk))
+    for pk, decided_row in numbered:
+        students[decided_row.student_key].apply(
+            Decision(decided_row.action, decided_row.given_by, decided_row.decided_on, pk)
+        )
     touched = [s for s in students.values() if s.touched]
     for student in touched:
         student.evaluate(kind=kind, today=today)
@@ -1156,13 +1160,13 @@ def consent_purge_expired(*, today: dt.date, days: int | None = None) -> list[Co
     only. Safe to rerun: an agreement with nothing left to purge is skipped."""
     days = retention_days() if days is None else days
     cutoff = today - dt.timedelta(days=days)
-    candidates = (
+    with_students = (
         Agreement.objects.filter(status__in=lifecycle.FINAL, status_changed_at__date__lte=cutoff)
         .filter(pk__in=StudentConsent.objects.values("agreement_id"))
         .values_list("pk", flat=True)
     )
     candidates = {
-        *candidates,
+        *with_students,
         *Agreement.objects.filter(
             status__in=lifecycle.FINAL,
             status_changed_at__date__lte=cutoff,
