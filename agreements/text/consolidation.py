@@ -19,10 +19,17 @@ from agreements.text.placeholders import PlaceholderValue, fill, missing_values
 
 
 class ClauseLike(Protocol):
-    key: str
-    number: str
-    heading: str
-    body: str
+    """A template clause or a consolidated one: read-only members, so frozen dataclasses
+    (``ConsolidatedClause``) match as well as model rows."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def heading(self) -> str: ...
+    @property
+    def body(self) -> str: ...
 
 
 class OverrideLike(Protocol):

@@ -129,6 +129,9 @@ def conflict_positions(
 # --- Moving to a newer template version -----------------------------------------------------
 
 
+type Outcome = Literal["applies", "standard-changed", "lost"]
+
+
 @dataclass(frozen=True)
 class CarriedOverride:
     """What happens to one accepted override when the agreement moves to a newer version."""
@@ -137,7 +140,7 @@ class CarriedOverride:
     kind: str
     clause_key: str
     target_key: str
-    outcome: Literal["applies", "standard-changed", "lost"]
+    outcome: Outcome
 
     @property
     def explanation(self) -> str:
@@ -186,6 +189,7 @@ def upgrade_preview(
     carried = []
     for override in accepted_overrides:
         old, new = old_by_key.get(override.clause_key), new_by_key.get(override.clause_key)
+        outcome: Outcome
         if new is None:
             outcome = "lost"
         elif override.kind != "insert" and (
