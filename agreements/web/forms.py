@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 
 from agreements.models import Decision, Identifiability, OverrideKind, Status
+from collaboratory.forms import field_of
+from partners.models import Organisation, ResearchQuestion
 
 
 class AgreementFilterForm(forms.Form):
@@ -16,17 +18,21 @@ class AgreementFilterForm(forms.Form):
 
     def __init__(self, *args, trios=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["trio"].choices = [("", "Any trio"), *[(t.pk, t.name) for t in trios]]
+        field_of(self, "trio", forms.ChoiceField).choices = [
+            ("", "Any trio"),
+            *[(t.pk, t.name) for t in trios],
+        ]
 
 
 class DataElementForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    source = forms.ModelChoiceField(queryset=None)
-    recipient = forms.ModelChoiceField(queryset=None)
+    # The querysets are the agreement's parties and questions, set per form.
+    source = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    recipient = forms.ModelChoiceField(queryset=Organisation.objects.none())
     identifiability = forms.ChoiceField(choices=Identifiability.choices)
     research_questions = forms.ModelMultipleChoiceField(
-        queryset=None,
+        queryset=ResearchQuestion.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text="Every data element must answer at least one research question.",
@@ -35,12 +41,12 @@ class DataElementForm(forms.Form):
     def __init__(self, *args, agreement, **kwargs):
         super().__init__(*args, **kwargs)
         organisations = [m.organisation for m in agreement.trio.members.all()]
-        from partners.models import Organisation
-
         queryset = Organisation.objects.filter(pk__in=[o.pk for o in organisations])
-        self.fields["source"].queryset = queryset
-        self.fields["recipient"].queryset = queryset
-        self.fields["research_questions"].queryset = agreement.trio.research_questions.all()
+        field_of(self, "source", forms.ModelChoiceField).queryset = queryset
+        field_of(self, "recipient", forms.ModelChoiceField).queryset = queryset
+        field_of(
+            self, "research_questions", forms.ModelMultipleChoiceField
+        ).queryset = agreement.trio.research_questions.all()
 
 
 class OverrideProposeForm(forms.Form):

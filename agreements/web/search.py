@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from agreements import search as search_module
 from agreements.models import Status
+from collaboratory.forms import field_of
 from partners.selectors import trios_visible_to
 
 PER_KIND_PREVIEW = 5
@@ -37,7 +38,10 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args, trios=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["trio"].choices = [("", "Any partnership"), *[(t.pk, t.name) for t in trios]]
+        field_of(self, "trio", forms.ChoiceField).choices = [
+            ("", "Any partnership"),
+            *[(t.pk, t.name) for t in trios],
+        ]
 
 
 @login_required
