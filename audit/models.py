@@ -22,6 +22,8 @@ class AuditAction(models.TextChoices):
     API_TOKEN_ISSUED = "api_token_issued", "API token issued"
     API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
     API_TOKEN_USED = "api_token_used", "API token used"
+    WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled"
+    WEBHOOK_ENABLED = "webhook_enabled", "Webhook endpoint enabled again"
     ADMIN_ADDITION = "admin_addition", "Admin: added"
     ADMIN_CHANGE = "admin_change", "Admin: changed"
     ADMIN_DELETION = "admin_deletion", "Admin: deleted"

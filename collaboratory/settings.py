@@ -308,6 +308,14 @@ WEBHOOK_RETRY_WINDOW_SECONDS = env_int("WEBHOOK_RETRY_WINDOW_SECONDS", 24 * 3600
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 # Plain http and loopback targets: only in DEBUG, or where this is switched on (tests).
 WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
+# Limits (issue 18): active endpoints per organisation; failed attempts in a row after which
+# the circuit breaker disables an endpoint and tells its organisation's admins; attempts per
+# minute to one destination host across all organisations (more wait, they do not fail).
+WEBHOOK_MAX_ENDPOINTS_PER_ORGANISATION = env_int(
+    "WEBHOOK_MAX_ENDPOINTS_PER_ORGANISATION", 10, minimum=1
+)
+WEBHOOK_BREAKER_FAILURES = env_int("WEBHOOK_BREAKER_FAILURES", 20, minimum=1)
+WEBHOOK_HOST_ATTEMPTS_PER_MINUTE = env_int("WEBHOOK_HOST_ATTEMPTS_PER_MINUTE", 120, minimum=1)
 CELERY_BEAT_SCHEDULE["webhook-deliveries-due"] = {
     # Picks up retries too far ahead for a countdown, and deliveries of a crashed worker.
     "task": "partners.webhooks_enqueue_due",

@@ -37,6 +37,9 @@ if os.environ.get("TEST_DATABASE_NAME"):
 WEBHOOK_ALLOW_LOOPBACK = True
 WEBHOOK_BACKOFF_BASE_SECONDS = 0.2
 WEBHOOK_BACKOFF_MAX_SECONDS = 1
+# The whole run shares one Redis and every test receiver is on 127.0.0.1: the per-host cap
+# would couple unrelated tests. Tests of the cap set it low themselves.
+WEBHOOK_HOST_ATTEMPTS_PER_MINUTE = 100_000
 
 # Audit entries are append-only; PostgreSQL refuses TRUNCATE of their table unless this
 # session setting is on. Only the test database turns it on, so pytest-django's flush (a

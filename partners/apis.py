@@ -300,7 +300,7 @@ class WebhookDetailApi(PartnerApiView):
         responses={204: None, **error_responses(400)},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        webhooks.webhook_endpoint_disable(endpoint=self.get_endpoint(pk))
+        webhooks.webhook_endpoint_disable(endpoint=self.get_endpoint(pk), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -252,7 +252,12 @@ class WebhookEvent(models.TextChoices):
 
 
 class WebhookEndpoint(models.Model):
-    """An HTTPS address of an organisation that receives signed event deliveries."""
+    """An HTTPS address of an organisation that receives signed event deliveries.
+
+    An organisation has at most ``WEBHOOK_MAX_ENDPOINTS_PER_ORGANISATION`` active endpoints and
+    one active endpoint per URL; the circuit breaker disables one after
+    ``WEBHOOK_BREAKER_FAILURES`` failed attempts in a row (partners/webhooks.py).
+    """
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="webhook_endpoints"
@@ -266,6 +271,12 @@ class WebhookEndpoint(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The circuit breaker: failed attempts since the last one that got a 2xx.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    # Outbox flag: the organisation's admins are still to be told the breaker disabled it.
+    breaker_notice_pending = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["organisation", "-created_at"]
@@ -273,7 +284,16 @@ class WebhookEndpoint(models.Model):
             models.CheckConstraint(
                 condition=models.Q(events__contained_by=WebhookEvent.values) & ~models.Q(events=[]),
                 name="webhook_events_valid",
-            )
+            ),
+            # Disabled endpoints are history (their log stays): the same URL may be registered
+            # again once its old endpoint is disabled.
+            models.UniqueConstraint(
+                fields=["organisation", "url"],
+                condition=models.Q(active=True),
+                name="webhook_url_once_per_organisation",
+                violation_error_message="Your organisation already has an active webhook "
+                "endpoint with this URL.",
+            ),
         ]
 
     def __str__(self) -> str:

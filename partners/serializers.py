@@ -54,6 +54,11 @@ class WebhookEndpointSerializer(serializers.Serializer):
     url = serializers.URLField()
     events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices))
     active = serializers.BooleanField()
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    disabled_reason = serializers.CharField(
+        allow_blank=True,
+        help_text="Why it is disabled, e.g. by the circuit breaker after repeated failures.",
+    )
     description = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
 

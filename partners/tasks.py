@@ -16,5 +16,12 @@ def deliver_webhook(delivery_id: int, manual: bool = False) -> str:
 @shared_task(name="partners.webhooks_enqueue_due")
 def webhooks_enqueue_due() -> int:
     """Beat, every minute: queue retries too far ahead for a countdown, and deliveries a
-    crashed worker left behind."""
+    crashed worker left behind; send breaker notices whose message never reached the broker."""
+    webhooks.webhook_breaker_notices_send()
     return webhooks.webhook_deliveries_enqueue_due()
+
+
+@shared_task(name="partners.send_webhook_breaker_notices", acks_late=True)
+def send_webhook_breaker_notices() -> int:
+    """E-mail organisation admins about endpoints the circuit breaker disabled."""
+    return webhooks.webhook_breaker_notices_send()

@@ -39,6 +39,11 @@ urlpatterns += [
         name="organisation-webhook-disable",
     ),
     path(
+        "organisations/<slug:slug>/api/webhooks/<int:pk>/enable/",
+        views_api.webhook_enable,
+        name="organisation-webhook-enable",
+    ),
+    path(
         "organisations/<slug:slug>/api/webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver/",
         views_api.webhook_redeliver,
         name="organisation-webhook-redeliver",

@@ -198,9 +198,24 @@ def webhook_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> Htt
 def webhook_disable(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     organisation = _organisation(request, slug)
     endpoint = get_object_or_404(webhooks.endpoints_of_organisation(organisation.pk), pk=pk)
-    webhooks.webhook_endpoint_disable(endpoint=endpoint)
+    webhooks.webhook_endpoint_disable(endpoint=endpoint, by=request.user)
     messages.success(request, f"{endpoint.url} receives no more events.")
     return redirect("organisation-api", slug=organisation.slug)
+
+
+@login_required
+@require_POST
+@two_factor_verified
+def webhook_enable(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    organisation = _organisation(request, slug)
+    endpoint = get_object_or_404(webhooks.endpoints_of_organisation(organisation.pk), pk=pk)
+    try:
+        webhooks.webhook_endpoint_enable(endpoint=endpoint, by=request.user)
+    except DomainError as error:
+        flash_error(request, error)
+    else:
+        messages.success(request, f"{endpoint.url} receives new events again.")
+    return redirect("organisation-webhook", slug=organisation.slug, pk=pk)
 
 
 @login_required

@@ -10,6 +10,12 @@
 - A failed attempt is retried with exponential backoff and jitter until
   ``WEBHOOK_RETRY_WINDOW_SECONDS`` (24 h) after the event; every attempt is a
   ``WebhookAttempt`` row. Redelivery by hand reuses the delivery (same event id).
+- Limits (an outside probe aimed hundreds of endpoints at the platform itself, issue 18): an
+  organisation has at most ``WEBHOOK_MAX_ENDPOINTS_PER_ORGANISATION`` active endpoints and one
+  active endpoint per URL; after ``WEBHOOK_BREAKER_FAILURES`` failed attempts in a row the
+  circuit breaker disables an endpoint, records why, audits it and e-mails the organisation's
+  admins; at most ``WEBHOOK_HOST_ATTEMPTS_PER_MINUTE`` attempts a minute go to one host, from
+  all organisations together: the rest wait (postponed, neither failed nor counted).
 """
 
 from __future__ import annotations
@@ -29,18 +35,25 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
+import redis
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import record as audit_record
 from collaboratory.errors import DomainError
+from collaboratory.mail import send_mail_message
 from partners.models import (
     DeliveryStatus,
+    Membership,
     Organisation,
+    Role,
     TrioMember,
     WebhookAttempt,
     WebhookDelivery,
@@ -219,6 +232,75 @@ def verify_signature(secret: str, header: str, body: bytes, *, tolerance: int = 
     return hmac.compare_digest(sign(secret, timestamp, body), fields.get("v1", ""))
 
 
+# --- Attempts per destination host -----------------------------------------------------------
+
+#: The host cap's window. A sliding window, estimated from two fixed ones (this minute's count
+#: plus the previous minute's, weighted by how much of it still lies within the last 60 s): no
+#: burst of twice the cap across a minute boundary, two small counters per host.
+HOST_WINDOW_SECONDS = 60
+# Atomic in Redis: count an attempt only when it is let through, so waiting deliveries that
+# ask again do not keep the host's window full.
+_HOST_SLOT_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if previous * tonumber(ARGV[1]) + current >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+_redis_client: redis.Redis | None = None
+
+
+def _redis() -> redis.Redis:
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+        )
+    return _redis_client
+
+
+def destination_host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def host_slot_take(host: str, *, now: float | None = None) -> bool:
+    """Count one attempt to ``host`` if it is under ``WEBHOOK_HOST_ATTEMPTS_PER_MINUTE``.
+
+    Shared by every worker through Redis. With Redis unreachable the attempt goes ahead (and
+    the failure is logged): the cap protects others from us, it must not stop deliveries.
+    """
+    now = time.time() if now is None else now
+    window, into = divmod(now, HOST_WINDOW_SECONDS)
+    previous_weight = 1 - into / HOST_WINDOW_SECONDS
+    key = f"webhook-host:{host}:"
+    try:
+        allowed = _redis().eval(
+            _HOST_SLOT_SCRIPT,
+            2,
+            f"{key}{int(window)}",
+            f"{key}{int(window) - 1}",
+            str(previous_weight),
+            str(settings.WEBHOOK_HOST_ATTEMPTS_PER_MINUTE),
+            str(HOST_WINDOW_SECONDS * 2),
+        )
+    except redis.RedisError:
+        log.exception("Webhook host counter unavailable; attempting without the host cap")
+        return True
+    return bool(allowed)
+
+
+def host_wait_seconds(attempt: int, *, now: float | None = None) -> float:
+    """How long a delivery waits when its host is at the cap: into the next window, spread
+    over it (so the waiting ones do not all return at once), or its backoff if longer."""
+    now = time.time() if now is None else now
+    to_next_window = HOST_WINDOW_SECONDS - now % HOST_WINDOW_SECONDS
+    spread = to_next_window + _random.uniform(0, HOST_WINDOW_SECONDS)
+    return max(spread, backoff_seconds(max(attempt, 1)))
+
+
 # --- Selectors --------------------------------------------------------------------------------
 
 
@@ -257,6 +339,44 @@ def _clean_events(events: Iterable[str]) -> list[str]:
     return chosen
 
 
+def normalise_url(url: str) -> str:
+    """The URL as stored and compared: trimmed, scheme and host in lower case (the guard
+    has refused user names and passwords, so the whole network location may be lowered)."""
+    parts = urlsplit(url.strip())
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()))
+
+
+def _claim_endpoint_slot(organisation_id: int, *, url: str, excluding: int | None = None) -> None:
+    """Refuse an active endpoint beyond ``WEBHOOK_MAX_ENDPOINTS_PER_ORGANISATION`` or a
+    second active one for the same URL.
+
+    Locks the organisation's row until the transaction ends, so concurrent registrations
+    (and re-enablings) of one organisation queue up and each counts the ones before it.
+    """
+    list(
+        Organisation.objects.select_for_update(no_key=True)
+        .filter(pk=organisation_id)
+        .values_list("pk", flat=True)
+    )
+    active = WebhookEndpoint.objects.filter(organisation_id=organisation_id, active=True)
+    if excluding is not None:
+        active = active.exclude(pk=excluding)
+    if active.filter(url=url).exists():
+        raise DomainError(
+            {
+                "url": "Your organisation already has an active webhook endpoint with this URL; "
+                "one endpoint receives every event you choose for it."
+            }
+        )
+    limit = settings.WEBHOOK_MAX_ENDPOINTS_PER_ORGANISATION
+    if active.count() >= limit:
+        raise DomainError(
+            f"Your organisation already has {limit} active webhook endpoints, the most "
+            "allowed; disable one before adding another.",
+            code="webhook_endpoint_limit",
+        )
+
+
 @transaction.atomic
 def webhook_endpoint_create(
     *,
@@ -266,9 +386,14 @@ def webhook_endpoint_create(
     description: str = "",
     by: AbstractBaseUser | None = None,
 ) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint after the SSRF guard; return it and its signing secret."""
-    url = url.strip()
+    """Register an endpoint after the SSRF guard; return it and its signing secret.
+
+    Within the organisation's limits: ``WEBHOOK_MAX_ENDPOINTS_PER_ORGANISATION`` active
+    endpoints, one active endpoint per URL (checked under a lock of the organisation's row).
+    """
     check_destination(url)
+    url = normalise_url(url)
+    _claim_endpoint_slot(organisation.pk, url=url)
     secret = "whsec_" + secrets.token_urlsafe(32)
     endpoint = WebhookEndpoint(
         organisation=organisation,
@@ -283,16 +408,171 @@ def webhook_endpoint_create(
     return endpoint, secret
 
 
-@transaction.atomic
-def webhook_endpoint_disable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    """No further deliveries; pending ones are abandoned. The log stays."""
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(active=False)
+def _disable(endpoint: WebhookEndpoint, *, reason: str, by: Any, breaker: bool) -> None:
+    """Stop an endpoint (its row locked by the caller): waiting deliveries fail, the log
+    stays, the audit chain says who or what stopped it and why. The breaker's stops are
+    e-mailed to the organisation's admins."""
+    endpoint.active = False
+    endpoint.disabled_at = timezone.now()
+    endpoint.disabled_reason = reason[:300]
+    endpoint.breaker_notice_pending = breaker
+    endpoint.save(
+        update_fields=[
+            "active",
+            "disabled_at",
+            "disabled_reason",
+            "breaker_notice_pending",
+            "consecutive_failures",
+        ]
+    )
+    _fail_waiting_deliveries(endpoint.pk)
+    audit_record(
+        action=AuditAction.WEBHOOK_DISABLED,
+        target=endpoint,
+        actor=by,
+        actor_label="webhook circuit breaker" if breaker else "",
+        organisation_id=endpoint.organisation_id,
+        payload={
+            "url": endpoint.url,
+            "reason": endpoint.disabled_reason,
+            "consecutive_failures": endpoint.consecutive_failures,
+        },
+    )
+
+
+def _fail_waiting_deliveries(endpoint_id: int) -> None:
     WebhookDelivery.objects.filter(
-        endpoint=endpoint,
+        endpoint_id=endpoint_id,
         status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
     ).update(status=DeliveryStatus.FAILED, last_error="Endpoint disabled.", next_attempt_at=None)
-    endpoint.active = False
-    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, by: Any = None) -> WebhookEndpoint:
+    """No further deliveries; pending ones are abandoned. The log stays."""
+    locked = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
+    if locked.active:
+        _disable(locked, reason="Disabled by an administrator.", by=by, breaker=False)
+    else:
+        _fail_waiting_deliveries(locked.pk)
+    return locked
+
+
+@transaction.atomic
+def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, by: Any) -> WebhookEndpoint:
+    """Deliver new events to a disabled endpoint again; the breaker counts from zero.
+
+    Within the same limits as registering it: the most active endpoints per organisation and
+    one active endpoint per URL. Deliveries that failed meanwhile stay failed (redeliver them
+    by hand).
+    """
+    _claim_endpoint_slot(endpoint.organisation_id, url=endpoint.url, excluding=endpoint.pk)
+    locked = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
+    if locked.active:
+        return locked
+    previous_reason = locked.disabled_reason
+    locked.active = True
+    locked.consecutive_failures = 0
+    locked.disabled_at = None
+    locked.disabled_reason = ""
+    locked.breaker_notice_pending = False
+    locked.save(
+        update_fields=[
+            "active",
+            "consecutive_failures",
+            "disabled_at",
+            "disabled_reason",
+            "breaker_notice_pending",
+        ]
+    )
+    audit_record(
+        action=AuditAction.WEBHOOK_ENABLED,
+        target=locked,
+        actor=by,
+        organisation_id=locked.organisation_id,
+        payload={"url": locked.url, "was_disabled_because": previous_reason},
+    )
+    return locked
+
+
+def _breaker_count(endpoint: WebhookEndpoint, *, delivered: bool, error: str) -> bool:
+    """Count an attempt's outcome on its endpoint (row locked by the caller); after
+    ``WEBHOOK_BREAKER_FAILURES`` failures in a row disable it. True when it tripped now."""
+    if delivered:
+        if endpoint.consecutive_failures:
+            endpoint.consecutive_failures = 0
+            endpoint.save(update_fields=["consecutive_failures"])
+        return False
+    if not endpoint.active:
+        return False
+    endpoint.consecutive_failures += 1
+    if endpoint.consecutive_failures < settings.WEBHOOK_BREAKER_FAILURES:
+        endpoint.save(update_fields=["consecutive_failures"])
+        return False
+    _disable(
+        endpoint,
+        reason=f"Disabled automatically after {endpoint.consecutive_failures} failed "
+        f"attempts in a row. The last: {error}",
+        by=None,
+        breaker=True,
+    )
+    # robust: the endpoint row is the outbox; beat's sweep sends what the broker missed.
+    transaction.on_commit(_enqueue_breaker_notices, robust=True)
+    return True
+
+
+def _enqueue_breaker_notices() -> None:
+    from partners.tasks import send_webhook_breaker_notices
+
+    send_webhook_breaker_notices.delay()
+
+
+def organisation_admin_emails(organisation_id: int) -> list[str]:
+    return sorted(
+        set(
+            Membership.objects.filter(
+                organisation_id=organisation_id, role=Role.ADMIN, user__is_active=True
+            )
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )
+
+
+def webhook_breaker_notices_send(*, limit: int = 100) -> int:
+    """E-mail the admins of each organisation whose endpoint the breaker disabled.
+
+    The endpoint row is the outbox (``breaker_notice_pending``). Rows are claimed with SKIP
+    LOCKED, so two workers never send the same notice; a worker that dies before committing
+    leaves the notice for beat's next sweep. Returns how many endpoints were reported.
+    """
+    with transaction.atomic():
+        endpoints = list(
+            WebhookEndpoint.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+            .filter(breaker_notice_pending=True)
+            .select_related("organisation")
+            .order_by("pk")[:limit]
+        )
+        for endpoint in endpoints:
+            recipients = organisation_admin_emails(endpoint.organisation_id)
+            if not recipients:
+                continue
+            page = reverse("organisation-webhook", args=[endpoint.organisation.slug, endpoint.pk])
+            send_mail_message(
+                subject=f"Webhook disabled: {endpoint.url}",
+                text=(
+                    f"The webhook endpoint {endpoint.url} of {endpoint.organisation.name} was "
+                    f"disabled.\n\n{endpoint.disabled_reason}\n\nNo further events are sent to "
+                    "it, and deliveries that were waiting are marked failed. Once the receiver "
+                    "answers again, enable the endpoint and redeliver what it missed:\n"
+                    f"{settings.SITE_URL}{page}\n"
+                ),
+                to=recipients,
+            )
+        WebhookEndpoint.objects.filter(pk__in=[e.pk for e in endpoints]).update(
+            breaker_notice_pending=False
+        )
+    return len(endpoints)
 
 
 def _enqueue(delivery_id: int, *, countdown: float = 0, manual: bool = False) -> None:
@@ -304,8 +584,11 @@ def _enqueue(delivery_id: int, *, countdown: float = 0, manual: bool = False) ->
 @transaction.atomic
 def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery again now, by hand: same row, same event id, attempts continue."""
+    # Only the delivery's row: an attempt locks its endpoint before its delivery.
     locked = (
-        WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+        WebhookDelivery.objects.select_for_update(of=("self",))
+        .select_related("endpoint")
+        .get(pk=delivery.pk)
     )
     if not locked.endpoint.active:
         raise DomainError("This endpoint is disabled; enable it or register a new one.")
@@ -390,7 +673,9 @@ def webhook_attempt(*, delivery_id: int, manual: bool = False) -> str:
     """Make one attempt of a delivery if it is due; record it; schedule the next.
 
     Safe to run twice: the delivery is claimed with a conditional update (and a lease
-    against crashed workers), so two workers never send the same attempt.
+    against crashed workers), so two workers never send the same attempt. A destination host
+    at its cap postpones the delivery instead (``_postpone``); every attempt made counts
+    towards its endpoint's circuit breaker.
     """
     now = timezone.now()
     lease = now + dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * 3 + 30)
@@ -404,6 +689,9 @@ def webhook_attempt(*, delivery_id: int, manual: bool = False) -> str:
         return "skipped"
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
+    host = destination_host(endpoint.url)
+    if not host_slot_take(host):
+        return _postpone(delivery, host=host, manual=manual)
     body = encode_payload(delivery.payload)
     headers = {
         "Content-Type": "application/json",
@@ -430,6 +718,8 @@ def webhook_attempt(*, delivery_id: int, manual: bool = False) -> str:
     duration_ms = int((time.monotonic() - clock) * 1000)
     delivered = not error
     with transaction.atomic():
+        # The endpoint's row first, as webhook_endpoint_disable locks it before the deliveries.
+        endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
         WebhookAttempt.objects.create(
             delivery=delivery,
             number=delivery.attempts,
@@ -452,7 +742,8 @@ def webhook_attempt(*, delivery_id: int, manual: bool = False) -> str:
             delay = backoff_seconds(delivery.attempts)
             retry_at = finished + dt.timedelta(seconds=delay)
             window = dt.timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_SECONDS)
-            give_up = retry_at - delivery.created_at > window
+            # Disabled meanwhile: its waiting deliveries have failed, and so does this one.
+            give_up = retry_at - delivery.created_at > window or not endpoint.active
             changes = {
                 "status": DeliveryStatus.FAILED if give_up else DeliveryStatus.RETRYING,
                 "next_attempt_at": None if give_up else retry_at,
@@ -462,6 +753,9 @@ def webhook_attempt(*, delivery_id: int, manual: bool = False) -> str:
         WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
             response_code=code, last_error=error, **changes
         )
+        if _breaker_count(endpoint, delivered=delivered, error=error):
+            # Failed with the endpoint's other waiting deliveries.
+            changes["status"], delay = DeliveryStatus.FAILED, None
         if delay is not None and delay <= COUNTDOWN_LIMIT_SECONDS:
             transaction.on_commit(lambda: _enqueue(delivery.pk, countdown=delay))
     log.info(
@@ -471,6 +765,30 @@ def webhook_attempt(*, delivery_id: int, manual: bool = False) -> str:
         "delivered" if delivered else error,
     )
     return "delivered" if delivered else changes["status"]
+
+
+def _postpone(delivery: WebhookDelivery, *, host: str, manual: bool) -> str:
+    """Its host had ``WEBHOOK_HOST_ATTEMPTS_PER_MINUTE`` attempts in the last minute: give
+    the claim back and wait. Nothing was sent, so no attempt is logged, the attempt count is
+    restored and the endpoint's breaker does not count it. Only the retry window ends it."""
+    attempts = delivery.attempts - 1
+    delay = host_wait_seconds(attempts + 1)
+    retry_at = timezone.now() + dt.timedelta(seconds=delay)
+    window = dt.timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_SECONDS)
+    cap = settings.WEBHOOK_HOST_ATTEMPTS_PER_MINUTE
+    busy = f"{host} already had {cap} webhook attempts in the last minute"
+    if retry_at - delivery.created_at > window:
+        status, next_attempt_at, note = DeliveryStatus.FAILED, None, f"Gave up: {busy}."
+    else:
+        status = DeliveryStatus.RETRYING if attempts else DeliveryStatus.PENDING
+        next_attempt_at, note = retry_at, f"Postponed: {busy}."
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=status, next_attempt_at=next_attempt_at, attempts=attempts, last_error=note
+    )
+    if next_attempt_at is not None and delay <= COUNTDOWN_LIMIT_SECONDS:
+        _enqueue(delivery.pk, countdown=delay, manual=manual)
+    log.info("Webhook delivery %s postponed %.0f s: %s", delivery.pk, delay, busy)
+    return "postponed" if next_attempt_at is not None else status
 
 
 def _requeue_if_early(delivery_id: int, now: dt.datetime) -> None:

@@ -84,7 +84,8 @@ def test_a_webhook_to_an_internal_address_is_refused_with_the_reason(
 def _endpoint_with_deliveries(api_world, count=3):
     endpoint = WebhookEndpoint.objects.create(
         organisation=api_world["riverbend"],
-        url="https://hooks.example.org/in",
+        # One active endpoint per URL: each call its own.
+        url=f"https://hooks.example.org/in/{uuid.uuid4().hex[:8]}",
         secret="whsec_x",
         events=["agreement.status_changed"],
     )
@@ -175,6 +176,7 @@ def test_non_admins_of_the_organisation_get_404_everywhere(api_world, client, ou
         f"{SETTINGS_URL}tokens/{token.pk}/revoke/",
         f"{SETTINGS_URL}webhooks/",
         f"{SETTINGS_URL}webhooks/{endpoint.pk}/disable/",
+        f"{SETTINGS_URL}webhooks/{endpoint.pk}/enable/",
         f"{SETTINGS_URL}webhooks/{endpoint.pk}/deliveries/{delivery.pk}/redeliver/",
     ]
     for url in gets:

@@ -44,7 +44,7 @@ ENDPOINTS = [
         "/api/v1/webhooks/",
         "webhooks:manage",
         201,
-        {"url": "http://127.0.0.1:9/hook", "events": ["agreement.status_changed"]},
+        {"url": "http://127.0.0.1:9/new-hook", "events": ["agreement.status_changed"]},
     ),
     Endpoint("webhook", "get", "/api/v1/webhooks/{endpoint}/", "webhooks:manage", 200),
     Endpoint("webhook disable", "delete", "/api/v1/webhooks/{endpoint}/", "webhooks:manage", 204),

@@ -83,3 +83,52 @@ def test_a_failing_receiver_gets_retries_until_it_answers(celery_worker, api_wor
         ) == [500, 500, 200]
     finally:
         receiver.close()
+
+
+def test_the_breaker_disables_an_endpoint_that_keeps_failing(celery_worker, api_world, settings):
+    import uuid
+
+    from django.utils import timezone
+
+    from audit.models import AuditEntry
+    from partners.models import WebhookEndpoint
+
+    threshold = settings.WEBHOOK_BREAKER_FAILURES  # the worker reads the same settings
+    receiver = Receiver(statuses=[500])
+    try:
+        endpoint, _ = webhooks.webhook_endpoint_create(
+            organisation=api_world["riverbend"],
+            url=receiver.url,
+            events=["agreement.status_changed"],
+        )
+        deliveries = WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(
+                endpoint=endpoint,
+                event_id=uuid.uuid4(),
+                event="agreement.status_changed",
+                payload={"id": str(n), "type": "agreement.status_changed", "data": {}},
+                next_attempt_at=timezone.now(),
+            )
+            for n in range(threshold + 5)
+        )
+        for delivery in deliveries:
+            webhooks._enqueue(delivery.pk)
+        # Disabled, and the admins' notice sent (the worker's mail backend keeps the e-mail).
+        endpoint = _wait_until(
+            lambda: WebhookEndpoint.objects.filter(
+                pk=endpoint.pk, active=False, breaker_notice_pending=False
+            ).first()
+        )
+        assert endpoint.consecutive_failures == threshold
+        assert endpoint.disabled_reason.startswith(
+            f"Disabled automatically after {threshold} failed attempts in a row."
+        )
+        assert AuditEntry.objects.filter(
+            action="webhook_disabled", object_id=str(endpoint.pk)
+        ).exists()
+        # Not one attempt after the breaker tripped; every delivery settled as failed.
+        _wait_until(lambda: not WebhookDelivery.objects.exclude(status="failed").exists())
+        assert WebhookAttempt.objects.count() == threshold
+        assert len(receiver.requests) == threshold
+    finally:
+        receiver.close()

@@ -344,6 +344,9 @@ MATRIX: dict[str, Entry] = {
     "organisation-webhook-disable": Entry(
         {"GET": NOT_ALLOWED, "POST": org_admin(TWO_FACTOR)}, _k(slug="org", pk="webhook")
     ),
+    "organisation-webhook-enable": Entry(
+        {"GET": NOT_ALLOWED, "POST": org_admin(TWO_FACTOR)}, _k(slug="org", pk="webhook")
+    ),
     "organisation-webhook-redeliver": Entry(
         {"GET": NOT_ALLOWED, "POST": org_admin(TWO_FACTOR)},
         _k(slug="org", pk="webhook", delivery_id="delivery"),
