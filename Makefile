@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test bench install lint check clean-var
+.PHONY: run test bench install lint check clean-var manage
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@python=$$(scripts/find-python) || exit 1; \
@@ -24,6 +24,13 @@ run: install
 # throwaway PostgreSQL and Redis with a real Celery worker and real Chromium.
 test: install
 	@$(PY) scripts/stack.py test -- scripts/test-all
+
+# make manage ARGS="verify_audit" (or ARGS='issue_api_token --org riverbend-usd --name "SIS sync"'):
+# manage.py with the environment `make run` gives its processes (development SECRET_KEY, DEBUG,
+# DATABASE_URL / REDIS_URL of var/'s servers), against a running `make run` or, when none is
+# running, var/'s PostgreSQL and Redis started for the duration. Exits with the command's status.
+manage: install
+	@$(PY) scripts/stack.py manage -- $(ARGS)
 
 # make bench [BENCH=name ...] [SMOKE=1]: SMOKE=1 runs them at tiny sizes, as `make test` does.
 bench: install

@@ -8,6 +8,15 @@
     stack.py test -- CMD ...     throwaway PostgreSQL + Redis on free loopback ports, run CMD
                                  with DATABASE_URL / REDIS_URL exported, stop everything
                                  whatever the outcome, exit with CMD's status.
+    stack.py manage -- ARGS ...  `make manage ARGS="..."`: `manage.py ARGS` in the environment
+                                 `make run` gives its processes, against its servers: those
+                                 of a running `make run`, else var/'s started for the
+                                 duration (or DATABASE_URL / REDIS_URL when set); exits
+                                 with the command's status.
+
+`run` and `manage` keep their servers' data and the development SECRET_KEY under var/
+(STACK_VAR_DIR elsewhere, as the tests do), PostgreSQL on STACK_PG_PORT (54329) and Redis on
+STACK_REDIS_PORT (63799).
 
 Standard library only, so it runs before and outside the virtualenv as well.
 """
@@ -146,6 +155,19 @@ class Postgres:
     def url(self) -> str:
         return f"postgres://{APP_ROLE}@127.0.0.1:{self.port}/{APP_ROLE}"
 
+    @property
+    def exists(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        """This data directory's server is up on our port (postmaster.pid's 4th line is
+        the port), not some other server that happens to listen there."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) > 3 and lines[3].strip() == str(self.port) and port_open(self.port)
+
     def _prepare_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if is_root():
@@ -160,7 +182,7 @@ class Postgres:
                     parent.chmod(mode | 0o011)
 
     def start(self) -> None:
-        fresh = not (self.data_dir / "PG_VERSION").exists()
+        fresh = not self.exists
         if fresh:
             self._prepare_dir()
             subprocess.run(
@@ -288,33 +310,51 @@ class Redis:
 
 
 @contextlib.contextmanager
-def services(base: Path, *, durable: bool, pg_port: int, redis_port: int) -> Iterator[dict]:
-    """Start what DATABASE_URL / REDIS_URL do not already provide; yield the environment."""
+def services(
+    base: Path, *, durable: bool, pg_port: int, redis_port: int, share: bool = False
+) -> Iterator[dict]:
+    """Start what DATABASE_URL / REDIS_URL do not already provide; yield the environment.
+
+    ``share`` (`stack.py manage`): use base's servers where they are already up (a running
+    `make run`) and leave them running; start the others for the duration only. Refuses a
+    database `make run` has not created and migrated yet."""
     env: dict[str, str] = {}
     started: list[Postgres | Redis] = []
     try:
         if os.environ.get("DATABASE_URL"):
             env["DATABASE_URL"] = os.environ["DATABASE_URL"]
         else:
-            if durable and port_open(pg_port):
-                raise SystemExit(
-                    f"Port {pg_port} is taken: stop what listens there or set DATABASE_URL."
-                )
             postgres = Postgres(base / "postgres", pg_port, durable=durable)
-            postgres.start()
-            started.append(postgres)
+            if share and not postgres.exists:
+                raise SystemExit(
+                    f"There is no local database in {postgres.data_dir} yet: run `make run` "
+                    "once (it creates, migrates and seeds it; Ctrl-C when it is up), or set "
+                    "DATABASE_URL."
+                )
+            if share and postgres.running():
+                log(f"using the running PostgreSQL on 127.0.0.1:{pg_port}")
+            else:
+                if durable and port_open(pg_port):
+                    raise SystemExit(
+                        f"Port {pg_port} is taken: stop what listens there or set DATABASE_URL."
+                    )
+                postgres.start()
+                started.append(postgres)
+                log(f"PostgreSQL on 127.0.0.1:{pg_port} ({postgres.data_dir})")
             env["DATABASE_URL"] = postgres.url
             env["STACK_PG_DATA"] = str(postgres.data_dir)
             env["STACK_PG_BIN"] = str(postgres.bin)
-            log(f"PostgreSQL on 127.0.0.1:{pg_port} ({postgres.data_dir})")
         if os.environ.get("REDIS_URL"):
             env["REDIS_URL"] = os.environ["REDIS_URL"]
         else:
             redis = Redis(base / "redis", redis_port, durable=durable)
-            redis.start()
-            started.append(redis)
+            if share and port_open(redis_port):
+                log(f"using the running Redis on 127.0.0.1:{redis_port}")
+            else:
+                redis.start()
+                started.append(redis)
+                log(f"Redis on 127.0.0.1:{redis_port}")
             env["REDIS_URL"] = redis.url
-            log(f"Redis on 127.0.0.1:{redis_port}")
         yield env
     finally:
         for service in reversed(started):
@@ -322,7 +362,53 @@ def services(base: Path, *, durable: bool, pg_port: int, redis_port: int) -> Ite
 
 
 def venv_python() -> str:
-    return str(ROOT / ".venv" / "bin" / "python")
+    python = ROOT / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(f"No virtualenv at {python.parent.parent}: run `make install` first.")
+    return str(python)
+
+
+def run_child(argv: list[str], env: dict[str, str]) -> int:
+    """Run argv to the end and return its status; on Ctrl-C / SIGTERM pass it SIGINT and wait,
+    so the caller's clean-up runs after the child has stopped."""
+    process = subprocess.Popen(argv, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        return process.wait()
+
+
+def run_var() -> Path:
+    return Path(os.environ.get("STACK_VAR_DIR") or ROOT / "var")
+
+
+def run_ports() -> tuple[int, int]:
+    """PostgreSQL's and Redis's ports for `make run`'s servers under var/."""
+    return (
+        int(os.environ.get("STACK_PG_PORT", "54329")),
+        int(os.environ.get("STACK_REDIS_PORT", "63799")),
+    )
+
+
+def run_environment(var: Path, servers: dict[str, str]) -> dict[str, str]:
+    """The environment of every process `make run` starts, and of `stack.py manage`: the
+    servers' URLs, DEBUG on (unless DEBUG is set), the development SECRET_KEY kept in
+    var/secret_key (created once) and the one settings module. The settings read none of
+    this from a file: production gives its own values, and nothing of var/ reaches it."""
+    var.mkdir(parents=True, exist_ok=True)
+    secret_file = var / "secret_key"
+    if not secret_file.exists():
+        descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(64))
+    return {
+        **os.environ,
+        **servers,
+        "DEBUG": os.environ.get("DEBUG", "true"),
+        "SECRET_KEY_FILE": str(secret_file),
+        "DJANGO_SETTINGS_MODULE": "collaboratory.settings",
+    }
 
 
 def cmd_test(argv: list[str]) -> int:
@@ -346,26 +432,29 @@ def cmd_test(argv: list[str]) -> int:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def cmd_manage(argv: list[str]) -> int:
+    if not argv:
+        sys.exit(
+            'usage: make manage ARGS="COMMAND [OPTIONS]" (or stack.py manage -- COMMAND ...), '
+            'e.g. make manage ARGS="verify_audit"'
+        )
+    python = venv_python()
+    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        ensure_packages()
+    var = run_var()
+    pg_port, redis_port = run_ports()
+    with services(var, durable=True, pg_port=pg_port, redis_port=redis_port, share=True) as env:
+        return run_child([python, str(ROOT / "manage.py"), *argv], run_environment(var, env))
+
+
 def cmd_run() -> int:
     needs_services = not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
     if needs_services:
         ensure_packages()
-    var = ROOT / "var"
-    var.mkdir(exist_ok=True)
-    secret_file = var / "secret_key"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(64))
-        secret_file.chmod(0o600)
-    pg_port = int(os.environ.get("STACK_PG_PORT", "54329"))
-    redis_port = int(os.environ.get("STACK_REDIS_PORT", "63799"))
+    var = run_var()
+    pg_port, redis_port = run_ports()
     with services(var, durable=True, pg_port=pg_port, redis_port=redis_port) as env:
-        child_env = {
-            **os.environ,
-            **env,
-            "DEBUG": os.environ.get("DEBUG", "true"),
-            "SECRET_KEY_FILE": str(secret_file),
-            "DJANGO_SETTINGS_MODULE": "collaboratory.settings",
-        }
+        child_env = run_environment(var, env)
         python = venv_python()
         manage = [python, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput"], env=child_env, check=True)
@@ -446,6 +535,8 @@ def main() -> int:
         return cmd_run()
     if command == "test":
         return cmd_test(rest)
+    if command == "manage":
+        return cmd_manage(rest)
     sys.exit(f"unknown command {command!r}\n{__doc__}")
 
 
