@@ -486,15 +486,20 @@ def cmd_run() -> int:
                 env=child_env,
             ),
         ]
-        wait_until(lambda: port_open(8000), "The web server", timeout=60)
-        print(
-            "\n  Collaboratory is running at http://127.0.0.1:8000\n"
-            "  Demo logins (password collaboratory-demo): director, counsel, vendor,\n"
-            "  researcher, facilitator.  Ctrl-C stops everything.\n",
-            flush=True,
-        )
         try:
+            # No deadline for the web server: on a busy machine its checks take minutes, and
+            # giving up here used to leave the worker and beat running. It either listens or
+            # exits, and an exit stops the rest.
+            announced = False
             while all(p.poll() is None for p in processes):
+                if not announced and port_open(8000):
+                    announced = True
+                    print(
+                        "\n  Collaboratory is running at http://127.0.0.1:8000\n"
+                        "  Demo logins (password collaboratory-demo): director, counsel, vendor,\n"
+                        "  researcher, facilitator.  Ctrl-C stops everything.\n",
+                        flush=True,
+                    )
                 time.sleep(0.5)
             log("a process exited; stopping the rest")
         except KeyboardInterrupt:
