@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -152,7 +153,7 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -162,6 +163,37 @@ STORAGES = {
         )
     },
 }
+# Documents (sealed and review PDFs, redlines) live in the default storage: the local
+# filesystem under MEDIA_ROOT unless STORAGE_S3_BUCKET names a bucket of an S3-compatible
+# store (AWS S3, MinIO), which web processes and workers on different hosts share.
+# Downloads stream through the app after the access check; the bucket stays private.
+STORAGE_S3_BUCKET = env_str("STORAGE_S3_BUCKET", "")
+if STORAGE_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    _s3_endpoint = env_str("STORAGE_S3_ENDPOINT_URL", "")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            "endpoint_url": _s3_endpoint or None,
+            "region_name": env_str("STORAGE_S3_REGION", "us-east-1"),
+            # Empty: boto3's own chain (instance role, AWS_* variables, ~/.aws).
+            "access_key": env_str("STORAGE_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("STORAGE_S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env_str("STORAGE_S3_PREFIX", ""),
+            "default_acl": None,
+            # Fail fast when the store is down: a render is requeued and retried later
+            # (agreements/documents/jobs.py), a request is not held for minutes.
+            "client_config": _BotoConfig(
+                # MinIO and most S3-compatible servers want bucket names in the path.
+                s3={"addressing_style": "path" if _s3_endpoint else "auto"},
+                connect_timeout=env_int("STORAGE_S3_TIMEOUT_SECONDS", 5, minimum=1),
+                read_timeout=env_int("STORAGE_S3_TIMEOUT_SECONDS", 5, minimum=1) * 6,
+                retries={"max_attempts": 2, "mode": "standard"},
+            ),
+        },
+    }
 
 # --- Celery -------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", required=True)

@@ -7,7 +7,10 @@
                                  serve on 127.0.0.1:8000 with a Celery worker and beat.
     stack.py test -- CMD ...     throwaway PostgreSQL + Redis on free loopback ports, run CMD
                                  with DATABASE_URL / REDIS_URL exported, stop everything
-                                 whatever the outcome, exit with CMD's status.
+                                 whatever the outcome, exit with CMD's status. Also a local
+                                 S3 (moto_server, a dev dependency) with a bucket, exported
+                                 as STACK_S3_ENDPOINT_URL / STACK_S3_BUCKET for the tests of
+                                 the S3 document storage.
     stack.py manage -- ARGS ...  `make manage ARGS="..."`: `manage.py ARGS` in the environment
                                  `make run` gives its processes, against its servers: those
                                  of a running `make run`, else var/'s started for the
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -309,6 +313,48 @@ class Redis:
                 self.process.kill()
 
 
+class ObjectStore:
+    """A local S3-compatible server (moto, a dev dependency) with one bucket: the tests of
+    the S3 document storage, the two-host test and the fault drill use it."""
+
+    BUCKET = "collaboratory-test"
+
+    def __init__(self, port: int, *, log_path: Path | None = None) -> None:
+        self.port = port
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @staticmethod
+    def available() -> bool:
+        return (ROOT / ".venv" / "bin" / "moto_server").exists()
+
+    def start(self, *, create_bucket: bool = True) -> None:
+        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(lambda: port_open(self.port), "The object store (moto_server)")
+        if create_bucket:
+            # moto checks no signatures: an unsigned PUT creates the bucket.
+            bucket = urllib.request.Request(f"{self.url}/{self.BUCKET}", method="PUT")  # noqa: S310
+            urllib.request.urlopen(bucket, timeout=10).close()  # noqa: S310 (our loopback server)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
 @contextlib.contextmanager
 def services(
     base: Path, *, durable: bool, pg_port: int, redis_port: int, share: bool = False
@@ -422,12 +468,22 @@ def cmd_test(argv: list[str]) -> int:
     try:
         with services(base, durable=False, pg_port=free_port(), redis_port=free_port()) as env:
             child_env = {**os.environ, **env, "STACK_TMP": str(base)}
+            store = None
+            if not os.environ.get("STACK_S3_ENDPOINT_URL") and ObjectStore.available():
+                store = ObjectStore(free_port(), log_path=base / "moto.log")
+                store.start()
+                child_env["STACK_S3_ENDPOINT_URL"] = store.url
+                child_env["STACK_S3_BUCKET"] = ObjectStore.BUCKET
+                log(f"S3-compatible store (moto) on {store.url}, bucket {ObjectStore.BUCKET}")
             process = subprocess.Popen(argv, env=child_env)
             try:
                 return process.wait()
             except KeyboardInterrupt:
                 process.send_signal(signal.SIGINT)
                 return process.wait()
+            finally:
+                if store is not None:
+                    store.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -53,6 +54,9 @@ KIND_STATUSES: dict[str, tuple[str, ...]] = {
     DocumentKind.EXECUTED: (Status.ACTIVE, Status.EXPIRED, Status.TERMINATED),
     DocumentKind.REVIEW: (Status.DRAFT, Status.NEGOTIATING, Status.IN_REVIEW, Status.SIGNING),
 }
+#: What the storage raises when it is unavailable: the local disk (full, unmounted) or the
+#: S3-compatible store (unreachable, timing out, refusing with 5xx/throttling).
+STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError)
 #: Advisory-lock keys of render jobs: this base plus the job id (one bigint key space).
 _LOCK_BASE = 0x52454E44 << 32  # "REND"
 
@@ -336,7 +340,7 @@ def render_run(*, job_id: int) -> str:
                 pages=rendered.pages,
                 sealed=job.kind == DocumentKind.EXECUTED,
             )
-        except OSError as error:
+        except STORAGE_ERRORS as error:
             _requeue(job.pk, str(error))
             raise TransientRenderError(f"storing the PDF failed: {error}") from error
         _finish(job, document)
