@@ -50,7 +50,7 @@ def test_commands_reference_real_entry_points(compose):
 
 def test_environment_names_are_settings_the_app_reads(compose):
     settings_source = (ROOT / "collaboratory" / "settings.py").read_text()
-    read = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z_]+)"', settings_source))
+    read = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z][A-Z0-9_]*)"', settings_source))
     # env_str also reads NAME_FILE (a path to a file holding the secret) for every NAME.
     read |= {f"{name}_FILE" for name in read}
     environment = compose["services"]["web"]["environment"]
@@ -80,3 +80,19 @@ def test_workers_are_recycled_before_a_leak_grows(compose):
         part.startswith("--max-memory-per-child=")
         for part in compose["services"]["worker"]["command"]
     )
+
+
+def test_documents_go_to_the_object_store_not_a_shared_disk(compose):
+    services = compose["services"]
+    assert services["objectstore"]["healthcheck"]["test"]
+    for name in ("web", "worker", "beat", "migrate"):
+        environment = services[name]["environment"]
+        assert environment["STORAGE_S3_ENDPOINT_URL"].endswith("objectstore:9000}")
+        assert environment["STORAGE_S3_BUCKET"]
+        assert not any(v.startswith("media:") for v in services[name]["volumes"])
+    for name in ("web", "worker", "migrate"):  # beat stores nothing
+        assert services[name]["depends_on"]["objectstore-bucket"] == {
+            "condition": "service_completed_successfully"
+        }
+    bucket = services["objectstore-bucket"]
+    assert bucket["depends_on"]["objectstore"] == {"condition": "service_healthy"}
