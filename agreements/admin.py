@@ -57,8 +57,8 @@ class ImportForm(forms.Form):
 class TemplateVersionInline(admin.TabularInline):
     model = TemplateVersion
     extra = 0
-    fields = ["number", "title", "status", "published_at"]
-    readonly_fields = fields
+    # Shown, never edited here (a version has its own page).
+    fields = readonly_fields = ("number", "title", "status", "published_at")
     show_change_link = True
     can_delete = False
 

@@ -7,7 +7,7 @@ organisation is not a party to answers 404, exactly like one that does not exist
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
@@ -164,7 +164,7 @@ class JSONLDRenderer(JSONRenderer):
 
 class AgreementTermsApi(PartnerApiView):
     required_scope = ApiScope.AGREEMENTS_READ
-    renderer_classes: ClassVar = [JSONLDRenderer, JSONRenderer]
+    renderer_classes = [JSONLDRenderer, JSONRenderer]
     conditional = True
 
     @extend_schema(
@@ -218,7 +218,7 @@ class PDFRenderer(BaseRenderer):
 
 class AgreementDocumentApi(PartnerApiView):
     required_scope = ApiScope.AGREEMENTS_READ
-    renderer_classes: ClassVar = [PDFRenderer, JSONRenderer]
+    renderer_classes = [PDFRenderer, JSONRenderer]
 
     @extend_schema(
         operation_id="agreements_document",
