@@ -159,7 +159,8 @@ STORAGES: dict[str, dict[str, Any]] = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            # WhiteNoise's manifest storage; pages still render before collectstatic.
+            else "collaboratory.staticfiles.ManifestStaticStorage"
         )
     },
 }
