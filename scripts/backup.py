@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """Back up and restore Collaboratory: the database and the stored documents.
 
-    backup.py backup                 pg_dump -Fc of DATABASE_URL + a tar of MEDIA_ROOT into
+    backup.py backup                 pg_dump -Fc of DATABASE_URL + a tar of the documents into
                                      var/backups/<UTC timestamp>/ (or BACKUP_ROOT/<timestamp>),
                                      with manifest.json holding each part's SHA-256
     backup.py restore PATH [--force] verify the manifest, then pg_restore into the database
-                                     named by DATABASE_URL and unpack the documents into
-                                     MEDIA_ROOT; a database that already has tables is
-                                     refused unless --force (FORCE=1 in make)
+                                     named by DATABASE_URL and put the documents back; a
+                                     database that already has tables is refused unless
+                                     --force (FORCE=1 in make)
+
+The documents are where the settings keep them: in the S3-compatible store when
+STORAGE_S3_BUCKET is set (with STORAGE_S3_ENDPOINT_URL, _REGION, _ACCESS_KEY_ID,
+_SECRET_ACCESS_KEY, _PREFIX, each also as NAME_FILE), else in MEDIA_ROOT. The tar holds the
+same names either way, so a backup of one restores into the other. The object store needs
+boto3: run with the virtualenv's Python (make backup / make restore do).
 
 Without DATABASE_URL both use the `make run` stack under var/ (PostgreSQL in var/postgres on
 STACK_PG_PORT, default 54329), starting that PostgreSQL for the duration when it is not
-running. MEDIA_ROOT defaults to var/media, as in the settings. Standard library only.
+running. MEDIA_ROOT defaults to var/media, as in the settings. Standard library only, but
+for boto3 when the documents are in an object store.
 """
 
 from __future__ import annotations
@@ -20,12 +27,14 @@ import argparse
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -66,6 +75,66 @@ def connection_env(url: str) -> tuple[list[str], dict[str, str], str]:
 
 def media_root() -> Path:
     return Path(os.environ.get("MEDIA_ROOT") or ROOT / "var" / "media")
+
+
+def setting(name: str) -> str:
+    """``name`` from the environment, or from the file ``name_FILE`` names (as the settings
+    read it)."""
+    value = os.environ.get(name)
+    if value is None and os.environ.get(f"{name}_FILE"):
+        value = Path(os.environ[f"{name}_FILE"]).read_text().strip()
+    return value or ""
+
+
+class ObjectStore:
+    """The documents bucket of collaboratory/settings.py (STORAGE_S3_*), under its prefix."""
+
+    def __init__(self) -> None:
+        self.bucket = setting("STORAGE_S3_BUCKET")
+        self.prefix = setting("STORAGE_S3_PREFIX").strip("/")
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise BackupError(
+                "STORAGE_S3_BUCKET is set but boto3 is missing: run this with the "
+                "virtualenv's Python (.venv/bin/python, as make backup does)."
+            ) from None
+        endpoint = setting("STORAGE_S3_ENDPOINT_URL")
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint or None,
+            region_name=setting("STORAGE_S3_REGION") or "us-east-1",
+            aws_access_key_id=setting("STORAGE_S3_ACCESS_KEY_ID") or None,
+            aws_secret_access_key=setting("STORAGE_S3_SECRET_ACCESS_KEY") or None,
+            config=Config(s3={"addressing_style": "path" if endpoint else "auto"}),
+        )
+
+    @property
+    def where(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def names(self) -> Iterator[str]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"][len(start) :]
+
+    def read(self, name: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self.key(name))["Body"].read()
+
+    def write(self, name: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self.key(name), Body=data)
+
+
+def object_store() -> ObjectStore | None:
+    return ObjectStore() if setting("STORAGE_S3_BUCKET") else None
 
 
 def pg_tool(name: str) -> str:
@@ -152,8 +221,16 @@ def backup(destination_root: Path) -> Path:
             shutil.rmtree(folder, ignore_errors=True)  # no half backup that looks like one
             raise BackupError(f"pg_dump of {name!r} failed: {result.stderr.strip()}")
     files = 0
+    store = object_store()
     with tarfile.open(folder / MEDIA_PART, "w:gz") as archive:
-        if media.is_dir():
+        if store is not None:
+            for stored in sorted(store.names()):
+                data = store.read(stored)
+                info = tarfile.TarInfo(stored)
+                info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
+                archive.addfile(info, io.BytesIO(data))
+                files += 1
+        elif media.is_dir():
             for path in sorted(media.rglob("*")):
                 if path.is_file() and not path.is_symlink():
                     archive.add(path, arcname=str(path.relative_to(media)), recursive=False)
@@ -162,7 +239,7 @@ def backup(destination_root: Path) -> Path:
         "format": 1,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "database": name,
-        "media_root": str(media),
+        "media_root": store.where if store is not None else str(media),
         "media_files": files,
         "parts": {
             part: {"sha256": sha256_of(folder / part), "bytes": (folder / part).stat().st_size}
@@ -220,11 +297,20 @@ def restore(folder: Path, *, force: bool) -> dict:
         )
         if result.returncode != 0:
             raise BackupError(f"pg_restore into {name!r} failed: {result.stderr.strip()}")
-    media.mkdir(parents=True, exist_ok=True)
+    store = object_store()
     with tarfile.open(folder / MEDIA_PART, "r:gz") as archive:
+        if store is not None:
+            for member in archive.getmembers():
+                # The "data" filter refuses absolute paths, "..", links and devices.
+                safe = tarfile.data_filter(member, "/documents")
+                handle = archive.extractfile(safe) if safe.isfile() else None
+                if handle is not None:
+                    store.write(safe.name, handle.read())
+            return {**manifest, "database": name, "media_root": store.where}
+        media.mkdir(parents=True, exist_ok=True)
         # The "data" filter refuses absolute paths, "..", links out of the folder and devices.
         archive.extractall(media, filter="data")
-    return {"database": name, "media_root": str(media), **manifest}
+    return {**manifest, "database": name, "media_root": str(media)}
 
 
 def main(argv: list[str] | None = None) -> int:
