@@ -25,7 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from agreements import lifecycle
-from agreements.access import acting_party
+from agreements.access import User, acting_party
 from agreements.models import Agreement, DataElement, Status
 from agreements.notifications import notify
 from audit.models import AuditAction
@@ -57,7 +57,6 @@ from consent.rules import (
 )
 from consent.trend import StudentHistory, checkpoints, trend_counts
 from partners.models import Organisation
-from partners.selectors import User
 
 DEFAULT_MAX_IMPORT_BYTES = 20_000_000
 DEFAULT_MAX_IMPORT_ROWS = 200_000

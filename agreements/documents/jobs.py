@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from agreements.access import AnyUser, User
 from agreements.documents import pdf, sealing
 from agreements.events import emit
 from agreements.models import (
@@ -45,7 +46,6 @@ from agreements.models import (
 )
 from agreements.selectors import agreements_visible_to, consolidated_text, with_agreement_detail
 from collaboratory.errors import DomainError
-from partners.selectors import AnyUser, User
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,11 @@ _LOCK_BASE = 0x52454E44 << 32  # "REND"
 
 class TransientRenderError(Exception):
     """Worth retrying later (storage or database briefly unavailable)."""
+
+
+class StorageUnavailable(TransientRenderError):
+    """The PDF was rendered but the document storage (disk or object store) refused it. The
+    job is back in the queue; it waits for the store however long the outage lasts."""
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -342,7 +347,7 @@ def render_run(*, job_id: int) -> str:
             )
         except STORAGE_ERRORS as error:
             _requeue(job.pk, str(error))
-            raise TransientRenderError(f"storing the PDF failed: {error}") from error
+            raise StorageUnavailable(f"storing the PDF failed: {error}") from error
         _finish(job, document)
         return "done"
 
