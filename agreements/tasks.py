@@ -84,6 +84,10 @@ def render_document(self, job_id: int) -> str:
         return "failed"
     except (documents.TransientRenderError, OperationalError, InterfaceError) as error:
         if self.request.retries >= self.max_retries:
+            if isinstance(error, documents.StorageUnavailable):
+                # An object-store outage outlasting the retries: the job stays queued and
+                # beat's render_jobs_enqueue_waiting sends it again until the store is back.
+                return "waiting for storage"
             documents.render_fail(job_id=job_id, error=f"Gave up after retries: {error}")
             return "failed"
         raise

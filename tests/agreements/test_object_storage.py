@@ -132,7 +132,7 @@ def test_a_render_lands_in_the_bucket_and_downloads_through_the_app_after_the_ch
     assert "Intact and sealed by this platform" in check.content.decode()
 
 
-def test_a_render_while_the_store_is_down_is_requeued_and_completes_when_it_returns(
+def test_a_render_while_the_store_is_down_waits_in_the_queue_and_completes_when_it_returns(
     demo, s3, sent, quick_render, settings
 ):
     agreement = demo["agreements"][ACTIVE]
@@ -145,8 +145,19 @@ def test_a_render_while_the_store_is_down_is_requeued_and_completes_when_it_retu
     assert job.status == RenderStatus.QUEUED and job.error.startswith("Retrying after:")
     assert job.document_id is None and object_store.keys(s3) == []
 
-    settings.STORAGES = live  # the store is back: the task's retry finishes the job
+    # An outage outlasting the task's retries does not fail the job: it stays queued, and
+    # beat's sweep sends it again (and again) until the store is back.
+    last = tasks.render_document.max_retries
+    assert tasks.render_document.apply(args=(job.pk,), retries=last).get() == (
+        "waiting for storage"
+    )
+    job.refresh_from_db()
+    assert job.status == RenderStatus.QUEUED and job.attempts == 2
+    settings.RENDER_REQUEUE_AFTER_SECONDS = 0
+    assert documents.render_jobs_enqueue_waiting() == 1 and sent[-1] == (job.pk,)
+
+    settings.STORAGES = live  # the store is back: the resent task finishes the job
     assert documents.render_run(job_id=job.pk) == "done"
     job.refresh_from_db()
-    assert job.status == RenderStatus.DONE and job.attempts == 2
+    assert job.status == RenderStatus.DONE and job.attempts == 3
     assert object_store.keys(s3) == [f"{s3}/{job.document.file.name}"]
