@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import secrets
 import time
 from collections.abc import Iterable
@@ -258,8 +259,37 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), seconds
 
 
+#: One atomic step of the sliding window (a Redis sorted set per token, scored by the time of
+#: each admitted request in milliseconds). Drops what left the window, then admits the request
+#: if fewer than the limit remain. Answers {admitted (1/0), requests in the window, ms until
+#: the oldest of them leaves it}. A refused request is not recorded: retrying early does not
+#: push the wait further out.
+_SLIDING_WINDOW = """
+local key, now, window, limit, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
+    tonumber(ARGV[3]), ARGV[4]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local used = redis.call('ZCARD', key)
+local admitted = 0
+if used < limit then
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, window)
+    used = used + 1
+    admitted = 1
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]
+local wait = 0
+if oldest then wait = tonumber(oldest) + window - now end
+return {admitted, used, wait}
+"""
+
+
 class TokenRateThrottle(BaseThrottle):
-    """A fixed-window counter per token in Redis (shared by every web process).
+    """A sliding window per token in Redis (shared by every web process): at most ``limit``
+    requests in any ``period`` seconds (``API_RATE_LIMIT``), not per clock minute, so a burst
+    on each side of a minute boundary cannot get twice the limit through.
+
+    ``Retry-After`` (and ``RateLimit-Reset``) is the time until the oldest request in the
+    window leaves it, rounded up to whole seconds: a request then is allowed.
 
     When Redis is unreachable the request is let through and the failure logged: an outage
     of the counter must not take the API down with it.
@@ -270,19 +300,23 @@ class TokenRateThrottle(BaseThrottle):
         if not isinstance(token, ApiToken):
             return True
         limit, period = parse_rate(settings.API_RATE_LIMIT)
-        now = time.time()
-        window = int(now // period)
-        key = f"api-rate:{token.digest[:32]}:{period}:{window}"
+        now_ms = round(time.time() * 1000)
         cache = caches["api"]
+        key = cache.make_key(f"api-rate:{token.digest[:32]}:{period}")
         try:
-            cache.add(key, 0, timeout=period + 1)
-            used = cache.incr(key)
+            # The Django cache's own Redis connection pool (so its LOCATION and options),
+            # for the sorted-set commands the cache API does not offer.
+            client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]
+            admitted, used, wait_ms = client.register_script(_SLIDING_WINDOW)(
+                keys=[key],
+                args=[now_ms, period * 1000, limit, f"{now_ms}:{secrets.token_hex(4)}"],
+            )
         except Exception:  # noqa: BLE001 - any cache failure: fail open, loudly
             log.exception("Rate-limit counter unavailable; letting the request through")
             return True
-        reset = int(period - (now % period)) + 1
-        setattr(request, RATE_LIMIT_ATTRIBUTE, (limit, max(limit - used, 0), reset))
-        if used > limit:
+        reset = max(math.ceil(int(wait_ms) / 1000), 1)
+        setattr(request, RATE_LIMIT_ATTRIBUTE, (limit, max(limit - int(used), 0), reset))
+        if not admitted:
             self._wait = reset
             return False
         return True
