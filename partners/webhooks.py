@@ -34,12 +34,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.urls import reverse
@@ -60,6 +60,7 @@ from partners.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from partners.selectors import User
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def loopback_allowed() -> bool:
 def resolve_host(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (a seam for tests)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -173,12 +174,13 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
@@ -384,7 +386,7 @@ def webhook_endpoint_create(
     url: str,
     events: Iterable[str],
     description: str = "",
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint after the SSRF guard; return it and its signing secret.
 
@@ -578,7 +580,7 @@ def webhook_breaker_notices_send(*, limit: int = 100) -> int:
 def _enqueue(delivery_id: int, *, countdown: float = 0, manual: bool = False) -> None:
     from partners.tasks import deliver_webhook
 
-    deliver_webhook.apply_async(args=[delivery_id], kwargs={"manual": manual}, countdown=countdown)
+    deliver_webhook.apply_async(args=(delivery_id,), kwargs={"manual": manual}, countdown=countdown)
 
 
 @transaction.atomic
@@ -617,6 +619,8 @@ def on_agreement_event(
     endpoints; delivery rows are written here and queued once they are committed.
     """
     agreement_id = payload.get("agreement_id")
+    if agreement_id is None:
+        return
     parties = TrioMember.objects.filter(trio__agreements__pk=agreement_id).values("organisation_id")
     endpoints = list(
         WebhookEndpoint.objects.filter(
@@ -651,7 +655,7 @@ def on_agreement_event(
             ]
         )
         for delivery in deliveries:
-            transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk), robust=True)
+            transaction.on_commit(partial(_enqueue, delivery.pk), robust=True)
 
 
 def backoff_seconds(attempt: int) -> float:
