@@ -13,8 +13,11 @@ zip bomb, ``word/document.xml``) before python-docx sees it.
 - Body paragraphs are joined by blank lines, line breaks inside a paragraph become newlines,
   tables become Markdown pipe tables, empty paragraphs are skipped, character formatting is
   dropped. Numbers produced by Word's automatic numbering are not in the text and so not
-  imported. Text inside tracked changes is left out, with a warning to accept or reject them
-  first; content controls, headers, footers, footnotes and comments are not imported.
+  imported. Headers and footers are not imported.
+- What else a document may hold (a DTD and entities, content controls, fields, tracked
+  changes, images and text boxes, comments, footnotes) is handled by
+  :func:`agreements.standards.docx_unsupported.prepare_document` before python-docx reads the
+  file: each kind is listed in the report's warnings, and no text is dropped silently.
 - ``Issue.line`` counts the document's paragraphs and tables from 1.
 - A heading may end in a key in hidden text, `` {#data-security}``, as
   :func:`agreements.standards.export.export_docx` writes it; a key typed visibly works too.
@@ -28,13 +31,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from agreements.standards.assembly import Block, Collector, parse_bold
+from agreements.standards.docx_unsupported import prepare_document
 from agreements.standards.limits import (
     DEFAULT_MAX_UNCOMPRESSED_BYTES,
     DEFAULT_MAX_ZIP_MEMBERS,
     docx_package_problem,
     max_upload_bytes,
 )
-from agreements.standards.report import ImportReport, Issue, clean_bold_heading, refused
+from agreements.standards.report import ImportReport, clean_bold_heading, refused
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
@@ -65,22 +69,13 @@ def parse_docx(
     import docx  # python-docx is slow to import; only uploads need it
 
     try:
+        data, unsupported = prepare_document(data)
         document = docx.Document(io.BytesIO(data))
         blocks = list(_docx_blocks(document))
-        tracked_changes = bool(document.element.body.xpath(".//w:ins | .//w:del"))
-    except Exception:  # python-docx raises many exception types on a malformed package
+    except Exception:  # lxml and python-docx raise many exception types on a malformed package
         return refused("The file could not be read as a Word document: save it again as .docx.")
     report = _parse_docx_blocks(blocks)
-    if tracked_changes:
-        report.warnings.insert(
-            0,
-            Issue(
-                None,
-                None,
-                "The document has tracked changes. Only text outside them was imported: accept "
-                "or reject all changes in Word and upload it again.",
-            ),
-        )
+    report.warnings[:0] = unsupported
     return report
 
 
