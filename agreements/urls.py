@@ -4,6 +4,7 @@ from agreements.web import audit_trail as views_audit_trail
 from agreements.web import calendar as views_calendar
 from agreements.web import dashboard as views_dashboard
 from agreements.web import documents as views_documents
+from agreements.web import partnerships as views_partnerships
 from agreements.web import review as views_review
 from agreements.web import search as views_search
 from agreements.web import views
@@ -73,6 +74,17 @@ urlpatterns = [
         name="agreement-wizard",
     ),
     path("search/", views_search.search_view, name="search"),
+    # A partnership's and an organisation's page: members, people and their agreements.
+    path(
+        "trios/<slug:collaboratory>/<slug:slug>/",
+        views_partnerships.trio_detail,
+        name="trio-detail",
+    ),
+    path(
+        "organisations/<slug:slug>/",
+        views_partnerships.organisation_detail,
+        name="organisation-detail",
+    ),
 ]
 
 # Legal review: comparisons, redline downloads, per-clause review, deviation analytics.

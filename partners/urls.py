@@ -1,16 +1,10 @@
 from django.urls import path
 
-from partners import views
+# Partner API access for organisation admins (tokens, webhooks) — partners/views_api.py.
+# The partnership and organisation pages list agreements: they are agreements' pages.
+from partners import views_api
 
 urlpatterns = [
-    path("trios/<slug:collaboratory>/<slug:slug>/", views.trio_detail, name="trio-detail"),
-    path("organisations/<slug:slug>/", views.organisation_detail, name="organisation-detail"),
-]
-
-# Partner API access for organisation admins (tokens, webhooks) — partners/views_api.py.
-from partners import views_api  # noqa: E402
-
-urlpatterns += [
     path("api-access/", views_api.api_access, name="api-access"),
     path("organisations/<slug:slug>/api/", views_api.organisation_api, name="organisation-api"),
     path(

@@ -1,5 +1,5 @@
-"""The partnership and organisation pages. Reads go through the selectors (strangers get
-404). The dashboard and the calendar feed are agreements' pages (agreements/web/)."""
+"""The partnership (trio) and organisation pages: their members and people (partners'
+selectors) and the agreements under them (agreements' selectors). Strangers get 404."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-# The agreements of these pages are agreements' selectors: the one import of a higher app
-# left in partners, until these pages move or take their lists through a registry.
 from agreements.dashboard import organisation_agreements, trio_agreements
 from partners.selectors import (
     organisations_visible_to,
