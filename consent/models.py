@@ -350,6 +350,11 @@ class ConsentRecord(models.Model):
 class ConsentExport(models.Model):
     """The log of one consented-roster export (never its content)."""
 
+    # Set by consent.selectors' annotation of what changed since the export (not columns).
+    withdrawals_since: int | None
+    not_permitted_since: int | None
+    aged_out_on_roster: int | None
+
     agreement = models.ForeignKey(
         Agreement, on_delete=models.PROTECT, related_name="consent_exports"
     )

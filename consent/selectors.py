@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from enum import Enum, auto
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
@@ -111,10 +112,10 @@ CONSENT_PREFETCHES = (
 def consent_agreement_for_user(user: AnyUser, pk) -> tuple[Agreement, ConsentAccess] | None:
     """The agreement with its trio, parties and data elements, and the user's access, or
     None (the view answers 404)."""
-    agreement = (
+    candidates = (
         consent_agreements_for_user(user).select_related("trio__collaboratory").filter(pk=pk)
     )
-    agreement = with_json_prefetch(agreement, *CONSENT_PREFETCHES).first()
+    agreement = with_json_prefetch(candidates, *CONSENT_PREFETCHES).first()
     if agreement is None:
         return None
     access = consent_access(user, agreement)
@@ -292,7 +293,7 @@ def suppress_small_cells(rows: list[CoverageRow], *, minimum: int = MIN_CELL) ->
 def stored_decisions(student: StudentConsent) -> list[Decision]:
     """The latest decision of each giver, as kept on the student's state row."""
     decisions = []
-    if student.parent_action:
+    if student.parent_action and student.parent_decided_on is not None:
         decisions.append(
             Decision(
                 student.parent_action,
@@ -301,7 +302,7 @@ def stored_decisions(student: StudentConsent) -> list[Decision]:
                 student.parent_record_id or 0,
             )
         )
-    if student.student_action:
+    if student.student_action and student.student_decided_on is not None:
         decisions.append(
             Decision(
                 student.student_action,
@@ -462,7 +463,13 @@ def roster_rows(
 # --- the summary (aggregates only: safe for any party and for the API) --------------------
 
 
-_UNSET = object()
+class _Unset(Enum):
+    """Not given (None is a meaningful kind: no requirement)."""
+
+    UNSET = auto()
+
+
+_UNSET = _Unset.UNSET
 
 
 def consent_summary(
@@ -471,14 +478,14 @@ def consent_summary(
     recipient_id: int | None = None,
     today: dt.date | None = None,
     current: Coverage | None = None,
-    kind: str | None | object = _UNSET,
+    kind: str | None | _Unset = _UNSET,
 ) -> dict:
     """Aggregate consent counts of ``agreement`` (never a student row): students per state
     and bucket, the last roster export (sent to ``recipient_id``, when that is not the
     agreement's district) and what changed
     for the students on it since: withdrawals recorded, and students no longer permitted.
     A caller that already computed the coverage and governing kind may pass them."""
-    if kind is _UNSET:
+    if isinstance(kind, _Unset):
         kind = governing_kind(requirements_of(agreement))
     if current is None:
         current = coverage(agreement, kind=kind, today=today)

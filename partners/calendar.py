@@ -13,11 +13,11 @@ import datetime as dt
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from partners.models import CalendarFeed
+from partners.selectors import User
 
 TOKEN_PREFIX = "cal_"  # noqa: S105 - a public marker, not a secret
 DISPLAY_PREFIX_LENGTH = 10
@@ -33,7 +33,7 @@ def token_digest(token: str) -> str:
 
 
 @transaction.atomic
-def calendar_feed_issue(*, user: AbstractBaseUser) -> tuple[CalendarFeed, str]:
+def calendar_feed_issue(*, user: User) -> tuple[CalendarFeed, str]:
     """Make (or remake) ``user``'s feed; returns the row and the token, which is never stored
     and cannot be shown again. Any earlier address stops working."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -50,7 +50,7 @@ def calendar_feed_issue(*, user: AbstractBaseUser) -> tuple[CalendarFeed, str]:
 
 
 @transaction.atomic
-def calendar_feed_revoke(*, user: AbstractBaseUser) -> bool:
+def calendar_feed_revoke(*, user: User) -> bool:
     """Stop ``user``'s feed address; True when there was one."""
     deleted, _ = CalendarFeed.objects.filter(user=user).delete()
     return bool(deleted)

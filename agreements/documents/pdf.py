@@ -116,6 +116,11 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(dt.UTC) if moment else None
 
 
+def _moment(value: object) -> dt.datetime:
+    """A sort key for the certificate's rows: their time, the earliest for none."""
+    return value if isinstance(value, dt.datetime) else dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 def document_context(
     agreement: Agreement, text: ConsolidatedText, kind: str, *, generated_at: dt.datetime
 ) -> dict:
@@ -154,7 +159,7 @@ def document_context(
         }
         for s in agreement.signatures.all()
     ]
-    audit.sort(key=lambda row: row["at"])
+    audit.sort(key=lambda row: _moment(row["at"]))
     return {
         "agreement": agreement,
         "kind": kind,

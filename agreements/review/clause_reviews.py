@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from agreements.access import acting_party
+from agreements.access import User, acting_party
 from agreements.lifecycle import REVIEWABLE
 from agreements.models import Agreement, ClauseReview, ReviewState
 from agreements.review.selectors import agreement_comparison
@@ -23,14 +23,13 @@ from agreements.text.comparisons import ClauseComparison, Comparison
 # agreement service rather than copied here.
 from collaboratory.errors import DomainError
 from partners.models import Organisation, Role
-from partners.selectors import AnyUser
 
 
 @transaction.atomic
 def clause_review_mark(
     *,
     agreement: Agreement,
-    by: AnyUser,
+    by: User,
     clause_key: str,
     state: str,
     comment: str = "",

@@ -48,6 +48,7 @@ from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import flash_error
+from partners.http import AuthenticatedHttpRequest
 from partners.models import Role
 from partners.selectors import staffed_collaboratories
 
@@ -353,7 +354,7 @@ def agreement_reviews(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_POST
-def clause_review_mark(request: HttpRequest, pk) -> HttpResponse:
+def clause_review_mark(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = _agreement(request, pk)
     form = ReviewMarkForm(request.POST)
     if not form.is_valid():
