@@ -14,6 +14,9 @@ loopback webhook receiver against them. Then:
      is down and 200 by itself afterwards; no job is lost.
   C. restart PostgreSQL under the same load: /healthz 503 while down, 200 by itself after;
      no half-written agreement or proposal; no 5xx once it is back.
+  D. stop the object store (documents live in a local S3, moto_server) while a sealed PDF
+     renders: the render waits in the queue and completes when the store is back; the PDF
+     is in the store and downloads through gunicorn.
 
 Prints a short report; exits 0 when every check holds. `make test` runs it through
 tests/reliability/test_chaos.py; `make chaos` runs it alone. Needs the virtualenv's Python.
@@ -22,6 +25,7 @@ tests/reliability/test_chaos.py; `make chaos` runs it alone. Needs the virtualen
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import os
 import secrets
@@ -49,6 +53,7 @@ SIGNING = "Open Curriculum Implementation Data Agreement"  # waits for the direc
 ACTIVE = "Productive Struggle Classroom Study"
 IN_REVIEW = "Adaptive Practice Outcomes Study 2026-2028"
 NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"
+EXPIRED = "Adaptive Practice Pilot 2024"
 T0 = time.monotonic()
 
 
@@ -248,6 +253,7 @@ class Drill:
         # Append-only, as in production: queued messages survive the restart.
         self.redis = stack.Redis(base / "redis", stack.free_port(), durable=True, appendonly=True)
         self.web_port = stack.free_port()
+        self.store = stack.ObjectStore(stack.free_port(), log_path=base / "objectstore.log")
         self.receiver = Receiver()
         self.env: dict[str, str] = {}
 
@@ -313,6 +319,7 @@ class Drill:
     def set_up(self) -> None:
         self.postgres.start()
         self.redis.start()
+        self.store.start()
         sealing = self.base / "sealing"
         self.env = {
             **os.environ,
@@ -327,12 +334,21 @@ class Drill:
             "SEALING_KEY_PASSWORD": "chaos-" + secrets.token_hex(8),
             "RENDER_ON_ACTIVATION": "true",
             "PYTHONPATH": str(ROOT),
+            # Documents in the object store, as with more than one host (D stops it).
+            "STORAGE_S3_BUCKET": stack.ObjectStore.BUCKET,
+            "STORAGE_S3_ENDPOINT_URL": self.store.url,
+            "STORAGE_S3_ACCESS_KEY_ID": "chaos",
+            "STORAGE_S3_SECRET_ACCESS_KEY": "chaos-secret",  # moto checks no signatures
+            "STORAGE_S3_TIMEOUT_SECONDS": "1",
         }
         for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "TEST_DATABASE_NAME"):
             self.env.pop(name, None)
         os.environ.clear()
         os.environ.update(self.env)
-        say(f"PostgreSQL :{self.postgres.port}, Redis :{self.redis.port} (own, throwaway)")
+        say(
+            f"PostgreSQL :{self.postgres.port}, Redis :{self.redis.port}, object store "
+            f":{self.store.port} (own, throwaway)"
+        )
 
         # The web server and the first worker boot while the database is migrated and
         # seeded (neither touches it before its first request or task).
@@ -579,6 +595,86 @@ class Drill:
             f"{recovered - back:.1f} s after",
         )
         time.sleep(3)  # load after recovery
+
+    # -- D: stop the object store --
+
+    def stop_object_store(self) -> None:
+        from django.conf import settings
+        from django.db import connections
+
+        from agreements.documents import jobs as documents
+        from agreements.models import Agreement, DocumentKind, RenderJob, RenderStatus
+
+        connections.close_all()  # the drill's own connection died with PostgreSQL in C
+        # A-C's renders finish first: their checks count attempts, and D is about its own.
+        wait_for(
+            lambda: not RenderJob.objects.exclude(status=RenderStatus.DONE).exists(),
+            "the renders of A-C done before the object store stops",
+            2 * settings.RENDER_TIME_LIMIT,
+        )
+        self.store.stop()
+        down = now()
+        say("object store stopped")
+        job = documents.render_request(
+            agreement=Agreement.objects.get(title=EXPIRED), kind=DocumentKind.EXECUTED, by=None
+        )
+        self.outage_job_id = job.pk
+        # Refused twice (the task's retry too): the render waits in the queue.
+        wait_for(
+            lambda: RenderJob.objects.filter(
+                pk=job.pk,
+                status=RenderStatus.QUEUED,
+                error__startswith="Retrying after",
+                attempts__gte=2,
+            ).exists(),
+            "D: the render refused by the stopped store and retried",
+            120,
+        )
+        # A store that stores nothing meanwhile: moto keeps objects in memory, so the
+        # restarted store is empty (a real S3 or MinIO keeps them; D checks only its PDF).
+        self.store.start()
+        say(f"object store back after {now() - down:.1f} s")
+
+    def check_object_store_outage(self) -> None:
+        import urllib.request
+
+        from django.contrib.auth import (
+            BACKEND_SESSION_KEY,
+            HASH_SESSION_KEY,
+            SESSION_KEY,
+            get_user_model,
+        )
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.core.files.storage import default_storage
+        from django.urls import reverse
+
+        from agreements.models import RenderJob, RenderStatus
+
+        job = RenderJob.objects.select_related("document").get(pk=self.outage_job_id)
+        stored = job.document is not None and default_storage.exists(job.document.file.name)
+        status, digest = 0, ""
+        if stored:
+            director = get_user_model().objects.get(username="director")
+            session = SessionStore()
+            session[SESSION_KEY] = str(director.pk)
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[HASH_SESSION_KEY] = director.get_session_auth_hash()
+            session.create()
+            url = reverse("document-download", args=[job.agreement_id, job.document_id])
+            request = urllib.request.Request(f"http://127.0.0.1:{self.web_port}{url}")
+            request.add_header("Cookie", f"sessionid={session.session_key}")
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                status = response.status
+                digest = hashlib.sha256(response.read()).hexdigest()
+        self.check(
+            job.status == RenderStatus.DONE
+            and stored
+            and status == 200
+            and digest == job.document.sha256,
+            f"D: the render during the object-store outage waited and completed when the store "
+            f"came back (attempt {job.attempts}); its sealed PDF is in the store and downloads "
+            f"through gunicorn (HTTP {status})",
+        )
 
     # -- verdicts --
 
@@ -831,8 +927,10 @@ class Drill:
             self.restart_redis(load)
             self.restart_postgres(load)
             load.stop()
+            self.stop_object_store()
             faulted = now()
             self.verify(load)
+            self.check_object_store_outage()
             self.report.append(
                 f"  time: set-up {ready:.0f} s (servers, migrate, seed), faults "
                 f"{faulted - ready:.0f} s, recovery checks {now() - faulted:.0f} s"
@@ -868,6 +966,7 @@ class Drill:
         self.receiver.close()
         self.redis.stop()
         self.postgres.stop()
+        self.store.stop()
 
 
 def main() -> int:
