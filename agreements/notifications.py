@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from agreements.models import Agreement, Notification
+from agreements.terms import destruction_deadline
 from partners.models import Membership, Role
 
 # event -> (roles that hear about it, subject template)
@@ -85,6 +86,7 @@ def notify(
             "subject": subject,
             "url": f"{settings.SITE_URL}{url}",
             "actor": actor,
+            "destruction_deadline": destruction_deadline(agreement),
             **context,
         },
     )

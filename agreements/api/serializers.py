@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from agreements.models import Agreement, Identifiability, Status
 from agreements.selectors import conflicts, consolidated_text, live_approvals, parties
+from agreements.terms import destruction_deadline
 from partners.models import TrioRole
 from partners.serializers import OrganisationSummarySerializer, organisation_summary
 
@@ -162,6 +163,11 @@ class AgreementDetailSerializer(AgreementSerializer):
     )
     open_conflicts = ConflictSerializer(many=True)
     timeline = TimelineEntrySerializer(many=True)
+    destruction_deadline = serializers.DateField(
+        read_only=True,
+        help_text="The day by which every recipient must have destroyed the shared data: the "
+        "agreed destruction date, or else the expiry plus the retention period.",
+    )
 
     def to_representation(self, agreement: Agreement | dict[str, Any]) -> dict[str, Any]:
         if not isinstance(agreement, Agreement):
@@ -206,6 +212,7 @@ class AgreementDetailSerializer(AgreementSerializer):
                 }
                 for t in agreement.transitions.all()
             ],
+            "destruction_deadline": destruction_deadline(agreement),
         }
 
 

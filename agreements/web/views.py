@@ -30,6 +30,7 @@ from agreements.selectors import (
     parties,
 )
 from agreements.signing import services as signing
+from agreements.terms import destruction_deadline
 from agreements.web import forms
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import with_json_prefetch
@@ -107,6 +108,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
         "pending": [o for o in agreement.overrides.all() if o.status == OverrideStatus.PROPOSED],
         "propose_form": forms.OverrideProposeForm(),
         "reason_form": forms.ReasonForm(),
+        "destruction_deadline": destruction_deadline(agreement),
     }
 
 

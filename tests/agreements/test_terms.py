@@ -1,7 +1,8 @@
 """Derived terms have one definition (agreements/terms.py): the destruction deadline is the
 agreed date or else expiry plus retention, in Python and in SQL alike, and every output
-states the same day — the dashboard, the calendar feed, the partner API's ODRL policy and
-the PDF cover — also for an agreement that names no destruction date."""
+states the same day — the dashboard, the agreement page, the calendar feed, the partner
+API's ODRL policy and agreement detail, the PDF cover and the "expired" and "terminated"
+e-mails — also for an agreement that names no destruction date."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import datetime as dt
 import icalendar
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from agreements import dashboard
 from agreements.documents import pdf
 from agreements.models import Agreement, DocumentKind
+from agreements.notifications import notify
 from agreements.selectors import consolidated_text, with_agreement_detail
 from agreements.terms import destruction_deadline, destruction_deadline_sql
 from partners.api_auth import api_token_issue
@@ -77,6 +79,11 @@ def test_every_output_states_the_same_derived_deadline(client, demo):
     page = client.get(reverse("dashboard")).content.decode()
     assert f'Destroy the data by <time datetime="{expected.isoformat()}">' in page
 
+    # The agreement page: the status line and the terms.
+    page = client.get(reverse("agreement-detail", args=[agreement.pk])).content.decode()
+    assert f'Destruction duties apply by <time datetime="{expected.isoformat()}">' in page
+    assert f"destroy by {expected.day} {expected:%B %Y}" in page
+
     # The calendar feed, as a calendar program reads it.
     client.post(reverse("calendar-feed-create"))
     token = client.get(reverse("calendar-settings")).context["feed_url"].split("/calendar/")[1]
@@ -95,6 +102,20 @@ def test_every_output_states_the_same_derived_deadline(client, demo):
     assert duties
     for duty in duties:
         assert duty["constraint"][0]["rightOperand"]["@value"] == expected.isoformat()
+
+    # The partner API's agreement detail.
+    response = client.get(
+        f"/api/v1/agreements/{agreement.pk}/", HTTP_AUTHORIZATION=f"Bearer {bearer}"
+    )
+    assert response.status_code == 200
+    assert response.json()["destruction_deadline"] == expected.isoformat()
+
+    # The e-mails that say destruction duties start now.
+    for event, context in (("expired", {}), ("terminated", {"reason": "funding ended"})):
+        (notification, *_) = notify(event, agreement, **context)
+        assert (
+            f"destroy the shared data by {formats.date_format(expected)}." in notification.body
+        ), event
 
     # The PDF's cover (its HTML, from the one rendering module).
     html = pdf.html_for(

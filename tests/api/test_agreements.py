@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from agreements.terms import destruction_deadline
 from tests.api.factories import make_agreements, make_trio
 
 LIST_FIELDS = {
@@ -85,7 +86,9 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
         "deviations_count",
         "open_conflicts",
         "timeline",
+        "destruction_deadline",
     }
+    assert body["destruction_deadline"] == destruction_deadline(negotiating).isoformat()
     assert body["open_conflicts"] == [
         {
             "clause_key": "breach-notification",
