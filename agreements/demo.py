@@ -15,13 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from agreements.models import Agreement, DSATemplate, Identifiability, MandatoryFor, Status
+from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.negotiation.services import (
     agreement_create,
     agreement_open_negotiation,
     agreement_update,
     data_element_add,
-    override_propose,
-    override_respond,
 )
 from agreements.review.services import agreement_approve, agreement_submit_for_review
 from agreements.signing.services import agreement_sign, agreements_expire_due

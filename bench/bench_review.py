@@ -22,12 +22,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agreements.models import Agreement
+from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.negotiation.services import (
     agreement_create,
     agreement_open_negotiation,
     data_element_add,
-    override_propose,
-    override_respond,
 )
 from agreements.selectors import with_agreement_detail
 from agreements.standards.services import (

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from agreements.access import parties_in_role, roles_by_party
 from agreements.history import agreement_history
 from agreements.models import Agreement, ClauseOverride, OverrideStatus
+from agreements.negotiation import proposals
 from agreements.negotiation import services as negotiation
 from agreements.negotiation.actions import available_actions
 from agreements.review import services as review
@@ -163,7 +164,7 @@ def override_propose(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: negotiation.override_propose(
+        lambda a: proposals.override_propose(
             agreement=a,
             by=request.user,
             kind=data["kind"],
@@ -202,7 +203,7 @@ def override_respond(request: AuthenticatedHttpRequest, pk, override_id: int) ->
         request,
         pk,
         override_id,
-        lambda o: negotiation.override_respond(
+        lambda o: proposals.override_respond(
             override=o, by=request.user, decision=decision, comment=comment
         ),
         "Your answer is recorded." if decision != "accept" else "You accepted the proposal.",
@@ -216,7 +217,7 @@ def override_withdraw(request: AuthenticatedHttpRequest, pk, override_id: int) -
         request,
         pk,
         override_id,
-        lambda o: negotiation.override_withdraw(override=o, by=request.user),
+        lambda o: proposals.override_withdraw(override=o, by=request.user),
         "Your proposal is withdrawn.",
     )
 
@@ -234,7 +235,7 @@ def conflict_resolve(request: AuthenticatedHttpRequest, pk, clause_key: str) -> 
             keep = get_object_or_404(
                 ClauseOverride.objects.filter(agreement=agreement), pk=data["keep"]
             )
-        return negotiation.conflict_resolve(
+        return proposals.conflict_resolve(
             agreement=agreement,
             clause_key=clause_key,
             by=request.user,
@@ -255,7 +256,7 @@ def clause_comment(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: negotiation.clause_comment_add(
+        lambda a: proposals.clause_comment_add(
             agreement=a,
             by=request.user,
             clause_key=data.get("clause_key", ""),

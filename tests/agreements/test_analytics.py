@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from agreements.models import Agreement, DSATemplate, TemplateVersion
-from agreements.negotiation.services import override_propose, override_respond
+from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.review import analytics
 from agreements.selectors import with_agreement_detail
 from partners.models import Collaboratory

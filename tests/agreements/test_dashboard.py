@@ -13,7 +13,8 @@ from django.urls import reverse
 from agreements import dashboard
 from agreements.access import acting_parties
 from agreements.models import Agreement
-from agreements.negotiation.services import agreement_update, override_propose, override_respond
+from agreements.negotiation.proposals import override_propose, override_respond
+from agreements.negotiation.services import agreement_update
 from agreements.review.clause_reviews import clause_review_mark
 from agreements.review.services import agreement_reopen
 from agreements.selectors import with_agreement_detail

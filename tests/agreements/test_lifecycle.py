@@ -18,14 +18,12 @@ from agreements.models import (
     Status,
     Transition,
 )
+from agreements.negotiation.proposals import conflict_resolve, override_propose, override_respond
 from agreements.negotiation.services import (
     agreement_create,
     agreement_open_negotiation,
     agreement_update,
-    conflict_resolve,
     data_element_add,
-    override_propose,
-    override_respond,
 )
 from agreements.review.services import (
     agreement_approve,

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from agreements.models import Agreement, Notification
-from agreements.negotiation.services import override_propose
+from agreements.negotiation.proposals import override_propose
 from agreements.notifications import RULES, notify
 from collaboratory.errors import DomainError
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from agreements.models import Agreement, Notification, Status
-from agreements.negotiation.services import override_propose
+from agreements.negotiation.proposals import override_propose
 from agreements.selectors import consolidated_text, with_agreement_detail
 from tests.conftest import otp_verified
 

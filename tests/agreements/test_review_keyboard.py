@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from agreements.models import Agreement
-from agreements.negotiation.services import override_propose, override_respond
+from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.review.services import agreement_reopen
 from agreements.selectors import with_agreement_detail
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from agreements.models import Agreement, Approval, TemplateVersion
-from agreements.negotiation.services import override_propose, override_respond
+from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.review.services import agreement_reopen
 from agreements.selectors import consolidated_text, with_agreement_detail
 

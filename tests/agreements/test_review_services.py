@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from agreements.models import Agreement, ClauseReview
-from agreements.negotiation.services import override_propose, override_respond
+from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.review.clause_reviews import (
     clause_review_mark,
     deviation_reviews,

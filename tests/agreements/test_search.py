@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from agreements import search
-from agreements.negotiation.services import override_propose
+from agreements.negotiation.proposals import override_propose
 from agreements.search import Filters, Markers, highlight
 
 NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"

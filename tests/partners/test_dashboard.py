@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agreements import dashboard
 from agreements.models import Agreement, Status
-from agreements.negotiation.services import override_respond
+from agreements.negotiation.proposals import override_respond
 from agreements.review.clause_reviews import clause_review_mark
 from consent.selectors import consent_coverage
 

@@ -13,7 +13,7 @@ from kombu.exceptions import OperationalError
 from agreements import tasks
 from agreements.documents import jobs as documents
 from agreements.models import DocumentKind, Notification, RenderJob, RenderStatus
-from agreements.negotiation.services import override_propose
+from agreements.negotiation.proposals import override_propose
 from tests.agreements.pdf_support import ACTIVE
 
 NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"

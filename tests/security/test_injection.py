@@ -29,13 +29,11 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from agreements.models import Agreement, DocumentKind, Identifiability
+from agreements.negotiation.proposals import clause_comment_add, override_propose, override_respond
 from agreements.negotiation.services import (
     agreement_create,
     agreement_open_negotiation,
-    clause_comment_add,
     data_element_add,
-    override_propose,
-    override_respond,
 )
 from agreements.selectors import consolidated_text, with_agreement_detail
 from agreements.standards.services import (

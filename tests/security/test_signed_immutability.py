@@ -24,15 +24,14 @@ from agreements.models import (
     Status,
     TemplateVersion,
 )
-from agreements.negotiation.services import (
-    agreement_update,
+from agreements.negotiation.proposals import (
     clause_comment_add,
     conflict_resolve,
-    data_element_add,
     override_propose,
     override_respond,
     override_withdraw,
 )
+from agreements.negotiation.services import agreement_update, data_element_add
 from agreements.selectors import consolidated_text, with_agreement_detail
 from agreements.signing.services import agreement_terminate
 from collaboratory.errors import DomainError

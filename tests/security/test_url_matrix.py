@@ -43,7 +43,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from agreements.negotiation.services import agreement_open_negotiation, override_propose
+from agreements.negotiation.proposals import override_propose
+from agreements.negotiation.services import agreement_open_negotiation
 from tests.api.conftest import ApiClient
 from tests.conftest import otp_verified
 

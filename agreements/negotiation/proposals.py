@@ -1,0 +1,310 @@
+"""Proposals while an agreement is negotiated: propose a change to a clause (an override),
+answer it, withdraw it, settle a conflict with a merged text, comment on a clause.
+
+Each write is ``@transaction.atomic``: a refused request raises ``DomainError`` and changes
+nothing; a change to the consolidated text voids approvals (``review.services.text_changed``).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from agreements.access import User, acting_party
+from agreements.lifecycle import lock, reload, require_status
+from agreements.models import (
+    OPEN_OVERRIDE_STATUSES,
+    Agreement,
+    ClauseComment,
+    ClauseOverride,
+    Decision,
+    OverrideKind,
+    OverrideResponse,
+    OverrideStatus,
+    Status,
+)
+from agreements.notifications import notify
+from agreements.review.services import text_changed
+from agreements.selectors import (
+    conflicts,
+    consolidated_text,
+)
+from agreements.standards.services import _check_clause_text
+from collaboratory.errors import DomainError
+from partners.models import Role
+
+
+@transaction.atomic
+def override_propose(
+    *,
+    agreement: Agreement,
+    by: User,
+    kind: str,
+    clause_key: str,
+    rationale: str,
+    body: str = "",
+    heading: str = "",
+    new_key: str = "",
+    organisation_id: int | None = None,
+) -> ClauseOverride:
+    """A party's legal team proposes to replace, insert after, or delete one clause.
+
+    A party has one open proposal per clause: a new one supersedes its earlier one.
+    Mandatory clauses cannot be deleted. Two parties changing one clause is a conflict.
+    """
+    agreement = lock(agreement)
+    require_status(agreement, (Status.NEGOTIATING,), "propose changes")
+    organisation_id = acting_party(by, agreement, Role.LEGAL, organisation_id=organisation_id)
+    if kind not in OverrideKind.values:
+        raise DomainError({"kind": "Choose replace, insert or delete."})
+    rationale, body, heading = rationale.strip(), body.strip(), heading.strip()
+    if not rationale:
+        raise DomainError({"rationale": "Explain why: every proposed change needs a rationale."})
+    text = consolidated_text(agreement)
+    template_clauses = {c.key: c for c in agreement.template_version.clauses.all()}
+    target = text.clause(clause_key)
+    if target is None:
+        raise DomainError({"clause_key": f"There is no clause “{clause_key}” in this agreement."})
+    if kind == OverrideKind.DELETE:
+        template_clause = template_clauses.get(clause_key)
+        if template_clause and template_clause.is_mandatory(agreement.sharing_mode):
+            raise DomainError(
+                {
+                    "clause_key": f"“{target.heading}” is mandatory for {agreement.sharing_mode}"
+                    "-mode agreements and cannot be deleted. Propose a replacement text instead."
+                },
+                code="mandatory_clause",
+            )
+    else:
+        if not body:
+            raise DomainError({"body": "Write the clause text you propose."})
+        problems = _check_clause_text([(new_key or clause_key, heading, body)])
+        if problems:
+            raise DomainError({"body": problems})
+    if kind == OverrideKind.INSERT:
+        if not heading:
+            raise DomainError({"heading": "Give the new clause a heading."})
+        existing_keys = set(template_clauses) | {
+            o.new_key
+            for o in agreement.overrides.all()
+            if o.kind == OverrideKind.INSERT and o.status in OPEN_OVERRIDE_STATUSES
+        }
+        if not new_key:
+            raise DomainError({"new_key": "Give the new clause a key, e.g. data-escrow."})
+        if new_key in existing_keys:
+            raise DomainError(
+                {"new_key": f"The key “{new_key}” is already used in this agreement."}
+            )
+    if (
+        kind == OverrideKind.REPLACE
+        and body == target.body
+        and (not heading or heading == target.heading)
+    ):
+        raise DomainError({"body": "The proposed text is the same as the current text."})
+    earlier = [
+        o
+        for o in agreement.overrides.all()
+        if o.organisation_id == organisation_id
+        and o.status in OPEN_OVERRIDE_STATUSES
+        and o.kind != OverrideKind.INSERT
+        and kind != OverrideKind.INSERT
+        and o.clause_key == clause_key
+    ]
+    override = ClauseOverride(
+        agreement=agreement,
+        organisation_id=organisation_id,
+        proposed_by=by,
+        kind=kind,
+        clause_key=clause_key,
+        new_key=new_key if kind == OverrideKind.INSERT else "",
+        heading=heading,
+        body=body if kind != OverrideKind.DELETE else "",
+        rationale=rationale,
+    )
+    override.full_clean()
+    override.save()
+    had_accepted = any(o.status == OverrideStatus.ACCEPTED for o in earlier)
+    if earlier:
+        ClauseOverride.objects.filter(pk__in=[o.pk for o in earlier]).update(
+            status=OverrideStatus.SUPERSEDED, decided_at=timezone.now()
+        )
+    fresh = reload(agreement)
+    clause_heading = target.heading
+    notify(
+        "override_proposed",
+        fresh,
+        actor=by,
+        organisation_ids=[
+            m.organisation_id
+            for m in fresh.trio.members.all()
+            if m.organisation_id != organisation_id
+        ],
+        org=override.organisation.name,
+        clause=clause_heading,
+        kind=kind,
+        rationale=rationale,
+    )
+    if clause_key in conflicts(fresh) and kind != OverrideKind.INSERT:
+        notify("conflict", fresh, actor=by, clause=clause_heading)
+    if had_accepted:
+        text_changed(agreement, by=by, reason=f"proposal on “{clause_heading}” revised")
+    return override
+
+
+def _override_for_update(override: ClauseOverride) -> tuple[ClauseOverride, Agreement]:
+    agreement = lock(override.agreement)
+    fresh = next(o for o in agreement.overrides.all() if o.pk == override.pk)
+    return fresh, agreement
+
+
+@transaction.atomic
+def override_respond(
+    *,
+    override: ClauseOverride,
+    by: User,
+    decision: str,
+    comment: str = "",
+    organisation_id: int | None = None,
+) -> ClauseOverride:
+    """Another party accepts or rejects a proposal. Accepted by every other party, it becomes
+    part of the text; rejected by any, it is out. Conflicted clauses must be resolved first."""
+    override, agreement = _override_for_update(override)
+    require_status(agreement, (Status.NEGOTIATING,), "answer proposals")
+    organisation_id = acting_party(by, agreement, Role.LEGAL, organisation_id=organisation_id)
+    if organisation_id == override.organisation_id:
+        raise DomainError("You cannot answer your own organisation's proposal.")
+    if override.status != OverrideStatus.PROPOSED:
+        raise DomainError(f"This proposal is already {override.get_status_display().lower()}.")
+    if decision not in Decision.values:
+        raise DomainError({"decision": "Choose accept or reject."})
+    if any(r.organisation_id == organisation_id for r in override.responses.all()):
+        raise DomainError("Your organisation has already answered this proposal.")
+    if (
+        decision == Decision.ACCEPT
+        and override.clause_key in conflicts(agreement)
+        and (override.kind != OverrideKind.INSERT)
+    ):
+        raise DomainError(
+            "Other parties propose different changes to this clause. Resolve the conflict first: "
+            "keep one position or agree a merged text.",
+            code="conflict_open",
+        )
+    if decision == Decision.REJECT and not comment.strip():
+        raise DomainError({"comment": "Say why you reject it, so the proposer can respond."})
+    OverrideResponse.objects.create(
+        override=override,
+        organisation_id=organisation_id,
+        user=by,
+        decision=decision,
+        comment=comment.strip(),
+    )
+    others = {m.organisation_id for m in agreement.trio.members.all()} - {override.organisation_id}
+    answered = {r.organisation_id for r in override.responses.all()} | {organisation_id}
+    if decision == Decision.REJECT:
+        override.status = OverrideStatus.REJECTED
+    elif others <= answered:
+        override.status = OverrideStatus.ACCEPTED
+    if override.status != OverrideStatus.PROPOSED:
+        override.decided_at = timezone.now()
+        override.save(update_fields=["status", "decided_at"])
+    if override.status == OverrideStatus.ACCEPTED:
+        text_changed(agreement, by=by, reason="a proposed change was accepted")
+    return override
+
+
+@transaction.atomic
+def override_withdraw(*, override: ClauseOverride, by: User) -> ClauseOverride:
+    override, agreement = _override_for_update(override)
+    require_status(agreement, (Status.NEGOTIATING,), "withdraw proposals")
+    acting_party(by, agreement, Role.LEGAL, organisation_id=override.organisation_id)
+    if override.status not in OPEN_OVERRIDE_STATUSES:
+        raise DomainError(f"This proposal is already {override.get_status_display().lower()}.")
+    was_accepted = override.status == OverrideStatus.ACCEPTED
+    override.status = OverrideStatus.WITHDRAWN
+    override.decided_at = timezone.now()
+    override.save(update_fields=["status", "decided_at"])
+    if was_accepted:
+        text_changed(agreement, by=by, reason="an accepted change was withdrawn")
+    return override
+
+
+@transaction.atomic
+def conflict_resolve(
+    *,
+    agreement: Agreement,
+    clause_key: str,
+    by: User,
+    keep: ClauseOverride | None = None,
+    merged_body: str = "",
+    merged_heading: str = "",
+    rationale: str = "",
+) -> ClauseOverride:
+    """End a conflict: keep one party's position, or propose a merged text that replaces
+    all of them. What is kept still needs the other parties' acceptance as usual."""
+    agreement = lock(agreement)
+    require_status(agreement, (Status.NEGOTIATING,), "resolve conflicts")
+    organisation_id = acting_party(by, agreement, Role.LEGAL)
+    competing = conflicts(agreement).get(clause_key)
+    if not competing:
+        raise DomainError("There is no open conflict on this clause.")
+    if keep is not None:
+        if keep.pk not in {o.pk for o in competing}:
+            raise DomainError("Choose one of the competing proposals.")
+        losers = [o for o in competing if o.pk != keep.pk]
+        ClauseOverride.objects.filter(pk__in=[o.pk for o in losers]).update(
+            status=OverrideStatus.SUPERSEDED, decided_at=timezone.now()
+        )
+        ClauseComment.objects.create(
+            agreement=agreement,
+            clause_key=clause_key,
+            organisation_id=organisation_id,
+            author=by,
+            body=f"Conflict resolved: kept the position of {keep.organisation.name}. "
+            + rationale.strip(),
+        )
+        result = next(o for o in competing if o.pk == keep.pk)
+    else:
+        if not merged_body.strip():
+            raise DomainError({"merged_body": "Write the merged clause text."})
+        ClauseOverride.objects.filter(pk__in=[o.pk for o in competing]).update(
+            status=OverrideStatus.SUPERSEDED, decided_at=timezone.now()
+        )
+        result = ClauseOverride(
+            agreement=agreement,
+            organisation_id=organisation_id,
+            proposed_by=by,
+            kind=OverrideKind.REPLACE,
+            clause_key=clause_key,
+            heading=merged_heading.strip(),
+            body=merged_body.strip(),
+            rationale=rationale.strip() or "Merged text resolving conflicting proposals.",
+        )
+        result.full_clean()
+        result.save()
+        result.resolves.set(competing)
+    if any(o.status == OverrideStatus.ACCEPTED for o in competing):
+        text_changed(agreement, by=by, reason="a conflict was resolved")
+    return result
+
+
+@transaction.atomic
+def clause_comment_add(
+    *, agreement: Agreement, by: User, clause_key: str, body: str
+) -> ClauseComment:
+    """A party's note on one clause of the agreement's consolidated text (any status: a
+    signed agreement still takes notes for its renewal)."""
+    organisation_id = acting_party(by, agreement, action="change this agreement")
+    if consolidated_text(agreement).clause(clause_key) is None:
+        raise DomainError({"clause_key": f"There is no clause “{clause_key}” in this agreement."})
+    if not body.strip():
+        raise DomainError({"body": "Write a comment."})
+    comment = ClauseComment(
+        agreement=agreement,
+        clause_key=clause_key,
+        organisation_id=organisation_id,
+        author=by,
+        body=body.strip(),
+    )
+    comment.full_clean()
+    comment.save()
+    return comment
