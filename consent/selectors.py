@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from agreements.access import acts_for_party
+from agreements.access import acting_parties, acts_for_party, party_ids
 from agreements.extensions import DashboardSection
 from agreements.models import Agreement, DataElement, Identifiability
 from agreements.models import Status as AgreementStatus
@@ -48,7 +48,7 @@ from consent.rules import (
     roster_columns,
     strictest,
 )
-from partners.models import Membership, Organisation, TrioMember
+from partners.models import Organisation, TrioRole
 from partners.selectors import AnyUser
 
 STUDENT_LEVEL_IDENTIFIABILITY = (Identifiability.IDENTIFIABLE, Identifiability.PSEUDONYMOUS)
@@ -59,12 +59,8 @@ STUDENT_LEVEL_IDENTIFIABILITY = (Identifiability.IDENTIFIABLE, Identifiability.P
 
 def consent_agreements_for_user(user: AnyUser) -> QuerySet[Agreement]:
     """Agreements whose consent pages ``user`` may open: the access rule, narrowed to people
-    of the trio's own organisations."""
-    if not user.is_authenticated or not user.is_active:
-        return Agreement.objects.none()
-    own = Membership.objects.filter(user=user).values("organisation_id")
-    member_of = TrioMember.objects.filter(organisation_id__in=own).values("trio_id")
-    return agreements_visible_to(user).filter(trio_id__in=member_of)
+    who act for one of the parties (``agreements.access``; facilitators act for none)."""
+    return agreements_visible_to(user).filter(acts_for_party(user))
 
 
 @dataclass(frozen=True)
@@ -81,21 +77,14 @@ class ConsentAccess:
 
 
 def consent_access(user: AnyUser, agreement: Agreement) -> ConsentAccess | None:
-    """None when ``user`` belongs to none of the agreement's organisations. Uses the
-    agreement's prefetched trio members; one query for the user's memberships."""
-    if not user.is_authenticated or not user.is_active:
-        return None
-    members = list(agreement.trio.members.all())
-    party_ids = {m.organisation_id for m in members}
-    mine = frozenset(
-        Membership.objects.filter(user=user, organisation_id__in=party_ids).values_list(
-            "organisation_id", flat=True
-        )
-    )
+    """None when ``user`` acts for none of the agreement's parties (``agreements.access``).
+    Uses the agreement's prefetched trio members; one query for the user's memberships."""
+    mine = frozenset(acting_parties(user, agreement))
     if not mine:
         return None
-    district = next((m.organisation_id for m in members if m.role == "district"), None)
-    return ConsentAccess(organisation_ids=mine, district_id=district)
+    return ConsentAccess(
+        organisation_ids=mine, district_id=party_ids(agreement).get(TrioRole.DISTRICT)
+    )
 
 
 #: The agreement's parties and data elements travel with it (one query; see json_prefetch).
