@@ -110,21 +110,23 @@ class Assembler:
                 return container
         return self.root
 
-    def paragraph(self, paragraph: Any, indent: int) -> None:
-        """An unnumbered paragraph (or any finished block) at ``indent``."""
+    def _open(self, indent: int) -> _Container:
+        """The container for a block at ``indent``: the innermost one it reaches, inside an
+        indented passage (continued or new) for each half inch it goes further."""
         container = self._reach(indent)
         self._pop_to(container)
-        if indent >= container.base + INDENT_STEP // 2:
+        while indent >= container.base + INDENT_STEP // 2:
             last = container.blocks[-1] if container.blocks else None
-            if isinstance(last, BIndented) and last.base <= indent + TOLERANCE:
-                inner = _Container(last.base, last.blocks)
-            else:
-                passage = BIndented(container.base + INDENT_STEP)
-                container.blocks.append(passage)
-                inner = _Container(passage.base, passage.blocks)
-            self.stack.append(inner)
-            return self.paragraph(paragraph, indent)
-        container.blocks.append(paragraph)
+            if not (isinstance(last, BIndented) and last.base <= indent + TOLERANCE):
+                last = BIndented(container.base + INDENT_STEP)
+                container.blocks.append(last)
+            container = _Container(last.base, last.blocks)
+            self.stack.append(container)
+        return container
+
+    def paragraph(self, paragraph: Any, indent: int) -> None:
+        """An unnumbered paragraph at ``indent``."""
+        self._open(indent).blocks.append(paragraph)
 
     def numbered(self, entry: NumberedEntry, first_block: Any | None) -> BItem:
         """A numbered paragraph: a new item of a list found or started as the module says."""
@@ -144,7 +146,7 @@ class Assembler:
                 target = container
                 break
         if target is None:
-            target = self._reach(entry.indent - entry.level_indent)
+            target = self._open(entry.indent - entry.level_indent)
         self._pop_to(target)
         if frame is None:
             last = target.blocks[-1] if target.blocks else None
@@ -168,9 +170,7 @@ class Assembler:
         return item
 
     def table(self, table: Any, indent: int) -> None:
-        container = self._reach(indent)
-        self._pop_to(container)
-        container.blocks.append(table)
+        self._open(indent).blocks.append(table)
 
 
 # -- freezing: builders to the model, with labels decided ----------------------------------------

@@ -130,14 +130,19 @@ class _Writer:
         for marks, atom in flatten(inlines):
             if isinstance(atom, Ref):
                 target = self.bookmarks.get((atom.target, atom.item))
-                text = self.resolver.ref_text(atom) or f"{atom.prefix} {atom.target}".strip()
+                text = self.resolver.ref_text(atom)
+                if text is None:  # a reference to no part: its words stay readable
+                    text = f"{atom.prefix} {atom.target}".strip()
                 link = etree.SubElement(p, w("hyperlink"), {w("anchor"): target or ""})
                 self._run(link, marks, text)
             elif isinstance(atom, Blank):
                 style = FILL_IN_STYLE + atom.kind.value.title()
-                self._run(p, marks, blank_text(atom), style)
+                r = self._run(p, marks, blank_text(atom), style)
+                if "term" in marks:  # a run has one character style: say it is in a term
+                    r.set(cb("term"), "1")
             elif isinstance(atom, Param):
-                self._run(p, marks, f"[[{atom.name}]]", PARAM_STYLE)
+                style = TERM_STYLE if "term" in marks else PARAM_STYLE
+                self._run(p, marks, f"[[{atom.name}]]", style)
             elif isinstance(atom, Break):
                 r = self._run(p, marks, "")
                 etree.SubElement(r, w("br"))
@@ -183,8 +188,13 @@ class _Writer:
             marker_at = len(self.body) - 1
             self.blocks(part.blocks, None, 0, (), [0], ())
             start = self.body[marker_at] if len(self.body) - 1 > marker_at else None
-            if start is None or start.tag not in (w("p"), w("tbl")):
-                start = self.paragraph()
+            anchor = self.bookmarks.get((part.key, ()))
+            if start is None or anchor is not None:  # an empty paragraph marks where it starts
+                marker = etree.Element(w("p"))
+                etree.SubElement(marker, w("pPr"))
+                (start if start is not None else self.sect_pr).addprevious(marker)
+                start = marker
+                self.bookmark(start, anchor)
             start.set(cb("part"), "preamble")
             start.set(cb("key"), part.key)
             return

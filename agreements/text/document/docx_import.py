@@ -33,7 +33,7 @@ from typing import Any
 from agreements.text.document.docx_blocks import Assembler, BCell, BTable, NumberedEntry
 from agreements.text.document.docx_inlines import MARK_ORDER, Marks, Styles, nest
 from agreements.text.document.docx_package import PackageError, WordPackage, open_package
-from agreements.text.document.docx_runs import ReadParagraph, RunReader, all_text, snippet
+from agreements.text.document.docx_runs import CB_NS, ReadParagraph, RunReader, all_text, snippet
 from agreements.text.document.import_report import ImportReport, Severity, refused
 from agreements.text.document.model import NumberFormat, Numbering, Paragraph
 from agreements.text.document.normalise import normalise
@@ -47,8 +47,6 @@ from agreements.text.document.word_numbering import (
 )
 
 logger = logging.getLogger(__name__)
-
-CB_NS = "urn:collaboratory:docx:1"
 
 
 def cb(name: str) -> str:

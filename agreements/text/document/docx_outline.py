@@ -333,9 +333,9 @@ def build_document(entries: list[Entry], reader: BodyReader, report: ImportRepor
     document = replace(skeleton, parts=tuple(parts))
     anchors: dict[str, tuple[str, tuple[int, ...]]] = {}
     for spec, part, built in zip(specs, parts, builders, strict=True):
-        if spec.heading is not None:
-            for name in spec.heading.entry.read.bookmarks:
-                anchors[name] = (part.key, ())
+        first = spec.heading.entry if spec.heading else next(iter(spec.entries), None)
+        if isinstance(first, ParaEntry):  # a bookmark on the heading, or a preamble's start
+            anchors.update(dict.fromkeys(first.read.bookmarks, (part.key, ())))
         for name, path in item_paths(built, ()).items():
             anchors[name] = (part.key, path)
     return find_fillins(resolve_refs(document, anchors, report), report)

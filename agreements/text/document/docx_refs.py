@@ -69,8 +69,8 @@ def resolve_refs(
             )
             return Text(inline.text)
         cited = resolver.ref_text(Ref(target[0], target[1], ""))
-        if cited and inline.text.endswith(cited):
-            return Ref(target[0], target[1], inline.text[: -len(cited)].strip())
+        if cited is not None and inline.text.endswith(cited):
+            return Ref(target[0], target[1], inline.text[: len(inline.text) - len(cited)].strip())
         report.warn(
             "", f"the reference {inline.text!r} does not match its target's label; kept as text"
         )

@@ -38,6 +38,7 @@ from agreements.text.document.model import Blank, BlankKind, Break, Text
 from agreements.text.document.word_numbering import NS, W_NS, w
 
 MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+CB_NS = "urn:collaboratory:docx:1"  # our ignorable hints (docx_import)
 M_NS = "http://schemas.openxmlformats.org/officeDocument/2006/math"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _MARKS = ("strong", "emph", "underline", "superscript")
@@ -197,11 +198,13 @@ class RunReader:
         ours = style_name in OUR_CHARACTER_STYLES
         flags = {**para_flags, **({} if ours else self.styles.flags(style_id)), **_rpr_flags(rpr)}
         marks: Marks = frozenset(m for m in _MARKS if flags.get(m))
-        if style_name == TERM_STYLE:
+        if style_name == TERM_STYLE or run.get(f"{{{CB_NS}}}term") == "1":
             marks |= {"term"}
         start = len(read.pieces)
         for child in run:
             self._run_child(child, read, notice, marks)
+        if len(read.pieces) == start:  # an empty run still says how a link around it looks
+            read.pieces.append((marks, Text("")))
         if flags.get("hidden") and len(read.pieces) > start:
             hidden = "".join(a.text for _, a in read.pieces[start:] if isinstance(a, Text))
             if hidden.strip():

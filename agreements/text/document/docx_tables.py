@@ -93,4 +93,14 @@ def _grid(table: Table) -> list[list[tuple[Any, int, str]]]:
             cells.append((cell, cell.colspan, "restart" if cell.rowspan > 1 else ""))
             column += cell.colspan
         out.append(cells)
+    # Spans running past the last row get rows of their own, as Word needs.
+    r = len(table.rows)
+    while any(row >= r for row, _ in covered):
+        cells = [
+            (cell, span, "continue")
+            for (row, _column), (cell, span) in sorted(covered.items())
+            if row == r
+        ]
+        out.append(cells)
+        r += 1
     return out
