@@ -122,7 +122,9 @@ class BodyReader:
         self.numbering = WordNumbering(package.first("numbering"), styles_root)
         self.counter = Counter(self.numbering)
         self.runs = RunReader(package, self.styles)
-        self.ours = CB_NS in (package.document.nsmap or {}).values()
+        # Our export marks the body; Word drops the mark with the other hints when it saves.
+        body = package.document.find("w:body", NS)
+        self.ours = body is not None and body.get(cb("sections")) is not None
         self.position = 0
         self.where_stack: list[str] = []
         self.seen_abstract_levels: set[tuple[str, int]] = set()
