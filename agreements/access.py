@@ -10,7 +10,8 @@ party, and anonymous or inactive users act for nobody.
 The rule has three forms that share its parts: ``acting_party`` (services: one party or a
 refusal), ``roles_by_party`` + ``parties_in_role`` (pages: one query, then every button asks
 in memory), and ``acts_for_party`` / ``acting_party_rows`` (querysets of agreements: the same
-rule in SQL, both on ``acting_organisations``).
+rule in SQL, both on ``acting_organisations``). ``acting_memberships`` asks it the other way
+round: who acts for the parties of one agreement (notification recipients).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from partners.selectors import AnyUser, User, memberships_of
 __all__ = [
     "AnyUser",
     "User",
+    "acting_memberships",
     "acting_organisations",
     "acting_parties",
     "acting_party",
@@ -144,6 +146,26 @@ def acts_for_party(
     acts for one of the row's parties in one of ``roles`` (any role when ``None``), the
     party with trio role ``party_role`` when given. Use in ``filter()`` or ``annotate()``."""
     return Exists(acting_party_rows(user, roles, party_role=party_role))
+
+
+def acting_memberships(
+    agreement: Agreement,
+    roles: str | Iterable[str] | None = None,
+    *,
+    organisation_ids: Iterable[int] | None = None,
+) -> QuerySet[Membership]:
+    """The rule the other way round: the memberships through which someone acts for a party
+    of ``agreement`` in one of ``roles`` (any role when ``None``), only for the parties in
+    ``organisation_ids`` when given (other organisations are no party: nobody acts for them
+    here). Inactive users act for nobody. Take ``.values("user_id")`` for the people."""
+    parties = TrioMember.objects.filter(trio_id=agreement.trio_id).values("organisation_id")
+    memberships = Membership.objects.filter(organisation_id__in=parties, user__is_active=True)
+    if organisation_ids is not None:
+        memberships = memberships.filter(organisation_id__in=list(organisation_ids))
+    wanted = _roles(roles)
+    if wanted:
+        memberships = memberships.filter(role__in=wanted)
+    return memberships
 
 
 def refusal(

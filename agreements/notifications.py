@@ -13,9 +13,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from agreements.access import acting_memberships
 from agreements.models import Agreement, Notification
 from agreements.terms import destruction_deadline
-from partners.models import Membership, Role
+from partners.models import Role
 
 # event -> (roles that hear about it, subject template)
 RULES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -41,16 +42,10 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
 def recipients(
     agreement: Agreement, roles: Iterable[str], *, organisation_ids: Iterable[int] | None = None
 ) -> list[int]:
-    """User ids holding ``roles`` in the agreement's parties (optionally only some parties)."""
-    party_ids = list(
-        organisation_ids
-        if organisation_ids is not None
-        else agreement.trio.members.values_list("organisation_id", flat=True)
-    )
+    """The people who act for the agreement's parties (optionally only some parties) in one
+    of ``roles``: the one rule of ``agreements.access``, asked from the parties' side."""
     return list(
-        Membership.objects.filter(
-            organisation_id__in=party_ids, role__in=list(roles), user__is_active=True
-        )
+        acting_memberships(agreement, tuple(roles), organisation_ids=organisation_ids)
         .values_list("user_id", flat=True)
         .distinct()
     )

@@ -4,9 +4,11 @@ the services, pages and consent services ask."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
 from agreements.access import (
+    acting_memberships,
     acting_parties,
     acting_party,
     acts_for_party,
@@ -134,3 +136,25 @@ def test_the_queryset_form_finds_the_same_agreements(demo, agreement, outsider):
     assert not Agreement.objects.filter(acts_for_party(demo["users"]["facilitator"])).exists()
     assert not Agreement.objects.filter(acts_for_party(AnonymousUser())).exists()
     assert not Agreement.objects.filter(acts_for_party(outsider)).exists()
+
+
+def test_the_parties_side_names_the_people_who_act_for_them(demo, agreement):
+    """``acting_memberships`` (who hears a notification) is the same rule as
+    ``acting_parties`` (who may act), asked from the parties' side."""
+    for roles in (None, Role.LEGAL, (Role.STAFF, Role.SIGNATORY)):
+        for user in get_user_model().objects.all():
+            acted_for = acting_memberships(agreement, roles).filter(user=user)
+            assert sorted(set(acted_for.values_list("organisation_id", flat=True))) == (
+                acting_parties(user, agreement, roles)
+            ), (user.username, roles)
+
+    riverbend = demo["orgs"]["riverbend-usd"].pk
+    only_riverbend = acting_memberships(
+        agreement, Role.LEGAL, organisation_ids=[riverbend, demo["orgs"]["lakeshore-cps"].pk]
+    )
+    assert set(only_riverbend.values_list("organisation_id", flat=True)) == {riverbend}
+
+    counsel = demo["users"]["counsel"]
+    counsel.is_active = False
+    counsel.save(update_fields=["is_active"])
+    assert not acting_memberships(agreement).filter(user=counsel).exists()
