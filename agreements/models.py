@@ -12,39 +12,28 @@ import uuid
 import pghistory
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
 
+# The models' choices: the project imports them (and OPEN_OVERRIDE_STATUSES) from here.
+from agreements.choices import OPEN_OVERRIDE_STATUSES as OPEN_OVERRIDE_STATUSES
+from agreements.choices import (
+    Decision,
+    DocumentKind,
+    Identifiability,
+    MandatoryFor,
+    OverrideKind,
+    OverrideStatus,
+    RenderStatus,
+    ReviewState,
+    SharingMode,
+    Status,
+    VersionStatus,
+    key_validator,
+)
 from agreements.text.search_documents import agreement_document, override_document
 from partners.models import Collaboratory, Organisation, ResearchQuestion, Trio
-
-key_validator = RegexValidator(
-    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
-    "Use lowercase letters, digits and single hyphens, e.g. data-retention.",
-)
-
-
-class SharingMode(models.TextChoices):
-    ANALYSIS = "analysis", "Analysis (aggregate or de-identified)"
-    OPERATIONS = "operations", "Operations (identifiable, frequent)"
-
-
-class Identifiability(models.TextChoices):
-    IDENTIFIABLE = "identifiable", "Identifiable"
-    PSEUDONYMOUS = "pseudonymous", "Pseudonymous"
-    DEIDENTIFIED = "deidentified", "De-identified"
-    AGGREGATE = "aggregate", "Aggregate"
-
-
-class Status(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    NEGOTIATING = "negotiating", "Negotiating"
-    IN_REVIEW = "in_review", "In review"
-    SIGNING = "signing", "Signing"
-    ACTIVE = "active", "Active"
-    EXPIRED = "expired", "Expired"
-    TERMINATED = "terminated", "Terminated"
 
 
 @pghistory.track()
@@ -66,11 +55,6 @@ class DSATemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class VersionStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PUBLISHED = "published", "Published"
 
 
 @pghistory.track()
@@ -109,12 +93,6 @@ class TemplateVersion(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == VersionStatus.PUBLISHED
-
-
-class MandatoryFor(models.TextChoices):
-    NONE = "", "Never mandatory"
-    OPERATIONS = "operations", "Mandatory for operations-mode agreements"
-    ALL = "all", "Mandatory for every agreement"
 
 
 @pghistory.track()
@@ -235,23 +213,6 @@ class DataElement(models.Model):
         return self.name
 
 
-class OverrideKind(models.TextChoices):
-    REPLACE = "replace", "Replace the clause text"
-    INSERT = "insert", "Insert a new clause after it"
-    DELETE = "delete", "Delete the clause"
-
-
-class OverrideStatus(models.TextChoices):
-    PROPOSED = "proposed", "Proposed"
-    ACCEPTED = "accepted", "Accepted"
-    REJECTED = "rejected", "Rejected"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    SUPERSEDED = "superseded", "Superseded"
-
-
-OPEN_OVERRIDE_STATUSES = (OverrideStatus.PROPOSED, OverrideStatus.ACCEPTED)
-
-
 @pghistory.track()
 class ClauseOverride(models.Model):
     """One party's proposed change to one clause: replace, insert after, or delete."""
@@ -311,11 +272,6 @@ class ClauseOverride(models.Model):
     def target_key(self) -> str:
         """The clause this override writes: the inserted clause's key, or the changed one."""
         return self.new_key if self.kind == OverrideKind.INSERT else self.clause_key
-
-
-class Decision(models.TextChoices):
-    ACCEPT = "accept", "Accept"
-    REJECT = "reject", "Reject"
 
 
 @pghistory.track()
@@ -475,12 +431,6 @@ class Notification(models.Model):
         return self.subject
 
 
-class DocumentKind(models.TextChoices):
-    EXECUTED = "executed", "Executed agreement (sealed)"
-    REVIEW = "review", "Review copy (draft watermark)"
-    REDLINE = "redline", "Redline"
-
-
 class Document(models.Model):
     """A rendered PDF, content-addressed: stored under its own SHA-256, never twice."""
 
@@ -500,13 +450,6 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.agreement_id} ({self.sha256[:12]})"
-
-
-class RenderStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Rendering"
-    DONE = "done", "Ready"
-    FAILED = "failed", "Failed"
 
 
 class RenderJob(models.Model):
@@ -540,11 +483,6 @@ class RenderJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} render of {self.agreement_id} ({self.status})"
-
-
-class ReviewState(models.TextChoices):
-    REVIEWED = "reviewed", "Reviewed"
-    ACCEPTED = "accepted", "Accepted"
 
 
 @pghistory.track()
