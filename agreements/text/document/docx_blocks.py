@@ -20,7 +20,7 @@ item, an indented passage, a table cell), each with the indentation of its text:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from agreements.text.document.model import (
@@ -31,7 +31,6 @@ from agreements.text.document.model import (
     ListItem,
     Numbering,
     OrderedList,
-    Paragraph,
     Row,
     Table,
 )
@@ -82,6 +81,7 @@ class NumberedEntry:
     numbering: Numbering | None  # None for a bullet
     indent: int  # the paragraph's left indent (its text), twips
     level_indent: int  # the indent its list level defines
+    hanging: int  # how far left of the text its number stands
     starts_list: bool  # cb:list="start", or Word's restart
     bookmarks: list[str]
     written: tuple[str | None] | None = None  # (cb:label,) in files we wrote
@@ -110,10 +110,11 @@ class Assembler:
                 return container
         return self.root
 
-    def _open(self, indent: int) -> _Container:
-        """The container for a block at ``indent``: the innermost one it reaches, inside an
-        indented passage (continued or new) for each half inch it goes further."""
-        container = self._reach(indent)
+    def _open(self, indent: int, reach: int | None = None) -> _Container:
+        """The container for a block at ``indent``: the innermost one that ``reach`` (by
+        default the indent) gets to, inside an indented passage (continued or new) for each
+        half inch the indent goes further."""
+        container = self._reach(indent if reach is None else reach)
         self._pop_to(container)
         while indent >= container.base + INDENT_STEP // 2:
             last = container.blocks[-1] if container.blocks else None
@@ -146,7 +147,9 @@ class Assembler:
                 target = container
                 break
         if target is None:
-            target = self._open(entry.indent - entry.level_indent)
+            # Another list: inside the innermost item whose text its number reaches, in an
+            # indented passage if the whole list is indented further than its container.
+            target = self._open(entry.indent - entry.level_indent, entry.indent - entry.hanging)
         self._pop_to(target)
         if frame is None:
             last = target.blocks[-1] if target.blocks else None
@@ -241,10 +244,6 @@ class BTable:
         return Table(rows, self.header_rows, self.widths)
 
 
-def start_at(numbering: Numbering, counter: int) -> Numbering:
-    return replace(numbering, start=counter)
-
-
 __all__ = [
     "Assembler",
     "BCell",
@@ -253,7 +252,5 @@ __all__ = [
     "BList",
     "BTable",
     "NumberedEntry",
-    "Paragraph",
     "freeze",
-    "start_at",
 ]

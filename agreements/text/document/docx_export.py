@@ -45,6 +45,7 @@ from agreements.text.document.docx_inlines import (
 from agreements.text.document.docx_lists import (
     STEP,
     NumberingWriter,
+    fixed_parents,
     hanging_for,
     level_for,
 )
@@ -304,11 +305,24 @@ class _Writer:
             existing = levels.setdefault(ilvl, wanted) if ilvl < 9 else None
             if existing is not None and _same_shape(existing, wanted):
                 return num, ilvl, list_base
-        if within is not None:  # nested, but its own kind of list: indented to the item's text
-            base = within[2] + STEP * (within[1] + 1)
+        if within is not None and within[1] < 8:
+            return self._nested_apart(numbering, within, hanging)
         abstract = self.lists.definition()
         self.lists.levels(abstract)[0] = level_for(numbering, 0, outer={}, hanging=hanging)
         return self.lists.instance(abstract), 0, base
+
+    def _nested_apart(
+        self, numbering: Any, within: tuple[str, int, int], hanging: int
+    ) -> tuple[str, int, int]:
+        """A nested list unlike its siblings at that level: a definition of its own at the
+        next level, the enclosing items' numbers written into its label ("2.1.%3")."""
+        num, ilvl, base = within
+        levels = self.lists.effective(num)
+        wanted = level_for(numbering, ilvl + 1, outer=levels, hanging=hanging)
+        abstract = self.lists.definition()
+        shown = self.lists.counter.shown(num)
+        self.lists.levels(abstract)[ilvl + 1] = fixed_parents(wanted, shown, levels)
+        return self.lists.instance(abstract), ilvl + 1, base
 
     def item(
         self,

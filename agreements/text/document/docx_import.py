@@ -327,6 +327,7 @@ def feed(assembler: Assembler, entry: Entry, *, ours: bool, numbering: WordNumbe
             list_numbering,
             entry.indent,
             found.level.indent or 0,
+            found.level.hanging or 0,
             entry.hints.get("list") == "start" if ours else restart,
             entry.read.bookmarks,
             (entry.hints.get("label"),) if ours else None,

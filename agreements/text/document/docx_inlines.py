@@ -35,6 +35,7 @@ from agreements.text.document.model import (
     Text,
     Underline,
 )
+from agreements.text.document.plain import EMPTY_BLANK
 from agreements.text.document.word_numbering import NS, w
 
 MARK_ORDER = ("strong", "emph", "underline", "superscript", "term")
@@ -240,4 +241,4 @@ def blank_text(blank: Blank) -> str:
     """How the export writes a blank (read back by :func:`styled_blank`)."""
     if blank.kind is BlankKind.CHOICE and not blank.prompt:
         return CHECK_BOX
-    return f"[{blank.prompt}]" if blank.prompt else "_" * 12
+    return f"[{blank.prompt}]" if blank.prompt else EMPTY_BLANK

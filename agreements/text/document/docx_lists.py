@@ -23,6 +23,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from agreements.text.document.labels import count
 from agreements.text.document.model import NumberFormat, Numbering
 from agreements.text.document.word_numbering import (
     WORD_FORMATS,
@@ -80,6 +81,21 @@ def level_for(
     )
 
 
+def fixed_parents(level: Level, shown: list[int], levels: dict[int, Level]) -> Level:
+    """``level`` with the enclosing levels' numbers written into its text as they stand
+    ("%1.%2.%3" -> "2.1.%3"), so it shows them without counting them."""
+
+    def slot(match: re.Match[str]) -> str:
+        index = int(match.group(1)) - 1
+        if index >= level.ilvl:
+            return match.group(0)
+        outer = levels.get(index, Level(index))
+        fmt = NumberFormat.DECIMAL if level.legal else outer.format
+        return count(shown[index], fmt)
+
+    return replace(level, text=_SLOT_RE.sub(slot, level.text), legal=False)
+
+
 def literal_level(level: Level, text: str, start: int) -> Level:
     """A level whose label is ``text`` as written (an explicit label out of sequence)."""
     return replace(level, fmt="none", text=text.replace("%", "\uff05"), start=start, legal=False)
@@ -117,24 +133,36 @@ class NumberingWriter:
 
     def place(self, num_id: str, ilvl: int, label: str, counter: int) -> str:
         """The list instance that makes Word show ``label`` for the next paragraph at
-        ``ilvl`` (``num_id`` itself when it already does); counts the paragraph."""
+        ``ilvl`` (``num_id`` itself when it already does); counts the paragraph.
+
+        A new instance starts at ``counter`` with the enclosing items' numbers written into
+        its label text: Word and LibreOffice do not agree on what an instance shows for
+        levels it has not used yet, so nothing here relies on that."""
         found = self.counter.count(num_id, ilvl, dry_run=True)
         if found is not None and found.label == label:
             self.counter.count(num_id, ilvl)
             return num_id
         current = self.model.nums[num_id]
-        shown = self.counter.shown(num_id)
-        starts = {level: shown[level] for level in range(ilvl)}
-        starts[ilvl] = counter
+        levels = self.effective(num_id)
+        level = levels.get(ilvl) or Level(ilvl, indent=STEP * (ilvl + 1))
         overrides = {k: v for k, v in current.level_overrides.items() if k != ilvl}
-        segment = self.instance(current.abstract_id, starts, overrides)
+        overrides[ilvl] = replace(
+            fixed_parents(level, self.counter.shown(num_id), levels), start=counter
+        )
+        segment = self.instance(current.abstract_id, {ilvl: counter}, overrides)
         found = self.counter.count(segment, ilvl, dry_run=True)
         if found is None or found.label != label:
-            base = found.level if found is not None else Level(ilvl, indent=STEP * (ilvl + 1))
-            overrides[ilvl] = literal_level(base, label, counter)
-            self.model.nums[segment] = Num(segment, current.abstract_id, starts, overrides)
+            overrides[ilvl] = literal_level(level, label, counter)
+            self.model.nums[segment] = Num(segment, current.abstract_id, {ilvl: counter}, overrides)
         self.counter.count(segment, ilvl)
         return segment
+
+    def effective(self, num_id: str) -> dict[int, Level]:
+        """The levels in force for a list instance: its definition's, with its overrides."""
+        num = self.model.nums[num_id]
+        levels = dict(self.levels(num.abstract_id))
+        levels.update(num.level_overrides)
+        return levels
 
     # -- numbering.xml ------------------------------------------------------------------------
 
