@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from django.utils.html import escape, format_html
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from agreements.text.document.model import (
@@ -68,7 +68,7 @@ def _join(pieces: Iterable[SafeString]) -> SafeString:
         if not isinstance(piece, SafeString):
             raise TypeError("only escaped pieces may be joined")
         checked.append(piece)
-    return SafeString("".join(checked))
+    return format_html_join("", "{}", ((piece,) for piece in checked))
 
 
 class _Renderer:
