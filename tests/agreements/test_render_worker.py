@@ -40,6 +40,18 @@ ROOT = Path(__file__).resolve().parents[2]
 FINISHED = (RenderStatus.DONE, RenderStatus.FAILED)
 
 
+def stored_pdfs() -> set[str]:
+    """Every document file in the store, as storage names."""
+    folders, _ = (
+        default_storage.listdir("documents") if default_storage.exists("documents") else ([], [])
+    )
+    return {
+        f"documents/{folder}/{name}"
+        for folder in folders
+        for name in default_storage.listdir(f"documents/{folder}")[1]
+    }
+
+
 def fresh(agreement: Agreement) -> Agreement:
     return with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
 
@@ -55,6 +67,7 @@ def test_the_last_signature_produces_exactly_one_sealed_pdf(celery_worker, demo,
     agreement = demo["agreements"][SIGNING]
     director = demo["users"]["director"]
     text = consolidated_text(fresh(agreement))
+    before = stored_pdfs()
     agreement_sign(
         agreement=agreement,
         by=director,
@@ -75,9 +88,9 @@ def test_the_last_signature_produces_exactly_one_sealed_pdf(celery_worker, demo,
     assert stored.count() == 1
     document = stored.get()
     assert document.sealed and document.kind == DocumentKind.EXECUTED
-    assert default_storage.listdir(f"documents/{document.sha256[:2]}")[1] == [
-        f"{document.sha256}.pdf"
-    ]
+    # Exactly one new file in the whole store: the sealed PDF (the store is shared with the
+    # session's other tests, so compare with what was there before signing).
+    assert stored_pdfs() - before == {f"documents/{document.sha256[:2]}/{document.sha256}.pdf"}
     data = default_storage.open(document.file.name).read()
 
     content = pdf_text(data)
