@@ -81,7 +81,7 @@ class NumberedEntry:
     numbering: Numbering | None  # None for a bullet
     indent: int  # the paragraph's left indent (its text), twips
     level_indent: int  # the indent its list level defines
-    hanging: int  # how far left of the text its number stands
+    reach: int  # how far in it reaches to find the item it nests in (see feed())
     starts_list: bool  # cb:list="start", or Word's restart
     bookmarks: list[str]
     written: tuple[str | None] | None = None  # (cb:label,) in files we wrote
@@ -149,7 +149,7 @@ class Assembler:
         if target is None:
             # Another list: inside the innermost item whose text its number reaches, in an
             # indented passage if the whole list is indented further than its container.
-            target = self._open(entry.indent - entry.level_indent, entry.indent - entry.hanging)
+            target = self._open(entry.indent - entry.level_indent, entry.reach)
         self._pop_to(target)
         if frame is None:
             last = target.blocks[-1] if target.blocks else None

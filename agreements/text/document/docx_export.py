@@ -26,15 +26,15 @@ and LibreOffice skip it.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import docx
-from docx.enum.style import WD_STYLE_TYPE
-from docx.oxml import parse_xml
 from lxml import etree  # type: ignore[import-untyped]
 
-from agreements.text.document.docx_import import CB_NS, cb, encode_numbering
+from agreements.text.document.docx_import import cb, encode_numbering
 from agreements.text.document.docx_inlines import (
     FILL_IN_STYLE,
     PARAM_STYLE,
@@ -49,10 +49,10 @@ from agreements.text.document.docx_lists import (
     hanging_for,
     level_for,
 )
+from agreements.text.document.docx_styles import lawyers_styles, with_our_namespace
 from agreements.text.document.docx_tables import write_table
 from agreements.text.document.model import (
     Blank,
-    BlankKind,
     Block,
     Break,
     BulletList,
@@ -71,7 +71,7 @@ from agreements.text.document.model import (
 )
 from agreements.text.document.normalise import normalise
 from agreements.text.document.resolver import Resolver, list_labels
-from agreements.text.document.word_numbering import NS, W_NS, Level, w
+from agreements.text.document.word_numbering import Level, w
 
 _MARK_XML = {"strong": "b", "emph": "i"}
 
@@ -314,15 +314,16 @@ class _Writer:
     def _nested_apart(
         self, numbering: Any, within: tuple[str, int, int], hanging: int
     ) -> tuple[str, int, int]:
-        """A nested list unlike its siblings at that level: a definition of its own at the
-        next level, the enclosing items' numbers written into its label ("2.1.%3")."""
+        """A nested list unlike its siblings at that level: a definition of its own, indented
+        to the item's text, the enclosing items' numbers written into its label ("2.1.%1")."""
         num, ilvl, base = within
         levels = self.lists.effective(num)
         wanted = level_for(numbering, ilvl + 1, outer=levels, hanging=hanging)
+        fixed = fixed_parents(wanted, self.lists.counter.shown(num), levels)
+        own = re.sub(r"%([1-9])", "%1", fixed.text)
         abstract = self.lists.definition()
-        shown = self.lists.counter.shown(num)
-        self.lists.levels(abstract)[ilvl + 1] = fixed_parents(wanted, shown, levels)
-        return self.lists.instance(abstract), ilvl + 1, base
+        self.lists.levels(abstract)[0] = replace(fixed, ilvl=0, text=own, indent=STEP)
+        return self.lists.instance(abstract), 0, base + STEP * (ilvl + 1)
 
     def item(
         self,
@@ -399,72 +400,13 @@ def _refs(document: Document) -> list[Ref]:
 
 # -- the package ----------------------------------------------------------------------------------
 
-_NORMAL = (
-    '<w:rPr {ns}><w:rFonts w:ascii="Times New Roman" w:hAnsi="Times New Roman" '
-    'w:cs="Times New Roman" w:eastAsia="Times New Roman"/><w:sz w:val="22"/>'
-    '<w:szCs w:val="22"/></w:rPr>'
-)
-
-
-def _styles(document: Any) -> None:
-    """Styles a lawyer expects: serif body text, black bold headings kept with their text,
-    and the character styles our blanks, terms and parameters are written in."""
-    ns = f'xmlns:w="{W_NS}"'
-    styles = document.styles
-    for name, ppr, rpr in (
-        (
-            "Normal",
-            '<w:spacing w:after="120" w:line="252" w:lineRule="auto"/>',
-            _NORMAL.format(ns=ns),
-        ),
-        (
-            "Title",
-            '<w:keepNext/><w:spacing w:after="60"/><w:jc w:val="center"/>',
-            f'<w:rPr {ns}><w:b/><w:sz w:val="26"/><w:szCs w:val="26"/></w:rPr>',
-        ),
-        (
-            "Heading 1",
-            '<w:keepNext/><w:keepLines/><w:spacing w:before="240" w:after="120"/>'
-            '<w:outlineLvl w:val="0"/>',
-            f'<w:rPr {ns}><w:b/><w:sz w:val="22"/><w:szCs w:val="22"/></w:rPr>',
-        ),
-    ):
-        element = styles[name].element
-        for old in element.findall(w("pPr")) + element.findall(w("rPr")):
-            element.remove(old)
-        element.append(parse_xml(f"<w:pPr {ns}>{ppr}</w:pPr>"))
-        element.append(parse_xml(rpr))
-    for kind in BlankKind:
-        style = styles.add_style(FILL_IN_STYLE + kind.value.title(), WD_STYLE_TYPE.CHARACTER)
-        style.font.underline = True
-    styles.add_style(TERM_STYLE, WD_STYLE_TYPE.CHARACTER).font.bold = True
-    styles.add_style(PARAM_STYLE, WD_STYLE_TYPE.CHARACTER)
-    section = document.sections[0]
-    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, side, 914400)  # one inch in EMU
-
-
-def _with_our_namespace(document: Any) -> Any:
-    """The document root again, declaring the ignorable ``cb`` namespace (before any text)."""
-    old = document.part.element
-    nsmap = {**old.nsmap, "cb": CB_NS}
-    root = etree.Element(old.tag, nsmap=nsmap)
-    for name, value in old.attrib.items():
-        root.set(name, value)
-    mc = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Ignorable"
-    root.set(mc, f"{old.get(mc, '')} cb".strip())
-    for child in list(old):
-        root.append(child)
-    document.part._element = root
-    return root
-
 
 def docx_export(document: Document) -> bytes:
     """The .docx bytes of ``document`` (module docstring)."""
     document = normalise(document)
     out = docx.Document()
-    _styles(out)
-    root = _with_our_namespace(out)
+    lawyers_styles(out)
+    root = with_our_namespace(out)
     body = root.find(w("body"))
     body.set(cb("sections"), encode_numbering(document.sections.numbering))
     body.set(cb("attachments"), encode_numbering(document.attachments.numbering))
@@ -476,4 +418,4 @@ def docx_export(document: Document) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["docx_export", "NS"]
+__all__ = ["docx_export"]

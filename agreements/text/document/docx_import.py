@@ -327,7 +327,9 @@ def feed(assembler: Assembler, entry: Entry, *, ours: bool, numbering: WordNumbe
             list_numbering,
             entry.indent,
             found.level.indent or 0,
-            found.level.hanging or 0,
+            # A list of another definition nests in the item whose text its number reaches;
+            # our export indents such a list as a whole, so there the whole list must reach.
+            entry.indent - (found.level.indent or 0 if ours else found.level.hanging or 0),
             entry.hints.get("list") == "start" if ours else restart,
             entry.read.bookmarks,
             (entry.hints.get("label"),) if ours else None,
