@@ -118,7 +118,7 @@ def test_libreoffice_counts_generated_lists_as_our_engine_does(tmp_path):
     documents: list[bytes] = []
 
     @settings(
-        max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+        max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
     )
     @given(word_documents())
     def collect(document):

@@ -74,13 +74,13 @@ def _round_trip(document: Document) -> None:
     assert report.document == tree, tree_diff(report.document, tree)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents())
 def test_markdown_shaped_trees_survive_word(document):
     _round_trip(document)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(word_documents())
 def test_word_shaped_trees_survive_word(document):
     """Explicit labels, outline numbering, merged cells, lists in cells, nested emphasis."""
