@@ -16,7 +16,9 @@ style, inherited along ``w:basedOn``), and the label is computed:
   whole ``w:lvlOverride/w:lvl``.
 - Counters: list instances that point to the same abstract share one set of counters, so a
   list continues across them; an instance with an override counts on its own from its start.
-  A counter not used yet shows its start value (as LibreOffice does).
+  A counter not used yet shows its start value. (What an instance with start overrides shows
+  for outer levels it has not used is where renderers disagree; LibreOffice ignores those
+  overrides, so the export never relies on them.)
 
 :class:`Counter` walks the paragraphs in document order (including those in tables and content
 controls) and gives each numbered paragraph its label; :func:`numbering_for` maps a level to
