@@ -7,16 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from django.urls import reverse
 
 from agreements import dashboard
 from agreements.access import acting_parties
 from agreements.models import Agreement
-from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.negotiation.services import agreement_update
 from agreements.review.clause_reviews import clause_review_mark
-from agreements.review.services import agreement_reopen
 from agreements.selectors import with_agreement_detail
 from partners.models import Role
 
@@ -26,25 +23,6 @@ LEGAL_USERS = ("director", "counsel", "vendor")
 
 def fresh(agreement: Agreement) -> Agreement:
     return with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
-
-
-@pytest.fixture
-def deviating(demo) -> Agreement:
-    """The in-review agreement reopened, with one more accepted change, to "term"."""
-    agreement = fresh(demo["agreements"][IN_REVIEW])
-    users = demo["users"]
-    agreement_reopen(agreement=agreement, by=users["director"], reason="One change.")
-    override = override_propose(
-        agreement=fresh(agreement),
-        by=users["counsel"],
-        kind="replace",
-        clause_key="term",
-        body="This Agreement takes effect on the effective date and ends on [[expires_on]].",
-        rationale="Simpler.",
-    )
-    override_respond(override=override, by=users["vendor"], decision="accept")
-    override_respond(override=override, by=users["director"], decision="accept")
-    return fresh(agreement)
 
 
 def dashboard_count(user, agreement: Agreement) -> int:

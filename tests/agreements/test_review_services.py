@@ -1,4 +1,4 @@
-"""Per-clause review (agreements/review_services.py and its page): each party's legal team
+"""Per-clause review (agreements/review/clause_reviews.py and its page): each party's legal team
 marks a deviating clause reviewed or accepted; the page shows what still waits for whom."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from agreements.review.clause_reviews import (
     unreviewed_by_party,
 )
 from agreements.review.selectors import agreement_comparison
-from agreements.review.services import agreement_reopen
 from agreements.selectors import with_agreement_detail
 from collaboratory.errors import DomainError
 
@@ -26,25 +25,6 @@ LAKESHORE = "Lakeshore Fluency Pathways Data Agreement"
 
 def fresh(agreement: Agreement) -> Agreement:
     return with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
-
-
-@pytest.fixture
-def deviating(demo) -> Agreement:
-    """The in-review agreement reopened, with one accepted change to "term" (negotiating)."""
-    agreement = fresh(demo["agreements"][IN_REVIEW])
-    users = demo["users"]
-    agreement_reopen(agreement=agreement, by=users["director"], reason="One change.")
-    override = override_propose(
-        agreement=fresh(agreement),
-        by=users["counsel"],
-        kind="replace",
-        clause_key="term",
-        body="This Agreement takes effect on the effective date and ends on [[expires_on]].",
-        rationale="Simpler.",
-    )
-    override_respond(override=override, by=users["vendor"], decision="accept")
-    override_respond(override=override, by=users["director"], decision="accept")
-    return fresh(agreement)
 
 
 def revise_term(demo, agreement: Agreement) -> None:
