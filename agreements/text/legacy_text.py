@@ -1,10 +1,10 @@
-"""The consolidated text of an agreement, computed by one function, and its SHA-256.
+"""The first text format (v1): clause bodies as Markdown strings, numbered 1..N.
 
-consolidated text = template clauses + accepted overrides + filled placeholders.
-
-Pure functions over plain values: no ORM, no request. The same function serves the detail
-page, approvals, signatures, PDFs and the API, so every one of them sees the same text and
-the same hash.
+Kept, unchanged, for one reason: agreements approved or signed before structured text (v2,
+:mod:`agreements.text.consolidation`) attest to a SHA-256 of *this* canonical form. While such
+an agreement's text has not changed since, :func:`agreements.text.consolidation.consolidate`
+reports this form's hash, so every signature, approval and sealed PDF still verifies. Nothing
+else uses it. Do not change a byte of :func:`canonical_form` or :func:`consolidate`.
 """
 
 from __future__ import annotations
