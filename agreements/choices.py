@@ -42,6 +42,15 @@ class VersionStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
 
 
+class PartKind(models.TextChoices):
+    """Where a clause sits in the document's outline (``agreements.text.document.model``)."""
+
+    PREAMBLE = "preamble", "Preamble or recitals (unnumbered, untitled)"
+    SECTION = "section", "Numbered section"
+    UNNUMBERED = "unnumbered", "Unnumbered part (e.g. signature block)"
+    ATTACHMENT = "attachment", "Attachment, exhibit or schedule"
+
+
 class MandatoryFor(models.TextChoices):
     NONE = "", "Never mandatory"
     OPERATIONS = "operations", "Mandatory for operations-mode agreements"

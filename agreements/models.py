@@ -25,6 +25,7 @@ from agreements.choices import (
     MandatoryFor,
     OverrideKind,
     OverrideStatus,
+    PartKind,
     RenderStatus,
     ReviewState,
     SharingMode,
@@ -68,6 +69,13 @@ class TemplateVersion(models.Model):
         max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT
     )
     notes = models.TextField(blank=True, help_text="What changed compared to the last version.")
+    frame = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The document around the clauses: title lines and how sections and "
+        "attachments are numbered (canonical JSON of a document without parts; README).",
+    )
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
@@ -99,9 +107,28 @@ class TemplateVersion(models.Model):
 class Clause(models.Model):
     version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="clauses")
     key = models.CharField(max_length=80, validators=[key_validator])
-    number = models.CharField(max_length=12, blank=True)
-    heading = models.CharField(max_length=300)
-    body = models.TextField()
+    number = models.CharField(
+        max_length=40, blank=True, help_text="The label shown (computed from the outline)."
+    )
+    heading = models.CharField(max_length=300, blank=True)
+    body = models.TextField(help_text="The text as Markdown, as people edit it.")
+    blocks = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The structured text (canonical JSON blocks; README, 'Structured text').",
+    )
+    kind = models.CharField(max_length=12, choices=PartKind.choices, default=PartKind.SECTION)
+    label = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Only when the source's own label does not follow its series.",
+    )
+    generated = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="'data-elements': the product fills this part (the data-element schedule).",
+    )
     order = models.PositiveIntegerField()
     mandatory_for = models.CharField(
         max_length=12, choices=MandatoryFor.choices, default=MandatoryFor.NONE, blank=True
@@ -234,6 +261,9 @@ class ClauseOverride(models.Model):
     )
     heading = models.CharField(max_length=300, blank=True)
     body = models.TextField(blank=True)
+    blocks = models.JSONField(
+        null=True, blank=True, editable=False, help_text="The structured text of ``body``."
+    )
     rationale = models.TextField()
     status = models.CharField(
         max_length=12, choices=OverrideStatus.choices, default=OverrideStatus.PROPOSED

@@ -24,7 +24,12 @@ from agreements.models import (
     Transition,
     VersionStatus,
 )
-from agreements.text.consolidation import ConsolidatedText, ScheduleRow, consolidate
+from agreements.text.consolidation import (
+    ConsolidatedText,
+    ScheduleRow,
+    consolidate,
+    read_frame,
+)
 from agreements.text.placeholders import PlaceholderValue
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from partners.models import ResearchQuestion, TrioMember
@@ -224,6 +229,8 @@ def consolidated_text(agreement: Agreement) -> ConsolidatedText:
         values=placeholder_values(agreement),
         header=header,
         schedule=schedule,
+        frame=read_frame(agreement.template_version.frame),
+        attested_hash=agreement.text_hash,
     )
 
 

@@ -28,8 +28,10 @@ from agreements.review.services import text_changed
 from agreements.selectors import (
     conflicts,
     consolidated_text,
+    placeholder_values,
 )
 from agreements.standards.services import _check_clause_text
+from agreements.text.consolidation import part_text, read_body, storable
 from collaboratory.errors import DomainError
 from partners.models import Role
 
@@ -65,6 +67,7 @@ def override_propose(
     target = text.clause(clause_key)
     if target is None:
         raise DomainError({"clause_key": f"There is no clause “{clause_key}” in this agreement."})
+    blocks: tuple = ()
     if kind == OverrideKind.DELETE:
         template_clause = template_clauses.get(clause_key)
         if template_clause and template_clause.is_mandatory(agreement.sharing_mode):
@@ -79,8 +82,9 @@ def override_propose(
         if not body:
             raise DomainError({"body": "Write the clause text you propose."})
         problems = _check_clause_text([(new_key or clause_key, heading, body)])
-        if problems:
-            raise DomainError({"body": problems})
+        blocks, unreadable = read_body(body, key=new_key or clause_key, context=text.document)
+        if problems or unreadable:
+            raise DomainError({"body": problems + unreadable})
     if kind == OverrideKind.INSERT:
         if not heading:
             raise DomainError({"heading": "Give the new clause a heading."})
@@ -97,7 +101,7 @@ def override_propose(
             )
     if (
         kind == OverrideKind.REPLACE
-        and body == target.body
+        and part_text(text, clause_key, blocks, placeholder_values(agreement)) == target.body
         and (not heading or heading == target.heading)
     ):
         raise DomainError({"body": "The proposed text is the same as the current text."})
@@ -119,6 +123,7 @@ def override_propose(
         new_key=new_key if kind == OverrideKind.INSERT else "",
         heading=heading,
         body=body if kind != OverrideKind.DELETE else "",
+        blocks=storable(blocks) if kind != OverrideKind.DELETE else None,
         rationale=rationale,
     )
     override.full_clean()
@@ -266,6 +271,11 @@ def conflict_resolve(
     else:
         if not merged_body.strip():
             raise DomainError({"merged_body": "Write the merged clause text."})
+        merged_blocks, unreadable = read_body(
+            merged_body, key=clause_key, context=consolidated_text(agreement).document
+        )
+        if unreadable:
+            raise DomainError({"merged_body": unreadable})
         ClauseOverride.objects.filter(pk__in=[o.pk for o in competing]).update(
             status=OverrideStatus.SUPERSEDED, decided_at=timezone.now()
         )
@@ -277,6 +287,7 @@ def conflict_resolve(
             clause_key=clause_key,
             heading=merged_heading.strip(),
             body=merged_body.strip(),
+            blocks=storable(merged_blocks),
             rationale=rationale.strip() or "Merged text resolving conflicting proposals.",
         )
         result.full_clean()

@@ -34,7 +34,7 @@ from agreements.selectors import (
 )
 from agreements.text import comparisons
 from agreements.text.comparisons import Comparison
-from agreements.text.consolidation import ConsolidatedText
+from agreements.text.consolidation import ConsolidatedText, read_frame
 from collaboratory.json_prefetch import with_json_prefetch
 from partners.models import ResearchQuestion
 from partners.selectors import AnyUser, staffed_collaboratories, trios_visible_to
@@ -60,7 +60,12 @@ def agreement_comparison(agreement: Agreement, text: ConsolidatedText | None = N
     further queries)."""
     text = text or consolidated_text(agreement)
     version = agreement.template_version
-    standard = comparisons.standard_text(list(version.clauses.all()), placeholder_values(agreement))
+    standard = comparisons.standard_text(
+        list(version.clauses.all()),
+        placeholder_values(agreement),
+        read_frame(version.frame),
+        text.schedule,
+    )
     return comparisons.agreement_vs_template(
         text,
         standard,

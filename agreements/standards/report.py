@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from django.utils.text import slugify
 
@@ -94,6 +94,11 @@ class ParsedClause:
     number: str
     heading: str
     body: str
+    # The structured form (issue 15): where the part sits in the outline and its blocks.
+    kind: str = "section"
+    label: str = ""
+    generated: str = ""
+    blocks: tuple[Any, ...] | None = None
 
 
 @dataclass
@@ -109,6 +114,8 @@ class ImportReport:
     warnings: list[Issue] = field(default_factory=list)
     title: str = ""
     style: str = ""
+    frame: Any = None  # the document around the clauses: title lines, numbering series
+    notes: list[Issue] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ nothing. Lifecycle moves go through ``agreements.lifecycle.transition`` only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,11 +19,21 @@ from agreements.access import User
 from agreements.models import (
     Clause,
     DSATemplate,
+    PartKind,
     TemplateVersion,
     VersionStatus,
 )
 from agreements.standards.report import ImportReport, Issue
 from agreements.standards.upload import parse_upload
+from agreements.text.consolidation import (
+    frame_json,
+    read_body,
+    read_frame,
+    storable,
+    template_part,
+)
+from agreements.text.document.model import Document
+from agreements.text.document.resolver import Resolver
 from agreements.text.placeholders import (
     malformed_placeholders,
     unknown_placeholders,
@@ -40,6 +51,13 @@ def _check_clause_text(clauses: Iterable[tuple[str, str, str]]) -> list[str]:
         for bad in malformed_placeholders(text):
             problems.append(f"Clause “{key}” has a malformed placeholder: {bad.message}")
     return problems
+
+
+def version_document(version: TemplateVersion) -> Document:
+    """A template version as a document: its frame and its clauses as parts, in order."""
+    frame = read_frame(version.frame) or Document()
+    parts = tuple(template_part(c) for c in version.clauses.order_by("order"))
+    return Document(frame.title, parts, frame.sections, frame.attachments)
 
 
 @transaction.atomic
@@ -64,26 +82,42 @@ def template_version_create(
     clauses: Sequence[Any],
     notes: str = "",
     copied_from: TemplateVersion | None = None,
+    frame: Document | None = None,
 ) -> TemplateVersion:
     """A new draft version holding ``clauses`` (objects with key, number, heading, body and
-    optionally mandatory_for). Keys must be unique and every clause needs text; a refusal
-    names each clause at fault, and nothing is created."""
+    optionally mandatory_for, and the structured ``kind``, ``label``, ``generated`` and
+    ``blocks``: tuples of blocks from an importer or stored JSON). ``frame`` is the document
+    around them (title, numbering series). Keys must be unique and every clause needs text; a
+    refusal names each clause at fault, and nothing is created."""
     keys = [c.key for c in clauses]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise DomainError(f"Clause keys must be unique; repeated: {', '.join(duplicates)}.")
-    rows, problems = [], []
+    rows: list[Clause] = []
+    problems: list[str] = []
     for order, clause in enumerate(clauses, start=1):
+        kind = getattr(clause, "kind", "") or PartKind.SECTION
+        blocks = getattr(clause, "blocks", None)
+        if isinstance(blocks, tuple):
+            blocks = storable(blocks)
+        elif blocks is None:
+            parsed, unreadable = read_body(clause.body or "", key=clause.key)
+            problems.extend(f"Clause “{clause.key}”: {message}" for message in unreadable)
+            blocks = storable(parsed)
         row = Clause(
             key=clause.key,
-            number=clause.number or str(order),
+            number=clause.number or ("" if kind != PartKind.SECTION else str(order)),
             heading=clause.heading,
             body=clause.body,
+            blocks=blocks,
+            kind=kind,
+            label=getattr(clause, "label", "") or "",
+            generated=getattr(clause, "generated", "") or "",
             order=order,
             mandatory_for=getattr(clause, "mandatory_for", "") or "",
         )
         name = _clause_name(clause.key, clause.number, clause.heading)
-        if not (clause.body or "").strip():
+        if not (clause.body or "").strip() and not row.generated and not row.heading:
             problems.append(
                 f"{name} has no text: a template clause needs its text. "
                 "Write it, or leave the clause out."
@@ -101,13 +135,23 @@ def template_version_create(
     if problems:
         raise DomainError(problems, code="invalid_clauses")
     number = (template.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+    if frame is None and copied_from is not None:
+        frame = read_frame(copied_from.frame)
     version = TemplateVersion(
-        template=template, number=number, title=title, notes=notes, copied_from=copied_from
+        template=template,
+        number=number,
+        title=title,
+        notes=notes,
+        copied_from=copied_from,
+        frame=frame_json(frame) if frame is not None else None,
     )
     version.full_clean()
     version.save()
+    document = read_frame(version.frame) or Document()
+    resolver = Resolver(replace(document, parts=tuple(template_part(r) for r in rows)))
     for row in rows:
         row.version = version
+        row.number = resolver.part_label(row.key)
     Clause.objects.bulk_create(rows)
     return version
 
@@ -143,8 +187,13 @@ def clause_update(
     for name, value in (("heading", heading), ("body", body), ("mandatory_for", mandatory_for)):
         if value is not None:
             setattr(clause, name, value)
+    if body is not None:
+        blocks, unreadable = read_body(body, key=clause.key, context=version_document(locked))
+        if unreadable:
+            raise DomainError({"body": unreadable})
+        clause.blocks = storable(blocks)
     clause.full_clean()
-    clause.save(update_fields=["heading", "body", "mandatory_for"])
+    clause.save(update_fields=["heading", "body", "blocks", "mandatory_for"])
     return clause
 
 
@@ -187,6 +236,7 @@ def template_import(
             title=report.title or template.name,
             clauses=report.clauses,
             notes=f"Imported from {filename}.",
+            frame=report.frame,
         )
     except DomainError as error:
         # Refused before anything was written: the report shows why, naming each clause.

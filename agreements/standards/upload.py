@@ -7,10 +7,15 @@ are the same everywhere:
 - Larger than ``TEMPLATE_UPLOAD_MAX_BYTES``: refused before anything else is looked at.
 - Word when the content starts like one (a zip, or an old .doc, which gets its own message),
   whatever the name says, or when the name ends in .docx/.doc:
-  :func:`~agreements.standards.docx_import.parse_docx` checks the package and reads it.
+  :func:`agreements.text.document.docx_import.docx_import` checks the package and reads it
+  (auto-numbering, heading styles or bold headings, lists, tables, emphasis, blanks).
 - Otherwise Markdown, when the name ends in .md/.markdown/.txt (or no name is known): the bytes
   must be UTF-8 (a byte-order mark is allowed), then
-  :func:`~agreements.standards.markdown_import.parse_markdown` reads them.
+  :func:`agreements.text.document.markdown_import.import_markdown` reads them (CommonMark,
+  pandoc Markdown, pandoc's output from Word).
+- Both give a document tree: :func:`from_document` turns it into the clauses of a version (one
+  per part, with its kind, label and blocks) and the frame around them (title, series), and
+  every finding into an error, a warning or a note.
 - Any other name is refused, with a message saying what to upload instead.
 
 Refusals come back as an :class:`~agreements.standards.report.ImportReport` with one error,
@@ -19,10 +24,15 @@ like every other problem with the file.
 
 from __future__ import annotations
 
-from agreements.standards.docx_import import parse_docx
 from agreements.standards.limits import looks_like_word, max_upload_bytes, size_problem
-from agreements.standards.markdown_import import parse_markdown
-from agreements.standards.report import ImportReport, ImportStyle, refused
+from agreements.standards.report import ImportReport, ImportStyle, Issue, ParsedClause, refused
+from agreements.text.document import import_report as library
+from agreements.text.document.docx_import import docx_import
+from agreements.text.document.fragments import body_markdown
+from agreements.text.document.markdown_import import import_markdown
+from agreements.text.document.model import Document
+from agreements.text.document.plain import inline_text
+from agreements.text.document.resolver import Resolver
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
 WORD_SUFFIXES = (".docx", ".doc")
@@ -45,7 +55,7 @@ def parse_upload(
         return refused(too_big)
     name = filename.lower()
     if looks_like_word(data) or name.endswith(WORD_SUFFIXES):
-        return parse_docx(data, max_bytes=limit)
+        return from_document(docx_import(data, max_bytes=limit), style="word")
     if filename and not name.endswith(MARKDOWN_SUFFIXES):
         return refused(
             f"“{filename}” is neither Markdown nor Word: upload a Markdown file (.md) with one "
@@ -59,4 +69,46 @@ def parse_upload(
         return refused(
             f"{which} is not UTF-8 text: save it as UTF-8 Markdown, or upload a Word file (.docx)."
         )
-    return parse_markdown(text, style=style)
+    return from_document(import_markdown(text), style="markdown")
+
+
+def from_document(found: library.ImportReport, *, style: str) -> ImportReport:
+    """The clauses and frame of an imported document tree, with its findings."""
+    report = ImportReport(style=style)
+    for finding in found.findings:
+        issue = Issue(None, None, str(finding))
+        {
+            library.Severity.ERROR: report.errors,
+            library.Severity.WARNING: report.warnings,
+            library.Severity.NOTE: report.notes,
+        }[finding.severity].append(issue)
+    for severity, count in found.unlisted.items():
+        if count:
+            report.warnings.append(Issue(None, None, f"... and {count} more {severity.value}s."))
+    document = found.document
+    if document is None or report.errors:
+        if not report.errors:
+            report.errors.append(Issue(None, None, "The file could not be read."))
+        return report
+    if not document.parts:
+        report.errors.append(
+            Issue(None, None, "No clauses were found: the file has no text after its title.")
+        )
+        return report
+    resolver = Resolver(document)
+    report.title = " ".join(inline_text(line).strip() for line in document.title).strip()
+    report.frame = Document(document.title, (), document.sections, document.attachments)
+    for part in document.parts:
+        report.clauses.append(
+            ParsedClause(
+                key=part.key,
+                number=resolver.part_label(part.key),
+                heading=inline_text(part.title).strip(),
+                body=body_markdown(part.blocks, key=part.key, context=document),
+                kind=part.kind.value,
+                label=part.label or "",
+                generated=part.generated,
+                blocks=part.blocks,
+            )
+        )
+    return report

@@ -29,9 +29,10 @@ from django.utils.safestring import SafeString
 from agreements.text.consolidation import (
     ClauseLike,
     ConsolidatedText,
-    canonical_form,
+    ScheduleRow,
     consolidate,
 )
+from agreements.text.document.model import Document
 from agreements.text.placeholders import PlaceholderValue
 from agreements.text.redline import (
     Op,
@@ -302,9 +303,17 @@ class Comparison:
         ]
 
 
-def standard_text(clauses: Sequence[ClauseLike], values: Values) -> ConsolidatedText:
-    """The template's clauses filled with an agreement's values: its text with no overrides."""
-    return consolidate(clauses=clauses, accepted_overrides=(), values=values)
+def standard_text(
+    clauses: Sequence[ClauseLike],
+    values: Values,
+    frame: Document | None = None,
+    schedule: Sequence[ScheduleRow] = (),
+) -> ConsolidatedText:
+    """The template's clauses filled with an agreement's values and its data-element schedule:
+    its text with no overrides."""
+    return consolidate(
+        clauses=clauses, accepted_overrides=(), values=values, frame=frame, schedule=schedule
+    )
 
 
 def agreement_vs_template(
@@ -330,11 +339,8 @@ def agreement_vs_template(
 
 
 def _preamble(text: ConsolidatedText) -> str:
-    """The canonical form without its clauses: the header and the data schedule."""
-    bare = ConsolidatedText(
-        header=text.header, clauses=(), deleted=(), schedule=text.schedule, unfilled=()
-    )
-    return canonical_form(bare)
+    """The header of the text (the data schedule is a part, compared with the clauses)."""
+    return "\n".join(f"{name}: {value}" for name, value in text.header) + "\n"
 
 
 def text_vs_earlier(

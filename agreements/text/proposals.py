@@ -23,6 +23,7 @@ from agreements.text.consolidation import (
     OverrideLike,
     consolidate,
 )
+from agreements.text.document.model import Document
 from agreements.text.placeholders import fill
 from agreements.text.redline import WordStats, word_stats
 from agreements.text.redline_html import redline_html
@@ -172,6 +173,7 @@ def upgrade_preview(
     accepted_overrides: Sequence[OverrideLike],
     values: Values,
     header: Sequence[tuple[str, str]] = (),
+    frame: Document | None = None,
     current_label: str,
     new_label: str,
 ) -> UpgradePreview:
@@ -183,6 +185,7 @@ def upgrade_preview(
         values=values,
         header=header,
         schedule=current.schedule,
+        frame=frame,
     )
     old_by_key = {c.key: c for c in old_clauses}
     new_by_key = {c.key: c for c in new_clauses}

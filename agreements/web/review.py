@@ -44,6 +44,7 @@ from agreements.selectors import (
 )
 from agreements.text import comparisons, proposals
 from agreements.text.comparisons import ClauseComparison, Comparison
+from agreements.text.consolidation import read_frame
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -159,8 +160,12 @@ def agreement_compare(request: HttpRequest, pk) -> HttpResponse:
 def agreement_conflict(request: HttpRequest, pk, clause_key: str) -> HttpResponse:
     """The competing positions on one clause, side by side with the standard text."""
     agreement = _agreement(request, pk)
+    version = agreement.template_version
     standard = comparisons.standard_text(
-        list(agreement.template_version.clauses.all()), placeholder_values(agreement)
+        list(version.clauses.all()),
+        placeholder_values(agreement),
+        read_frame(version.frame),
+        consolidated_text(agreement).schedule,
     )
     clause = next((c for c in standard.clauses if c.key == clause_key), None)
     if clause is None:
@@ -248,6 +253,7 @@ def agreement_compare_upgrade(request: HttpRequest, pk) -> HttpResponse:
             accepted_overrides=accepted_overrides(agreement),
             values=placeholder_values(agreement),
             header=text.header,
+            frame=read_frame(target.frame),
             current_label=f"Now ({agreement.template_version})",
             new_label=f"On {target}",
         )

@@ -186,7 +186,7 @@ def test_demo_agreement_pdf_redline_renders_through_the_agreement_pipeline(clien
     assert response["Content-Type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
     text = " ".join(page.extract_text() for page in reader.pages)
-    assert "1 of 36 clauses deviate from the standard" in text
+    assert "1 of 37 clauses deviate from the standard" in text  # 36 clauses + the schedule
     assert "Publication and Pre-Publication Review" in text
 
 

@@ -1,0 +1,470 @@
+"""The consolidated text of an agreement, computed by one function, and its SHA-256.
+
+consolidated text = the template's document (its frame and its clauses as parts)
+                    + accepted overrides + filled parameters + the data-element schedule.
+
+Pure functions over plain values: no ORM, no request. The same function serves the detail
+page, approvals, signatures, PDFs, the Word export and the API, so every one of them sees the
+same text and the same hash.
+
+The result is a structured :class:`~agreements.text.document.model.Document` (``document``):
+parts in the template's order, numbered by its own series (sections A., B., ...; attachments
+"Attachment A", ...), so labels follow the source and an inserted clause renumbers the ones
+after it. ``clauses`` keeps the flat view other modules read (key, label, heading and the plain
+text of each part, references resolved); ``body`` there is text, never markup.
+
+**What the hash covers** (README, "Structured text"): the UTF-8 bytes of
+
+    COLLABORATORY AGREEMENT TEXT v2
+    <Name>: <value>          one line per header field (title, reference, parties, dates)
+    <canonical JSON of the consolidated document>
+
+where the canonical JSON is :func:`agreements.text.document.canonical.to_json`.
+Agreements whose approvals or signatures were given on the first text format keep that hash
+while their text is unchanged (:mod:`agreements.text.legacy_text`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any, Protocol
+
+from agreements.text import legacy_text
+from agreements.text.document import canonical
+from agreements.text.document.model import (
+    Block,
+    BulletList,
+    Cell,
+    Document,
+    Emph,
+    Indented,
+    Inline,
+    ListItem,
+    OrderedList,
+    Paragraph,
+    Param,
+    Part,
+    PartKind,
+    Row,
+    Strong,
+    Superscript,
+    Table,
+    Term,
+    Text,
+    Underline,
+)
+from agreements.text.document.plain import blocks_text, inline_text
+from agreements.text.document.resolver import Resolver
+from agreements.text.placeholders import PlaceholderValue, fill
+
+FORMAT_HEADER = "COLLABORATORY AGREEMENT TEXT v2"
+SCHEDULE_KEY = "data-elements"  # Part.generated of the data-element schedule
+SCHEDULE_PART_KEY = "data-element-schedule"  # its key when the template does not place it
+SCHEDULE_TITLE = "Data Elements"
+SCHEDULE_COLUMNS = ("Data element", "From", "To", "Identifiability", "Research questions", "Notes")
+
+
+class ClauseLike(Protocol):
+    """A template clause or a consolidated one: read-only members, so frozen dataclasses
+    (``ConsolidatedClause``) match as well as model rows. Template clauses may also carry
+    ``kind``, ``label``, ``generated`` and ``blocks`` (read with defaults)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def heading(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+
+
+class OverrideLike(Protocol):
+    id: int
+    kind: str
+    clause_key: str
+    new_key: str
+    heading: str
+    body: str
+
+
+@dataclass(frozen=True)
+class ConsolidatedClause:
+    key: str
+    number: str  # the label shown: "A.", "7.", "Attachment B", "" for unnumbered parts
+    heading: str
+    body: str  # plain text of the part, labels and references resolved
+    origin: str  # "template", "replaced", "inserted" or "generated"
+    override_id: int | None = None
+    template_heading: str = ""
+    template_body: str = ""
+    kind: str = PartKind.SECTION.value
+    part: Part | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One data element as it appears in the agreement's schedule."""
+
+    name: str
+    source: str
+    recipient: str
+    identifiability: str
+    research_questions: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ConsolidatedText:
+    header: tuple[tuple[str, str], ...]
+    clauses: tuple[ConsolidatedClause, ...]
+    deleted: tuple[ConsolidatedClause, ...]
+    schedule: tuple[ScheduleRow, ...]
+    unfilled: tuple[str, ...] = field(default=())
+    document: Document = field(default_factory=Document)
+    legacy_canonical: str = ""  # set while a v1 text's approvals and signatures still hold
+
+    @property
+    def format(self) -> str:
+        return "v1" if self.legacy_canonical else "v2"
+
+    @property
+    def canonical(self) -> str:
+        return self.legacy_canonical or canonical_form(self)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical.encode("utf-8")).hexdigest()
+
+    @property
+    def resolver(self) -> Resolver:
+        return Resolver(self.document)
+
+    def clause(self, key: str) -> ConsolidatedClause | None:
+        return next((c for c in self.clauses if c.key == key), None)
+
+
+def _line(value: str) -> str:
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    return " ".join(text.split())
+
+
+def canonical_form(text: ConsolidatedText) -> str:
+    """The exact string that is hashed (module docstring)."""
+    lines = [FORMAT_HEADER]
+    lines += [f"{_line(name)}: {_line(value)}" for name, value in text.header]
+    lines.append(canonical.to_json(text.document))
+    return "\n".join(lines) + "\n"
+
+
+# --- reading stored clauses -----------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _blocks_from_json(data: str) -> tuple[Block, ...]:
+    tree = canonical.from_json(data)
+    assert isinstance(tree, tuple)  # noqa: S101 - a list at the top level reads as blocks
+    return tree
+
+
+@lru_cache(maxsize=2048)
+def _blocks_from_markdown(body: str) -> tuple[Block, ...]:
+    from agreements.text.document.fragments import parse_body
+
+    blocks, _report = parse_body(body)
+    return blocks
+
+
+def storable(blocks: Sequence[Block]) -> Any:
+    """What a clause or override stores as its ``blocks``: the canonical JSON, parsed."""
+    return json.loads(canonical.to_json(tuple(blocks)))
+
+
+def read_body(
+    body: str, *, key: str, context: Document | None = None
+) -> tuple[tuple[Block, ...], list[str]]:
+    """A body typed by a person (Markdown) as blocks, and the errors that refuse it."""
+    from agreements.text.document.fragments import parse_body
+
+    blocks, report = parse_body(body, key=key, context=context)
+    return blocks, [str(finding) for finding in report.errors]
+
+
+def stored_blocks(blocks: Any, body: str) -> tuple[Block, ...]:
+    """The blocks of a stored clause or override: its structured ``blocks`` (JSON, as the
+    database returns it), or, for rows written before structured text, its Markdown body."""
+    if blocks is not None:
+        return _blocks_from_json(json.dumps(blocks, ensure_ascii=False, separators=(",", ":")))
+    return _blocks_from_markdown(body or "")
+
+
+@lru_cache(maxsize=256)
+def _frame_from_json(data: str) -> Document:
+    tree = canonical.from_json(data)
+    if not isinstance(tree, Document):
+        raise ValueError("$: a template's frame is a document")
+    return tree
+
+
+def read_frame(frame: Any) -> Document | None:
+    """A template version's stored frame (title and series), or None when it has none."""
+    if not frame:
+        return None
+    return _frame_from_json(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+
+
+def frame_json(document: Document) -> Any:
+    """What a template version stores as its frame: ``document`` without its parts."""
+    return json.loads(canonical.to_json(replace(document, parts=())))
+
+
+def template_part(clause: Any) -> Part:
+    """A template clause (model row or parsed clause) as a part of its document."""
+    kind = PartKind(getattr(clause, "kind", "") or PartKind.SECTION)
+    heading = (clause.heading or "").strip()
+    return Part(
+        key=clause.key,
+        kind=kind,
+        title=(Text(heading),) if heading else (),
+        blocks=stored_blocks(getattr(clause, "blocks", None), clause.body),
+        label=getattr(clause, "label", "") or None,
+        generated=getattr(clause, "generated", "") or "",
+    )
+
+
+# --- filling ---------------------------------------------------------------------------------
+
+
+class _Filler:
+    def __init__(self, values: Mapping[str, PlaceholderValue | None]) -> None:
+        self.values = values
+        self.missing: list[str] = []
+
+    def inlines(self, inlines: Sequence[Inline]) -> tuple[Inline, ...]:
+        out: list[Inline] = []
+        for inline in inlines:
+            if isinstance(inline, Param):
+                text = fill(f"[[{inline.name}]]", self.values)
+                if text == f"[[{inline.name}]]":
+                    if inline.name not in self.missing:
+                        self.missing.append(inline.name)
+                    out.append(inline)
+                else:
+                    out.append(Text(text))
+            elif isinstance(inline, (Strong, Emph, Underline, Superscript, Term)):
+                out.append(replace(inline, children=self.inlines(inline.children)))
+            else:
+                out.append(inline)
+        return tuple(out)
+
+    def blocks(self, blocks: Sequence[Block]) -> tuple[Block, ...]:
+        out: list[Block] = []
+        for block in blocks:
+            match block:
+                case Paragraph():
+                    out.append(Paragraph(self.inlines(block.inlines)))
+                case OrderedList() | BulletList():
+                    items = tuple(replace(i, blocks=self.blocks(i.blocks)) for i in block.items)
+                    out.append(replace(block, items=items))
+                case Table():
+                    rows = tuple(
+                        Row(tuple(replace(c, blocks=self.blocks(c.blocks)) for c in row.cells))
+                        for row in block.rows
+                    )
+                    out.append(replace(block, rows=rows))
+                case Indented():
+                    out.append(Indented(self.blocks(block.blocks)))
+        return tuple(out)
+
+    def part(self, part: Part) -> Part:
+        return replace(part, title=self.inlines(part.title), blocks=self.blocks(part.blocks))
+
+
+def _cell(text: str) -> Cell:
+    return Cell((Paragraph((Text(text),)),) if text.strip() else ())
+
+
+def schedule_table(schedule: Sequence[ScheduleRow]) -> Table:
+    """The data-element schedule as a table with a header row."""
+    header = Row(tuple(Cell((Paragraph((Strong((Text(c),)),)),)) for c in SCHEDULE_COLUMNS))
+    rows = [
+        Row(
+            (
+                _cell(_line(row.name)),
+                _cell(_line(row.source)),
+                _cell(_line(row.recipient)),
+                _cell(row.identifiability),
+                Cell(
+                    (BulletList(tuple(ListItem((Paragraph((Text(_line(q)),)),)) for q in qs)),)
+                    if (qs := [q for q in row.research_questions if q.strip()])
+                    else ()
+                ),
+                _cell(_line(row.description)),
+            )
+        )
+        for row in schedule
+    ]
+    return Table((header, *rows), header_rows=1, widths=(3, 2, 2, 2, 3, 3))
+
+
+def _schedule_blocks(part: Part, schedule: Sequence[ScheduleRow]) -> tuple[Block, ...]:
+    if not schedule:
+        none = Paragraph((Emph((Text("No data elements are listed yet."),)),))
+        return (*part.blocks, none)
+    return (*part.blocks, schedule_table(schedule))
+
+
+# --- consolidating ---------------------------------------------------------------------------
+
+
+def consolidate(
+    *,
+    clauses: Sequence[ClauseLike],
+    accepted_overrides: Iterable[OverrideLike],
+    values: Mapping[str, PlaceholderValue | None],
+    header: Sequence[tuple[str, str]] = (),
+    schedule: Sequence[ScheduleRow] = (),
+    frame: Document | None = None,
+    attested_hash: str = "",
+) -> ConsolidatedText:
+    """Apply accepted overrides (in the order given) to the template's parts, number them by
+    the template's series and fill parameters.
+
+    ``frame`` is the template's document without parts (title and series); ``attested_hash``
+    the hash the agreement's approvals or signatures hold, if any: when the v2 text does not
+    have it but the v1 text of the same clauses does, the v1 form is kept (module docstring).
+    An override whose clause is no longer there is skipped; services refuse such proposals up
+    front, so this only guards against inconsistent input.
+    """
+    overrides = list(accepted_overrides)
+    template_parts = [template_part(c) for c in clauses]
+    working: list[dict[str, Any]] = [
+        {"part": p, "template": p, "origin": "template", "override_id": None, "deleted": False}
+        for p in template_parts
+    ]
+    for override in overrides:
+        index = next(
+            (i for i, w in enumerate(working) if w["part"].key == override.clause_key), None
+        )
+        if index is None:
+            continue
+        blocks = stored_blocks(getattr(override, "blocks", None), override.body)
+        target = working[index]
+        if override.kind == "replace":
+            heading = (override.heading or "").strip()
+            title = (Text(heading),) if heading else target["part"].title
+            target["part"] = replace(target["part"], title=title, blocks=blocks)
+            target["origin"] = "replaced" if target["origin"] == "template" else target["origin"]
+            target["override_id"] = override.id
+        elif override.kind == "delete":
+            target["deleted"] = True
+            target["override_id"] = override.id
+        elif override.kind == "insert":
+            position = index + 1
+            while position < len(working) and working[position].get("after") == (
+                override.clause_key
+            ):
+                position += 1
+            after = target["part"].kind
+            kind = after if after in (PartKind.SECTION, PartKind.ATTACHMENT) else PartKind.SECTION
+            heading = (override.heading or "").strip()
+            part = Part(override.new_key, kind, (Text(heading),) if heading else (), blocks)
+            working.insert(
+                position,
+                {
+                    "part": part,
+                    "template": None,
+                    "origin": "inserted",
+                    "override_id": override.id,
+                    "deleted": False,
+                    "after": override.clause_key,
+                },
+            )
+    filler = _Filler(values)
+    kept = [w for w in working if not w["deleted"]]
+    if not any(w["part"].generated == SCHEDULE_KEY for w in kept):
+        taken = {w["part"].key for w in working}
+        key = next(k for n in range(1, 100) if (k := _nth(SCHEDULE_PART_KEY, n)) not in taken)
+        generated = Part(key, PartKind.ATTACHMENT, (Text(SCHEDULE_TITLE),), (), None, SCHEDULE_KEY)
+        kept.append({"part": generated, "template": None, "origin": "generated"})
+    parts: list[Part] = []
+    for item in kept:
+        part = filler.part(item["part"])
+        if part.generated == SCHEDULE_KEY:
+            part = replace(part, blocks=_schedule_blocks(part, schedule))
+        parts.append(part)
+    base = frame or Document()
+    document = Document(base.title, tuple(parts), base.sections, base.attachments)
+    resolver = Resolver(document)
+    unfilled = list(filler.missing)
+
+    def flat(item: dict[str, Any], part: Part, deleted: bool = False) -> ConsolidatedClause:
+        template = item.get("template")
+        chain = () if deleted else resolver.chain(part.key)
+        template_body = ""
+        if template is not None:
+            template_body = _text(_Filler(values).part(template).blocks, resolver, chain)
+        return ConsolidatedClause(
+            key=part.key,
+            number="" if deleted else resolver.part_label(part.key),
+            heading=_title(part),
+            body=_text(part.blocks, resolver, chain),
+            origin=item["origin"],
+            override_id=item.get("override_id"),
+            template_heading=_title(template) if template is not None else "",
+            template_body=template_body,
+            kind=part.kind.value,
+            part=part,
+        )
+
+    consolidated = tuple(flat(item, part) for item, part in zip(kept, parts, strict=True))
+    deleted = tuple(
+        flat(item, _Filler(values).part(item["part"]), deleted=True)
+        for item in working
+        if item["deleted"]
+    )
+    text = ConsolidatedText(
+        header=tuple(header),
+        clauses=consolidated,
+        deleted=deleted,
+        schedule=tuple(schedule),
+        unfilled=tuple(unfilled),
+        document=document,
+    )
+    if attested_hash and text.sha256 != attested_hash:
+        legacy = legacy_text.consolidate(
+            clauses=clauses,
+            accepted_overrides=overrides,
+            values=values,
+            header=header,
+            schedule=[legacy_text.ScheduleRow(**row.__dict__) for row in schedule],
+        )
+        if legacy.sha256 == attested_hash:
+            return replace(text, legacy_canonical=legacy.canonical)
+    return text
+
+
+def part_text(text: ConsolidatedText, key: str, blocks: Sequence[Block], values: Any) -> str:
+    """How ``blocks``, filled with ``values``, would read as the body of part ``key`` of
+    ``text`` (to tell whether a proposal changes anything)."""
+    resolver = text.resolver
+    chain = resolver.chain(key) if text.clause(key) is not None else ()
+    return _text(_Filler(values).blocks(blocks), resolver, chain)
+
+
+def _nth(key: str, n: int) -> str:
+    return key if n == 1 else f"{key}-{n}"
+
+
+def _title(part: Part) -> str:
+    return inline_text(part.title).strip()
+
+
+def _text(blocks: Sequence[Block], resolver: Resolver, chain: tuple[int, ...]) -> str:
+    """Plain text of a part's body: paragraphs and items separated by a blank line."""
+    return "\n\n".join(piece for piece in blocks_text(blocks, resolver, chain) if piece)

@@ -1,0 +1,159 @@
+"""One clause body as Markdown <-> its blocks, inside the document it belongs to.
+
+People write and edit one clause at a time (a template clause, a proposed replacement or an
+inserted clause): the text they type is Markdown (``**bold**``, lists, tables, ``[[param]]``,
+``[date]``) and is stored as blocks (:mod:`~agreements.text.document.model`), read the way the
+document importer reads a part's body: headings inside a body become bold paragraphs, typed
+labels ("(a)", "7.2") become list items, blanks, parameters and references to the other parts
+of ``context`` ("Section D", "Section 7.2(c)") are recognised.
+
+- :func:`parse_body` never raises on bad input: it returns the blocks and an import report.
+  Text with no Markdown in it (plain paragraphs and ``[[param]]``) is read without pandoc.
+- :func:`body_markdown` is the inverse: the Markdown a person edits, which reads back to the
+  same blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from agreements.text.document.fillins import find_fillins
+from agreements.text.document.import_report import ImportReport
+from agreements.text.document.markdown_export import API_VERSION, WRITER, _Writer
+from agreements.text.document.markdown_import import MAX_MARKDOWN_CHARS, READER, run_pandoc
+from agreements.text.document.model import (
+    Block,
+    Document,
+    NumberFormat,
+    Paragraph,
+    Param,
+    Part,
+    PartKind,
+    Strong,
+    Text,
+)
+from agreements.text.document.normalise import normalise
+from agreements.text.document.pandoc_ast import Heading, Literal, PandocReader
+from agreements.text.document.resolver import Resolver
+from agreements.text.document.typed_lists import rebuild
+
+# Text that needs no Markdown reader: no markup characters, no list or quote markers, and
+# square brackets only as [[param]] placeholders.
+_MARKUP_RE = re.compile(r"[*_`\\<>{}|^~#\[\]]|^\s*(?:[-+]\s|\(?[0-9A-Za-z]{1,6}[.)]\s)", re.M)
+_PARAM_RE = re.compile(r"\[\[([a-z][a-z0-9_]*)\]\]")
+_LABEL_START_RE = re.compile(r"^\s*\(?[0-9A-Za-z]{1,6}[.)]\s")
+
+
+def _plain_enough(text: str) -> bool:
+    without_params = _PARAM_RE.sub("", text)
+    return not _MARKUP_RE.search(without_params)
+
+
+def _plain_blocks(text: str) -> tuple[Block, ...]:
+    blocks: list[Block] = []
+    for chunk in re.split(r"\n\s*\n", text):
+        words = " ".join(line.strip() for line in chunk.split("\n") if line.strip())
+        if not words:
+            continue
+        inlines: list[Any] = []
+        position = 0
+        for match in _PARAM_RE.finditer(words):
+            if match.start() > position:
+                inlines.append(Text(words[position : match.start()]))
+            inlines.append(Param(match.group(1)))
+            position = match.end()
+        if position < len(words):
+            inlines.append(Text(words[position:]))
+        blocks.append(Paragraph(tuple(inlines)))
+    return tuple(blocks)
+
+
+def _as_blocks(raw: Sequence[object]) -> list[object]:
+    """Headings inside a body become bold paragraphs; literal spans stay text."""
+    out: list[object] = []
+    for block in raw:
+        if isinstance(block, Heading):
+            out.append(Paragraph((Strong(block.inlines),)))
+        elif isinstance(block, Literal):
+            out.append(Paragraph((Text(block.text),)))
+        else:
+            out.append(block)
+    return out
+
+
+def _section_counter(context: Document | None, key: str) -> int | None:
+    """The decimal section number of part ``key``, for "7.2"-style items inside it."""
+    if context is None or context.sections.numbering.formats[:1] != (NumberFormat.DECIMAL,):
+        return None
+    chain = Resolver(context).chain(key) if any(p.key == key for p in context.parts) else ()
+    return chain[0] if chain else None
+
+
+def parse_body(
+    text: str,
+    *,
+    key: str = "clause",
+    context: Document | None = None,
+    kind: PartKind = PartKind.SECTION,
+    max_chars: int = MAX_MARKDOWN_CHARS,
+) -> tuple[tuple[Block, ...], ImportReport]:
+    """The blocks of the Markdown body ``text`` of part ``key`` in ``context`` (the document
+    it belongs to, for references and decimal item numbers; the part itself may be absent)."""
+    report = ImportReport()
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > max_chars:
+        report.error("", f"The text is {len(text):,} characters long; the limit is {max_chars:,}.")
+        return (), report
+    if "\x00" in text:
+        report.error("", "The text contains a NUL character; paste it again as plain text.")
+        return (), report
+    if not text.strip():
+        return (), report
+    if _plain_enough(text):
+        raw: list[object] = list(_plain_blocks(text))
+    else:
+        try:
+            ast = json.loads(run_pandoc(text, reader=READER, writer="json"))
+        except (RuntimeError, ValueError) as error:
+            report.error("", str(error))
+            return (), report
+        raw = _as_blocks(PandocReader(report).document(ast))
+    blocks = rebuild(raw, _section_counter(context, key))  # type: ignore[arg-type]
+    part = Part(key, kind, (), blocks)
+    others = tuple(p for p in (context.parts if context else ()) if p.key != key)
+    frame = context or Document()
+    document = replace(frame, title=(), parts=(*others, part))
+    found = find_fillins(document, report)
+    mine = next(p for p in found.parts if p.key == key)
+    return normalise(mine.blocks), report
+
+
+def body_markdown(
+    blocks: Sequence[Block], *, key: str = "clause", context: Document | None = None
+) -> str:
+    """The Markdown a person edits for ``blocks`` (the body of part ``key`` in ``context``)."""
+    if not blocks:
+        return ""
+    if all(
+        isinstance(b, Paragraph) and all(isinstance(i, (Text, Param)) for i in b.inlines)
+        for b in blocks
+    ):
+        text = "\n\n".join(
+            "".join(i.text if isinstance(i, Text) else f"[[{i.name}]]" for i in b.inlines)  # type: ignore[union-attr]
+            for b in blocks
+        )
+        if _plain_enough(text) and not _LABEL_START_RE.search(text):
+            return text
+    document = context if context is not None and any(p.key == key for p in context.parts) else None
+    writer = _Writer(document)
+    chain = writer.resolver.chain(key) if writer.resolver and document is not None else ()
+    ast = {
+        "pandoc-api-version": API_VERSION,
+        "meta": {},
+        "blocks": writer.blocks(normalise(tuple(blocks)), chain),
+    }
+    return run_pandoc(json.dumps(ast), reader="json", writer=WRITER, extra=("--wrap=none",)).strip()
