@@ -28,7 +28,7 @@ from agreements.standards.limits import looks_like_word, max_upload_bytes, size_
 from agreements.standards.report import ImportReport, ImportStyle, Issue, ParsedClause, refused
 from agreements.text.document import import_report as library
 from agreements.text.document.docx_import import docx_import
-from agreements.text.document.fragments import body_markdown
+from agreements.text.document.fragments import bodies_markdown
 from agreements.text.document.markdown_import import import_markdown
 from agreements.text.document.model import Document
 from agreements.text.document.plain import inline_text
@@ -96,6 +96,7 @@ def from_document(found: library.ImportReport, *, style: str) -> ImportReport:
         )
         return report
     resolver = Resolver(document)
+    bodies = bodies_markdown(document)
     report.title = " ".join(inline_text(line).strip() for line in document.title).strip()
     report.frame = Document(document.title, (), document.sections, document.attachments)
     for part in document.parts:
@@ -104,7 +105,7 @@ def from_document(found: library.ImportReport, *, style: str) -> ImportReport:
                 key=part.key,
                 number=resolver.part_label(part.key),
                 heading=inline_text(part.title).strip(),
-                body=body_markdown(part.blocks, key=part.key, context=document),
+                body=bodies.get(part.key, ""),
                 kind=part.kind.value,
                 label=part.label or "",
                 generated=part.generated,

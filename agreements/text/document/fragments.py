@@ -132,6 +132,24 @@ def parse_body(
     return normalise(mine.blocks), report
 
 
+_PART_MARK = "<!-- collaboratory-part {} -->"
+_PART_MARK_RE = re.compile(r"^<!-- collaboratory-part ([a-z0-9-]+) -->$", re.M)
+
+
+def bodies_markdown(document: Document) -> dict[str, str]:
+    """:func:`body_markdown` of every part of ``document``, by key, in one pandoc run."""
+    writer = _Writer(document)
+    blocks: list[Any] = []
+    for part in document.parts:
+        chain = writer.resolver.chain(part.key) if writer.resolver else ()
+        blocks.append({"t": "RawBlock", "c": ["html", _PART_MARK.format(part.key)]})
+        blocks.extend(writer.blocks(normalise(part.blocks), chain))
+    ast = {"pandoc-api-version": API_VERSION, "meta": {}, "blocks": blocks}
+    out = run_pandoc(json.dumps(ast), reader="json", writer=WRITER, extra=("--wrap=none",))
+    pieces = _PART_MARK_RE.split(out)
+    return {key: text.strip() for key, text in zip(pieces[1::2], pieces[2::2], strict=True)}
+
+
 def body_markdown(
     blocks: Sequence[Block], *, key: str = "clause", context: Document | None = None
 ) -> str:
