@@ -37,7 +37,8 @@ from agreements.text.document.model import (
     Text,
 )
 from agreements.text.document.normalise import normalise
-from agreements.text.document.pandoc_ast import Heading, Literal, PandocReader
+from agreements.text.document.pandoc_ast import Heading, Literal, PandocReader, Separator
+from agreements.text.document.plain import inline_text
 from agreements.text.document.resolver import Resolver
 from agreements.text.document.typed_lists import rebuild
 
@@ -73,10 +74,14 @@ def _plain_blocks(text: str) -> tuple[Block, ...]:
 
 
 def _as_blocks(raw: Sequence[object]) -> list[object]:
-    """Headings inside a body become bold paragraphs; literal spans stay text."""
+    """Headings inside a body become bold paragraphs; literal spans stay text; the empty
+    comment :func:`body_markdown` writes between two lists keeps them apart. (Bodies are read
+    without raw HTML: "<b>" is what the person typed.)"""
     out: list[object] = []
     for block in raw:
-        if isinstance(block, Heading):
+        if isinstance(block, Paragraph) and inline_text(block.inlines).strip() == "<!-- -->":
+            out.append(Separator())
+        elif isinstance(block, Heading):
             out.append(Paragraph((Strong(block.inlines),)))
         elif isinstance(block, Literal):
             out.append(Paragraph((Text(block.text),)))
@@ -117,7 +122,7 @@ def parse_body(
         raw: list[object] = list(_plain_blocks(text))
     else:
         try:
-            ast = json.loads(run_pandoc(text, reader=READER, writer="json"))
+            ast = json.loads(run_pandoc(text, reader=f"{READER}-raw_html", writer="json"))
         except (RuntimeError, ValueError) as error:
             report.error("", str(error))
             return (), report
