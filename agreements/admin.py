@@ -8,7 +8,6 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.text import slugify
 
 from agreements.models import (
     Agreement,
@@ -22,7 +21,7 @@ from agreements.models import (
     TemplateVersion,
     Transition,
 )
-from agreements.standards.export import export_docx, export_markdown
+from agreements.standards.export import version_export
 from agreements.standards.limits import max_upload_bytes, mib, size_problem
 from agreements.standards.services import (
     template_import,
@@ -186,23 +185,15 @@ class TemplateVersionAdmin(admin.ModelAdmin):
         ]
 
     def export_view(self, request, version_id: int, fmt: str):
-        version = get_object_or_404(TemplateVersion, pk=version_id)
+        version = get_object_or_404(
+            TemplateVersion.objects.select_related("template"), pk=version_id
+        )
         if not self.has_view_permission(request, version):
             return HttpResponse(status=403)
-        clauses = list(version.clauses.order_by("order"))
-        name = f"{slugify(version.template.name)}-v{version.number}"
-        exporters = {
-            "md": (export_markdown, "text/markdown; charset=utf-8"),
-            "docx": (
-                export_docx,
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            ),
-        }
-        if fmt not in exporters:
+        if fmt not in ("md", "docx"):
             return HttpResponse("Unknown format: use md or docx.", status=404)
-        exporter, content_type = exporters[fmt]
         try:
-            data = exporter(version.title, clauses)
+            export = version_export(version, fmt)
         except ValueError as error:
             self.message_user(request, f"Cannot export {version}: {error}", messages.ERROR)
             return redirect(reverse("admin:agreements_templateversion_change", args=[version.pk]))
@@ -212,8 +203,8 @@ class TemplateVersionAdmin(admin.ModelAdmin):
             actor=request.user,
             payload={"export": "template", "format": fmt, "via": "admin"},
         )
-        response = HttpResponse(data, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+        response = HttpResponse(export.data, content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         return response
 
     @admin.action(description="Create a new draft version from the selected version")

@@ -3,14 +3,13 @@ copy, publish, import and export in the admin."""
 
 import io
 
+import docx
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from agreements.models import Clause, DSATemplate, TemplateVersion
 from agreements.negotiation.services import agreement_create
-from agreements.standards.docx_import import parse_docx
-from agreements.standards.markdown_import import parse_markdown
 from agreements.standards.services import (
     clause_update,
     template_version_copy,
@@ -225,14 +224,14 @@ def test_the_admin_import_and_the_service_accept_and_refuse_the_same_files(
     """Both read uploads through parse_upload: same names, size limit, UTF-8 rule, messages."""
     from html import unescape
 
-    from agreements.standards.export import export_docx
-    from agreements.standards.report import ParsedClause
     from agreements.standards.services import template_import
+    from agreements.text.document.docx_export import docx_export
+    from agreements.text.document.markdown_import import import_markdown
 
     settings.TEMPLATE_UPLOAD_MAX_BYTES = MIB
     name, data, expected = SAME_RULES_CASES[case]
     if data == "docx":
-        data = export_docx("T", [ParsedClause("purpose", "1", "Purpose", "Text.")])
+        data = docx_export(import_markdown(SAME_RULES_CASES["markdown"][1].decode()).document)
     before = template.versions.count()
 
     version, report = template_import(template=template, filename=name, data=data)
@@ -257,21 +256,37 @@ def test_the_admin_import_and_the_service_accept_and_refuse_the_same_files(
 
 
 @pytest.mark.parametrize("fmt", ["md", "docx"])
-def test_admin_export_round_trips(client, demo, published, fmt):
+def test_admin_export_writes_the_version_document_and_reads_back_to_it(
+    client, demo, published, fmt
+):
+    """The export is the library's writer over the version's document: importing it gives
+    the same canonical text, and Word users see no markup characters."""
+    from agreements.standards.services import template_import, version_document
+    from agreements.text.document import canonical
+
     otp_verified(client, demo["users"]["facilitator"])
     response = client.get(
         reverse("admin:agreements_templateversion_export", args=[published.pk, fmt])
     )
     assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="aims-standard-three-party-dsa-v{published.number}.{fmt}"'
+    )
     body = b"".join(response.streaming_content) if response.streaming else response.content
-    report = parse_markdown(body.decode()) if fmt == "md" else parse_docx(body)
-    assert report.ok, report.errors
-    assert [c.key for c in report.clauses] == list(
-        published.clauses.order_by("order").values_list("key", flat=True)
+    again, report = template_import(
+        template=published.template, filename=f"export.{fmt}", data=body
     )
-    assert [c.body for c in report.clauses] == list(
-        published.clauses.order_by("order").values_list("body", flat=True)
+    assert again is not None, report.errors
+    assert canonical.to_json(version_document(again)) == canonical.to_json(
+        version_document(published)
     )
+    if fmt == "docx":
+        paragraphs = docx.Document(io.BytesIO(body)).paragraphs
+        words = "\n".join(p.text for p in paragraphs)
+        for markup in ("**", "{#", "\\.", "{.ul}", "]{", "## "):
+            assert markup not in words, markup
+        numbered = [p for p in paragraphs if p._p.pPr is not None and p._p.pPr.numPr is not None]
+        assert len(numbered) >= published.clauses.count() - 1  # Word numbers the clauses
 
 
 def test_admin_actions_copy_and_publish(client, demo, published):

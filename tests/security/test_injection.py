@@ -303,17 +303,26 @@ def test_the_redline_docx_holds_the_literal_text(client, evil, canary):
     assert canary not in text and canary.encode() not in response.content
 
 
-def test_the_exported_template_docx_holds_the_literal_text(evil, canary):
+@pytest.mark.parametrize("fmt", ["docx", "md", "pdf"])
+def test_the_exported_template_holds_the_literal_text(evil, canary, fmt):
     import docx
 
-    from agreements.standards.export import export_docx
+    from agreements.standards.export import version_export
+    from agreements.text.document.markdown_import import import_markdown
+    from agreements.text.document.plain import plain_text
 
     version = evil.template.versions.get()
-    content = export_docx(version.title, list(version.clauses.order_by("order")))
-    document = docx.Document(io.BytesIO(content))
-    text = "\n".join(p.text for p in document.paragraphs)
-    assert TEXT in text and NAME in text
-    assert canary.encode() not in content
+    content = version_export(version, fmt).data
+    if fmt == "docx":
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(content)).paragraphs)
+    elif fmt == "pdf":
+        text = _pdf_text(content)
+    else:  # escaped as Markdown needs: what it reads back as is the literal text
+        text = plain_text(import_markdown(content.decode()).document)
+    squashed = "".join(text.split())  # the stored text splits a payload into paragraphs
+    for payload in (*SSTI, *XSS, NAME):
+        assert "".join(payload.split()) in squashed, payload
+    assert canary not in text and canary.encode() not in content
 
 
 def _pdf_text(content: bytes) -> str:
