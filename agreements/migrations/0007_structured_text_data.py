@@ -68,8 +68,11 @@ def fill_blocks(apps, schema_editor):
         override.blocks = blocks_of(override.body, override.new_key or override.clause_key)
         override.save(update_fields=["blocks"])
     with schema_editor.connection.cursor() as cursor:
+        # The history triggers' deferred events must run before the tables can be altered.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table, trigger in TRIGGERS:
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):

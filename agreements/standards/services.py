@@ -71,7 +71,8 @@ def template_create(*, collaboratory, name: str, slug: str, description: str = "
 
 
 def _clause_name(key: str, number: str, heading: str) -> str:
-    return f"Clause '{key}' ({f'{number}. ' if number else ''}{heading})"
+    label = f"{number}." if number and number[-1].isalnum() else number
+    return f"Clause '{key}' ({' '.join(p for p in (label, heading) if p)})"
 
 
 @transaction.atomic
@@ -117,7 +118,7 @@ def template_version_create(
             mandatory_for=getattr(clause, "mandatory_for", "") or "",
         )
         name = _clause_name(clause.key, clause.number, clause.heading)
-        if not (clause.body or "").strip() and not row.generated and not row.heading:
+        if not (clause.body or "").strip() and not row.generated:
             problems.append(
                 f"{name} has no text: a template clause needs its text. "
                 "Write it, or leave the clause out."

@@ -31,8 +31,9 @@ from agreements.text.document.docx_import import docx_import
 from agreements.text.document.fragments import bodies_markdown
 from agreements.text.document.markdown_import import import_markdown
 from agreements.text.document.model import Document
-from agreements.text.document.plain import inline_text
+from agreements.text.document.plain import inline_text, plain_text
 from agreements.text.document.resolver import Resolver
+from agreements.text.placeholders import malformed_placeholders, unknown_placeholders
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
 WORD_SUFFIXES = (".docx", ".doc")
@@ -100,6 +101,13 @@ def from_document(found: library.ImportReport, *, style: str) -> ImportReport:
     report.title = " ".join(inline_text(line).strip() for line in document.title).strip()
     report.frame = Document(document.title, (), document.sections, document.attachments)
     for part in document.parts:
+        text = plain_text(part, document)
+        for name in unknown_placeholders(text):
+            report.errors.append(Issue(None, part.key, f"uses the unknown placeholder [[{name}]]."))
+        for bad in malformed_placeholders(text):
+            report.errors.append(
+                Issue(None, part.key, f"has a malformed placeholder: {bad.message}")
+            )
         report.clauses.append(
             ParsedClause(
                 key=part.key,
@@ -112,4 +120,6 @@ def from_document(found: library.ImportReport, *, style: str) -> ImportReport:
                 blocks=part.blocks,
             )
         )
+    if report.errors:
+        report.clauses.clear()
     return report

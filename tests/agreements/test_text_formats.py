@@ -35,7 +35,7 @@ BODIES = [
 ]
 
 
-def _clauses(blocks: bool = False):
+def _clauses():
     return [
         SimpleNamespace(key=key, number=str(n), heading=heading, body=body, blocks=None)
         for n, (key, heading, body) in enumerate(BODIES, start=1)
@@ -122,6 +122,7 @@ def test_the_migration_gives_blocks_and_every_signed_agreement_keeps_its_hash(de
         Clause.objects.filter(version=version).update(blocks=None)
         Agreement.objects.filter(pk=agreement.pk).update(text_hash=legacy.sha256)
         Signature.objects.filter(agreement=agreement).update(text_hash=legacy.sha256)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in tables:
             cursor.execute(_set_aside(table)[1])
 
@@ -142,6 +143,7 @@ def test_check_signed_texts_names_an_agreement_that_no_longer_verifies(demo):
     with connection.cursor() as cursor:
         cursor.execute(_set_aside("agreements_signature")[0])
         Signature.objects.filter(agreement=agreement).update(text_hash="0" * 64)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(_set_aside("agreements_signature")[1])
     with pytest.raises(CommandError, match="no longer read as signed"):
         call_command("check_signed_texts")
