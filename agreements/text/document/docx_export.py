@@ -13,7 +13,8 @@
   cells (``w:gridSpan``, ``w:vMerge``), column widths from the tree, rows kept on one page;
 - bold, italic, underline and superscript as run formatting, line breaks as breaks, defined
   terms in the "Defined Term" character style, blanks as their prompt in brackets (or a line
-  of underscores) in a "Fill-in <kind>" character style, parameters as ``[[name]]``;
+  of underscores, drawn wide enough to sign on for a signature) in a "Fill-in <kind>" character
+  style, parameters as ``[[name]]``; the title also as the file's title property;
 - references as links to a bookmark on the target heading or item, reading as the target's
   current label ("Section I").
 
@@ -53,6 +54,7 @@ from agreements.text.document.docx_styles import lawyers_styles, with_our_namesp
 from agreements.text.document.docx_tables import write_table
 from agreements.text.document.model import (
     Blank,
+    BlankKind,
     Block,
     Break,
     BulletList,
@@ -70,10 +72,13 @@ from agreements.text.document.model import (
     Text,
 )
 from agreements.text.document.normalise import normalise
+from agreements.text.document.plain import inline_text
 from agreements.text.document.resolver import Resolver, list_labels
 from agreements.text.document.word_numbering import Level, w
 
 _MARK_XML = {"strong": "b", "emph": "i"}
+# An empty signature blank's line drawn three times as wide: about two and a half inches.
+SIGNATURE_SCALE = "300"
 
 
 def _style_id(name: str) -> str:
@@ -139,6 +144,10 @@ class _Writer:
             elif isinstance(atom, Blank):
                 style = FILL_IN_STYLE + atom.kind.value.title()
                 r = self._run(p, marks, blank_text(atom), style)
+                if atom.kind is BlankKind.SIGNATURE and not atom.prompt:
+                    # Room to sign: the same underscores (as the plain text reads them),
+                    # drawn wider.
+                    etree.SubElement(r.find(w("rPr")), w("w"), {w("val"): SIGNATURE_SCALE})
                 if "term" in marks:  # a run has one character style: say it is in a term
                     r.set(cb("term"), "1")
             elif isinstance(atom, Param):
@@ -215,6 +224,11 @@ class _Writer:
         self.bookmark(p, self.bookmarks.get((part.key, ())))
         self.runs(p, part.title)
         self.blocks(part.blocks, None, 0, self.resolver.chain(part.key), [0], (), part.key)
+
+    def part_kind(self, key: str) -> PartKind:
+        """The kind of part ``key`` (a hook: the redline writer also writes parts that only
+        the old document has)."""
+        return self.resolver.parts[key].kind
 
     def _number(self, p: Any, num: str, ilvl: int, indent: int | None = None) -> None:
         ppr = p.find(w("pPr"))
@@ -295,7 +309,7 @@ class _Writer:
         if within is not None:
             candidates.append((within[0], within[1] + 1, within[2]))
         elif key is not None and chain and formats > 1:
-            kind = self.resolver.parts[key].kind
+            kind = self.part_kind(key)
             if kind in self.series:
                 candidates.append((self.series_now[kind], 1, base))
         for num, ilvl, list_base in candidates:
@@ -405,6 +419,9 @@ def docx_export(document: Document) -> bytes:
     """The .docx bytes of ``document`` (module docstring)."""
     document = normalise(document)
     out = docx.Document()
+    out.core_properties.title = " ".join(
+        inline_text(line).strip() for line in document.title
+    ).strip()[:255]
     lawyers_styles(out)
     root = with_our_namespace(out)
     body = root.find(w("body"))
