@@ -24,13 +24,13 @@ from agreements.negotiation.services import (
 )
 from agreements.review.services import agreement_approve, agreement_submit_for_review
 from agreements.signing.services import agreement_sign, agreements_expire_due
-from agreements.standards.markdown_import import parse_markdown
 from agreements.standards.services import (
     clause_update,
     template_create,
     template_version_create,
     template_version_publish,
 )
+from agreements.standards.upload import parse_upload
 from partners.models import Collaboratory, Trio
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -76,11 +76,15 @@ def seed_templates(collaboratory: Collaboratory):
     ):
         if number in versions:
             continue
-        report = parse_markdown((DEMO_DIR / filename).read_text(encoding="utf-8"))
+        report = parse_upload((DEMO_DIR / filename).read_bytes(), filename=filename)
         if not report.ok:
             raise RuntimeError(f"{filename}: " + "; ".join(str(e) for e in report.errors))
         version = template_version_create(
-            template=template, title=report.title, clauses=report.clauses, notes=notes
+            template=template,
+            title=report.title,
+            clauses=report.clauses,
+            notes=notes,
+            frame=report.frame,
         )
         for clause in version.clauses.filter(key__in=MANDATORY):
             clause_update(clause=clause, mandatory_for=MANDATORY[clause.key])

@@ -51,21 +51,39 @@ VERSION_FROZEN_BEFORE = VERSION_FROZEN.replace(
 def fill_blocks(apps, schema_editor):
     from agreements.text.document import canonical
     from agreements.text.document.fragments import parse_body
+    from agreements.text.document.model import Document, Part, PartKind
 
-    def blocks_of(body: str, key: str):
-        blocks, _report = parse_body(body or "", key=key)
+    def blocks_of(body: str, key: str, context=None):
+        blocks, _report = parse_body(body or "", key=key, context=context)
         return json.loads(canonical.to_json(blocks))
+
+    def version_context(clauses) -> Document:
+        """The version's clauses as a document, so references between them are recognised."""
+        parts = [
+            Part(c.key, PartKind.SECTION, (), parse_body(c.body or "", key=c.key)[0])
+            for c in clauses
+        ]
+        return Document(parts=tuple(parts))
 
     with schema_editor.connection.cursor() as cursor:
         for table, trigger in TRIGGERS:
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
     Clause = apps.get_model("agreements", "Clause")
-    for clause in Clause.objects.filter(blocks__isnull=True).iterator():
-        clause.blocks = blocks_of(clause.body, clause.key)
-        clause.save(update_fields=["blocks"])
+    Version = apps.get_model("agreements", "TemplateVersion")
+    contexts = {}
+    for version in Version.objects.filter(clauses__blocks__isnull=True).distinct():
+        clauses = list(Clause.objects.filter(version=version).order_by("order"))
+        contexts[version.pk] = context = version_context(clauses)
+        for clause in clauses:
+            if clause.blocks is None:
+                clause.blocks = blocks_of(clause.body, clause.key, context)
+                clause.save(update_fields=["blocks"])
     Override = apps.get_model("agreements", "ClauseOverride")
-    for override in Override.objects.filter(blocks__isnull=True).exclude(kind="delete"):
-        override.blocks = blocks_of(override.body, override.new_key or override.clause_key)
+    pending = Override.objects.filter(blocks__isnull=True).exclude(kind="delete")
+    for override in pending.select_related("agreement"):
+        context = contexts.get(override.agreement.template_version_id)
+        key = override.new_key or override.clause_key
+        override.blocks = blocks_of(override.body, key, context)
         override.save(update_fields=["blocks"])
     with schema_editor.connection.cursor() as cursor:
         # The history triggers' deferred events must run before the tables can be altered.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agreements.standards.markdown_import import parse_markdown
+from agreements.standards.upload import parse_upload
 from agreements.text import comparisons
 from agreements.text.consolidation import consolidate
 from agreements.text.proposals import conflict_positions, upgrade_preview
@@ -100,8 +100,9 @@ def test_agreement_summary_counts_deviations_conflicts_and_insertions():
 
     comparison = comparisons.agreement_vs_template(text, standard, conflict_keys={"breach"})
 
+    # Four clauses, "breach" and the data-element schedule, a part of the text like them.
     assert comparison.summary == (
-        "2 of 5 clauses deviate from the standard (1 modified, 1 deleted); 1 conflict; "
+        "2 of 6 clauses deviate from the standard (1 modified, 1 deleted); 1 conflict; "
         "2 inserted clauses"
     )
     breach = next(r for r in comparison.rows if r.key == "breach")
@@ -118,8 +119,8 @@ def test_summary_of_identical_texts_says_nothing_deviates():
 
     comparison = comparisons.agreement_vs_template(text, text)
 
-    assert comparison.summary == (
-        "0 of 4 clauses deviate from the standard; 0 conflicts; 0 inserted clauses"
+    assert comparison.summary == (  # four clauses and the data-element schedule
+        "0 of 5 clauses deviate from the standard; 0 conflicts; 0 inserted clauses"
     )
     assert comparison.changed_rows == []
     assert all("<ins" not in r.inline and "<del" not in r.inline for r in comparison.rows)
@@ -210,15 +211,15 @@ def test_text_vs_earlier_includes_changes_to_the_header_and_schedule():
 
     assert comparison.preamble_changed
     assert "Old" in comparison.preamble_inline and "<del" in comparison.preamble_inline
-    assert comparison.summary.startswith(
-        "1 of 4 clauses changed since then (0 modified, 1 deleted)"
+    assert comparison.summary.startswith(  # four clauses and the data-element schedule
+        "1 of 5 clauses changed since then (0 modified, 1 deleted)"
     )
     assert comparison.summary.endswith("the parameters or the data schedule changed too")
 
 
 def test_demo_template_versions_differ_in_the_clauses_their_readme_lists():
-    v1 = parse_markdown((DEMO / "standard_dsa_v1.md").read_text(encoding="utf-8")).clauses
-    v2 = parse_markdown((DEMO / "standard_dsa_v2.md").read_text(encoding="utf-8")).clauses
+    v1 = parse_upload((DEMO / "standard_dsa_v1.md").read_bytes(), filename="v1.md").clauses
+    v2 = parse_upload((DEMO / "standard_dsa_v2.md").read_bytes(), filename="v2.md").clauses
 
     comparison = comparisons.template_vs_template(v1, v2, old_label="v1", new_label="v2")
 
@@ -231,7 +232,7 @@ def test_demo_template_versions_differ_in_the_clauses_their_readme_lists():
         "publication-review": "modified",
         "data-minimisation": "modified",
     }
-    assert comparison.base_count == 36
+    assert comparison.base_count == 37  # 36 clauses and Schedule A, the data elements
     keys = [r.key for r in comparison.rows]
     assert keys.index("ai-model-training") == keys.index("prohibited-uses") + 1
     assert keys.index("destruction-certification") == keys.index("data-retention") + 1
@@ -259,7 +260,7 @@ def test_upgrade_preview_reapplies_overrides_and_flags_those_written_against_an_
 
     outcomes = {c.override_id: c.outcome for c in preview.carried}
     assert outcomes == {1: "standard-changed", 2: "applies", 3: "lost"}
-    assert [c.key for c in preview.moved.clauses] == ["purpose"]
+    assert [c.key for c in preview.moved.clauses] == ["purpose", "data-element-schedule"]
     rows = {r.key: r for r in preview.comparison.rows}
     assert rows["purpose"].state == "unchanged"  # the party's text replaces the new standard
     assert "written against the old standard" in rows["purpose"].note

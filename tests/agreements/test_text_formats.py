@@ -105,23 +105,29 @@ def test_the_migration_gives_blocks_and_every_signed_agreement_keeps_its_hash(de
     agreement = with_agreement_detail(Agreement.objects.filter(status=Status.ACTIVE)).first()
     assert agreement is not None
     version = agreement.template_version
-    legacy = legacy_text.consolidate(
-        clauses=list(version.clauses.all()),
-        accepted_overrides=[o for o in agreement.overrides.all() if o.status == "accepted"],
-        values=placeholder_values(agreement),
-        header=consolidated_text(agreement).header,
-        schedule=[
-            legacy_text.ScheduleRow(**row.__dict__) for row in consolidated_text(agreement).schedule
-        ],
+    signed = with_agreement_detail(
+        Agreement.objects.filter(template_version=version, signatures__isnull=False).distinct()
     )
-    # Back to the state before the migration: no blocks, signed on the first format.
+    legacy_hashes = {}
+    for each in signed:
+        text = consolidated_text(each)
+        legacy_hashes[each.pk] = legacy_text.consolidate(
+            clauses=list(version.clauses.all()),
+            accepted_overrides=[o for o in each.overrides.all() if o.status == "accepted"],
+            values=placeholder_values(each),
+            header=text.header,
+            schedule=[legacy_text.ScheduleRow(**row.__dict__) for row in text.schedule],
+        ).sha256
+    # Back to the state before the migration: no blocks, every agreement on this version
+    # signed on the first format.
     tables = ("agreements_clause", "agreements_agreement", "agreements_signature")
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(_set_aside(table)[0])
         Clause.objects.filter(version=version).update(blocks=None)
-        Agreement.objects.filter(pk=agreement.pk).update(text_hash=legacy.sha256)
-        Signature.objects.filter(agreement=agreement).update(text_hash=legacy.sha256)
+        for pk, legacy_hash in legacy_hashes.items():
+            Agreement.objects.filter(pk=pk).update(text_hash=legacy_hash)
+            Signature.objects.filter(agreement_id=pk).update(text_hash=legacy_hash)
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in tables:
             cursor.execute(_set_aside(table)[1])
@@ -133,8 +139,11 @@ def test_the_migration_gives_blocks_and_every_signed_agreement_keeps_its_hash(de
     assert not Clause.objects.filter(version=version, blocks__isnull=True).exists()
     fresh = with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
     text = consolidated_text(fresh)
-    assert text.sha256 == legacy.sha256 == fresh.text_hash
-    assert {s.text_hash for s in fresh.signatures.all()} == {legacy.sha256}
+    assert text.format == "v1"
+    assert text.sha256 == legacy_hashes[agreement.pk] == fresh.text_hash
+    assert {s.text_hash for s in fresh.signatures.all()} == {legacy_hashes[agreement.pk]}
+    # The pages get the structured text: Schedule A is a table, lists are lists.
+    assert any(isinstance(b, Table) for b in text.document.parts[-1].blocks)
     call_command("check_signed_texts")
 
 
