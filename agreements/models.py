@@ -182,6 +182,12 @@ class Agreement(models.Model):
         help_text="Values for placeholders not derived from the fields above (e.g. "
         "governing_state).",
     )
+    fillins = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the parties wrote in the text's fill-in blanks, by blank id "
+        "(agreements.text.document.blanks); written by agreement_fillins_update only.",
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     status_changed_at = models.DateTimeField()
     text_hash = models.CharField(max_length=64, blank=True, editable=False)

@@ -231,6 +231,7 @@ def consolidated_text(agreement: Agreement) -> ConsolidatedText:
         schedule=schedule,
         frame=read_frame(agreement.template_version.frame),
         attested_hash=agreement.text_hash,
+        fillins=agreement.fillins,
     )
 
 

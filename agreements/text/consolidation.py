@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from agreements.text import legacy_text
 from agreements.text.document import canonical
+from agreements.text.document.blanks import FillIn, Stale, fill_stored
 from agreements.text.document.model import (
     Block,
     BulletList,
@@ -128,6 +129,13 @@ class ConsolidatedText:
     unfilled: tuple[str, ...] = field(default=())
     document: Document = field(default_factory=Document)
     legacy_canonical: str = ""  # set while a v1 text's approvals and signatures still hold
+    fillins: tuple[FillIn, ...] = ()  # every fill-in blank with its state (document.blanks)
+    stale_fillins: tuple[Stale, ...] = ()  # stored entries no blank takes any more
+
+    @property
+    def open_blanks(self) -> tuple[FillIn, ...]:
+        """The blanks neither filled in nor marked not applicable (review waits for them)."""
+        return tuple(f for f in self.fillins if f.is_open)
 
     @property
     def format(self) -> str:
@@ -331,9 +339,14 @@ def consolidate(
     schedule: Sequence[ScheduleRow] = (),
     frame: Document | None = None,
     attested_hash: str = "",
+    fillins: Mapping[str, Any] | None = None,
 ) -> ConsolidatedText:
     """Apply accepted overrides (in the order given) to the template's parts, number them by
-    the template's series and fill parameters.
+    the template's series, write in the fill-ins and fill parameters.
+
+    ``fillins`` are the entries the agreement stores for its blanks
+    (:mod:`agreements.text.document.blanks`): each is written in where its blank still is,
+    and is part of the hashed text; the result lists every blank with its state.
 
     ``frame`` is the template's document without parts (title and series); ``attested_hash``
     the hash the agreement's approvals or signatures hold, if any: when the v2 text does not
@@ -392,13 +405,18 @@ def consolidate(
         key = next(k for n in range(1, 100) if (k := _nth(SCHEDULE_PART_KEY, n)) not in taken)
         generated = Part(key, PartKind.ATTACHMENT, (Text(SCHEDULE_TITLE),), (), None, SCHEDULE_KEY)
         kept.append({"part": generated, "template": None, "origin": "generated"})
+    base = frame or Document()
+    blank_text = fill_stored(
+        Document(base.title, tuple(w["part"] for w in kept), base.sections, base.attachments),
+        fillins or {},
+        param_text=lambda name: fill(f"[[{name}]]", values),
+    )
     parts: list[Part] = []
-    for item in kept:
-        part = filler.part(item["part"])
+    for written in blank_text.document.parts:
+        part = filler.part(written)
         if part.generated == SCHEDULE_KEY:
             part = replace(part, blocks=_schedule_blocks(part, schedule))
         parts.append(part)
-    base = frame or Document()
     document = Document(base.title, tuple(parts), base.sections, base.attachments)
     resolver = Resolver(document)
     unfilled = list(filler.missing)
@@ -435,6 +453,8 @@ def consolidate(
         schedule=tuple(schedule),
         unfilled=tuple(unfilled),
         document=document,
+        fillins=blank_text.fillins,
+        stale_fillins=blank_text.stale,
     )
     if attested_hash and text.sha256 != attested_hash:
         legacy = legacy_text.consolidate(
