@@ -64,8 +64,8 @@ def text_changed(agreement: Agreement, *, by: User | None, reason: str) -> Conso
 
 def review_blockers(agreement: Agreement) -> list[str]:
     """Why the agreement cannot go to review yet (empty when it can): conflicts, open
-    proposals, unfilled placeholders, no data element, and what the apps above agreements
-    register in ``agreements.extensions.review_blockers``."""
+    proposals, unfilled placeholders, open fill-in blanks (each named), no data element, and
+    what the apps above agreements register in ``agreements.extensions.review_blockers``."""
     blockers = []
     for key, overrides in conflicts(agreement).items():
         names = " and ".join(sorted({o.organisation.name for o in overrides}))
@@ -82,6 +82,8 @@ def review_blockers(agreement: Agreement) -> list[str]:
         blockers.append(
             "Unfilled placeholders: " + ", ".join(f"[[{n}]]" for n in text.unfilled) + "."
         )
+    # Every blank is filled in or marked not applicable (agreements.text.document.blanks).
+    blockers.extend(fillin.not_filled for fillin in text.open_blanks)
     if not agreement.data_elements.all():
         blockers.append("List at least one data element: what data will be shared.")
     # The apps above agreements add theirs (consent: a consent requirement where needed).
@@ -93,7 +95,7 @@ def review_blockers(agreement: Agreement) -> list[str]:
 @transaction.atomic
 def agreement_submit_for_review(*, agreement: Agreement, by: User) -> Agreement:
     """negotiating -> in_review: needs no conflicts, no open proposals, no unfilled
-    placeholders. Freezes the text for approval."""
+    placeholders or blanks. Freezes the text for approval."""
     agreement = lock(agreement)
     acting_party(by, agreement, action="change this agreement")
     lifecycle.step_for(agreement.status, Status.IN_REVIEW)
