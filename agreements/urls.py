@@ -4,6 +4,7 @@ from agreements.web import audit_trail as views_audit_trail
 from agreements.web import calendar as views_calendar
 from agreements.web import dashboard as views_dashboard
 from agreements.web import documents as views_documents
+from agreements.web import fillins as views_fillins
 from agreements.web import partnerships as views_partnerships
 from agreements.web import review as views_review
 from agreements.web import search as views_search
@@ -27,6 +28,9 @@ urlpatterns = [
     ),
     path("agreements/<uuid:pk>/sign/", views.agreement_sign, name="agreement-sign"),
     path("agreements/<uuid:pk>/elements/new/", views.data_element_add, name="data-element-add"),
+    path(
+        "agreements/<uuid:pk>/fillins/", views_fillins.agreement_fillins, name="agreement-fillins"
+    ),
     path(
         "agreements/<uuid:pk>/open/",
         views.agreement_open_negotiation,

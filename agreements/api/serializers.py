@@ -15,6 +15,7 @@ from rest_framework import serializers
 from agreements.models import Agreement, Identifiability, Status
 from agreements.selectors import conflicts, consolidated_text, live_approvals, parties
 from agreements.terms import destruction_deadline
+from agreements.text.document.model import BlankKind
 from partners.models import TrioRole
 from partners.serializers import OrganisationSummarySerializer, organisation_summary
 
@@ -155,8 +156,25 @@ class TimelineEntrySerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
 
 
+class OpenBlankSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        help_text="Stable id of the blank: its part's key, its ordinal among the part's "
+        "blanks and its kind (purpose.1.text)."
+    )
+    part_key = serializers.CharField()
+    where = serializers.CharField(help_text="Section B (PURPOSE), Section H.2 (...), Preamble.")
+    kind = serializers.ChoiceField(choices=[(k.value, k.value) for k in BlankKind])
+    prompt = serializers.CharField(allow_blank=True, help_text="The source's own words.")
+    excerpt = serializers.CharField(help_text="The text around the blank.")
+
+
 class AgreementDetailSerializer(AgreementSerializer):
     data_elements = DataElementSerializer(many=True)
+    open_blanks = OpenBlankSerializer(
+        many=True,
+        help_text="Fill-in blanks neither filled in nor marked not applicable: the agreement "
+        "cannot go to legal review while there are any.",
+    )
     deviations_count = serializers.IntegerField(
         help_text="Clauses whose consolidated text differs from the template's "
         "(replaced, inserted or deleted)."
@@ -193,6 +211,17 @@ class AgreementDetailSerializer(AgreementSerializer):
                     ],
                 }
                 for element in agreement.data_elements.all()
+            ],
+            "open_blanks": [
+                {
+                    "id": blank.id,
+                    "part_key": blank.part_key,
+                    "where": blank.place,
+                    "kind": blank.kind.value,
+                    "prompt": blank.prompt,
+                    "excerpt": blank.excerpt,
+                }
+                for blank in text.open_blanks
             ],
             "deviations_count": sum(1 for c in text.clauses if c.origin != "template")
             + len(text.deleted),
