@@ -24,8 +24,14 @@ in Word (Review > Accept / Reject):
   change rejected Word counts the old document's labels again. While changes are shown, Word
   counts deleted items too; that is Word's way with numbered lists under track changes.
 
-Accepting every change gives the text of ``docx_export(diff.new)``; rejecting every change
-gives that of ``docx_export(diff.old)`` (references read as plain text, without links).
+A part that only changed kind (a section become an unnumbered part) is not a change of words,
+but its heading carries its old numbering as a tracked formatting change (``w:pPrChange``), as
+does a paragraph that became (or stopped being) the numbered first paragraph of an item.
+
+Accepting every change gives the text and labels of ``docx_export(diff.new)``; rejecting every
+change gives those of ``docx_export(diff.old)``, with one exception: references are written
+as text (without links) reading as in the new document, so a reference whose target was only
+renumbered ("Section 2.2(c)" now "(d)") keeps its new label: a label is never a change.
 """
 
 from __future__ import annotations
@@ -287,6 +293,18 @@ class _RedlineWriter(_Writer):
                 self._number(p, self.series_now[part.kind], 0)
             self.spans(p, part.title, mode)
             self.mark_paragraph(p, mode)
+            old_kind = self.old_kinds.get(part.key)
+            if mode is None and old_kind not in (None, part.kind, PartKind.PREAMBLE):
+                # A section become an unnumbered part (or the other way round): its old
+                # numbering as a tracked formatting change, so rejecting gives it back.
+                before = etree.Element(w("p"))
+                ppr = etree.SubElement(before, w("pPr"))
+                etree.SubElement(ppr, w("pStyle"), {w("val"): "Heading1"})
+                if old_kind in self.series:
+                    self._number(before, self.series_now[old_kind], 0)
+                change = self.revision("pPrChange")
+                change.append(ppr)
+                p.find(w("pPr")).append(change)
             self.block_diffs(part.blocks, None, 0, mode, part.key)
 
     def block_diffs(

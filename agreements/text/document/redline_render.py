@@ -126,11 +126,14 @@ class _Renderer:
             return _EMPTY
         self.noted.add((change, status))
         if status is Status.MOVED_FROM:
-            target, words = f"{self.id_prefix}{change}", "moved to"
+            other = str(change)
+            where = "above" if other in self.anchored else "below"
+            text = f"moved to {label}" if label else f"moved {where}"
         else:
-            target, words = f"{self.id_prefix}{change}-from", "moved from"
-        text = f"{words} {label}" if label else ("moved here" if words == "moved from" else words)
-        return format_html(' <a class="move-note" href="#{}">{}</a> ', target, text)
+            other = f"{change}-from"
+            where = "above" if other in self.anchored else "below"
+            text = f"moved from {label}" if label else f"moved from {where}"
+        return format_html(' <a class="move-note" href="#{}{}">{}</a>', self.id_prefix, other, text)
 
     # -- text ---------------------------------------------------------------------------------
 
@@ -208,12 +211,10 @@ class _Renderer:
             self.moved_from.add(block.change)
         match block:
             case ParagraphDiff():
-                return format_html(
-                    "<p{}>{}{}</p>",
-                    self.change_attributes(block.status, block.change),
-                    self.move_note(block.status, block.change, ""),
-                    self.text(block.text),
-                )
+                attributes = self.change_attributes(block.status, block.change)
+                text = self.text(block.text)
+                note = self.move_note(block.status, block.change, "")
+                return format_html("<p{}>{}{}</p>", attributes, text, note)
             case ListDiff():
                 tag, css = ("ol", "doc-list") if block.ordered else ("ul", "doc-bullets")
                 attributes = self.change_attributes(block.status, block.change, (css,))
@@ -271,7 +272,7 @@ class _Renderer:
                     for name, value in (("colspan", cell.colspan), ("rowspan", cell.rowspan))
                     if value != 1
                 )
-                content = _join((note if index == 0 else _EMPTY, self.blocks(cell.blocks)))
+                content = _join((self.blocks(cell.blocks), note if index == 0 else _EMPTY))
                 cells.append(format_html("<{}{}>{}</{}>", tag, spans, content, tag))
             out.append(format_html("<tr{}>{}</tr>", attributes, _join(cells)))
         return _join(out)

@@ -14,6 +14,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import docx
 import pytest
@@ -559,6 +560,24 @@ def test_nested_lists_align_item_by_item(licence):
     assert (kind, status) == ("ListDiff", Status.INSERTED)
 
 
+def test_a_paragraph_moved_to_another_clause(licence):
+    preamble = part(licence, "preamble")
+    moved = preamble.blocks[0]
+    new = with_part(licence, "preamble", lambda p: replace(p, blocks=p.blocks[1:]))
+    new = with_part(new, "termination", lambda p: replace(p, blocks=(*p.blocks, moved)))
+
+    diff = diff_documents(licence, new)
+
+    assert diff.changes == 1
+    assert structural(diff) == [
+        ("ParagraphDiff", "", Status.MOVED_FROM),
+        ("ParagraphDiff", "", Status.MOVED_TO),
+    ]
+    html = redline_html(diff)
+    assert '<a class="move-note" href="#chg-1">moved below</a>' in html
+    assert '<a class="move-note" href="#chg-1-from">moved from above</a>' in html
+
+
 # --- Table rows -------------------------------------------------------------------------------
 
 
@@ -1014,6 +1033,17 @@ def test_accepting_every_change_gives_the_new_document_and_rejecting_the_old(lic
     assert resolved(data, accept=False) == word_text(docx_export(licence))
 
 
+def test_a_clause_that_lost_its_number_gets_it_back_when_rejected(licence):
+    new = with_part(licence, "termination", lambda p: replace(p, kind=PartKind.UNNUMBERED))
+    data = docx_redline(diff_documents(licence, new))
+
+    assert diff_documents(licence, new).changes == 0  # a label alone is not a change
+    assert ("", "TERMINATION") in resolved(data, accept=True)
+    assert ("3.", "TERMINATION") in resolved(data, accept=False)
+    # References are text: "under Section 3" reads "under Section" on both (module docstring).
+    assert resolved(data, accept=True) == word_text(docx_export(new))
+
+
 def test_accepting_the_corpus_redline_gives_the_new_agreement(master, dua):
     data = docx_redline(diff_documents(master.document, dua.document))
 
@@ -1085,3 +1115,97 @@ def test_libreoffice_renders_the_word_redline(tmp_path, licence):
             timeout=120,
         )
         assert next(tmp_path.glob("redline-*1.png")).stat().st_size > 1_000
+
+
+_UNO_SCRIPT = """
+import os, subprocess, sys, time
+import uno
+from com.sun.star.beans import PropertyValue
+
+def prop(name, value):
+    p = PropertyValue(); p.Name = name; p.Value = value; return p
+
+profile, jobs = sys.argv[1], sys.argv[2:]
+pipe = "redline%d" % os.getpid()
+office = subprocess.Popen(["soffice", "-env:UserInstallation=file://" + profile, "--headless",
+                           "--invisible", "--norestore", "--accept=pipe,name=%s;urp;" % pipe])
+try:
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext(
+        "com.sun.star.bridge.UnoUrlResolver", local)
+    for _ in range(120):
+        try:
+            context = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
+            break
+        except Exception:
+            time.sleep(0.5)
+    manager = context.ServiceManager
+    desktop = manager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+    dispatcher = manager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", context)
+    for job in jobs:
+        source, action, target = job.split("|")
+        document = desktop.loadComponentFromURL(
+            uno.systemPathToFileUrl(source), "_blank", 0, (prop("Hidden", True),))
+        if action != "none":
+            command = ".uno:%sAllTrackedChanges" % ("Accept" if action == "accept" else "Reject")
+            frame = document.getCurrentController().getFrame()
+            dispatcher.executeDispatch(frame, command, "", 0, ())
+        document.storeToURL(uno.systemPathToFileUrl(target),
+            (prop("FilterName", "Text (encoded)"), prop("FilterOptions", "UTF8")))
+        document.close(True)
+    try:
+        desktop.terminate()
+    except Exception:
+        pass
+finally:
+    try:
+        office.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        office.kill()
+"""
+
+
+def _has_uno() -> bool:
+    if shutil.which("soffice") is None or not Path("/usr/bin/python3").exists():
+        return False
+    found = subprocess.run(
+        ["/usr/bin/python3", "-c", "import uno"], capture_output=True, timeout=60, check=False
+    )
+    return found.returncode == 0
+
+
+@pytest.mark.skipif(not _has_uno(), reason="LibreOffice with its Python bridge is not installed")
+def test_libreoffice_accepting_or_rejecting_every_change_gives_each_document(tmp_path, licence):
+    """LibreOffice itself reads our revisions: Accept All gives the text (list labels
+    included) LibreOffice shows for the Word export of the new document, Reject All that of
+    the old one."""
+    new = edited_licence(licence)
+    (tmp_path / "redline.docx").write_bytes(docx_redline(diff_documents(licence, new)))
+    (tmp_path / "old.docx").write_bytes(docx_export(licence))
+    (tmp_path / "new.docx").write_bytes(docx_export(new))
+    (tmp_path / "uno_script.py").write_text(_UNO_SCRIPT, encoding="utf-8")
+    jobs = [
+        ("redline", "accept", "accepted"),
+        ("redline", "reject", "rejected"),
+        ("old", "none", "old"),
+        ("new", "none", "new"),
+    ]
+    subprocess.run(
+        [
+            "/usr/bin/python3",
+            str(tmp_path / "uno_script.py"),
+            str(tmp_path / "profile"),
+            *(f"{tmp_path / a}.docx|{action}|{tmp_path / b}.txt" for a, action, b in jobs),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+
+    def lines(name: str) -> list[str]:
+        text = (tmp_path / f"{name}.txt").read_text(encoding="utf-8-sig")
+        return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+    assert lines("accepted") == lines("new")
+    assert lines("rejected") == lines("old")
+    assert "(d) use the Data only for the Project;" in lines("accepted")

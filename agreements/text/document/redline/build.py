@@ -1,58 +1,14 @@
-"""Redlines over structure: what changed between two document trees, part by part, item by item.
+"""Building a structured redline from the alignment: statuses, change numbers, word spans.
 
-Public API (pure: no ORM, no request; frozen dataclasses in, frozen dataclasses out)::
+Internal to :mod:`agreements.text.document.redline` (read its docstring first). Slots are
+built in reading order, so change numbers are too: an inserted, deleted or moved element
+takes the next number (a move once, at whichever end comes first), everything one-sided inside
+it shares that number, and each word-level change region of a paired text takes one.
 
-    diff_documents(old: Document, new: Document) -> DocumentDiff
-    diff_parts(old: Part | None, new: Part | None, *, old_document=None, new_document=None)
-        -> PartDiff        # one clause; None on one side: the clause is inserted / deleted
-    diff_blocks(old: Sequence[Block], new: Sequence[Block], *, old_document=None,
-        new_document=None) -> BlocksDiff
-
-    DocumentDiff(title: lines as ParagraphDiff, parts, changes, old, new)
-    PartDiff(key, kind, status, change, label, old_label, counters, moved_label, title, blocks,
-        changes)
-    BlocksDiff(blocks, changes)
-    BlockDiff = ParagraphDiff | ListDiff | TableDiff | IndentedDiff
-        ParagraphDiff(status, change, text)
-        ListDiff(status, change, ordered, numbering, items)
-            ItemDiff(status, change, label, old_label, counters, moved_label, blocks)
-        TableDiff(status, change, rows, header_rows, widths)
-            RowDiff(status, change, cells) / CellDiff(blocks, colspan, rowspan)
-        IndentedDiff(status, change, blocks)
-    TextDiff(spans): Span(kind "equal" | "insert" | "delete", text, marks, atom, change)
-    Status: unchanged | changed | inserted | deleted | moved-from | moved-to
-
-Renderers: :func:`.redline_render.redline_html` (safe HTML) and
-:func:`.docx_redline.docx_redline` (a .docx with Word tracked changes).
-
-The rules:
-
-- **Parts** pair by key. A key only the old document has is a deleted part, only the new one
-  an inserted part; a part both have but out of order (not in the longest run of keys in
-  order) has moved. Parts are shown in the new order, deleted ones where they were.
-- **Inside a part** blocks, list items (at every depth) and table rows are aligned by
-  structure and content (:mod:`.redline_align`): equal content anchors; between anchors,
-  elements pair in order by word similarity; the rest is inserted or deleted. An element
-  unpaired here and one unpaired elsewhere with the same or very similar content are one
-  element moved (a ``moved-from`` slot where it was, holding its old content, and a
-  ``moved-to`` slot where it is, aligned with its old self).
-- **Words** inside paired paragraphs, list items, cells, part titles and title lines are
-  diffed by :func:`agreements.text.redline.diff_tokens` (the one word-level diff, with its
-  work budget) over their plain text. Blanks, parameters and references are one token each,
-  so they change whole; styling is kept on every span (unchanged text shows the new styling;
-  a change of styling alone is not a change of words and is not marked).
-- **Labels are not changes.** Every element shows the label it has in its own document: an
-  unchanged item after an insertion shows its new label, a deleted item its old one, and a
-  label that changed only because something before it was inserted or deleted is never
-  marked. A reference is unchanged when it cites the same element, whatever its label now
-  reads ("Section 2.2(c)" becoming "Section 2.2(d)" because an item was inserted before (c)).
-- **Changes** are numbered 1..``changes`` in reading order: each word-level change region
-  (as :func:`agreements.text.redline.number_changes` counts them) is one change, each
-  inserted or deleted element is one change however much it holds, and a move is one change
-  (both of its ends carry its number; edits inside the moved element count on their own).
-  ``change`` on an element is the number of its structural change; a span's ``change`` is
-  its change's number, so renderers give each change an id (``id_prefix`` + number).
-- Two identical documents give ``changes == 0`` and every status ``unchanged``.
+Word diffs run on the plain text of the inlines, each blank, parameter and reference being one
+private-use character keyed by what it is (a reference by the element it cites, translated
+through the alignment of list items, so one that cites the same item under a new label is
+equal); the ops are then cut back into spans along the pieces of each side.
 """
 
 from __future__ import annotations
@@ -61,183 +17,41 @@ import itertools
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Literal
+from dataclasses import dataclass
 
 from agreements.text.document.docx_inlines import flatten
 from agreements.text.document.model import (
     Blank,
-    Block,
     Break,
     Cell,
     Document,
     Inline,
-    Numbering,
     OrderedList,
     Param,
     Part,
-    PartKind,
     Ref,
     Table,
     Text,
 )
 from agreements.text.document.plain import EMPTY_BLANK, ref_text
-from agreements.text.document.redline_align import Aligner, Annotator, Node, Slot
+from agreements.text.document.redline.align import Node, Slot
+from agreements.text.document.redline.diff import (
+    Atom,
+    BlockDiff,
+    CellDiff,
+    IndentedDiff,
+    ItemDiff,
+    ListDiff,
+    ParagraphDiff,
+    PartDiff,
+    RowDiff,
+    Span,
+    Status,
+    TableDiff,
+    TextDiff,
+)
 from agreements.text.document.resolver import Resolver
 from agreements.text.redline import OpKind, diff_tokens, number_changes
-
-__all__ = [
-    "BlockDiff",
-    "BlocksDiff",
-    "CellDiff",
-    "DocumentDiff",
-    "IndentedDiff",
-    "ItemDiff",
-    "ListDiff",
-    "ParagraphDiff",
-    "PartDiff",
-    "RowDiff",
-    "Span",
-    "Status",
-    "TableDiff",
-    "TextDiff",
-    "diff_blocks",
-    "diff_documents",
-    "diff_parts",
-]
-
-
-class Status(StrEnum):
-    UNCHANGED = "unchanged"  # the same element reading the same (its label may differ)
-    CHANGED = "changed"  # the same element with changes inside
-    INSERTED = "inserted"
-    DELETED = "deleted"
-    MOVED_FROM = "moved-from"  # where a moved element was: its old content
-    MOVED_TO = "moved-to"  # where it is now: its content aligned with its old self
-
-
-type Atom = Break | Blank | Param | Ref
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A run of text with one kind, one styling and at most one atom (a blank, parameter,
-    reference or line break, shown by renderers their own way; ``text`` is its plain text)."""
-
-    kind: OpKind
-    text: str
-    marks: frozenset[str] = frozenset()  # "strong", "emph", "underline", "superscript", "term"
-    atom: Atom | None = None
-    change: int | None = None
-
-
-@dataclass(frozen=True)
-class TextDiff:
-    spans: tuple[Span, ...] = ()
-
-    def text(self, side: Literal["old", "new"]) -> str:
-        """The plain text of one side (references as that side reads them, except unchanged
-        ones, which read as in the new document)."""
-        skip = "insert" if side == "old" else "delete"
-        return "".join(span.text for span in self.spans if span.kind != skip)
-
-    @property
-    def changed(self) -> bool:
-        return any(span.kind != "equal" for span in self.spans)
-
-
-@dataclass(frozen=True)
-class ParagraphDiff:
-    status: Status
-    change: int | None
-    text: TextDiff
-
-
-@dataclass(frozen=True)
-class ItemDiff:
-    status: Status
-    change: int | None
-    label: str  # as shown in its document: new, or old for deleted and moved-from items
-    old_label: str  # in the old document ("" for an inserted item); never marked as a change
-    counters: tuple[int, ...]  # the counter chain of that label
-    moved_label: str  # the label at the other end of a move ("" when not moved)
-    blocks: tuple[BlockDiff, ...]
-
-
-@dataclass(frozen=True)
-class ListDiff:
-    status: Status
-    change: int | None
-    ordered: bool
-    numbering: Numbering | None  # ordered lists: the numbering shown (new, or old if deleted)
-    items: tuple[ItemDiff, ...]
-
-
-@dataclass(frozen=True)
-class CellDiff:
-    blocks: tuple[BlockDiff, ...]
-    colspan: int = 1
-    rowspan: int = 1
-
-
-@dataclass(frozen=True)
-class RowDiff:
-    status: Status
-    change: int | None
-    cells: tuple[CellDiff, ...]
-
-
-@dataclass(frozen=True)
-class TableDiff:
-    status: Status
-    change: int | None
-    rows: tuple[RowDiff, ...]
-    header_rows: int = 0  # leading rows that are header rows in their document
-    widths: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class IndentedDiff:
-    status: Status
-    change: int | None
-    blocks: tuple[BlockDiff, ...]
-
-
-type BlockDiff = ParagraphDiff | ListDiff | TableDiff | IndentedDiff
-
-
-@dataclass(frozen=True)
-class PartDiff:
-    key: str
-    kind: PartKind
-    status: Status
-    change: int | None
-    label: str  # "C.", "ATTACHMENT A:"; "" when unnumbered (new, or old if only old)
-    old_label: str  # in the old document ("" for an inserted part)
-    counters: tuple[int, ...]  # the part's counter in its series, () when unnumbered
-    moved_label: str
-    title: TextDiff
-    blocks: tuple[BlockDiff, ...]
-    changes: int = 0  # change numbers used inside this part, its own included
-
-
-@dataclass(frozen=True)
-class BlocksDiff:
-    blocks: tuple[BlockDiff, ...]
-    changes: int
-
-
-@dataclass(frozen=True)
-class DocumentDiff:
-    title: tuple[ParagraphDiff, ...]  # the title lines
-    parts: tuple[PartDiff, ...]
-    changes: int
-    old: Document = field(repr=False)
-    new: Document = field(repr=False)
-
-
-# --- Building the diff from the alignment -----------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +77,7 @@ _PRIVATE_RE = re.compile("[\U000f0000-\U0010ffff]")
 type RefKey = tuple[str, tuple[int, ...]]
 
 
-class _Builder:
+class Builder:
     def __init__(self, old: Document | None, new: Document | None) -> None:
         self.old = Resolver(old) if old is not None else None
         self.new = Resolver(new) if new is not None else None
@@ -572,81 +386,3 @@ def _settle(status: Status, changed: bool) -> Status:
 
 def _any_change(blocks: Sequence[BlockDiff]) -> bool:
     return any(block.status is not Status.UNCHANGED for block in blocks)
-
-
-def _body(side: Annotator, blocks: Sequence[Block], key: str) -> list[Node]:
-    chain = side.resolver.chain(key) if side.resolver is not None and key else ()
-    return side.blocks(blocks, key, chain, (), [0])
-
-
-# --- Public API ---------------------------------------------------------------------------------
-
-
-def diff_documents(old: Document, new: Document) -> DocumentDiff:
-    """The structured redline of two documents (module docstring)."""
-    old_side, new_side = Annotator(old), Annotator(new)
-    aligner = Aligner()
-    title_slots = aligner.sequence(
-        [old_side.line(line) for line in old.title], [new_side.line(line) for line in new.title]
-    )
-    part_slots = aligner.parts(
-        [old_side.part(part) for part in old.parts], [new_side.part(part) for part in new.parts]
-    )
-    aligner.find_moves()
-    builder = _Builder(old, new)
-    builder.learn_references(part_slots)
-    title = []
-    for slot in title_slots:
-        line = builder.block(slot, None)
-        assert isinstance(line, ParagraphDiff)
-        title.append(line)
-    parts = tuple(builder.part(slot) for slot in part_slots)
-    return DocumentDiff(tuple(title), parts, builder.count, old, new)
-
-
-def diff_parts(
-    old: Part | None,
-    new: Part | None,
-    *,
-    old_document: Document | None = None,
-    new_document: Document | None = None,
-) -> PartDiff:
-    """The redline of one part (a clause), ``None`` on the side where it does not exist.
-    Pass the documents so labels and references read as in them."""
-    if old is None and new is None:
-        raise ValueError("diff_parts needs a part on at least one side")
-    aligner = Aligner()
-    old_node = Annotator(old_document).part(old) if old is not None else None
-    new_node = Annotator(new_document).part(new) if new is not None else None
-    if old_node is not None and new_node is not None:
-        slot = aligner.pair(old_node, new_node)
-    elif old_node is not None:
-        slot = aligner.one_sided(old_node, old=True, loose=False)
-    else:
-        assert new_node is not None
-        slot = aligner.one_sided(new_node, old=False, loose=False)
-    aligner.find_moves()
-    builder = _Builder(old_document, new_document)
-    builder.learn_references([slot])
-    return builder.part(slot)
-
-
-def diff_blocks(
-    old: Sequence[Block],
-    new: Sequence[Block],
-    *,
-    old_document: Document | None = None,
-    new_document: Document | None = None,
-    key: str = "",
-) -> BlocksDiff:
-    """The redline of two block sequences (a clause body); ``key`` is the part they belong
-    to when references to its items should resolve."""
-    aligner = Aligner()
-    olds = _body(Annotator(old_document), old, key)
-    news = _body(Annotator(new_document), new, key)
-    slots = aligner.sequence(olds, news)
-    aligner.find_moves()
-    builder = _Builder(old_document, new_document)
-    builder.learn_references(slots)
-    blocks = builder.blocks(slots, None)
-    return BlocksDiff(blocks, builder.count)

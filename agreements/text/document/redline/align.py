@@ -1,6 +1,6 @@
 """Which old element is which new one: the alignment behind structured redlines.
 
-Internal to :mod:`.redline` (read its docstring first). Three steps:
+Internal to :mod:`agreements.text.document.redline` (read its docstring first). Three steps:
 
 1. **Annotate** each side: a :class:`Node` per part, block, list item, table row and cell, with
    the label and counters it shows, its ``Ref.item`` path, and a *signature*: its words and
@@ -22,17 +22,16 @@ Internal to :mod:`.redline` (read its docstring first). Three steps:
 
 Work stays near linear for documents with few changes: equal signatures are anchors, the
 pairing in between compares every pair only for small stretches (a band along the diagonal
-for large ones), and move detection compares at most :data:`_MOVE_COMPARISONS` pairs.
+for large ones, :mod:`.sequences`), and move detection compares at most
+:data:`_MOVE_COMPARISONS` pairs.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Literal
 
 from agreements.text.document.model import (
@@ -59,6 +58,7 @@ from agreements.text.document.model import (
     Text,
     Underline,
 )
+from agreements.text.document.redline.sequences import common_subsequence, heaviest_pairs
 from agreements.text.document.resolver import Resolver, list_labels
 
 type Family = Literal[
@@ -70,11 +70,8 @@ SIMILAR = 0.5  # paragraphs, items and rows pair in place from this word similar
 SIMILAR_CONTAINER = 0.3  # lists, tables and indented passages (their parts align in turn)
 MOVE_SIMILAR = 0.6  # an unpaired element this similar to one elsewhere has moved there
 _CONTAINERS = frozenset({"list", "table", "indented"})
-_FULL_COMPARISON = 2_500  # stretches of at most this many pairs are compared pair by pair
-_BAND = 8  # larger ones within this distance of the diagonal
 _MOVE_COMPARISONS = 20_000
 _MOVE_ROUNDS = 3  # a move's own content may hold moves; a few rounds find them
-_MOST_MATCHES = 200_000
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -358,7 +355,17 @@ class Aligner:
         """Pairs in order, most similar overall; deletions before insertions between them."""
         slots: list[Slot] = []
         i = j = 0
-        for a, b in [*_best_pairs(olds, news), (len(olds), len(news))]:
+
+        def weight(i: int, j: int) -> float:
+            old, new = olds[i], news[j]
+            if not pairable(old, new):
+                return 0.0
+            least = _threshold(old.family)
+            score = similarity(old, new, least)
+            return score if score >= least else 0.0
+
+        pairs = heaviest_pairs(len(olds), len(news), weight)
+        for a, b in [*pairs, (len(olds), len(news))]:
             slots.extend(self.one_sided(node, old=True) for node in olds[i:a])
             slots.extend(self.one_sided(node, old=False) for node in news[j:b])
             if a < len(olds) and b < len(news):
@@ -475,125 +482,3 @@ def _unique_keys(nodes: Sequence[Node]) -> list[str]:
         seen[node.part] += 1
         keys.append(node.part if seen[node.part] == 1 else f"{node.part}\x00{seen[node.part]}")
     return keys
-
-
-def common_subsequence(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, int]]:
-    """Index pairs of a longest common subsequence (Hunt-Szymanski: a longest increasing
-    run over the matching positions, O((n + r) log n) for r matching pairs; common ends are
-    set aside first). Past :data:`_MOST_MATCHES` matching pairs (many equal elements, such as
-    empty table rows), difflib's matching blocks stand in: not always longest, still in order."""
-    start = 0
-    limit = min(len(old), len(new))
-    while start < limit and old[start] == new[start]:
-        start += 1
-    end = 0
-    while end < limit - start and old[-1 - end] == new[-1 - end]:
-        end += 1
-    head = [(k, k) for k in range(start)]
-    tail = [(len(old) - end + k, len(new) - end + k) for k in range(end)]
-    middle_old, middle_new = old[start : len(old) - end], new[start : len(new) - end]
-    positions: dict[str, list[int]] = defaultdict(list)
-    for j, value in enumerate(middle_new):
-        positions[value].append(j)
-    if sum(len(positions.get(value, ())) for value in middle_old) > _MOST_MATCHES:
-        matcher = SequenceMatcher(None, list(middle_old), list(middle_new), autojunk=False)
-        middle = [
-            (block.a + k, block.b + k)
-            for block in matcher.get_matching_blocks()
-            for k in range(block.size)
-        ]
-    else:
-        middle = _increasing_matches(middle_old, positions)
-    return head + [(i + start, j + start) for i, j in middle] + tail
-
-
-def _increasing_matches(
-    old: Sequence[str], positions: dict[str, list[int]]
-) -> list[tuple[int, int]]:
-    ends: list[int] = []  # ends[k]: smallest new index ending a common run of length k + 1
-    last: list[int] = []  # the match (index into matches) that ends it
-    matches: list[tuple[int, int, int]] = []  # (old index, new index, previous match or -1)
-    for i, value in enumerate(old):
-        for j in reversed(positions.get(value, ())):  # descending: one match per old index
-            k = bisect_left(ends, j)
-            previous = last[k - 1] if k else -1
-            matches.append((i, j, previous))
-            if k == len(ends):
-                ends.append(j)
-                last.append(len(matches) - 1)
-            else:
-                ends[k] = j
-                last[k] = len(matches) - 1
-    chain: list[tuple[int, int]] = []
-    index = last[-1] if last else -1
-    while index != -1:
-        i, j, index = matches[index]
-        chain.append((i, j))
-    return chain[::-1]
-
-
-def _best_pairs(olds: Sequence[Node], news: Sequence[Node]) -> list[tuple[int, int]]:
-    """Index pairs, increasing on both sides, whose similarities sum highest; only pairs at or
-    above their family's threshold count. A heaviest increasing chain over the candidate
-    pairs (a Fenwick tree of prefix maxima over the new index), O(k log n)."""
-    n, m = len(olds), len(news)
-    if not n or not m:
-        return []
-    candidates: list[tuple[int, int, float]] = []
-    full = n * m <= _FULL_COMPARISON
-    for i, old in enumerate(olds):
-        if full:
-            columns = range(m)
-        else:
-            centre = i * m // n
-            columns = range(max(0, centre - _BAND), min(m, centre + _BAND + 1))
-        for j in columns:
-            new = news[j]
-            if not pairable(old, new):
-                continue
-            least = _threshold(old.family)
-            score = similarity(old, new, least)
-            if score >= least:
-                candidates.append((i, j, score))
-    if not candidates:
-        return []
-    tree: list[tuple[float, int]] = [(0.0, -1)] * (m + 1)  # (best chain weight, its last pair)
-    best: list[tuple[float, int]] = []  # per candidate: (chain weight, previous candidate)
-    start = 0
-    while start < len(candidates):
-        row = candidates[start][0]
-        end = start
-        while end < len(candidates) and candidates[end][0] == row:
-            end += 1
-        # Chains ending in earlier rows only: query the whole row, then update.
-        found = []
-        for index in range(start, end):
-            _i, j, score = candidates[index]
-            weight, previous = _prefix_max(tree, j)  # new indexes below j
-            found.append((weight + score, previous))
-        best.extend(found)
-        for index in range(start, end):
-            _update(tree, candidates[index][1] + 1, (best[index][0], index))
-        start = end
-    last = max(range(len(best)), key=lambda index: best[index][0])
-    chain = []
-    while last != -1:
-        chain.append((candidates[last][0], candidates[last][1]))
-        last = best[last][1]
-    return chain[::-1]
-
-
-def _prefix_max(tree: list[tuple[float, int]], position: int) -> tuple[float, int]:
-    found = (0.0, -1)
-    while position > 0:
-        if tree[position][0] > found[0]:
-            found = tree[position]
-        position -= position & -position
-    return found
-
-
-def _update(tree: list[tuple[float, int]], position: int, value: tuple[float, int]) -> None:
-    while position < len(tree):
-        if value[0] > tree[position][0]:
-            tree[position] = value
-        position += position & -position
