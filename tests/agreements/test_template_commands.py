@@ -23,6 +23,7 @@ from agreements.standards.services import version_document
 from agreements.text.document import canonical
 from agreements.text.document.markdown_import import import_markdown
 from agreements.text.document.plain import outline
+from collaboratory.errors import DomainError
 from tests.agreements.document.conftest import DUA, MASTER, _corpus
 from tests.agreements.document.walk import MARKUP
 from tests.agreements.document.word_authored import word_file
@@ -194,7 +195,7 @@ def counts() -> tuple[int, int]:
         ("not markdown or word", "is neither Markdown nor Word"),
         ("not really word", "not a Word document"),
         ("no clauses", "No section headings found"),
-        ("unknown placeholder on publish", "could not be published"),
+        ("unknown placeholder", "uses the unknown placeholder [[no_such_value]]"),
     ],
 )
 def test_bad_input_is_refused_with_a_message_and_nothing_is_created(
@@ -231,9 +232,25 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_created(
     assert counts() == before
 
 
+def test_a_refused_publication_leaves_neither_template_nor_version(
+    collaboratory, tmp_path, monkeypatch
+):
+    from agreements.management.commands import template_import as command
+
+    def refuse(**kwargs):
+        raise DomainError(["Clause “term” is not ready."], code="refused")
+
+    monkeypatch.setattr(command, "template_version_publish", refuse)
+    before = counts()
+    with pytest.raises(CommandError) as error:
+        import_file(write(tmp_path, DUA, _corpus(DUA)), "new", "--create", "--publish")
+    assert "could not be published:\n  Clause “term” is not ready." in str(error.value)
+    assert counts() == before
+
+
 def test_a_refused_import_still_reports_its_warnings(collaboratory, tmp_path):
-    """A file that imports with a warning, then cannot be published (unknown placeholder):
-    the warning reaches stderr, the refusal names the placeholder, nothing stays behind."""
+    """A file read with a warning and refused for an unknown placeholder: the warning still
+    reaches stderr, the refusal names the placeholder, nothing stays behind."""
     text = "# T\n\n## A. Term {#term}\n\nWithin [[no_such_value]] days, as Section Q says.\n"
     err = io.StringIO()
     before = counts()
