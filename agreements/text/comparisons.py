@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
@@ -31,8 +31,12 @@ from agreements.text.consolidation import (
     ConsolidatedText,
     ScheduleRow,
     consolidate,
+    template_part,
 )
-from agreements.text.document.model import Document
+from agreements.text.document.model import Document, Part
+from agreements.text.document.redline import BlocksDiff, diff_blocks
+from agreements.text.document.redline_render import redline_html as structured_redline
+from agreements.text.document.retarget import by_citation
 from agreements.text.placeholders import PlaceholderValue
 from agreements.text.redline import (
     Op,
@@ -58,16 +62,43 @@ def _plural(count: int, word: str, plural: str = "") -> str:
 
 @dataclass(frozen=True)
 class ClauseText:
-    """One clause as it reads on one side of a comparison."""
+    """One clause as it reads on one side of a comparison: its label, heading and plain text,
+    and (when known) its structured part in the document it belongs to."""
 
     key: str
     number: str
     heading: str
     body: str
+    part: Part | None = field(default=None, compare=False, repr=False)
+    document: Document | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def of(cls, clause: ClauseLike) -> ClauseText:
-        return cls(key=clause.key, number=clause.number, heading=clause.heading, body=clause.body)
+    def of(cls, clause: ClauseLike, document: Document | None = None) -> ClauseText:
+        part = getattr(clause, "part", None)
+        if part is None and (hasattr(clause, "blocks") or hasattr(clause, "kind")):
+            part = template_part(clause)  # a template clause: model row or imported clause
+        return cls(
+            key=clause.key,
+            number=clause.number,
+            heading=clause.heading,
+            body=clause.body,
+            part=part,
+            document=document,
+        )
+
+    def same_text(self, other: ClauseText) -> bool:
+        """Whether ``other`` says the same: structurally when both are parts (labels that
+        moved because something was inserted elsewhere do not count), else word for word."""
+        if self.heading != other.heading:
+            return False
+        if self.part is not None and other.part is not None:
+            if self.part.blocks == other.part.blocks:
+                return True
+            # A reference that cites the same item reads the same, whatever its number now.
+            return by_citation(self.part.blocks, self.document) == by_citation(
+                other.part.blocks, other.document
+            )
+        return self.body == other.body
 
 
 def clause_hash(state: str, clause: ClauseText | None) -> str:
@@ -145,8 +176,29 @@ class ClauseComparison:
     def body_ops(self) -> list[Op]:
         return diff_tokens(self.old_body, self.new_body)
 
+    @property
+    def structured(self) -> bool:
+        """Whether the redline is over the clause's structure (lists, items, table rows)."""
+        sides = [side for side in (self.old, self.new) if side is not None]
+        return bool(sides) and all(side.part is not None for side in sides)
+
+    @cached_property
+    def structure(self) -> BlocksDiff | None:
+        if not self.structured:
+            return None
+        old, new = self.old, self.new
+        return diff_blocks(
+            old.part.blocks if old is not None and old.part is not None else (),
+            new.part.blocks if new is not None and new.part is not None else (),
+            old_document=old.document if old is not None else None,
+            new_document=new.document if new is not None else None,
+            key=self.key,
+        )
+
     @cached_property
     def inline(self) -> SafeString:
+        if self.structure is not None:
+            return structured_redline(self.structure, id_prefix=self.anchor_prefix)
         return redline_html(self.old_body, self.new_body, id_prefix=self.anchor_prefix)
 
     @cached_property
@@ -176,6 +228,8 @@ def align(
     conflict_keys: Collection[str] = (),
     override_ids: Mapping[str, int | None] | None = None,
     notes: Mapping[str, str] | None = None,
+    old_document: Document | None = None,
+    new_document: Document | None = None,
 ) -> tuple[ClauseComparison, ...]:
     """Every clause of ``old`` and ``new``, matched by key, in reading order.
 
@@ -191,8 +245,8 @@ def align(
         return ClauseComparison(
             key=key,
             state=state,
-            old=ClauseText.of(before) if before is not None else None,
-            new=ClauseText.of(after) if after is not None else None,
+            old=ClauseText.of(before, old_document) if before is not None else None,
+            new=ClauseText.of(after, new_document) if after is not None else None,
             conflict=key in conflict_keys,
             override_id=override_ids.get(key),
             note=notes.get(key, ""),
@@ -211,7 +265,9 @@ def align(
         if before is None:
             rows.append(row(clause.key, "inserted", None, clause))
         else:
-            same = before.heading == clause.heading and before.body == clause.body
+            same = ClauseText.of(before, old_document).same_text(
+                ClauseText.of(clause, new_document)
+            )
             rows.append(row(clause.key, "unchanged" if same else "modified", before, clause))
         rows.extend(deleted_after.get(clause.key, []))
     return tuple(rows)
@@ -331,7 +387,12 @@ def agreement_vs_template(
         old_label=template_label,
         new_label=agreement_label,
         rows=align(
-            standard.clauses, text.clauses, conflict_keys=conflict_keys, override_ids=override_ids
+            standard.clauses,
+            text.clauses,
+            conflict_keys=conflict_keys,
+            override_ids=override_ids,
+            old_document=standard.document,
+            new_document=text.document,
         ),
         verb="deviate from the standard",
         conflicts=len(conflict_keys),
@@ -350,7 +411,9 @@ def text_vs_earlier(
     return Comparison(
         old_label=earlier_label,
         new_label=now_label,
-        rows=align(earlier.clauses, now.clauses),
+        rows=align(
+            earlier.clauses, now.clauses, old_document=earlier.document, new_document=now.document
+        ),
         verb="changed since then",
         preamble_old=_preamble(earlier),
         preamble_new=_preamble(now),

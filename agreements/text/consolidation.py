@@ -61,6 +61,7 @@ from agreements.text.document.model import (
 )
 from agreements.text.document.plain import blocks_text, inline_text
 from agreements.text.document.resolver import Resolver
+from agreements.text.document.retarget import cited_paths, item_path_map, retarget
 from agreements.text.placeholders import PlaceholderValue, fill
 
 FORMAT_HEADER = "COLLABORATORY AGREEMENT TEXT v2"
@@ -371,6 +372,11 @@ def consolidate(
         if override.kind == "replace":
             heading = (override.heading or "").strip()
             title = (Text(heading),) if heading else target["part"].title
+            others = [w for w in working if w is not target]
+            if cited_paths((w["part"] for w in others), override.clause_key):
+                mapping = item_path_map(target["part"].blocks, blocks)
+                for other in others:
+                    other["part"] = retarget(other["part"], override.clause_key, mapping)
             target["part"] = replace(target["part"], title=title, blocks=blocks)
             target["origin"] = "replaced" if target["origin"] == "template" else target["origin"]
             target["override_id"] = override.id

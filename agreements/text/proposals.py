@@ -215,7 +215,13 @@ def upgrade_preview(
         comparison=Comparison(
             old_label=current_label,
             new_label=new_label,
-            rows=align(current.clauses, moved.clauses, notes=notes),
+            rows=align(
+                current.clauses,
+                moved.clauses,
+                notes=notes,
+                old_document=current.document,
+                new_document=moved.document,
+            ),
             verb="would change",
         ),
         carried=tuple(carried),

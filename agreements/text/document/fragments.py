@@ -137,6 +137,15 @@ def parse_body(
     return normalise(mine.blocks), report
 
 
+# Pandoc escapes the brackets of a parameter; people edit "[[name]]" as they type it. Left
+# escaped after "]", ")" or "}" (where it could join a link or a span).
+_ESCAPED_PARAM_RE = re.compile(r"(?<![\])}\[])\\\[\\\[([a-z][a-z0-9_]*)\\\]\\\]")
+
+
+def _readable(markdown: str) -> str:
+    return _ESCAPED_PARAM_RE.sub(r"[[\1]]", markdown)
+
+
 _PART_MARK = "<!-- collaboratory-part {} -->"
 _PART_MARK_RE = re.compile(r"^<!-- collaboratory-part ([a-z0-9-]+) -->$", re.M)
 
@@ -152,7 +161,9 @@ def bodies_markdown(document: Document) -> dict[str, str]:
     ast = {"pandoc-api-version": API_VERSION, "meta": {}, "blocks": blocks}
     out = run_pandoc(json.dumps(ast), reader="json", writer=WRITER, extra=("--wrap=none",))
     pieces = _PART_MARK_RE.split(out)
-    return {key: text.strip() for key, text in zip(pieces[1::2], pieces[2::2], strict=True)}
+    return {
+        key: _readable(text.strip()) for key, text in zip(pieces[1::2], pieces[2::2], strict=True)
+    }
 
 
 def body_markdown(
@@ -179,4 +190,5 @@ def body_markdown(
         "meta": {},
         "blocks": writer.blocks(normalise(tuple(blocks)), chain),
     }
-    return run_pandoc(json.dumps(ast), reader="json", writer=WRITER, extra=("--wrap=none",)).strip()
+    out = run_pandoc(json.dumps(ast), reader="json", writer=WRITER, extra=("--wrap=none",))
+    return _readable(out.strip())
