@@ -399,6 +399,17 @@ def _excerpt(raw_before: str, blank: str, raw_after: str) -> str:
     return f"{before}{left}{blank}{right}{after}".strip()
 
 
+def _has_blank(inlines: Sequence[Inline]) -> bool:
+    for inline in inlines:
+        if isinstance(inline, Blank):
+            return True
+        if isinstance(inline, (Strong, Emph, Underline, Superscript, Term)) and _has_blank(
+            inline.children
+        ):
+            return True
+    return False
+
+
 def _blank_shown(blank: Blank) -> str:
     if blank.prompt:
         return f"[{blank.prompt}]"
@@ -506,9 +517,9 @@ class _Pass:
     def paragraph(
         self, inlines: tuple[Inline, ...], path: tuple[int, ...], row: int | None
     ) -> tuple[Inline, ...]:
-        atoms = list(self.atoms(inlines))
-        if not any(atom.blank is not None for atom in atoms):
+        if not _has_blank(inlines):  # most paragraphs: no need to read them
             return inlines
+        atoms = list(self.atoms(inlines))
         decisions: list[tuple[Inline, ...] | None] = []
         for index, atom in enumerate(atoms):
             if atom.blank is None:
