@@ -26,6 +26,9 @@ from collections.abc import Callable
 from redlines import Redlines
 
 from agreements.text import redline, redline_html
+from agreements.text.document import redline_render
+from agreements.text.document.model import Block, Paragraph, Text
+from agreements.text.document.redline import diff_blocks
 from bench.harness import Result, median_ms, scaled
 
 SEED = 20240611
@@ -253,6 +256,17 @@ def _quality(per_clause: list[list[redline.Op]], pairs: list[tuple[str, str]]) -
     return f"{changes} changes, {marked:,} chars marked, {'exact' if exact else 'NOT exact'}"
 
 
+def _structured_pairs(
+    pairs: list[tuple[str, str]],
+) -> list[tuple[tuple[Block, ...], tuple[Block, ...]]]:
+    """The same clauses as structured text: one paragraph per paragraph of prose."""
+
+    def blocks(text: str) -> tuple[Block, ...]:
+        return tuple(Paragraph((Text(p),)) for p in text.split("\n\n") if p.strip())
+
+    return [(blocks(old), blocks(new)) for old, new in pairs]
+
+
 def _uncached(call: Callable[[], object]) -> object:
     """Time the algorithm, not diff_tokens' per-process cache of recent diffs."""
     redline._cached_ops.cache_clear()
@@ -319,6 +333,24 @@ def run() -> list[Result]:
             baseline=median_ms(lambda: [Redlines(o, n).output_markdown for o, n in pairs]),
             unit="ms",
             goal="peer figure; baseline = redlines",
+        )
+    )
+    structured = _structured_pairs(pairs)
+
+    def structured_html() -> list[str]:
+        return [
+            redline_render.redline_html(diff_blocks(o, n, key="clause"), id_prefix="chg-")
+            for o, n in structured
+        ]
+
+    ours_structured = median_ms(lambda: _uncached(structured_html))
+    results.append(
+        Result(
+            measure="structured redline, whole agreement (items, rows, words; as pages now)",
+            ours=ours_structured,
+            baseline=ours_html,
+            unit="ms",
+            goal="target <= 1.2x the word redline of the same text (baseline)",
         )
     )
     old, new = _unrelated_pair()
