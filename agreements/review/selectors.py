@@ -65,6 +65,7 @@ def agreement_comparison(agreement: Agreement, text: ConsolidatedText | None = N
         placeholder_values(agreement),
         read_frame(version.frame),
         text.schedule,
+        agreement.fillins,
     )
     return comparisons.agreement_vs_template(
         text,

@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 from django.utils.safestring import SafeString
 
@@ -364,11 +364,17 @@ def standard_text(
     values: Values,
     frame: Document | None = None,
     schedule: Sequence[ScheduleRow] = (),
+    fillins: Mapping[str, Any] | None = None,
 ) -> ConsolidatedText:
-    """The template's clauses filled with an agreement's values and its data-element schedule:
-    its text with no overrides."""
+    """The template's clauses filled with an agreement's values, its fill-ins and its
+    data-element schedule: its text with no overrides (so none of those is a deviation)."""
     return consolidate(
-        clauses=clauses, accepted_overrides=(), values=values, frame=frame, schedule=schedule
+        clauses=clauses,
+        accepted_overrides=(),
+        values=values,
+        frame=frame,
+        schedule=schedule,
+        fillins=fillins,
     )
 
 

@@ -9,10 +9,10 @@ Clauses are matched by their stable key, never by number.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from django.utils.safestring import SafeString
 
@@ -174,6 +174,7 @@ def upgrade_preview(
     values: Values,
     header: Sequence[tuple[str, str]] = (),
     frame: Document | None = None,
+    fillins: Mapping[str, Any] | None = None,
     current_label: str,
     new_label: str,
 ) -> UpgradePreview:
@@ -186,6 +187,7 @@ def upgrade_preview(
         header=header,
         schedule=current.schedule,
         frame=frame,
+        fillins=fillins,
     )
     old_by_key = {c.key: c for c in old_clauses}
     new_by_key = {c.key: c for c in new_clauses}

@@ -87,6 +87,7 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
         "open_conflicts",
         "timeline",
         "destruction_deadline",
+        "open_blanks",
     }
     assert body["destruction_deadline"] == destruction_deadline(negotiating).isoformat()
     assert body["open_conflicts"] == [

@@ -248,6 +248,8 @@ MATRIX: dict[str, Entry] = {
     ),
     # Legal review.
     "agreement-compare": Entry({"GET": seen(200)}, AGREEMENT, secret=_title()),
+    # An empty POST shows the form again: nothing to save.
+    "agreement-fillins": Entry({"GET": seen(200), "POST": seen(200)}, AGREEMENT, secret=_title()),
     "agreement-conflict": Entry(
         {"GET": seen(200)},
         _k(pk="negotiating", clause_key="clause_key"),
