@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -130,18 +130,31 @@ class _TableView:
     widths: tuple[float, ...]
 
 
+type Attribution = Callable[[str], tuple[str, dt.datetime | None]]
+
+
 class _RedlineWriter(_Writer):
     def __init__(
-        self, diff: DocumentDiff, body: Any, author: str, date: dt.datetime | None
+        self,
+        diff: DocumentDiff,
+        body: Any,
+        author: str,
+        date: dt.datetime | None,
+        attribution: Attribution | None = None,
     ) -> None:
         super().__init__(diff.new, body)
         self.diff = diff
-        self.author = _xml_text(author)
-        self.date = date.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if date else None
+        self.attribution = attribution
+        self.attribute(author, date)
         self.created: list[Any] = []
         self.real_moves = _real_moves(diff)
         self.old_kinds = {part.key: part.kind for part in diff.old.parts}
         self.old_only: set[str] = set()  # list instances that hold only old-side items
+
+    def attribute(self, author: str, date: dt.datetime | None) -> None:
+        """Who and when the revisions written from now on are by."""
+        self.author = _xml_text(author)
+        self.date = date.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if date else None
 
     # -- hooks of the Word export ------------------------------------------------------------
 
@@ -278,6 +291,8 @@ class _RedlineWriter(_Writer):
             self.paragraph()  # Word ends a document with a paragraph, never a table
 
     def part_diff(self, part: PartDiff) -> None:
+        if self.attribution is not None:
+            self.attribute(*self.attribution(part.key))
         mode = self.view(part.status, part.change, None)
         with self.move_range(mode, None):
             if part.kind is PartKind.PREAMBLE:
@@ -529,15 +544,30 @@ def _xml_text(text: str) -> str:
 
 
 def docx_redline(
-    diff: DocumentDiff, *, author: str = "Collaboratory", date: dt.datetime | None = None
+    diff: DocumentDiff,
+    *,
+    author: str = "Collaboratory",
+    date: dt.datetime | None = None,
+    attribution: Attribution | None = None,
+    preface: Sequence[tuple[str, bool]] = (),
 ) -> bytes:
     """The .docx bytes of a structured redline (module docstring); every revision is by
-    ``author`` at ``date`` (an aware datetime; none written when omitted)."""
+    ``author`` at ``date`` (an aware datetime; none written when omitted), or, per part, by
+    whom ``attribution(part key)`` names. ``preface``: paragraphs (text, italic) written
+    before the document, outside the tracked changes (what this redline compares)."""
     out = docx.Document()
     lawyers_styles(out)
     root = with_our_namespace(out)
     body = root.find(w("body"))
-    writer = _RedlineWriter(diff, body, author, date)
+    writer = _RedlineWriter(diff, body, author, date, attribution)
+    for text, italic in preface:
+        p = writer.paragraph()
+        run = etree.SubElement(p, w("r"))
+        if italic:
+            etree.SubElement(etree.SubElement(run, w("rPr")), w("i"))
+        t = etree.SubElement(run, w("t"))
+        t.text = _xml_text(text)
+        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
     writer.write()
     writer.lists.write(out.part.numbering_part.element)
     buffer = io.BytesIO()
