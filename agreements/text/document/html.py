@@ -19,11 +19,16 @@ Markup (styles in ``static/css/document.css``):
 - a reference is ``<a class="ref" href="#part-KEY">Section C</a>`` with the target's current
   label (``<span class="ref ref--missing">`` when the target is gone);
 - a parameter is ``<span class="param" data-name="NAME">VALUE</span>``, its value when given.
+
+A page or a PDF that shows every part renders them with one :class:`HtmlRenderer` (one
+resolver for the whole document); ``text`` hooks let a page mark up words inside the text (the
+glossary) while every character still goes through ``escape``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -71,13 +76,98 @@ def _join(pieces: Iterable[SafeString]) -> SafeString:
     return format_html_join("", "{}", ((piece,) for piece in checked))
 
 
-class _Renderer:
+#: Turns a run of plain text into safe HTML; the default is ``escape``. A hook must escape every
+#: character it is given and may add only fixed markup of its own (the glossary's terms).
+TextHook = Callable[[str], SafeString]
+
+
+# Rough advance widths in em of a serif face, enough to tell a label that fits the hanging
+# indent ("(a)", "12.", "(iv)") from one that needs more room ("7.2(c)", "Article 12").
+_NARROW = frozenset("ijlI1.,:;()[]' ")
+
+
+def _label_em(label: str) -> float:
+    return sum(0.3 if c in _NARROW else 0.75 if c.isupper() else 0.55 for c in label)
+
+
+def _list_class(labels: Iterable[str]) -> str:
+    """``doc-list``, with ``--wide`` or ``--wider`` when its longest label needs a deeper
+    hanging indent (document.css), so a label never runs into its text."""
+    widest = max((_label_em(label) for label in labels), default=0.0)
+    if widest > 4.4:
+        return "doc-list doc-list--wider"
+    if widest > 2.6:
+        return "doc-list doc-list--wide"
+    return "doc-list"
+
+
+class HtmlRenderer:
+    """Safe HTML of the parts of one document, labels and references resolved once for all.
+
+    ``params`` fills parameters by name; ``id_prefix`` starts every id and reference target
+    (``part-`` gives ``part-KEY`` and ``part-KEY-item-1-2``).
+    """
+
     def __init__(
-        self, document: Document | None, params: Mapping[str, str] | None, id_prefix: str
+        self,
+        document: Document | None,
+        *,
+        params: Mapping[str, str] | None = None,
+        id_prefix: str = "part-",
     ) -> None:
+        self.document = document
         self.resolver = Resolver(document) if document is not None else None
         self.params = params or {}
         self.id_prefix = id_prefix
+        self.text: TextHook = escape
+
+    # --- public views ---
+
+    def title(self) -> SafeString:
+        """The document's title lines as ``<header class="document-title">`` ("" for none)."""
+        if self.document is None or not self.document.title:
+            return SafeString("")
+        lines = _join(format_html("<p>{}</p>", self.inlines(line)) for line in self.document.title)
+        return format_html('<header class="document-title">{}</header>', lines)
+
+    def part(self, part: Part, *, text: TextHook | None = None) -> SafeString:
+        """A part as ``<section>`` with its heading (label and title) and its body."""
+        with self._hook(text):
+            return self._part(part)
+
+    def heading(self, part: Part, *, text: TextHook | None = None) -> SafeString:
+        """A part's title alone (its inlines, no label, no tag)."""
+        with self._hook(text):
+            return self.inlines(part.title)
+
+    def body(self, part: Part, *, text: TextHook | None = None) -> SafeString:
+        """A part's blocks without its heading: item ids and labels as in the whole document,
+        for pages that lay out the heading themselves."""
+        with self._hook(text):
+            return self.blocks(part.blocks, part.key, self._chain(part.key), ())
+
+    def loose_blocks(self, blocks: Sequence[Block], *, text: TextHook | None = None) -> SafeString:
+        """Blocks that are no part of the document (a proposal's text): references resolve
+        against the document, list items get no ids."""
+        with self._hook(text):
+            return self.blocks(blocks, None, (), ())
+
+    def whole(self) -> SafeString:
+        """The whole document as ``<article class="document">``."""
+        parts = _join(self._part(part) for part in self.document.parts) if self.document else ""
+        return format_html('<article class="document">{}{}</article>', self.title(), parts)
+
+    @contextmanager
+    def _hook(self, text: TextHook | None) -> Iterator[None]:
+        previous = self.text
+        self.text = text or escape
+        try:
+            yield
+        finally:
+            self.text = previous
+
+    def _chain(self, key: str) -> tuple[int, ...]:
+        return self.resolver.chain(key) if self.resolver is not None else ()
 
     def anchor(self, key: str, path: Sequence[int] = ()) -> str:
         if not path:
@@ -92,7 +182,7 @@ class _Renderer:
     def inline(self, inline: Inline) -> SafeString:
         match inline:
             case Text():
-                return escape(inline.text)
+                return self.text(inline.text)
             case Break():
                 return SafeString("<br>")
             case Strong() | Emph() | Underline() | Superscript() | Term():
@@ -175,7 +265,8 @@ class _Renderer:
         position: list[int],
     ) -> SafeString:
         items: list[SafeString] = []
-        for item, (label, own) in zip(block.items, list_labels(block, chain), strict=True):
+        labels = list_labels(block, chain)
+        for item, (label, own) in zip(block.items, labels, strict=True):
             here = (*path, position[0])
             position[0] += 1
             body = self.blocks(item.blocks, key, own, here)
@@ -191,7 +282,9 @@ class _Renderer:
                     body,
                 )
             )
-        return format_html('<ol class="doc-list">{}</ol>', _join(items))
+        return format_html(
+            '<ol class="{}">{}</ol>', _list_class(label for label, _ in labels), _join(items)
+        )
 
     def table(self, table: Table, key: str | None) -> SafeString:
         cols = _join(
@@ -232,7 +325,7 @@ class _Renderer:
 
     # --- parts ---
 
-    def part(self, part: Part) -> SafeString:
+    def _part(self, part: Part) -> SafeString:
         label = self.resolver.part_label(part.key) if self.resolver else (part.label or "")
         heading = SafeString("")
         if label or part.title:
@@ -242,13 +335,12 @@ class _Renderer:
             heading = format_html(
                 '<h2 class="part-heading">{}{}</h2>', label_html, self.inlines(part.title)
             )
-        chain = self.resolver.chain(part.key) if self.resolver else ()
         return format_html(
             '<section class="part part--{}" id="{}">{}{}</section>',
             part.kind.value,
             self.anchor(part.key),
             heading,
-            self.blocks(part.blocks, part.key, chain, ()),
+            self.blocks(part.blocks, part.key, self._chain(part.key), ()),
         )
 
 
@@ -264,16 +356,9 @@ def render_html(
     fills parameters by name; ``id_prefix`` keeps ids apart when two documents share a page."""
     if isinstance(tree, Document):
         document = tree
-    renderer = _Renderer(document, params, id_prefix)
+    renderer = HtmlRenderer(document, params=params, id_prefix=id_prefix)
     if isinstance(tree, Part):
         return renderer.part(tree)
     if not isinstance(tree, Document):
-        return renderer.blocks(tree, None, (), ())
-    lines = _join(format_html("<p>{}</p>", renderer.inlines(line)) for line in tree.title)
-    title = (
-        format_html('<header class="document-title">{}</header>', lines)
-        if tree.title
-        else SafeString("")
-    )
-    parts = _join(renderer.part(part) for part in tree.parts)
-    return format_html('<article class="document">{}{}</article>', title, parts)
+        return renderer.loose_blocks(tree)
+    return renderer.whole()
