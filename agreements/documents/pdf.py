@@ -1,8 +1,10 @@
 """The one module that turns an agreement into PDF bytes.
 
-The HTML comes from one fixed template (``templates/agreements/pdf/agreement.html``); clause
-text and every other user-written value reach it as plain strings that the template engine
-escapes, never as markup and never as template source. WeasyPrint then lays it out with
+The HTML comes from one fixed template (``templates/agreements/pdf/agreement.html``). The
+agreement's text reaches it as the structured document's safe HTML
+(:class:`agreements.text.document.html.HtmlRenderer`: fixed tags around escaped text, styled by
+``static/css/document.css``); every other user-written value as a plain string that the
+template engine escapes. Nothing is ever template source. WeasyPrint then lays it out with
 ``StaticOnlyURLFetcher``, which serves ``data:`` URLs and files under the project's own
 ``static/`` folder and refuses everything else (network, ``file:///etc/...``, redirects), and
 a refused fetch stops the render instead of becoming a log line.
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import mimetypes
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,12 +30,12 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from agreements.models import Agreement, DocumentKind, Status
 from agreements.selectors import parties
 from agreements.terms import destruction_deadline
-from agreements.text.consolidation import ConsolidatedText
+from agreements.text.consolidation import SCHEDULE_KEY, ConsolidatedText
+from agreements.text.document.html import HtmlRenderer
+from agreements.text.document.model import PartKind
 
 TEMPLATE = "agreements/pdf/agreement.html"
-
-# "(a) ", "(iv) ", "(12) " at the start of a paragraph: a list item of the clause.
-_ITEM = re.compile(r"^\((?P<marker>[a-z]{1,3}|[ivxlc]{1,6}|\d{1,3})\)\s+(?P<rest>.+)$", re.S)
+HANGING_LABEL = 4  # characters of a section label that fit the 9 mm hanging indent
 
 
 class RenderError(Exception):
@@ -86,30 +87,9 @@ class StaticOnlyURLFetcher(URLFetcher):
 
 
 @dataclass(frozen=True)
-class Paragraph:
-    text: str
-    marker: str = ""
-
-
-@dataclass(frozen=True)
 class Rendered:
     pdf: bytes
     pages: int
-
-
-def paragraphs(body: str) -> list[Paragraph]:
-    """A clause body as paragraphs (blank-line separated); "(a) ..." ones become items."""
-    result = []
-    for block in re.split(r"\n\s*\n", body.strip()):
-        block = block.strip()
-        if not block:
-            continue
-        match = _ITEM.match(block)
-        if match:
-            result.append(Paragraph(text=match["rest"], marker=f"({match['marker']})"))
-        else:
-            result.append(Paragraph(text=block))
-    return result
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -119,6 +99,31 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
 def _moment(value: object) -> dt.datetime:
     """A sort key for the certificate's rows: their time, the earliest for none."""
     return value if isinstance(value, dt.datetime) else dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def schedule_name(text: ConsolidatedText) -> str:
+    """How the text refers to its data-element schedule: "ATTACHMENT C (Data Elements)"."""
+    clause = next((c for c in text.clauses if c.part and c.part.generated == SCHEDULE_KEY), None)
+    if clause is None:
+        return ""
+    label = clause.number.rstrip(":.").strip()
+    if label and clause.heading:
+        return f"{label} ({clause.heading})"
+    return label or clause.heading
+
+
+def outline(text: ConsolidatedText) -> str:
+    """How the text is made up, for the cover: "12 sections, 3 attachments"."""
+    counts = {kind: 0 for kind in (PartKind.SECTION, PartKind.ATTACHMENT)}
+    for part in text.document.parts:
+        if part.kind in counts:
+            counts[part.kind] += 1
+    words = {PartKind.SECTION: "section", PartKind.ATTACHMENT: "attachment"}
+    return ", ".join(
+        f"{count} {words[kind]}{'' if count == 1 else 's'}"
+        for kind, count in counts.items()
+        if count
+    )
 
 
 def document_context(
@@ -160,14 +165,28 @@ def document_context(
         for s in agreement.signatures.all()
     ]
     audit.sort(key=lambda row: _moment(row["at"]))
+    renderer = HtmlRenderer(text.document)
     return {
         "agreement": agreement,
         "kind": kind,
         "executed": executed,
         "text": text,
+        # Computed once: every access to ``text.sha256`` serialises the whole text again.
+        "text_sha256": text.sha256,
+        "document_title": renderer.title(),
         "clauses": [
-            {"clause": clause, "paragraphs": paragraphs(clause.body)} for clause in text.clauses
+            {
+                "clause": clause,
+                "html": renderer.part(clause.part),
+                # A label as short as "A." or "12." hangs in the margin of the text.
+                "hanging": 0 < len(clause.number) <= HANGING_LABEL,
+                "schedule": clause.part.generated == SCHEDULE_KEY,
+            }
+            for clause in text.clauses
+            if clause.part is not None
         ],
+        "outline": outline(text),
+        "schedule_name": schedule_name(text),
         "parties": [
             {"member": member, "signature": signatures.get(member.organisation_id)}
             for member in members

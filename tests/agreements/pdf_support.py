@@ -28,6 +28,24 @@ def pdf_text(data: bytes) -> str:
     return " ".join(out.split())
 
 
+def pdf_layout_text(data: bytes) -> str:
+    """``pdftotext -layout``: each printed line as one line, so a label hanging in the margin
+    reads on the line of its heading."""
+    return subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", "-", "-"],
+        input=data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+
+
+def has_heading(layout: str, label: str, title: str) -> bool:
+    """A printed line with ``label`` and then the first word of ``title``, at its start or
+    after a gap (a margin note may stand beside a heading)."""
+    first = re.escape(title.split()[0])
+    return bool(re.search(rf"(?:^|\s\s){re.escape(label)}\s+{first}", layout, re.M))
+
+
 def _resolve(obj: Any) -> Any:
     return obj.get_object() if isinstance(obj, IndirectObject) else obj
 
