@@ -24,6 +24,10 @@ like every other problem with the file.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
+from functools import partial
+
 from agreements.standards.limits import looks_like_word, max_upload_bytes, size_problem
 from agreements.standards.report import ImportReport, ImportStyle, Issue, ParsedClause, refused
 from agreements.text.document import import_report as library
@@ -33,7 +37,13 @@ from agreements.text.document.markdown_import import import_markdown
 from agreements.text.document.model import Document
 from agreements.text.document.plain import inline_text, plain_text
 from agreements.text.document.resolver import Resolver
-from agreements.text.placeholders import malformed_placeholders, unknown_placeholders
+from agreements.text.placeholders import (
+    PLACEHOLDERS,
+    MalformedPlaceholder,
+    malformed_placeholders,
+    suggest_placeholder,
+    unknown_placeholders,
+)
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
 WORD_SUFFIXES = (".docx", ".doc")
@@ -74,45 +84,50 @@ def parse_upload(
 
 
 def from_document(found: library.ImportReport, *, style: str) -> ImportReport:
-    """The clauses and frame of an imported document tree, with its findings."""
+    """The clauses and frame of an imported document tree, with its findings.
+
+    What the reader found keeps its severity. Each part is then checked: an unknown
+    placeholder (with the nearest known name, or the list of known ones), a malformed ``[[``,
+    and a heading that still ends in a ``{#...}`` the reader could not take as a key (it would
+    become part of the heading) are errors naming the clause; any error leaves no clauses.
+    Past :data:`~agreements.text.document.import_report.MAX_FINDINGS` errors the rest are
+    counted, not listed.
+    """
     report = ImportReport(style=style)
+    issues = {
+        library.Severity.ERROR: report.errors,
+        library.Severity.WARNING: report.warnings,
+        library.Severity.NOTE: report.notes,
+    }
+    unlisted = dict(found.unlisted)
     for finding in found.findings:
-        issue = Issue(None, None, str(finding))
-        {
-            library.Severity.ERROR: report.errors,
-            library.Severity.WARNING: report.warnings,
-            library.Severity.NOTE: report.notes,
-        }[finding.severity].append(issue)
-    for severity, count in found.unlisted.items():
-        if count:
-            report.warnings.append(Issue(None, None, f"... and {count} more {severity.value}s."))
+        issues[finding.severity].append(Issue(None, None, str(finding)))
     document = found.document
-    if document is None or report.errors:
-        if not report.errors:
-            report.errors.append(Issue(None, None, "The file could not be read."))
-        return report
-    if not document.parts:
+    if document is not None and not report.errors and not document.parts:
         report.errors.append(
             Issue(None, None, "No clauses were found: the file has no text after its title.")
         )
+    if document is None or report.errors:
+        if not report.errors:
+            report.errors.append(Issue(None, None, "The file could not be read."))
+        _count_unlisted(issues, unlisted)
         return report
     resolver = Resolver(document)
     bodies = bodies_markdown(document)
     report.title = " ".join(inline_text(line).strip() for line in document.title).strip()
     report.frame = Document(document.title, (), document.sections, document.attachments)
     for part in document.parts:
-        text = plain_text(part, document)
-        for name in unknown_placeholders(text):
-            report.errors.append(Issue(None, part.key, f"uses the unknown placeholder [[{name}]]."))
-        for bad in malformed_placeholders(text):
-            report.errors.append(
-                Issue(None, part.key, f"has a malformed placeholder: {bad.message}")
-            )
+        heading = inline_text(part.title).strip()
+        for message in _part_problems(heading, plain_text(part, document)):
+            if len(report.errors) < library.MAX_FINDINGS:
+                report.errors.append(Issue(None, part.key, message()))
+            else:  # not even worded: a flood of them is counted
+                unlisted[library.Severity.ERROR] = unlisted.get(library.Severity.ERROR, 0) + 1
         report.clauses.append(
             ParsedClause(
                 key=part.key,
                 number=resolver.part_label(part.key),
-                heading=inline_text(part.title).strip(),
+                heading=heading,
                 body=bodies.get(part.key, ""),
                 kind=part.kind.value,
                 label=part.label or "",
@@ -120,6 +135,49 @@ def from_document(found: library.ImportReport, *, style: str) -> ImportReport:
                 blocks=part.blocks,
             )
         )
+    _count_unlisted(issues, unlisted)
     if report.errors:
         report.clauses.clear()
     return report
+
+
+# A heading ending in "{#...}" that the reader did not take as a key: pandoc keeps an attribute
+# block it cannot read ("{#Data Retention}") as text, and so would the clause's heading.
+_UNREAD_KEY_RE = re.compile(r"\{\s*#[^{}]*\}\s*$")
+
+
+def _part_problems(heading: str, text: str) -> Iterator[Callable[[], str]]:
+    """The errors of one part, each worded only when called: past the limit they are only
+    counted, and a suggestion for an unknown name costs a search."""
+    if unread := _UNREAD_KEY_RE.search(heading):
+        yield partial(_unread_key, unread.group(0).strip())
+    for name in unknown_placeholders(text):
+        yield partial(_unknown_placeholder, name)
+    for bad in malformed_placeholders(text):
+        yield partial(_malformed_placeholder, bad)
+
+
+def _unread_key(written: str) -> str:
+    return (
+        f"the heading ends in “{written}”, which is not a key: a key is lowercase letters and "
+        "digits joined by single hyphens, e.g. {#data-retention}."
+    )
+
+
+def _unknown_placeholder(name: str) -> str:
+    if hint := suggest_placeholder(name):
+        return f"uses the unknown placeholder [[{name}]]: did you mean [[{hint}]]?"
+    known = ", ".join(f"[[{known}]]" for known in PLACEHOLDERS)
+    return f"uses the unknown placeholder [[{name}]]; the known placeholders are {known}."
+
+
+def _malformed_placeholder(bad: MalformedPlaceholder) -> str:
+    return f"has a malformed placeholder: {bad.message}"
+
+
+def _count_unlisted(
+    issues: dict[library.Severity, list[Issue]], unlisted: dict[library.Severity, int]
+) -> None:
+    for severity, count in unlisted.items():
+        if count:
+            issues[severity].append(Issue(None, None, f"... and {count:,} more {severity.value}s."))
