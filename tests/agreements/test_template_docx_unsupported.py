@@ -1,5 +1,6 @@
-"""What the .docx template reader cannot import is listed in the report, and no text vanishes
-silently (issue 18: an external entity in a .docx, and the text after it, vanished)."""
+"""What a Word template holds that the tree cannot is listed in the upload's report, where it
+is, and no text vanishes silently; a DTD or entities are refused, never expanded (issue 18: an
+external entity in a .docx, and the text after it, vanished)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 
-from agreements.standards.docx_import import parse_docx
 from agreements.standards.report import ImportReport
+from agreements.standards.upload import parse_upload
+from agreements.text.document.plain import plain_text
 
 W = nsdecls("w")
 
@@ -47,55 +49,48 @@ def with_document_xml(data: bytes, change) -> bytes:
     return target.getvalue()
 
 
-def body(report: ImportReport) -> str:
+def read(data: bytes) -> ImportReport:
+    return parse_upload(data, filename="template.docx")
+
+
+def text(report: ImportReport) -> str:
+    """The one clause's text as a reader sees it."""
     assert report.ok, report.errors
     [clause] = report.clauses
-    return clause.body
+    return plain_text(clause.blocks or ()).strip()
 
 
-def warnings(report: ImportReport) -> str:
-    return "\n".join(str(w) for w in report.warnings)
+def findings(report: ImportReport) -> str:
+    return "\n".join(str(issue) for issue in [*report.errors, *report.warnings, *report.notes])
 
 
-@pytest.mark.parametrize("system", ["file:///etc/passwd", "http://127.0.0.1:9/x"])
-def test_an_external_entity_is_listed_and_the_text_after_it_kept(system):
-    def add_entity(xml: str) -> str:
+def with_doctype(doctype: str, old: str = "", new: str = ""):
+    def change(xml: str) -> str:
         declaration, rest = xml.split("?>", 1)
-        doctype = f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "{system}">]>'
-        return declaration + "?>" + doctype + rest.replace("Start.", "Keep for &xxe; days.", 1)
+        return declaration + "?>" + doctype + rest.replace(old, new, 1)
 
-    report = parse_docx(with_document_xml(document_with(), add_entity))
-
-    # Never expanded (no file read, no request); the reference stays where it was, as text.
-    assert body(report) == "Keep for &xxe; days.\n\nEnd."
-    assert "root:" not in body(report)
-    assert (
-        "The document declares a DTD with entities, which Word never writes: they were not "
-        "expanded and are left as written (&xxe; in paragraph 2)." in warnings(report)
-    )
+    return change
 
 
-def test_an_internal_entity_is_not_expanded_either():
-    def add_entity(xml: str) -> str:
-        declaration, rest = xml.split("?>", 1)
-        doctype = '<!DOCTYPE w:document [<!ENTITY lol "lollollol">]>'
-        return declaration + "?>" + doctype + rest.replace("End.", "&lol;&lol; after", 1)
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+        '<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "http://127.0.0.1:9/x">]>',
+        '<!DOCTYPE w:document [<!ENTITY xxe "lollollol">]>',
+        "<!DOCTYPE w:document>",
+    ],
+)
+def test_a_dtd_or_an_entity_is_refused_never_expanded(doctype):
+    data = with_document_xml(document_with(), with_doctype(doctype, "Start.", "Keep &xxe; days."))
 
-    report = parse_docx(with_document_xml(document_with(), add_entity))
-    assert body(report) == "Start.\n\n&lol;&lol; after"
-    assert "(&lol; in paragraph 3)" in warnings(report)
+    report = read(data)
 
-
-def test_a_dtd_without_entities_is_listed():
-    def add_dtd(xml: str) -> str:
-        declaration, rest = xml.split("?>", 1)
-        return declaration + "?><!DOCTYPE w:document>" + rest
-
-    report = parse_docx(with_document_xml(document_with(), add_dtd))
-    assert body(report) == "Start.\n\nEnd."
-    assert "The document declares a DTD, which Word never writes; it was ignored." in warnings(
-        report
-    )
+    # Word never writes one: the file is refused naming the part, nothing is read or fetched.
+    assert not report.ok and not report.clauses
+    [error] = report.errors
+    assert "word/document.xml declares a DTD or XML entities" in error.message
+    assert "root:" not in findings(report) and "lollollol" not in findings(report)
 
 
 CASES = {
@@ -106,7 +101,7 @@ CASES = {
             "</w:sdt>"
         ),
         "Start. Riverbend\n\nEnd.",
-        "1 content control (paragraph 2) was imported as plain text.",
+        "paragraph 2: content control Name kept as its text “Riverbend”",
     ),
     "content control around paragraphs": (
         document_with(
@@ -114,7 +109,7 @@ CASES = {
             "</w:sdtContent></w:sdt>"
         ),
         "Start.\n\nControlled.\n\nEnd.",
-        "1 content control (paragraph 3) was imported as plain text.",
+        "paragraph 3: content control kept as its text “Controlled.”",
     ),
     "simple field": (
         document_with(
@@ -122,7 +117,7 @@ CASES = {
             '<w:r><w:t xml:space="preserve"> 1 January 2026</w:t></w:r></w:fldSimple>'
         ),
         "Start. 1 January 2026\n\nEnd.",
-        "1 field (DATE; paragraph 2) was imported as the text Word last showed for it.",
+        "paragraph 2: field DATE kept as the text it showed “1 January 2026”",
     ),
     "complex field": (
         document_with(
@@ -133,12 +128,12 @@ CASES = {
             '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
         ),
         "Start. Section 4\n\nEnd.",
-        "1 field (REF; paragraph 2) was imported as the text Word last showed for it.",
+        "paragraph 2: field REF kept as the text it showed “Section 4”",
     ),
     "image": (
         document_with("<w:r><w:drawing/></w:r>"),
         "Start.\n\nEnd.",
-        "1 image or drawing (paragraph 2) was not imported.",
+        "paragraph 2: an image is not imported",
     ),
     "text box": (
         document_with(
@@ -147,7 +142,7 @@ CASES = {
             "</v:textbox></v:shape></w:pict></w:r>"
         ),
         "Start.\n\nEnd.",
-        "1 image or drawing (paragraph 2) was not imported, with the text in it: “Boxed words”.",
+        "paragraph 2: text box “Boxed words” is not imported",
     ),
     "comment": (
         document_with(
@@ -155,33 +150,40 @@ CASES = {
             '<w:commentRangeEnd w:id="0"/><w:r><w:commentReference w:id="0"/></w:r>'
         ),
         "Start. noted\n\nEnd.",
-        "1 comment (paragraph 2) was not imported.",
+        "paragraph 2: comment “” is not imported",
     ),
     "footnote": (
         document_with('<w:r><w:footnoteReference w:id="1"/></w:r>'),
         "Start.\n\nEnd.",
-        "1 footnote or endnote (paragraph 2) was not imported.",
+        "paragraph 2: footnote “” is not imported",
     ),
-    "tracked changes": (
+    "tracked insertion": (
         document_with(
             '<w:ins w:id="1" w:author="Counsel" w:date="2026-01-01T00:00:00Z">'
             '<w:r><w:t xml:space="preserve"> and more</w:t></w:r></w:ins>'
         ),
+        "Start. and more\n\nEnd.",
+        "paragraph 2: tracked change accepted: “and more” inserted by Counsel",
+    ),
+    "tracked deletion": (
+        document_with(
+            '<w:del w:id="1" w:author="Counsel" w:date="2026-01-01T00:00:00Z">'
+            '<w:r><w:delText xml:space="preserve"> and less</w:delText></w:r></w:del>'
+        ),
         "Start.\n\nEnd.",
-        "The document has tracked changes (paragraph 2). Only text outside them was imported: "
-        "accept or reject all changes in Word and upload it again.",
+        "paragraph 2: tracked change accepted: “and less” deleted by Counsel is left out",
     ),
 }
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_unsupported_content_is_listed_in_the_report(case):
-    data, expected_body, expected_warning = CASES[case]
-    report = parse_docx(data)
-    assert body(report) == expected_body
-    assert expected_warning in warnings(report)
+    data, expected_text, expected_finding = CASES[case]
+    report = read(data)
+    assert text(report) == expected_text
+    assert expected_finding in findings(report)
 
 
-def test_a_plain_document_has_no_such_warnings():
-    report = parse_docx(document_with())
-    assert (body(report), report.warnings) == ("Start.\n\nEnd.", [])
+def test_a_plain_document_has_no_such_findings():
+    report = read(document_with())
+    assert (text(report), findings(report)) == ("Start.\n\nEnd.", "")
