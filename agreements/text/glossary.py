@@ -141,6 +141,50 @@ def _clean(text: str) -> str:
     return _CONTROL_RE.sub("", text)
 
 
+def _term_markup(name: str, term: Term, tip_id: str) -> str:
+    """The fixed markup of one marked term: escaped name and definition, an id restricted to
+    [A-Za-z0-9_-]."""
+    return (
+        f'<span class="gloss"><button type="button" class="gloss__term" '
+        f'aria-describedby="{tip_id}">{escape(name)}</button>'
+        f'<span class="gloss__tip" role="tooltip" id="{tip_id}">'
+        f"{escape(_clean(term.definition))}</span></span>"
+    )
+
+
+class TermMarker:
+    """Marks the first occurrence of each term across the runs of text of one clause (the text
+    pieces of a structured body, in reading order), escaping every character: a text hook for
+    :class:`agreements.text.document.html.HtmlRenderer`."""
+
+    def __init__(self, terms: Iterable[Term], *, id_prefix: str) -> None:
+        terms = list(terms)
+        self.by_name: Mapping[str, Term] = {t.term: t for t in terms}
+        self.pattern = _pattern(terms)
+        self.seen: set[str] = set()
+        self.prefix = re.sub(r"[^A-Za-z0-9_-]", "-", id_prefix)
+
+    def __call__(self, text: str) -> SafeString:
+        text = _clean(text)
+        pieces: list[str] = []
+        position = 0
+        if self.pattern is not None:
+            for match in self.pattern.finditer(text):
+                name = match.group(0)
+                if name in self.seen:
+                    continue
+                self.seen.add(name)
+                tip_id = f"gloss-{self.prefix}-{len(self.seen)}"
+                pieces.append(escape(text[position : match.start()]))
+                pieces.append(_term_markup(name, self.by_name[name], tip_id))
+                position = match.end()
+        if not pieces:
+            return escape(text)
+        pieces.append(escape(text[position:]))
+        # Escaped text and the fixed markup above only; nh3 makes sure of it.
+        return sanitised("".join(pieces))
+
+
 def annotate(body: str, terms: Iterable[Term], *, id_prefix: str) -> SafeString:
     """``body`` as escaped HTML paragraphs, with the first occurrence of each term marked up
     as a focusable term whose definition shows on hover and keyboard focus (CSS only) and is
@@ -164,15 +208,7 @@ def annotate(body: str, terms: Iterable[Term], *, id_prefix: str) -> SafeString:
             term = by_name[name]
             tip_id = f"gloss-{safe_prefix}-{len(seen)}"
             pieces.append((False, body[position : match.start()]))
-            pieces.append(
-                (
-                    True,
-                    f'<span class="gloss"><button type="button" class="gloss__term" '
-                    f'aria-describedby="{tip_id}">{escape(name)}</button>'
-                    f'<span class="gloss__tip" role="tooltip" id="{tip_id}">'
-                    f"{escape(_clean(term.definition))}</span></span>",
-                )
-            )
+            pieces.append((True, _term_markup(name, term, tip_id)))
             position = match.end()
     pieces.append((False, body[position:]))
     # Every piece of text went through escape(); the markup above is fixed apart from
