@@ -8,7 +8,9 @@ accept or reject each change there. The words marked are exactly the ops of
 show the same changes.
 
 The PDF goes through the agreements' one rendering pipeline (``agreements.pdf.render_html``:
-WeasyPrint with a fetcher that serves only ``data:`` URLs and our static fonts).
+WeasyPrint with a fetcher that serves only ``data:`` URLs and our static files). Changed clauses
+show the word-level redline; unchanged ones, given the document, its structure (lists, tables,
+labels) as the agreement PDFs show it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from docx.text.paragraph import Paragraph
 
 from agreements.documents import pdf
 from agreements.text.comparisons import ClauseComparison, Comparison
+from agreements.text.document.html import HtmlRenderer
+from agreements.text.document.model import Document as TextDocument
 from agreements.text.redline import Op, OpKind, diff_tokens
 
 #: Who made a clause's change, and when (for ``w:author`` / ``w:date``).
@@ -211,15 +215,33 @@ def redline_docx(
 
 
 def redline_html(
-    comparison: Comparison, *, title: str, subtitle: str, generated_at: dt.datetime | None = None
+    comparison: Comparison,
+    *,
+    title: str,
+    subtitle: str,
+    generated_at: dt.datetime | None = None,
+    document: TextDocument | None = None,
 ) -> str:
-    """The printable redline: the fixed template filled with redline.py's escaped markup."""
+    """The printable redline: the fixed template filled with redline.py's escaped markup, and
+    the unchanged clauses of ``document`` (the new side) as structured text."""
     generated_at = generated_at or timezone.now()
+    renderer = HtmlRenderer(document) if document is not None else None
+    parts = {part.key: part for part in document.parts} if document is not None else {}
+    rows = [
+        {
+            "row": row,
+            "structured": renderer.body(parts[row.key])
+            if renderer is not None and not row.changed and row.key in parts
+            else None,
+        }
+        for row in comparison.rows
+    ]
     with timezone.override(dt.UTC):
         return render_to_string(
             PDF_TEMPLATE,
             {
                 "comparison": comparison,
+                "rows": rows,
                 "title": title,
                 "subtitle": subtitle,
                 "generated_at": generated_at,

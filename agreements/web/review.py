@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from agreements.access import acting_parties
@@ -45,6 +46,8 @@ from agreements.selectors import (
 from agreements.text import comparisons, proposals
 from agreements.text.comparisons import ClauseComparison, Comparison
 from agreements.text.consolidation import read_frame
+from agreements.text.document.html import HtmlRenderer
+from agreements.text.document.model import Document
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -86,6 +89,12 @@ class Block:
     index: int
     previous: str = ""
     next: str = ""
+    texts: tuple[SafeString | None, ...] = ()  # structured text of unchanged rows, when known
+
+    @property
+    def entries(self) -> list[tuple[ClauseComparison, SafeString | None]]:
+        """Each row with its structured text (None: show the redline's plain text)."""
+        return list(zip(self.rows, self.texts or (None,) * len(self.rows), strict=True))
 
     @property
     def collapsed(self) -> bool:
@@ -101,9 +110,21 @@ class Block:
         return first if first == last else f"{first}–{last}"
 
 
-def blocks(comparison: Comparison, mode: str) -> list[Block]:
+def blocks(comparison: Comparison, mode: str, document: Document | None = None) -> list[Block]:
     """Changed (or conflicted) clauses one by one with links to the previous and next change;
-    unchanged clauses grouped into collapsed runs."""
+    unchanged clauses grouped into collapsed runs, shown as structured text when ``document``
+    (the new side) is given."""
+    renderer = HtmlRenderer(document, id_prefix="clause-") if document is not None else None
+    parts = {part.key: part for part in document.parts} if document is not None else {}
+
+    def texts(rows: list[ClauseComparison]) -> tuple[SafeString | None, ...]:
+        if renderer is None:
+            return ()
+        return tuple(
+            renderer.body(parts[row.key]) if not row.changed and row.key in parts else None
+            for row in rows
+        )
+
     groups: list[list[ClauseComparison]] = []
     for row in comparison.rows:
         quiet = not (row.changed or row.conflict)
@@ -127,12 +148,14 @@ def blocks(comparison: Comparison, mode: str) -> list[Block]:
             )
             position += 1
         else:
-            result.append(Block(rows=tuple(group), index=index))
+            result.append(Block(rows=tuple(group), index=index, texts=texts(group)))
     return result
 
 
-def _comparison_context(comparison: Comparison, mode: str) -> dict:
-    layout = blocks(comparison, mode)
+def _comparison_context(
+    comparison: Comparison, mode: str, document: Document | None = None
+) -> dict:
+    layout = blocks(comparison, mode, document)
     first = next((b for b in layout if not b.collapsed), None)
     return {
         "comparison": comparison,
@@ -150,8 +173,9 @@ def agreement_compare(request: HttpRequest, pk) -> HttpResponse:
     # Queries: session, user, the agreement (+trio, collaboratory, template), its members,
     # template clauses, overrides, data elements and their questions.
     agreement = _agreement(request, pk)
-    comparison = agreement_comparison(agreement)
-    context = _comparison_context(comparison, _view_mode(request))
+    text = consolidated_text(agreement)
+    comparison = agreement_comparison(agreement, text)
+    context = _comparison_context(comparison, _view_mode(request), text.document)
     context.update({"agreement": agreement, "conflicts": conflicts(agreement)})
     return render(request, "agreements/review/compare.html", context)
 
@@ -202,13 +226,14 @@ def agreement_compare_earlier(request: HttpRequest, pk) -> HttpResponse:
     if point is not None:
         earlier = text_as_of(agreement, point)
         if earlier is not None:
+            now = consolidated_text(agreement)
             comparison = comparisons.text_vs_earlier(
                 earlier.text,
-                consolidated_text(agreement),
+                now,
                 earlier_label=f"{point.label}, {timezone.localtime(point.at):%d %b %Y %H:%M}",
                 now_label="Now",
             )
-            context.update(_comparison_context(comparison, _view_mode(request)))
+            context.update(_comparison_context(comparison, _view_mode(request), now.document))
             context["verified"] = earlier.verified
     return render(request, "agreements/review/compare_earlier.html", context)
 
@@ -305,11 +330,13 @@ def agreement_redline_docx(request: HttpRequest, pk) -> HttpResponse:
 @login_required
 def agreement_redline_pdf(request: HttpRequest, pk) -> HttpResponse:
     agreement = _agreement(request, pk)
-    comparison = agreement_comparison(agreement)
+    text = consolidated_text(agreement)
+    comparison = agreement_comparison(agreement, text)
     html = exports.redline_html(
         comparison,
         title=f"{agreement.reference} {agreement.title}",
         subtitle=f"Redline against {comparison.old_label}",
+        document=text.document,
     )
     content = exports.render_redline_pdf(html)
     audit_record(
