@@ -22,7 +22,7 @@ from django.http.multipartparser import MultiPartParser
 from django.test import RequestFactory
 from django.urls import reverse
 
-from agreements.standards import docx_import
+from agreements.standards.upload import parse_upload
 from collaboratory.uploads import LimitedUploadHandler
 
 GB = 1024**3
@@ -69,7 +69,7 @@ def nothing_inflates(monkeypatch):
 def test_a_100mb_zip_bomb_docx_is_refused_without_inflating_it(bomb_100mb, nothing_inflates):
     assert len(bomb_100mb) < 1 * MB  # ~100 KB on disk
     nothing_inflates()
-    report = docx_import.parse_docx(bomb_100mb)
+    report = parse_upload(bomb_100mb, filename="template.docx")
     assert not report.ok
     message = str(report.errors[0])
     assert "unpacks to 100.0 MiB" in message and "was not opened" in message
@@ -78,7 +78,7 @@ def test_a_100mb_zip_bomb_docx_is_refused_without_inflating_it(bomb_100mb, nothi
 def test_a_zip_bomb_under_the_total_limit_is_refused_by_its_compression_ratio(nothing_inflates):
     bomb = _docx_like({"word/media/zeros.bin": 20 * MB})
     nothing_inflates()
-    report = docx_import.parse_docx(bomb)
+    report = parse_upload(bomb, filename="template.docx")
     assert not report.ok
     message = str(report.errors[0])
     assert "word/media/zeros.bin would unpack to 20.0 MiB" in message
@@ -94,13 +94,13 @@ def test_files_that_are_not_word_documents_get_a_clear_error(nothing_inflates):
     }
     nothing_inflates()
     for data, expected in cases.items():
-        report = docx_import.parse_docx(data)
+        report = parse_upload(data, filename="template.docx")
         assert not report.ok and expected in str(report.errors[0]), (data[:20], report.errors)
 
 
 def test_the_template_size_limit_comes_from_settings(settings):
     settings.TEMPLATE_UPLOAD_MAX_BYTES = 1000
-    report = docx_import.parse_docx(_docx_like() + b"\0" * 2000)
+    report = parse_upload(_docx_like() + b"\0" * 2000, filename="template.docx")
     assert "the limit is 0.0 MiB" in str(report.errors[0])
 
 
