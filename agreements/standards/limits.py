@@ -1,10 +1,13 @@
-"""How large and what shape a template upload may be, checked before any parser reads it.
+"""How large and what shape a template upload may be, checked before any reader parses it.
 
-One place for the limits: the upload size (``TEMPLATE_UPLOAD_MAX_BYTES``), the Markdown length,
-and the Word package checks run before python-docx sees a file: that it is a zip (not an old
-.doc or a password-protected file), that it unpacks to at most
+One place for the limits: the upload size (``TEMPLATE_UPLOAD_MAX_BYTES``, which
+:func:`agreements.standards.upload.parse_upload` checks first), and the Word package checks
+:func:`agreements.text.document.docx_package.open_package` runs before it parses any part: that
+it is a zip (not an old .doc or a password-protected file), that it unpacks to at most
 :data:`DEFAULT_MAX_UNCOMPRESSED_BYTES` in at most :data:`DEFAULT_MAX_ZIP_MEMBERS` members with no
-zip-bomb part, and that it has ``word/document.xml``. Nothing here inflates a zip member.
+zip-bomb part, and that it has ``word/document.xml``. Nothing here inflates a zip member. (The
+Markdown reader's own length limit is
+:data:`agreements.text.document.markdown_import.MAX_MARKDOWN_CHARS`.)
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def max_upload_bytes() -> int:
 def docx_package_problem(
     data: bytes, *, max_bytes: int, max_uncompressed_bytes: int, max_members: int
 ) -> str | None:
-    """Why ``data`` must not be handed to python-docx, or None if it may."""
+    """Why ``data`` must not be opened as a Word package, or None if it may."""
     if not data:
         return "The file is empty."
     if too_big := size_problem(len(data), max_bytes):
@@ -69,7 +72,7 @@ def docx_package_problem(
     if len(members) > max_members:
         return f"The file has {len(members):,} parts; a Word document has far fewer."
     # zipfile stops at each member's declared size (and fails its CRC check beyond it), so the
-    # declared sizes bound what python-docx can inflate.
+    # declared sizes bound what the reader can inflate.
     unpacked = sum(member.file_size for member in members)
     if unpacked > max_uncompressed_bytes:
         return (

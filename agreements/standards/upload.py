@@ -15,7 +15,8 @@ are the same everywhere:
   pandoc Markdown, pandoc's output from Word).
 - Both give a document tree: :func:`from_document` turns it into the clauses of a version (one
   per part, with its kind, label and blocks) and the frame around them (title, series), and
-  every finding into an error, a warning or a note.
+  every finding into an error, a warning or a note; an unknown or malformed placeholder is an
+  error naming its clause.
 - Any other name is refused, with a message saying what to upload instead.
 
 Refusals come back as an :class:`~agreements.standards.report.ImportReport` with one error,
