@@ -54,19 +54,27 @@ def agreement_for_comparison(user: AnyUser) -> QuerySet[Agreement]:
     )
 
 
-def agreement_comparison(agreement: Agreement, text: ConsolidatedText | None = None) -> Comparison:
-    """The agreement's consolidated text against its template version, clause by clause
-    (use on a row from ``agreement_for_comparison`` or ``agreement_detail_for_user``: no
-    further queries)."""
+def standard_text(agreement: Agreement, text: ConsolidatedText | None = None) -> ConsolidatedText:
+    """The agreement's template version as this agreement would read with no overrides: its
+    parameters, fill-ins and data-element schedule (so none of those is a deviation)."""
     text = text or consolidated_text(agreement)
     version = agreement.template_version
-    standard = comparisons.standard_text(
+    return comparisons.standard_text(
         list(version.clauses.all()),
         placeholder_values(agreement),
         read_frame(version.frame),
         text.schedule,
         agreement.fillins,
     )
+
+
+def agreement_comparison(agreement: Agreement, text: ConsolidatedText | None = None) -> Comparison:
+    """The agreement's consolidated text against its template version, clause by clause
+    (use on a row from ``agreement_for_comparison`` or ``agreement_detail_for_user``: no
+    further queries)."""
+    text = text or consolidated_text(agreement)
+    version = agreement.template_version
+    standard = standard_text(agreement, text)
     return comparisons.agreement_vs_template(
         text,
         standard,

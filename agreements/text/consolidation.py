@@ -207,6 +207,8 @@ def read_body(
 def stored_blocks(blocks: Any, body: str) -> tuple[Block, ...]:
     """The blocks of a stored clause or override: its structured ``blocks`` (JSON, as the
     database returns it), or, for rows written before structured text, its Markdown body."""
+    if isinstance(blocks, tuple):  # already read: an importer's parsed clause
+        return blocks
     if blocks is not None:
         return _blocks_from_json(json.dumps(blocks, ensure_ascii=False, separators=(",", ":")))
     return _blocks_from_markdown(body or "")

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from agreements.access import acting_parties
 from agreements.lifecycle import REVIEWABLE
 from agreements.models import Agreement, ClauseOverride, DSATemplate, ReviewState
-from agreements.review import analytics, exports
+from agreements.review import analytics, exports, redline_word
 from agreements.review import clause_reviews as review_services
 from agreements.review.selectors import (
     accepted_overrides,
@@ -32,6 +32,7 @@ from agreements.review.selectors import (
     agreement_for_comparison,
     earlier_points,
     newer_versions,
+    standard_text,
     template_for_facilitator,
     template_versions_visible_to,
     templates_for_facilitator,
@@ -106,7 +107,8 @@ class Block:
 
     @property
     def numbers(self) -> str:
-        first, last = self.rows[0].number, self.rows[-1].number
+        """The run's labels as a range ("1–19", "21–Schedule A"), without their punctuation."""
+        first, last = (row.number.rstrip(".:") for row in (self.rows[0], self.rows[-1]))
         return first if first == last else f"{first}–{last}"
 
 
@@ -184,13 +186,7 @@ def agreement_compare(request: HttpRequest, pk) -> HttpResponse:
 def agreement_conflict(request: HttpRequest, pk, clause_key: str) -> HttpResponse:
     """The competing positions on one clause, side by side with the standard text."""
     agreement = _agreement(request, pk)
-    version = agreement.template_version
-    standard = comparisons.standard_text(
-        list(version.clauses.all()),
-        placeholder_values(agreement),
-        read_frame(version.frame),
-        consolidated_text(agreement).schedule,
-    )
+    standard = standard_text(agreement)
     clause = next((c for c in standard.clauses if c.key == clause_key), None)
     if clause is None:
         raise Http404("No such clause in this agreement's template.")
@@ -279,6 +275,7 @@ def agreement_compare_upgrade(request: HttpRequest, pk) -> HttpResponse:
             values=placeholder_values(agreement),
             header=text.header,
             frame=read_frame(target.frame),
+            fillins=agreement.fillins,
             current_label=f"Now ({agreement.template_version})",
             new_label=f"On {target}",
         )
@@ -291,16 +288,17 @@ def agreement_compare_upgrade(request: HttpRequest, pk) -> HttpResponse:
 # --- Downloads ------------------------------------------------------------------------------
 
 
-def _attribution(agreement: Agreement):
+def _party(agreement: Agreement):
+    """Who made the change an override id stands for, and when it was accepted."""
     overrides: dict[int, ClauseOverride] = {o.pk: o for o in agreement.overrides.all()}
 
-    def attribution(row: ClauseComparison) -> tuple[str, dt.datetime]:
-        override = overrides.get(row.override_id or 0)
+    def party(override_id: int | None) -> tuple[str, dt.datetime]:
+        override = overrides.get(override_id or 0)
         if override is None:
             return "Collaboratory", agreement.updated_at
         return override.organisation.name, override.decided_at or override.created_at
 
-    return attribution
+    return party
 
 
 def _download_name(agreement: Agreement, extension: str) -> str:
@@ -310,11 +308,14 @@ def _download_name(agreement: Agreement, extension: str) -> str:
 @login_required
 def agreement_redline_docx(request: HttpRequest, pk) -> HttpResponse:
     agreement = _agreement(request, pk)
-    comparison = agreement_comparison(agreement)
-    content = exports.redline_docx(
-        comparison,
+    text = consolidated_text(agreement)
+    comparison = agreement_comparison(agreement, text)
+    content = redline_word.redline_docx(
+        standard=standard_text(agreement, text),
+        text=text,
         title=f"{agreement.reference} {agreement.title}",
-        attribution=_attribution(agreement),
+        summary=f"{comparison.new_label} against {comparison.old_label}. {comparison.summary}.",
+        party=_party(agreement),
     )
     audit_record(
         action=AuditAction.EXPORT,
@@ -322,7 +323,7 @@ def agreement_redline_docx(request: HttpRequest, pk) -> HttpResponse:
         actor=request.user,
         payload={"export": "redline", "format": "docx", "text_hash": agreement.text_hash},
     )
-    response = HttpResponse(content, content_type=exports.DOCX_CONTENT_TYPE)
+    response = HttpResponse(content, content_type=redline_word.DOCX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{_download_name(agreement, "docx")}"'
     return response
 

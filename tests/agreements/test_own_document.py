@@ -14,7 +14,6 @@ from django.urls import reverse
 from agreements.models import Agreement
 from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.negotiation.services import agreement_create, agreement_open_negotiation
-from agreements.review import exports
 from agreements.review.selectors import agreement_comparison
 from agreements.selectors import consolidated_text, with_agreement_detail
 from agreements.standards.services import (
@@ -174,4 +173,3 @@ def test_an_inserted_sub_item_renumbers_the_rest_and_the_redline_shows_only_the_
     for markup in ("**", "{.ul}", "^th^", "+---", "|---", "\\."):
         assert markup not in words
     assert io.BytesIO(pdf.content).read(4) == b"%PDF"
-    assert exports.DOCX_CONTENT_TYPE

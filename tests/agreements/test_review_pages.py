@@ -44,12 +44,12 @@ def test_comparison_shows_the_summary_and_marks_the_inserted_clause(client, demo
 
     html = page(client, demo["users"]["counsel"], "agreement-compare", agreement.pk)
 
-    assert "0 of 36 clauses deviate from the standard; 0 conflicts; 1 inserted clause." in html
+    assert "0 of 37 clauses deviate from the standard; 0 conflicts; 1 inserted clause." in html
     assert 'id="clause-open-licence"' in html
     assert "Inserted clause" in html
     assert 'id="chg-open-licence-1"' in html
     # Unchanged clauses are collapsed, in runs, around the one change.
-    assert "Clauses 1–19" in html and "Clauses 21–37" in html
+    assert "Clauses 1–19" in html and "Clauses 21–Schedule A" in html
     assert html.count('<details class="cmp-unchanged"') == 2
 
 
@@ -58,7 +58,7 @@ def test_comparison_flags_the_conflict_and_links_to_the_positions(client, demo):
 
     html = page(client, demo["users"]["vendor"], "agreement-compare", agreement.pk)
 
-    assert "0 of 36 clauses deviate from the standard; 1 conflict; 0 inserted clauses." in html
+    assert "0 of 37 clauses deviate from the standard; 1 conflict; 0 inserted clauses." in html
     conflict_url = reverse("agreement-conflict", args=[agreement.pk, "breach-notification"])
     assert conflict_url in html
     assert "cmp-clause--conflict" in html
@@ -230,7 +230,7 @@ def test_text_now_against_a_voided_approval_shows_what_changed_since(client, dem
     assert "approval voided: negotiation reopened: Retention is too long." in html
     assert "The rebuilt earlier text has the SHA-256 recorded then" in html
     assert approved_hash in html
-    assert "1 of 36 clauses changed since then (1 modified, 0 deleted)" in html
+    assert "1 of 37 clauses changed since then (1 modified, 0 deleted)" in html
     assert 'id="chg-data-retention-1"' in html
     assert "within 90 days after the term" in html
 
@@ -246,7 +246,7 @@ def test_earlier_page_picks_an_earlier_point_by_default_and_lists_every_point(cl
         agreement.transitions.all()
     )
     assert "Draft → Negotiating" in html
-    assert "1 of 36 clauses changed since then (1 modified, 0 deleted)" in html
+    assert "1 of 37 clauses changed since then (1 modified, 0 deleted)" in html
     assert "The rebuilt earlier text has the SHA-256 recorded then" in html
 
 
@@ -268,7 +268,7 @@ def test_template_comparison_lists_what_changed_in_the_standard(client, demo):
 
     html = page(client, demo["users"]["director"], "template-compare", v1.pk, v2.pk)
 
-    assert "5 of 36 clauses changed (4 modified, 1 deleted); 1 inserted clause." in html
+    assert "5 of 37 clauses changed (4 modified, 1 deleted); 1 inserted clause." in html
     assert 'id="clause-ai-model-training"' in html
     assert "[[breach_notice_hours]]" in html  # placeholders are shown as written
 
@@ -302,7 +302,7 @@ def test_upgrade_preview_reapplies_the_accepted_change_on_the_newer_version(clie
     assert "changed in the newer version" in html
     # v2 adds the AI clause, removes the certification clause and revises three others; the
     # agreement's own publication-review text replaces v2's revision, so it stays as it is.
-    assert "4 of 36 clauses would change (3 modified, 1 deleted); 1 inserted clause." in html
+    assert "4 of 37 clauses would change (3 modified, 1 deleted); 1 inserted clause." in html
     assert reverse("template-compare", args=[agreement.template_version_id, v2.pk]) in html
 
 

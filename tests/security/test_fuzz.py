@@ -195,8 +195,11 @@ def test_the_consolidated_text_is_total_and_deterministic(agreement):
     inserted = sum(
         1 for o in overrides if o.kind == "insert" and o.clause_key in {c.key for c in clauses}
     )
-    assert len(first.clauses) + len(first.deleted) == len(clauses) + inserted
-    assert [c.number for c in first.clauses] == [str(i + 1) for i in range(len(first.clauses))]
+    # Every clause, and the data-element schedule the text appends as its last attachment.
+    assert len(first.clauses) + len(first.deleted) == len(clauses) + inserted + 1
+    sections = first.clauses[:-1]
+    assert [c.number for c in sections] == [f"{i + 1}." for i in range(len(sections))]
+    assert first.clauses[-1].number == "Attachment A"
 
 
 # --- redline --------------------------------------------------------------------------------

@@ -258,7 +258,7 @@ MATRIX: dict[str, Entry] = {
     "agreement-compare-earlier": Entry({"GET": seen(200)}, AGREEMENT, secret=_title()),
     "agreement-compare-upgrade": Entry({"GET": seen(200)}, AGREEMENT, secret=_title()),
     "agreement-redline-docx": Entry(
-        {"GET": seen(200)}, AGREEMENT, stubs=("agreements.review.exports.redline_docx",)
+        {"GET": seen(200)}, AGREEMENT, stubs=("agreements.review.redline_word.redline_docx",)
     ),
     "agreement-redline-pdf": Entry(
         {"GET": seen(200)}, AGREEMENT, stubs=("agreements.review.exports.render_redline_pdf",)
