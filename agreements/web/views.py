@@ -99,9 +99,15 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
     # One renderer for the page: references link to the clauses' articles (#clause-KEY).
     renderer = HtmlRenderer(text.document, id_prefix="clause-")
     terms = glossary_for(text.clauses)
+    # What "propose a change" starts from: the clause's text as Markdown, as it was written
+    # (the template's, or the accepted proposal's), so lists and tables survive an edit.
+    template_bodies = {c.key: c.body for c in agreement.template_version.clauses.all()}
+    override_bodies = {o.pk: o.body for o in agreement.overrides.all()}
     clauses = [
         {
             "clause": clause,
+            "source": override_bodies.get(clause.override_id or 0)
+            or template_bodies.get(clause.key, clause.body),
             "html": renderer.body(clause.part, text=TermMarker(terms, id_prefix=clause.key))
             if clause.part is not None
             else None,

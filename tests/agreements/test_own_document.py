@@ -173,3 +173,32 @@ def test_an_inserted_sub_item_renumbers_the_rest_and_the_redline_shows_only_the_
     for markup in ("**", "{.ul}", "^th^", "+---", "|---", "\\."):
         assert markup not in words
     assert io.BytesIO(pdf.content).read(4) == b"%PDF"
+
+
+def test_propose_a_change_starts_from_the_clause_as_written_so_its_lists_survive(client, demo):
+    agreement = _agreement(demo)
+    client.force_login(demo["users"]["counsel"])
+    page = client.get(reverse("agreement-detail", args=[agreement.pk])).content.decode()
+    start = page.index('id="body-security"')
+    textarea = page[page.index(">", start) + 1 : page.index("</textarea>", start)]
+    assert "7.2 The University shall:" in textarea
+    assert "(c) keep an access log; and" in textarea
+    # Proposing it back unchanged is refused as no change at all: it reads the same.
+    from html import unescape
+
+    from agreements.models import ClauseOverride
+    from collaboratory.errors import DomainError
+
+    try:
+        override_propose(
+            agreement=agreement,
+            by=demo["users"]["counsel"],
+            kind="replace",
+            clause_key="security",
+            body=unescape(textarea),
+            rationale="Same.",
+        )
+    except DomainError as error:
+        assert "same as the current text" in " ".join(error.messages)
+    else:
+        raise AssertionError(ClauseOverride.objects.filter(agreement=agreement).count())
