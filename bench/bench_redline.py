@@ -27,9 +27,11 @@ from redlines import Redlines
 
 from agreements.text import redline, redline_html
 from agreements.text.document import redline_render
-from agreements.text.document.model import Block, Paragraph, Text
+from agreements.text.document.html import HtmlRenderer
+from agreements.text.document.model import Block, Paragraph, Part, PartKind, Text
+from agreements.text.document.model import Document as TextDocument
 from agreements.text.document.redline import diff_blocks
-from bench.harness import Result, median_ms, scaled
+from bench.harness import SMOKE, Result, median_ms, scaled
 
 SEED = 20240611
 SLOW = {"difflib": 3}  # repeats for candidates taking over a second a run
@@ -336,21 +338,32 @@ def run() -> list[Result]:
         )
     )
     structured = _structured_pairs(pairs)
+    document = TextDocument(
+        parts=tuple(
+            Part(f"c{i}", PartKind.SECTION, (), new) for i, (_, new) in enumerate(structured)
+        )
+    )
 
     def structured_html() -> list[str]:
+        # As the comparison page does: changed clauses get the structured redline, unchanged
+        # ones their structured text (one renderer for the document).
+        renderer = HtmlRenderer(document)
         return [
-            redline_render.redline_html(diff_blocks(o, n, key="clause"), id_prefix="chg-")
-            for o, n in structured
+            renderer.body(document.parts[i])
+            if old == new
+            else redline_render.redline_html(diff_blocks(old, new, key="clause"), id_prefix="chg-")
+            for i, (old, new) in enumerate(structured)
         ]
 
     ours_structured = median_ms(lambda: _uncached(structured_html))
     results.append(
         Result(
-            measure="structured redline, whole agreement (items, rows, words; as pages now)",
+            measure="structured redline, whole agreement (items, rows, words; as the page)",
             ours=ours_structured,
             baseline=ours_html,
             unit="ms",
-            goal="target <= 1.2x the word redline of the same text (baseline)",
+            goal="<= 1.2x the word redline of the same text (baseline)",
+            passed=None if SMOKE else ours_structured <= 1.2 * ours_html,
         )
     )
     old, new = _unrelated_pair()
