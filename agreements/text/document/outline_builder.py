@@ -259,8 +259,23 @@ class Builder:
                 self.report.note(f"heading level {item.level}", "Read as a bold paragraph.")
                 starts[-1].blocks.append(Paragraph((Strong(item.inlines),)))
             else:
+                if isinstance(item, Paragraph):
+                    self.bold_heading_in_text(item)
                 starts[-1].blocks.append(item)  # type: ignore[arg-type]
         return starts if _has_content(starts[0].blocks) else starts[1:]
+
+    def bold_heading_in_text(self, item: Paragraph) -> None:
+        """A bold labelled line ("**A. PURPOSE**") among Markdown headings is kept as text,
+        never silently: the report says where, so two sections are not merged unnoticed."""
+        where = f"“{inline_text(item.inlines)[:60]}”"
+        start = heading_start(item.inlines, require_style=True, where=where)
+        if start is not None and start.kind in (PartKind.SECTION, PartKind.ATTACHMENT):
+            self.report.warn(
+                where,
+                "looks like a section heading (a bold line with a label) but this document's "
+                "parts are its Markdown headings, so it was kept as text in the part before "
+                "it; make it a heading if it starts a section.",
+            )
 
     def from_heading(self, heading: Heading) -> _Start:
         where = f"heading “{inline_text(heading.inlines)[:60]}”"
