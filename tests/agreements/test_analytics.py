@@ -69,7 +69,7 @@ def test_report_counts_what_the_demo_seeds(template):
     by_key = {r.key: r for r in report.clauses}
     assert by_key["ai-model-training"].agreements == 4  # only v2 has it
     assert by_key["destruction-certification"].agreements == 2  # only v1 has it
-    assert len(report.clauses) == 37  # every key of either version
+    assert len(report.clauses) == 38  # every key of either version, Schedule A included
 
 
 def test_report_gives_the_rationales_with_who_proposed_them(template):
@@ -130,7 +130,7 @@ def test_csv_export_has_one_row_per_clause_with_the_counts(client, demo):
     assert response["Content-Type"].startswith("text/csv")
     assert "aims-standard-dsa-deviations.csv" in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert len(rows) == 37
+    assert len(rows) == 38  # every key of either version, Schedule A included
     by_key = {r["clause_key"]: r for r in rows}
     assert by_key["publication-review"]["modified"] == "1"
     assert by_key["intellectual-property"]["added_after"] == "1"
