@@ -66,6 +66,18 @@ _STYLE_TAGS: dict[type, tuple[SafeString, SafeString]] = {
 }
 
 
+def column_widths(widths: Sequence[float]) -> SafeString:
+    """``<col>`` elements for a table's relative column widths, as classes ``col-w5`` ..
+    ``col-w100`` (steps of 5%, in document.css): pages forbid inline styles (CSP)."""
+    total = sum(widths)
+    if total <= 0:
+        return SafeString("")
+    return _join(
+        format_html('<col class="col-w{}">', min(100, max(5, round(20 * width / total) * 5)))
+        for width in widths
+    )
+
+
 def _join(pieces: Iterable[SafeString]) -> SafeString:
     """Concatenate pieces that are each already safe (escaped text or fixed tags)."""
     checked = []
@@ -287,11 +299,7 @@ class HtmlRenderer:
         )
 
     def table(self, table: Table, key: str | None) -> SafeString:
-        cols = _join(
-            format_html('<col style="width: {}%">', f"{100 * width / sum(table.widths):.2f}")
-            for width in table.widths
-            if sum(table.widths) > 0
-        )
+        cols = column_widths(table.widths)
         head, body = table.rows[: table.header_rows], table.rows[table.header_rows :]
         sections = []
         if head:

@@ -34,6 +34,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from agreements.text.document.docx_inlines import MARK_ORDER
+from agreements.text.document.html import column_widths
 from agreements.text.document.model import Blank, Break, Param, Ref
 from agreements.text.document.redline import (
     BlockDiff,
@@ -243,12 +244,7 @@ class _Renderer:
 
     def table(self, table: TableDiff) -> SafeString:
         attributes = self.change_attributes(table.status, table.change, ("doc-table",))
-        total = sum(table.widths)
-        cols = _join(
-            format_html('<col style="width: {}%">', f"{100 * width / total:.2f}")
-            for width in table.widths
-            if total > 0
-        )
+        cols = column_widths(table.widths)
         head, body = table.rows[: table.header_rows], table.rows[table.header_rows :]
         sections = []
         if head:

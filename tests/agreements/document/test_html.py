@@ -160,3 +160,12 @@ def test_a_part_or_blocks_render_alone():
         '<ol class="doc-list"><li><span class="label">1.</span>'
     )
     assert 'id="doc2-purpose"' in render_html(doc, id_prefix="doc2-")
+
+
+def test_column_widths_are_classes_not_inline_styles_which_pages_forbid():
+    from agreements.text.document.html import column_widths
+
+    html = str(column_widths((3, 1)))
+    assert html == '<col class="col-w75"><col class="col-w25">'
+    assert "style" not in html
+    assert str(column_widths(())) == ""
