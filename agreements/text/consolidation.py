@@ -31,7 +31,7 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 from agreements.text import legacy_text
@@ -142,15 +142,16 @@ class ConsolidatedText:
     def format(self) -> str:
         return "v1" if self.legacy_canonical else "v2"
 
-    @property
+    # Derived once per text (it is frozen): the canonical form serialises the whole document.
+    @cached_property
     def canonical(self) -> str:
         return self.legacy_canonical or canonical_form(self)
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical.encode("utf-8")).hexdigest()
 
-    @property
+    @cached_property
     def resolver(self) -> Resolver:
         return Resolver(self.document)
 

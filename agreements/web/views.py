@@ -126,7 +126,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
     return {
         "agreement": agreement,
         "text": text,
-        "text_sha256": text.sha256,  # once: each access serialises the whole text again
+        "text_sha256": text.sha256,
         "clauses": clauses,
         "schedule": _schedule_clause(text),
         "party_rows": party_rows,
