@@ -37,6 +37,14 @@ class Status(models.TextChoices):
     TERMINATED = "terminated", "Terminated"
 
 
+class TerminationGround(models.TextChoices):
+    """Why an agreement ends before its term: each ground has its own timing in the text."""
+
+    CONVENIENCE = "convenience", "For convenience (after the notice period)"
+    BREACH = "breach", "For an uncured breach (after the cure period)"
+    IMMEDIATE = "immediate", "With immediate effect (as the text allows)"
+
+
 class VersionStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"

@@ -30,6 +30,7 @@ from agreements.choices import (
     ReviewState,
     SharingMode,
     Status,
+    TerminationGround,
     VersionStatus,
     key_validator,
 )
@@ -176,6 +177,34 @@ class Agreement(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
     destruction_date = models.DateField(null=True, blank=True)
+    termination_notice_days = models.PositiveIntegerField(
+        default=60,
+        validators=[MaxValueValidator(365)],
+        help_text="Days of written notice a party must give to terminate for convenience.",
+    )
+    cure_days = models.PositiveIntegerField(
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text="Days a party in breach has to cure it after notice before termination.",
+    )
+    project_summary = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Non-binding notes from the wizard (goals, how success is measured, what "
+        "each partner gains); never part of the agreement's text.",
+    )
+    termination_ground = models.CharField(
+        max_length=12, choices=TerminationGround.choices, blank=True
+    )
+    termination_noticed_on = models.DateField(
+        null=True, blank=True, help_text="The day notice of termination was given."
+    )
+    ends_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The last day of an agreement that ends before its expiry (termination); "
+        "set when notice is given, the agreement stays in force until then.",
+    )
     placeholder_values = models.JSONField(
         default=dict,
         blank=True,
@@ -269,6 +298,12 @@ class ClauseOverride(models.Model):
     body = models.TextField(blank=True)
     blocks = models.JSONField(
         null=True, blank=True, editable=False, help_text="The structured text of ``body``."
+    )
+    parameters = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Terms this proposal changes, by parameter name: {name: {from, to}} "
+        "(agreements.terms); the text keeps referring to the parameter.",
     )
     rationale = models.TextField()
     status = models.CharField(

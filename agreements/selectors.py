@@ -192,6 +192,8 @@ def placeholder_values(agreement: Agreement) -> dict[str, PlaceholderValue | Non
         "retention_days": agreement.retention_days,
         "breach_notice_hours": agreement.breach_notice_hours,
         "term_months": agreement.term_months,
+        "termination_notice_days": agreement.termination_notice_days,
+        "cure_days": agreement.cure_days,
         "purpose_summary": agreement.purpose,
     }
     stored = {k: v for k, v in (agreement.placeholder_values or {}).items() if v not in ("", None)}

@@ -179,6 +179,25 @@ PLACEHOLDERS: dict[str, PlaceholderSpec] = {
             max_value=120,
         ),
         PlaceholderSpec(
+            "termination_notice_days",
+            _NUMBER,
+            "Termination notice (days)",
+            "How many days of written notice a party must give to terminate for convenience.",
+            unit="days",
+            min_value=0,
+            max_value=365,
+        ),
+        PlaceholderSpec(
+            "cure_days",
+            _NUMBER,
+            "Cure period (days)",
+            "How many days a party in breach has, after written notice, to cure the breach "
+            "before the agreement may be terminated for it.",
+            unit="days",
+            min_value=0,
+            max_value=365,
+        ),
+        PlaceholderSpec(
             "publication_review_days",
             _NUMBER,
             "Pre-publication review (days)",
