@@ -12,8 +12,12 @@ elements and what those steps add in one transaction — all of it or nothing
 (agreements/negotiation/wizard.py).
 
 The answers live in the session until then (one entry per trio), so the steps can be
-revisited in any order once reached. The need, the measure of success and the gains have no
-fields of their own on an agreement: they are written into its purpose text.
+revisited in any order once reached. Only the purpose statement enters the agreement's text
+(the Purpose clause quotes it); the goals, the measure of success and the gains are the
+agreement's non-binding project summary, and the summary step shows the two apart, the
+Purpose clause exactly as it will read (issue 16). A data element the sharing mode does not
+admit (agreements.negotiation.coherence) is flagged on the data, value and summary steps, and
+the draft is not created until the two agree.
 """
 
 from __future__ import annotations
@@ -30,14 +34,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agreements import extensions
-from agreements.models import Identifiability, SharingMode
+from agreements.models import Agreement, Identifiability, SharingMode
+from agreements.negotiation.coherence import LEAST_IDENTIFYING, admits, mismatches
 from agreements.negotiation.services import add_months
 from agreements.negotiation.wizard import (
     NEW_QUESTION,
+    PROJECT_SUMMARY,
     DataElementAnswer,
     agreement_create_from_wizard,
+    binding_purpose,
 )
 from agreements.selectors import published_versions
+from agreements.text.document.html import HtmlRenderer
 from agreements.web import wizard_forms as wf
 from collaboratory.errors import DomainError
 from collaboratory.web import error_messages
@@ -56,16 +64,22 @@ OWN_STEPS = (
     Step(
         "need",
         "The need",
-        "What does the partnership want to learn, and how will you know "
-        "it worked? Start from the research questions.",
+        "What the data will be used for, in the words the agreement will bind, and the "
+        "research questions it answers; then, for the partners only, what you hope to achieve "
+        "and how you will know it worked.",
     ),
     Step(
         "data",
         "The data supply",
-        "List only the data that answers a question: for each "
-        "element, who sends it, who receives it and how identifiable it is.",
+        "List only the data that answers a question: for each element, who sends it, who "
+        "receives it and how identifiable it is. Each starts at the least identifying level, "
+        "aggregate; raise it only where the study needs more.",
     ),
-    Step("value", "The value", "How the data will be shared, and what each partner gains."),
+    Step(
+        "value",
+        "The value",
+        "How the data will be shared, and (for the partners only) what each partner gains.",
+    ),
     Step(
         "match",
         "The match",
@@ -141,13 +155,30 @@ def _versions(trio: Trio):
 
 
 def _purpose(state: dict) -> str:
+    """The purpose statement: the only answer the agreement's text quotes."""
+    return state.get("need", {}).get("need", "").strip()
+
+
+def _project_summary(state: dict) -> dict[str, str]:
+    """The informal answers, for the agreement's non-binding project summary."""
     need, value = state.get("need", {}), state.get("value", {})
-    parts = [need.get("need", "").strip()]
-    if need.get("success", "").strip():
-        parts.append(f"How success will be measured: {need['success'].strip()}")
-    if value.get("benefits", "").strip():
-        parts.append(f"What each partner gains: {value['benefits'].strip()}")
-    return "\n\n".join(p for p in parts if p)
+    answers = {
+        "goals": need.get("goals", ""),
+        "success": need.get("success", ""),
+        "benefits": value.get("benefits", ""),
+    }
+    return {key: answers[key].strip() for key in PROJECT_SUMMARY if answers[key].strip()}
+
+
+def _elements(state: dict) -> list[tuple[str, str]]:
+    """The data supply as (name, identifiability) pairs."""
+    return [(e["name"], e["identifiability"]) for e in state.get("data", {}).get("elements", [])]
+
+
+def _mismatches(state: dict) -> list[str]:
+    """Data elements the chosen sharing mode does not admit (none before it is chosen)."""
+    mode = state.get("value", {}).get("sharing_mode")
+    return mismatches(mode, _elements(state)) if mode else []
 
 
 def _steps_nav(trio: Trio, state: dict, current: str) -> list[dict]:
@@ -251,11 +282,22 @@ def _need(request, trio, state) -> HttpResponse:
                 "need": data["need"].strip(),
                 "research_questions": data["research_questions"],
                 "new_question": data["new_question"].strip(),
+                "goals": data["goals"].strip(),
                 "success": data["success"].strip(),
             },
         )
         return _next(request, trio, "need")
-    return _render(request, trio, state, "need", {"form": form})
+    return _render(request, trio, state, "need", _grouped(form))
+
+
+def _grouped(form) -> dict:
+    """The form with its fields in two groups: what enters the agreement and what goes to
+    the non-binding project summary (the templates show the second apart)."""
+    return {
+        "form": form,
+        "binding_fields": [f for f in form.visible_fields() if f.name not in form.summary_fields],
+        "summary_fields": [f for f in form.visible_fields() if f.name in form.summary_fields],
+    }
 
 
 def _data(request, trio, state) -> HttpResponse:
@@ -266,7 +308,10 @@ def _data(request, trio, state) -> HttpResponse:
         # Without JavaScript: the same rows again, plus an empty one.
         data = request.POST.copy()
         total = data.get("elements-TOTAL_FORMS", "0")
-        data["elements-TOTAL_FORMS"] = str(int(total) + 1 if total.isdigit() else 1)
+        count = int(total) if total.isdigit() else 0
+        data["elements-TOTAL_FORMS"] = str(count + 1)
+        # The new row starts at the least identifying level, as an unbound one does.
+        data[f"elements-{count}-identifiability"] = LEAST_IDENTIFYING
         formset = wf.DataElementFormSet(data, prefix="elements", form_kwargs=form_kwargs)
     elif request.method == "POST":
         formset = wf.DataElementFormSet(request.POST, prefix="elements", form_kwargs=form_kwargs)
@@ -277,31 +322,36 @@ def _data(request, trio, state) -> HttpResponse:
                 if f.cleaned_data and not f.cleaned_data.get("DELETE")
             ]
             _save(request, trio, "data", {"elements": elements})
+            if _mismatches(_state(request, trio)):
+                # The sharing mode chosen earlier no longer fits: the value step says why.
+                return redirect(_url(trio, "value"))
             return _next(request, trio, "data")
     else:
         formset = wf.DataElementFormSet(prefix="elements", initial=initial, form_kwargs=form_kwargs)
         if initial:
             formset.extra = 0
-    return _render(request, trio, state, "data", {"formset": formset})
-
-
-def _identifiable(state: dict) -> bool:
-    return any(
-        e.get("identifiability") == Identifiability.IDENTIFIABLE
-        for e in state.get("data", {}).get("elements", [])
+    return _render(
+        request, trio, state, "data", {"formset": formset, "mismatches": _mismatches(state)}
     )
 
 
 def _value(request, trio, state) -> HttpResponse:
-    identifiable = _identifiable(state)
+    elements = _elements(state)
+    # Coherent terms by default: analysis unless some element needs operations.
+    needs_operations = bool(mismatches(SharingMode.ANALYSIS, elements))
     initial = state.get("value") or {
-        "sharing_mode": SharingMode.OPERATIONS if identifiable else SharingMode.ANALYSIS
+        "sharing_mode": SharingMode.OPERATIONS if needs_operations else SharingMode.ANALYSIS
     }
-    form = wf.ValueForm(request.POST or None, initial=initial, identifiable=identifiable)
+    form = wf.ValueForm(request.POST or None, initial=initial, elements=elements)
     if request.method == "POST" and form.is_valid():
         _save(request, trio, "value", dict(form.cleaned_data))
         return _next(request, trio, "value")
-    return _render(request, trio, state, "value", {"form": form, "identifiable": identifiable})
+    context = _grouped(form)
+    context.update(
+        needs_operations=needs_operations,
+        mismatches=_mismatches(state) if request.method == "GET" else [],
+    )
+    return _render(request, trio, state, "value", context)
 
 
 def _match(request, trio, state) -> HttpResponse:
@@ -355,36 +405,38 @@ def _summary(request, trio, state) -> HttpResponse:
             "source_name": getattr(parties.get(element["source"]), "name", "?"),
             "recipient_name": getattr(parties.get(element["recipient"]), "name", "?"),
             "identifiability_label": Identifiability(element["identifiability"]).label,
+            "mismatch": not admits(state["value"]["sharing_mode"], element["identifiability"]),
             "question_texts": [questions.get(q, "?") for q in element["research_questions"]],
         }
         for element in state["data"]["elements"]
     ]
+    blockers = _mismatches(state)
     errors: list[str] = []
-    if request.method == "POST":
-        if version is None:
-            errors.append("Choose a published template version in step 4.")
+    # A mismatch keeps the draft from being created; the page lists it and says so.
+    if request.method == "POST" and version is None:
+        errors.append("Choose a published template version in step 4.")
+    elif request.method == "POST" and not blockers:
+        try:
+            agreement = _create(
+                request,
+                trio,
+                state,
+                version=version,
+                parties=parties,
+                start=start,
+                expires=expires,
+                destruction=destruction,
+            )
+        except DomainError as error:
+            errors = error_messages(error)
         else:
-            try:
-                agreement = _create(
-                    request,
-                    trio,
-                    state,
-                    version=version,
-                    parties=parties,
-                    start=start,
-                    expires=expires,
-                    destruction=destruction,
-                )
-            except DomainError as error:
-                errors = error_messages(error)
-            else:
-                request.session.pop(_key(trio), None)
-                messages.success(
-                    request,
-                    f"Draft {agreement.reference} created with its data elements. Read it, then "
-                    "open negotiation when the partners should propose changes.",
-                )
-                return redirect("agreement-detail", agreement.pk)
+            request.session.pop(_key(trio), None)
+            messages.success(
+                request,
+                f"Draft {agreement.reference} created with its data elements. Read it, then "
+                "open negotiation when the partners should propose changes.",
+            )
+            return redirect("agreement-detail", agreement.pk)
     return _render(
         request,
         trio,
@@ -394,6 +446,13 @@ def _summary(request, trio, state) -> HttpResponse:
             "state": state,
             "version": version,
             "purpose": _purpose(state),
+            "purpose_clauses": _purpose_clauses(
+                trio, state, version=version, start=start, expires=expires, destruction=destruction
+            ),
+            "project_summary": [
+                (PROJECT_SUMMARY[key], text) for key, text in _project_summary(state).items()
+            ],
+            "mismatches": blockers,
             "questions": list(questions.values()),
             "elements": elements,
             "sharing_mode": SharingMode(state["value"]["sharing_mode"]).label,
@@ -416,6 +475,36 @@ def _summary(request, trio, state) -> HttpResponse:
             ],
         },
     )
+
+
+def _purpose_clauses(trio, state, *, version, start, expires, destruction) -> list[dict]:
+    """The parts of the chosen template that quote the purpose statement, as the draft's
+    text will read them (label, heading and safe HTML of the body); none before a template
+    version is chosen or when the template does not quote it."""
+    if version is None:
+        return []
+    match = state["match"]
+    draft = Agreement(
+        trio=trio,
+        template_version=version,
+        title=state["need"]["title"],
+        purpose=_purpose(state),
+        sharing_mode=state["value"]["sharing_mode"],
+        start_date=start,
+        term_months=match.get("term_months"),
+        expires_on=expires,
+        breach_notice_hours=match["breach_notice_hours"],
+        retention_days=match["retention_days"],
+        destruction_date=destruction,
+        placeholder_values={name: match.get(name) for name in wf.FREE_PLACEHOLDERS},
+    )
+    text, clauses = binding_purpose(draft)
+    renderer = HtmlRenderer(text.document, id_prefix="binding-")
+    return [
+        {"clause": clause, "html": renderer.body(clause.part)}
+        for clause in clauses
+        if clause.part is not None
+    ]
 
 
 def _create(request, trio, state, *, version, parties, start, expires, destruction):
@@ -448,4 +537,5 @@ def _create(request, trio, state, *, version, parties, start, expires, destructi
             for element in state["data"]["elements"]
         ],
         step_answers={s.slug: state[s.slug] for s in extensions.wizard_steps if s.slug in state},
+        project_summary=_project_summary(state),
     )

@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from agreements.models import Identifiability, SharingMode
+from agreements.negotiation.coherence import LEAST_IDENTIFYING, mismatches
 from agreements.text.placeholders import PLACEHOLDERS, validate_value
 from collaboratory.forms import field_of
 
@@ -25,11 +26,12 @@ class NeedForm(forms.Form):
         "2026-27”.",
     )
     need = forms.CharField(
-        label="What do you want to learn, and why do you need data for it?",
+        label="The purpose: what will the partnership use the data for?",
         widget=forms.Textarea(attrs={"rows": 4}),
         min_length=20,
-        help_text="This becomes the agreement's purpose: say what the partnership will study "
-        "and why it needs the data.",
+        help_text="These exact words become the agreement's Purpose clause, which limits what "
+        "the data may be used for. Say what will be studied and why it needs the data; keep "
+        "hopes, measures and gains for the project summary.",
     )
     research_questions = forms.MultipleChoiceField(
         label="Research questions this agreement serves",
@@ -43,12 +45,23 @@ class NeedForm(forms.Form):
         required=False,
         max_length=1000,
     )
+    goals = forms.CharField(
+        label="What does the partnership hope to achieve? (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+        help_text="E.g. “help teachers decide how much practice to assign”.",
+    )
     success = forms.CharField(
         label="How will you know it worked?",
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
         help_text="The measure of success, e.g. “a difference of at least 0.1 SD in unit "
         "assessment scores”.",
     )
+
+    #: The answers that go to the non-binding project summary, not the agreement's text.
+    summary_fields = ("goals", "success")
 
     def __init__(self, *args, questions=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,7 +88,10 @@ class DataElementStepForm(forms.Form):
     description = forms.CharField(max_length=2000, required=False, label="Details")
     source = forms.ChoiceField(label="From")
     recipient = forms.ChoiceField(label="To")
-    identifiability = forms.ChoiceField(choices=Identifiability.choices)
+    identifiability = forms.ChoiceField(
+        choices=Identifiability.choices,
+        initial=LEAST_IDENTIFYING,
+    )
     research_questions = forms.MultipleChoiceField(
         label="Answers", widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -86,6 +102,11 @@ class DataElementStepForm(forms.Form):
         field_of(self, "source", forms.ChoiceField).choices = choices
         field_of(self, "recipient", forms.ChoiceField).choices = choices
         field_of(self, "research_questions", forms.MultipleChoiceField).choices = list(questions)
+
+    def has_changed(self):
+        # A level alone describes no element: a row with nothing else filled in stays an
+        # untouched extra row, whatever level it was left at (or none, without a browser).
+        return any(name != "identifiability" for name in self.changed_data)
 
     def clean(self):
         cleaned = super().clean() or {}
@@ -128,16 +149,24 @@ class ValueForm(forms.Form):
         "practice patterns help.",
     )
 
-    def __init__(self, *args, identifiable: bool = False, **kwargs):
+    #: The answers that go to the non-binding project summary, not the agreement's text.
+    summary_fields = ("benefits",)
+
+    def __init__(self, *args, elements=(), **kwargs):
+        """``elements``: the data supply's (name, identifiability) pairs."""
         super().__init__(*args, **kwargs)
-        self.identifiable = identifiable
+        self.elements = list(elements)
 
     def clean_sharing_mode(self):
         mode = self.cleaned_data["sharing_mode"]
-        if self.identifiable and mode == SharingMode.ANALYSIS:
+        blockers = mismatches(mode, self.elements)
+        if blockers:
             raise ValidationError(
-                "Some data elements are identifiable: that needs operations mode, with its "
-                "consent, security and breach clauses. Or make those elements de-identified."
+                [
+                    *blockers,
+                    "Such data needs operations mode, with its consent, security and breach "
+                    "clauses; or make those elements de-identified or aggregate in step 2.",
+                ]
             )
         return mode
 
