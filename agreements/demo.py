@@ -23,6 +23,7 @@ from agreements.negotiation.services import (
     data_element_add,
 )
 from agreements.review.services import agreement_approve, agreement_submit_for_review
+from agreements.selectors import with_agreement_detail
 from agreements.signing.services import agreement_sign, agreements_expire_due
 from agreements.standards.services import (
     clause_update,
@@ -120,6 +121,15 @@ def _sign(agreement: Agreement, users: dict, signatories: list[str]) -> None:
             ip_address="127.0.0.1",
             user_agent="seed_demo",
         )
+
+
+def _reload(agreement: Agreement) -> Agreement:
+    return with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
+
+
+def _clause_body(agreement: Agreement, key: str) -> str:
+    """The clause's Markdown as its template writes it (what "propose a change" starts from)."""
+    return agreement.template_version.clauses.get(key=key).body
 
 
 def _create(
@@ -258,7 +268,33 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
     pending = active.overrides.get()
     override_respond(override=pending, by=users["director"], decision="accept")
     override_respond(override=pending, by=users["quadratic"], decision="accept")
-    agreement_submit_for_review(agreement=active, by=users["hillcrest"])
+    # Negotiated terms: a shorter breach notice and retention than the standard's 72 hours
+    # and 90 days, proposed as changes of the terms themselves, so the signed text, the
+    # Terms panel, the PDF cover, /terms and the calendar all say 48 hours and 60 days.
+    for clause_key, terms, why in (
+        (
+            "breach-notification",
+            {"breach_notice_hours": "48"},
+            "Classroom observation data includes video: the district wants notice sooner.",
+        ),
+        (
+            "data-retention",
+            {"retention_days": "60"},
+            "The study ends with the school year; 60 days is enough to close the analysis.",
+        ),
+    ):
+        change = override_propose(
+            agreement=_reload(active),
+            by=users["director"],
+            kind="replace",
+            clause_key=clause_key,
+            body=_clause_body(active, clause_key),
+            rationale=why,
+            terms=terms,
+        )
+        override_respond(override=change, by=users["hillcrest"], decision="accept")
+        override_respond(override=change, by=users["quadratic"], decision="accept")
+    agreement_submit_for_review(agreement=_reload(active), by=users["hillcrest"])
     _approve_all(active, users, ["hillcrest", "director", "quadratic"])
     _sign(active, users, ["hillcrest", "director", "quadratic"])
 
@@ -349,9 +385,10 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
         kind="replace",
         clause_key="breach-notification",
         body="Each Party shall notify the others of any Security Incident without unreasonable "
-        "delay and in no event later than 24 hours after discovery, and shall cooperate fully "
-        "in the investigation and in notifying affected families.",
+        "delay and in no event later than [[breach_notice_hours]] hours after discovery, and "
+        "shall cooperate fully in the investigation and in notifying affected families.",
         rationale="Identifiable real-time data needs a shorter window than the standard 72 hours.",
+        terms={"breach_notice_hours": "24"},
     )
     override_propose(
         agreement=negotiating,

@@ -29,6 +29,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from agreements.models import Agreement, DocumentKind, Status
 from agreements.selectors import parties
+from agreements.term_sheet import key_terms
 from agreements.terms import destruction_deadline
 from agreements.text.consolidation import SCHEDULE_KEY, ConsolidatedText
 from agreements.text.document.html import HtmlRenderer
@@ -193,6 +194,7 @@ def document_context(
         ],
         "research_questions": list(agreement.research_questions.all()),
         "destruction_deadline": destruction_deadline(agreement),
+        "key_terms": key_terms(agreement),
         "audit": audit,
         "executed_on": _utc(executed_on),
         "generated_at": _utc(generated_at),

@@ -7,9 +7,13 @@ nothing; a change to the consolidated text voids approvals (``review.services.te
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from agreements import parameters
 from agreements.access import User, acting_party
 from agreements.lifecycle import lock, reload, require_status
 from agreements.models import (
@@ -31,9 +35,48 @@ from agreements.selectors import (
     placeholder_values,
 )
 from agreements.standards.services import _check_clause_text
-from agreements.text.consolidation import part_text, read_body, storable
+from agreements.text.consolidation import parameters_in, part_text, read_body, storable
+from agreements.text.entry import normalise_text
 from collaboratory.errors import DomainError
 from partners.models import Role
+
+
+class LiteralOverParameterError(DomainError):
+    """A proposed text typed a value where the clause states a term by its parameter.
+
+    ``offers`` says, for each, what was typed and the value read from it; the web form
+    offers to change the parameter instead (``LiteralOverParameter.restored`` is the proposed text
+    with the parameter back in place)."""
+
+    def __init__(self, message: str, offers: list[parameters.LiteralOverParameter]) -> None:
+        super().__init__({"body": [message]}, code="literal_over_parameter")
+        self.offers = offers
+
+
+def _clause_source(agreement: Agreement, clause_key: str) -> str:
+    for override in agreement.overrides.all():
+        if (
+            override.status == OverrideStatus.ACCEPTED
+            and override.target_key == clause_key
+            and override.kind != OverrideKind.DELETE
+        ):
+            return override.body
+    template = next(
+        (c for c in agreement.template_version.clauses.all() if c.key == clause_key), None
+    )
+    return template.body if template is not None else ""
+
+
+def _literal_message(found: list[parameters.LiteralOverParameter], values: Mapping) -> str:
+    parts = [
+        f"you wrote “{item.typed}” where the clause states the {item.label.lower()} "
+        f"([[{item.name}]], now {parameters.stated(item.name, values.get(item.name))}). A term "
+        f"has one home: keep [[{item.name}]] in the text and change the term to "
+        f"{parameters.stated(item.name, item.value)} instead"
+        for item in found
+    ]
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
 
 
 @transaction.atomic
@@ -48,18 +91,25 @@ def override_propose(
     heading: str = "",
     new_key: str = "",
     organisation_id: int | None = None,
+    terms: Mapping[str, str] | None = None,
 ) -> ClauseOverride:
     """A party's legal team proposes to replace, insert after, or delete one clause.
 
     A party has one open proposal per clause: a new one supersedes its earlier one.
     Mandatory clauses cannot be deleted. Two parties changing one clause is a conflict.
+
+    ``terms`` changes parameters the clause states (name -> the new value as typed); they
+    take effect when the proposal is accepted (``agreements.parameters``). A text that types a
+    value over a parameter is refused with :class:`LiteralOverParameterError`, so a literal
+    contradicting the structured term never reaches review.
     """
     agreement = lock(agreement)
     require_status(agreement, (Status.NEGOTIATING,), "propose changes")
     organisation_id = acting_party(by, agreement, Role.LEGAL, organisation_id=organisation_id)
     if kind not in OverrideKind.values:
         raise DomainError({"kind": "Choose replace, insert or delete."})
-    rationale, body, heading = rationale.strip(), body.strip(), heading.strip()
+    rationale = normalise_text(rationale).strip()
+    body, heading = normalise_text(body).strip(), normalise_text(heading).strip()
     if not rationale:
         raise DomainError({"rationale": "Explain why: every proposed change needs a rationale."})
     text = consolidated_text(agreement)
@@ -85,6 +135,34 @@ def override_propose(
         blocks, unreadable = read_body(body, key=new_key or clause_key, context=text.document)
         if problems or unreadable:
             raise DomainError({"body": problems + unreadable})
+    values = placeholder_values(agreement)
+    if kind == OverrideKind.REPLACE:
+        source = _clause_source(agreement, clause_key)
+        found = [
+            item
+            for item in parameters.literals_over_parameters(source, body)
+            if item.value is not None
+        ]
+        if found:
+            raise LiteralOverParameterError(_literal_message(found, values), found)
+    try:
+        changes = parameters.parse_changes(agreement, terms or {})
+    except ValidationError as error:
+        raise DomainError({"terms": error.messages}, code="term_invalid") from None
+    if changes:
+        if kind == OverrideKind.DELETE:
+            raise DomainError({"terms": "A deleted clause cannot change a term."})
+        stated = set(parameters_in(blocks))
+        absent = [n for n in changes if n not in stated]
+        if absent:
+            raise DomainError(
+                {
+                    "terms": "This clause does not state "
+                    + ", ".join(f"[[{n}]]" for n in absent)
+                    + ": propose the change on the clause that does."
+                },
+                code="term_not_in_clause",
+            )
     if kind == OverrideKind.INSERT:
         if not heading:
             raise DomainError({"heading": "Give the new clause a heading."})
@@ -101,7 +179,8 @@ def override_propose(
             )
     if (
         kind == OverrideKind.REPLACE
-        and part_text(text, clause_key, blocks, placeholder_values(agreement)) == target.body
+        and not changes
+        and part_text(text, clause_key, blocks, values) == target.body
         and (not heading or heading == target.heading)
     ):
         raise DomainError({"body": "The proposed text is the same as the current text."})
@@ -124,6 +203,7 @@ def override_propose(
         heading=heading,
         body=body if kind != OverrideKind.DELETE else "",
         blocks=storable(blocks) if kind != OverrideKind.DELETE else None,
+        parameters=parameters.stored_changes(changes),
         rationale=rationale,
     )
     override.full_clean()
@@ -133,6 +213,9 @@ def override_propose(
         ClauseOverride.objects.filter(pk__in=[o.pk for o in earlier]).update(
             status=OverrideStatus.SUPERSEDED, decided_at=timezone.now()
         )
+        for superseded in earlier:
+            if superseded.status == OverrideStatus.ACCEPTED:
+                _apply_terms(agreement, superseded, "from")
     fresh = reload(agreement)
     clause_heading = target.heading
     notify(
@@ -213,8 +296,22 @@ def override_respond(
         override.decided_at = timezone.now()
         override.save(update_fields=["status", "decided_at"])
     if override.status == OverrideStatus.ACCEPTED:
+        _apply_terms(agreement, override, "to")
         text_changed(agreement, by=by, reason="a proposed change was accepted")
     return override
+
+
+def _apply_terms(agreement: Agreement, override: ClauseOverride, end: str) -> None:
+    """Write the terms an accepted proposal changes onto the agreement (``end="to"``), or
+    put them back when it is withdrawn or superseded (``"from"``)."""
+    try:
+        parameters.apply(agreement, override.parameters, end)
+    except ValidationError as error:
+        raise DomainError(
+            "The terms this proposal changes no longer fit the agreement: "
+            + " ".join(error.messages),
+            code="term_invalid",
+        ) from None
 
 
 @transaction.atomic
@@ -229,6 +326,7 @@ def override_withdraw(*, override: ClauseOverride, by: User) -> ClauseOverride:
     override.decided_at = timezone.now()
     override.save(update_fields=["status", "decided_at"])
     if was_accepted:
+        _apply_terms(agreement, override, "from")
         text_changed(agreement, by=by, reason="an accepted change was withdrawn")
     return override
 
@@ -243,9 +341,11 @@ def conflict_resolve(
     merged_body: str = "",
     merged_heading: str = "",
     rationale: str = "",
+    terms: Mapping[str, str] | None = None,
 ) -> ClauseOverride:
     """End a conflict: keep one party's position, or propose a merged text that replaces
-    all of them. What is kept still needs the other parties' acceptance as usual."""
+    all of them (with ``terms``, the parameter values it settles on, as ``override_propose``
+    takes them). What is kept still needs the other parties' acceptance as usual."""
     agreement = lock(agreement)
     require_status(agreement, (Status.NEGOTIATING,), "resolve conflicts")
     organisation_id = acting_party(by, agreement, Role.LEGAL)
@@ -259,6 +359,9 @@ def conflict_resolve(
         ClauseOverride.objects.filter(pk__in=[o.pk for o in losers]).update(
             status=OverrideStatus.SUPERSEDED, decided_at=timezone.now()
         )
+        for loser in losers:
+            if loser.status == OverrideStatus.ACCEPTED:
+                _apply_terms(agreement, loser, "from")
         ClauseComment.objects.create(
             agreement=agreement,
             clause_key=clause_key,
@@ -276,9 +379,37 @@ def conflict_resolve(
         )
         if unreadable:
             raise DomainError({"merged_body": unreadable})
+        merged_body = normalise_text(merged_body)
+        found = [
+            item
+            for item in parameters.literals_over_parameters(
+                _clause_source(agreement, clause_key), merged_body
+            )
+            if item.value is not None
+        ]
+        if found:
+            message = _literal_message(found, placeholder_values(agreement))
+            raise DomainError({"merged_body": message}, code="literal_over_parameter")
+        try:
+            changes = parameters.parse_changes(agreement, terms or {})
+        except ValidationError as error:
+            raise DomainError({"terms": error.messages}, code="term_invalid") from None
+        absent = [n for n in changes if n not in parameters_in(merged_blocks)]
+        if absent:
+            raise DomainError(
+                {
+                    "terms": "The merged text does not state "
+                    + ", ".join(f"[[{n}]]" for n in absent)
+                    + ": keep the parameter in the text to change its value."
+                },
+                code="term_not_in_clause",
+            )
         ClauseOverride.objects.filter(pk__in=[o.pk for o in competing]).update(
             status=OverrideStatus.SUPERSEDED, decided_at=timezone.now()
         )
+        for loser in competing:
+            if loser.status == OverrideStatus.ACCEPTED:
+                _apply_terms(agreement, loser, "from")
         result = ClauseOverride(
             agreement=agreement,
             organisation_id=organisation_id,
@@ -288,6 +419,7 @@ def conflict_resolve(
             heading=merged_heading.strip(),
             body=merged_body.strip(),
             blocks=storable(merged_blocks),
+            parameters=parameters.stored_changes(changes),
             rationale=rationale.strip() or "Merged text resolving conflicting proposals.",
         )
         result.full_clean()

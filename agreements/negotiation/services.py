@@ -23,6 +23,7 @@ from agreements.models import (
     Status,
     TemplateVersion,
 )
+from agreements.parameters import add_months
 from agreements.review.services import text_changed
 from agreements.text.placeholders import (
     PLACEHOLDERS,
@@ -60,17 +61,6 @@ def _clean_placeholder_values(raw: dict[str, Any]) -> dict[str, str]:
         parsed = validate_value(name, str(value))
         cleaned[name] = parsed.isoformat() if isinstance(parsed, dt.date) else str(parsed)
     return cleaned
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 @transaction.atomic
@@ -134,6 +124,8 @@ def agreement_create(
 
 
 EDITABLE_FIELDS = {
+    "termination_notice_days",
+    "cure_days",
     "title",
     "purpose",
     "sharing_mode",

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from django.apps import apps
 from django.db.models import Model, Q, QuerySet
 
+from agreements import parameters
 from agreements.models import (
     Agreement,
     Clause,
@@ -56,12 +57,15 @@ def agreement_for_comparison(user: AnyUser) -> QuerySet[Agreement]:
 
 def standard_text(agreement: Agreement, text: ConsolidatedText | None = None) -> ConsolidatedText:
     """The agreement's template version as this agreement would read with no overrides: its
-    parameters, fill-ins and data-element schedule (so none of those is a deviation)."""
+    parameters as they were before any accepted proposal changed them, its fill-ins and
+    data-element schedule (so none of those is a deviation)."""
     text = text or consolidated_text(agreement)
     version = agreement.template_version
     return comparisons.standard_text(
         list(version.clauses.all()),
-        placeholder_values(agreement),
+        # The values before any accepted proposal changed a term: a negotiated term is a
+        # deviation from the standard like any changed words.
+        parameters.before_changes(placeholder_values(agreement), accepted_overrides(agreement)),
         read_frame(version.frame),
         text.schedule,
         agreement.fillins,

@@ -26,6 +26,7 @@ from agreements.selectors import (
     live_approvals,
     parties,
 )
+from agreements.terms_check import term_problems
 from agreements.text.consolidation import ConsolidatedText
 from audit.models import AuditAction
 from audit.services import record as audit_record
@@ -86,6 +87,8 @@ def review_blockers(agreement: Agreement) -> list[str]:
     blockers.extend(fillin.not_filled for fillin in text.open_blanks)
     if not agreement.data_elements.all():
         blockers.append("List at least one data element: what data will be shared.")
+    # What the text states is what every output says (agreements.terms_check).
+    blockers.extend(str(problem) for problem in term_problems(agreement, text))
     # The apps above agreements add theirs (consent: a consent requirement where needed).
     for blockers_of in extensions.review_blockers:
         blockers.extend(blockers_of(agreement))
@@ -175,6 +178,10 @@ def agreement_approve(
         )
     }
     if approved >= {m.organisation_id for m in parties(agreement)}:
+        # The last check before signatures: the text and every output agree on the terms.
+        problems = term_problems(agreement)
+        if problems:
+            raise DomainError([str(p) for p in problems], code="terms_disagree")
         lifecycle.transition(agreement, Status.SIGNING, by=by)
         notify("ready_to_sign", agreement)
     return approval

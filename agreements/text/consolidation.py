@@ -107,6 +107,11 @@ class ConsolidatedClause:
     template_body: str = ""
     kind: str = PartKind.SECTION.value
     part: Part | None = None
+    # The parameters the part refers to ([[breach_notice_hours]]), in order, and those the
+    # template's part referred to: a term that one states and the other does not was typed
+    # over (agreements.terms_check).
+    parameters: tuple[str, ...] = ()
+    template_parameters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,11 +261,14 @@ class _Filler:
     def __init__(self, values: Mapping[str, PlaceholderValue | None]) -> None:
         self.values = values
         self.missing: list[str] = []
+        self.used: list[str] = []  # every parameter met, filled or not, in order
 
     def inlines(self, inlines: Sequence[Inline]) -> tuple[Inline, ...]:
         out: list[Inline] = []
         for inline in inlines:
             if isinstance(inline, Param):
+                if inline.name not in self.used:
+                    self.used.append(inline.name)
                 text = fill(f"[[{inline.name}]]", self.values)
                 if text == f"[[{inline.name}]]":
                     if inline.name not in self.missing:
@@ -421,8 +429,11 @@ def consolidate(
         param_text=lambda name: fill(f"[[{name}]]", values),
     )
     parts: list[Part] = []
+    used: list[tuple[str, ...]] = []
     for written in blank_text.document.parts:
+        filler.used = []
         part = filler.part(written)
+        used.append(tuple(filler.used))
         if part.generated == SCHEDULE_KEY:
             part = replace(part, blocks=_schedule_blocks(part, schedule))
         parts.append(part)
@@ -430,12 +441,17 @@ def consolidate(
     resolver = Resolver(document)
     unfilled = list(filler.missing)
 
-    def flat(item: dict[str, Any], part: Part, deleted: bool = False) -> ConsolidatedClause:
+    def flat(
+        item: dict[str, Any], part: Part, deleted: bool = False, params: tuple[str, ...] = ()
+    ) -> ConsolidatedClause:
         template = item.get("template")
         chain = () if deleted else resolver.chain(part.key)
         template_body = ""
+        template_params: tuple[str, ...] = ()
         if template is not None:
-            template_body = _text(_Filler(values).part(template).blocks, resolver, chain)
+            template_filler = _Filler(values)
+            template_body = _text(template_filler.part(template).blocks, resolver, chain)
+            template_params = tuple(template_filler.used)
         return ConsolidatedClause(
             key=part.key,
             number="" if deleted else resolver.part_label(part.key),
@@ -447,18 +463,24 @@ def consolidate(
             template_body=template_body,
             kind=part.kind.value,
             part=part,
+            parameters=params,
+            template_parameters=template_params,
         )
 
-    consolidated = tuple(flat(item, part) for item, part in zip(kept, parts, strict=True))
-    deleted = tuple(
-        flat(item, _Filler(values).part(item["part"]), deleted=True)
-        for item in working
-        if item["deleted"]
+    consolidated = tuple(
+        flat(item, part, params=params)
+        for item, part, params in zip(kept, parts, used, strict=True)
     )
+    deleted = []
+    for item in working:
+        if item["deleted"]:
+            deleted_filler = _Filler(values)
+            part = deleted_filler.part(item["part"])
+            deleted.append(flat(item, part, deleted=True, params=tuple(deleted_filler.used)))
     text = ConsolidatedText(
         header=tuple(header),
         clauses=consolidated,
-        deleted=deleted,
+        deleted=tuple(deleted),
         schedule=tuple(schedule),
         unfilled=tuple(unfilled),
         document=document,
@@ -476,6 +498,20 @@ def consolidate(
         if legacy.sha256 == attested_hash:
             return replace(text, legacy_canonical=legacy.canonical)
     return text
+
+
+def fill_blocks(
+    blocks: Sequence[Block], values: Mapping[str, PlaceholderValue | None]
+) -> tuple[Block, ...]:
+    """``blocks`` with their parameters filled from ``values`` (a proposal as it would read)."""
+    return _Filler(values).blocks(blocks)
+
+
+def parameters_in(blocks: Sequence[Block]) -> tuple[str, ...]:
+    """The parameters ``blocks`` refer to, in order of first appearance."""
+    filler = _Filler({})
+    filler.blocks(blocks)
+    return tuple(filler.used)
 
 
 def part_text(text: ConsolidatedText, key: str, blocks: Sequence[Block], values: Any) -> str:

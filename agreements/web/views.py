@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from agreements import parameters
 from agreements.access import parties_in_role, roles_by_party
 from agreements.history import agreement_history
 from agreements.models import Agreement, ClauseOverride, OverrideStatus
@@ -29,12 +30,23 @@ from agreements.selectors import (
     consolidated_text,
     live_approvals,
     parties,
+    placeholder_values,
 )
 from agreements.signing import services as signing
+from agreements.signing import termination
+from agreements.term_sheet import key_terms
 from agreements.terms import destruction_deadline
-from agreements.text.consolidation import SCHEDULE_KEY, ConsolidatedText, stored_blocks
+from agreements.text.consolidation import (
+    SCHEDULE_KEY,
+    ConsolidatedClause,
+    ConsolidatedText,
+    fill_blocks,
+    stored_blocks,
+)
 from agreements.text.document.html import HtmlRenderer
+from agreements.text.entry import normalise_text
 from agreements.text.glossary import TermMarker, glossary_for
+from agreements.text.placeholders import PlaceholderType, PlaceholderValue
 from agreements.web import forms
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import with_json_prefetch
@@ -74,8 +86,49 @@ def _schedule_clause(text: ConsolidatedText):
     return next((c for c in text.clauses if c.part and c.part.generated == SCHEDULE_KEY), None)
 
 
+def _clause_terms(
+    clause: ConsolidatedClause, values: dict[str, PlaceholderValue | None]
+) -> list[dict]:
+    """The parameters a clause states that a proposal may change, as the propose form's
+    "Terms in this clause" inputs."""
+    rows = []
+    for name in clause.parameters:
+        if name in parameters.FIXED:
+            continue
+        spec = parameters.spec(name)
+        value = values.get(name)
+        rows.append(
+            {
+                "name": name,
+                "label": spec.label,
+                "help": spec.help_text,
+                "value": parameters.to_json(value) if value is not None else "",
+                "input": {PlaceholderType.NUMBER: "number", PlaceholderType.DATE: "date"}.get(
+                    spec.type, "textarea" if (spec.max_length or 0) > 200 else "text"
+                ),
+                "min": spec.min_value,
+                "max": spec.max_value,
+            }
+        )
+    return rows
+
+
+def _proposal_terms(override: ClauseOverride) -> list[dict]:
+    """What a proposal does to the terms: "Breach notice window: 72 hours → 48 hours"."""
+    return [
+        {
+            "name": name,
+            "label": parameters.label(name),
+            "before": parameters.stated(name, parameters.from_json(name, change.get("from"))),
+            "after": parameters.stated(name, parameters.from_json(name, change.get("to"))),
+        }
+        for name, change in (override.parameters or {}).items()
+    ]
+
+
 def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> dict:
     text = consolidated_text(agreement)
+    values = placeholder_values(agreement)
     held = roles_by_party(request.user, agreement)
     mine = set(parties_in_role(held))
     blockers = review.review_blockers(agreement) if agreement.status == "negotiating" else []
@@ -111,10 +164,18 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
             "html": renderer.body(clause.part, text=TermMarker(terms, id_prefix=clause.key))
             if clause.part is not None
             else None,
+            "terms": _clause_terms(clause, values),
             "proposals": [
                 {
                     "override": override,
-                    "html": renderer.loose_blocks(stored_blocks(override.blocks, override.body)),
+                    # As it would read: the proposal's terms over the agreement's values.
+                    "html": renderer.loose_blocks(
+                        fill_blocks(
+                            stored_blocks(override.blocks, override.body),
+                            parameters.overlay(values, override.parameters, "to"),
+                        )
+                    ),
+                    "terms": _proposal_terms(override),
                 }
                 for override in overrides_by_key.get(clause.key, [])
                 + [o for o in agreement.overrides.all() if o.new_key == clause.key]
@@ -138,6 +199,10 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
         "propose_form": forms.OverrideProposeForm(),
         "reason_form": forms.ReasonForm(),
         "destruction_deadline": destruction_deadline(agreement),
+        "termination_notice": termination.notice_status(
+            agreement, parties_in_role(held, termination.TERMINATORS)
+        ),
+        "key_terms": key_terms(agreement),
     }
 
 
@@ -189,11 +254,16 @@ def override_propose(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
                 messages.error(request, f"{label}: {error}" if label else str(error))
         return redirect("agreement-detail", agreement.pk)
     data = form.cleaned_data
-    return _act(
-        request,
-        pk,
-        lambda a: proposals.override_propose(
-            agreement=a,
+    # "Terms in this clause": term.<parameter> inputs; unchanged values are ignored.
+    terms = {
+        key.removeprefix("term."): value
+        for key, value in request.POST.items()
+        if key.startswith("term.") and value.strip()
+    }
+    agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
+    try:
+        proposals.override_propose(
+            agreement=agreement,
             by=request.user,
             kind=data["kind"],
             clause_key=data["clause_key"],
@@ -201,9 +271,42 @@ def override_propose(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
             heading=data["heading"],
             new_key=data["new_key"],
             rationale=data["rationale"],
-        ),
-        "Your proposal is recorded; the other parties have been notified.",
-        anchor=f"#clause-{data['clause_key']}",
+            terms=terms,
+        )
+    except proposals.LiteralOverParameterError as error:
+        # Offer to change the term instead, keeping everything typed.
+        return render(
+            request,
+            "agreements/propose_term.html",
+            {
+                "agreement": agreement,
+                "clause": consolidated_text(agreement).clause(data["clause_key"]),
+                "data": data,
+                "terms": terms,
+                "message": error.messages[0],
+                "offers": [
+                    {
+                        "item": offer,
+                        "now": parameters.stated(
+                            offer.name, placeholder_values(agreement).get(offer.name)
+                        ),
+                        "proposed": parameters.stated(offer.name, offer.value),
+                        "value": parameters.to_json(offer.value),
+                    }
+                    for offer in error.offers
+                ],
+                "restored": parameters.restore(normalise_text(data["body"]).strip(), error.offers),
+            },
+            status=409,
+        )
+    except DomainError as error:
+        flash_error(request, error)
+    else:
+        messages.success(
+            request, "Your proposal is recorded; the other parties have been notified."
+        )
+    return redirect(
+        reverse("agreement-detail", args=[agreement.pk]) + f"#clause-{data['clause_key']}"
     )
 
 
@@ -386,19 +489,6 @@ def agreement_sign(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
             ),
             "full_name": full_name,
         },
-    )
-
-
-@login_required
-@require_POST
-def agreement_terminate(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
-    form = forms.ReasonForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    return _act(
-        request,
-        pk,
-        lambda a: signing.agreement_terminate(agreement=a, by=request.user, reason=reason),
-        "The agreement is terminated; destruction duties start now.",
     )
 
 
