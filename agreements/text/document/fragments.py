@@ -41,6 +41,7 @@ from agreements.text.document.pandoc_ast import Heading, Literal, PandocReader, 
 from agreements.text.document.plain import inline_text
 from agreements.text.document.resolver import Resolver
 from agreements.text.document.typed_lists import rebuild
+from agreements.text.entry import normalise_text
 
 # Text that needs no Markdown reader: no markup characters, no list or quote markers, and
 # square brackets only as [[param]] placeholders.
@@ -109,7 +110,9 @@ def parse_body(
     """The blocks of the Markdown body ``text`` of part ``key`` in ``context`` (the document
     it belongs to, for references and decimal item numbers; the part itself may be absent)."""
     report = ImportReport()
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    # The entry normal form (LF, NFC, hard breaks as backslashes): CRLF from a browser reads as
+    # the same blocks, and the plain fast path never meets a trailing-space hard break.
+    text = normalise_text(text.removeprefix("\ufeff"))
     if len(text) > max_chars:
         report.error("", f"The text is {len(text):,} characters long; the limit is {max_chars:,}.")
         return (), report
