@@ -173,13 +173,13 @@ class ValueForm(forms.Form):
 
 class MatchForm(forms.Form):
     template_version = forms.ChoiceField(label="Standard agreement (template version)")
-    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     term_months = forms.IntegerField(
         min_value=1, max_value=120, required=False, label="Term (months)"
     )
     expires_on = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         label="…or an expiry date",
         help_text="Leave empty to compute it from the term.",
     )
