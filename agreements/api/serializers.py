@@ -187,6 +187,14 @@ class AgreementDetailSerializer(AgreementSerializer):
         "agreed destruction date, or else the expiry plus the retention period.",
     )
 
+    project_summary = serializers.DictField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Non-binding notes the partners wrote when starting the agreement: goals, "
+        "success (how success will be measured) and benefits (what each partner gains), "
+        "each only when written. Never part of the agreement's text.",
+    )
+
     def to_representation(self, agreement: Agreement | dict[str, Any]) -> dict[str, Any]:
         if not isinstance(agreement, Agreement):
             raise TypeError("The detail needs the agreement itself, not a row of the list.")
@@ -242,6 +250,7 @@ class AgreementDetailSerializer(AgreementSerializer):
                 for t in agreement.transitions.all()
             ],
             "destruction_deadline": destruction_deadline(agreement),
+            "project_summary": agreement.project_summary or {},
         }
 
 

@@ -88,6 +88,7 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
         "timeline",
         "destruction_deadline",
         "open_blanks",
+        "project_summary",
     }
     assert body["destruction_deadline"] == destruction_deadline(negotiating).isoformat()
     assert body["open_conflicts"] == [
@@ -101,6 +102,7 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
     assert element["source"]["slug"] == "riverbend-usd"
     assert element["recipient"]["slug"] == "brightpath-learning"
     assert body["timeline"][0]["to_status"] == "negotiating"
+    assert body["project_summary"] == {}  # the wizard's non-binding notes; none in the demo
 
     active = api_world["riverbend_agreement"]
     detail = riverbend.get(f"/api/v1/agreements/{active.pk}/").json()
