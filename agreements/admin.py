@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -28,6 +29,7 @@ from agreements.standards.services import (
     template_version_copy,
     template_version_publish,
 )
+from agreements.web.fields import MarkdownField, NormalisedCharField
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -53,6 +55,21 @@ class ImportForm(forms.Form):
         return upload
 
 
+class NormalisedText(admin.options.BaseModelAdmin):
+    """Every text field of the model enters in the normal form of ``agreements.text.entry``,
+    as it does on the pages; ``markdown_fields`` are read as Markdown (hard breaks kept)."""
+
+    markdown_fields: tuple[str, ...] = ()
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # Exactly these two classes: slugs, e-mails and other CharField subclasses have
+        # form fields of their own.
+        if type(db_field) in (models.CharField, models.TextField) and not db_field.choices:
+            markdown = db_field.name in self.markdown_fields
+            kwargs.setdefault("form_class", MarkdownField if markdown else NormalisedCharField)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
 class TemplateVersionInline(admin.TabularInline):
     model = TemplateVersion
     extra = 0
@@ -66,7 +83,7 @@ class TemplateVersionInline(admin.TabularInline):
 
 
 @admin.register(DSATemplate)
-class DSATemplateAdmin(admin.ModelAdmin):
+class DSATemplateAdmin(NormalisedText, admin.ModelAdmin):
     list_display = ["name", "collaboratory", "created_at"]
     list_filter = ["collaboratory"]
     search_fields = ["name", "slug", "description"]
@@ -124,10 +141,11 @@ class DSATemplateAdmin(admin.ModelAdmin):
         )
 
 
-class ClauseInline(admin.StackedInline):
+class ClauseInline(NormalisedText, admin.StackedInline):
     model = Clause
     extra = 0
     fields = ["order", "number", "key", "heading", "body", "mandatory_for"]
+    markdown_fields = ("body",)
     ordering = ["order"]
 
     def _editable(self, obj) -> bool:
@@ -144,7 +162,7 @@ class ClauseInline(admin.StackedInline):
 
 
 @admin.register(TemplateVersion)
-class TemplateVersionAdmin(admin.ModelAdmin):
+class TemplateVersionAdmin(NormalisedText, admin.ModelAdmin):
     list_display = ["__str__", "status", "published_at", "clause_count"]
     list_filter = ["status", "template"]
     search_fields = ["title", "template__name", "clauses__heading", "clauses__body"]

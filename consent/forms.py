@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agreements.models import Agreement, DataElement
+from agreements.web.fields import NormalisedCharField
 from collaboratory.forms import field_of
 from consent.models import ConsentForm
 from consent.rules import Action, ConsentKind, GivenBy, Method, State
@@ -42,7 +43,7 @@ class RequirementForm(forms.Form):
     kind = forms.ChoiceField(
         label="Consent needed", choices=ConsentKind.choices, widget=forms.RadioSelect
     )
-    legal_basis = forms.CharField(
+    legal_basis = NormalisedCharField(
         label="Legal basis for needing no consent",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -70,8 +71,8 @@ class ConsentFormTextForm(forms.Form):
     language = forms.CharField(
         max_length=20, initial="en", help_text="A language tag: en, es, vi, zh-Hant…"
     )
-    title = forms.CharField(max_length=300)
-    body = forms.CharField(label="Text families see", widget=forms.Textarea(attrs={"rows": 12}))
+    title = NormalisedCharField(max_length=300)
+    body = NormalisedCharField(label="Text families see", widget=forms.Textarea(attrs={"rows": 12}))
     effective_date = forms.DateField(widget=DateInput, initial=timezone.localdate)
 
 
@@ -82,7 +83,7 @@ class RecordForm(forms.Form):
     action = forms.ChoiceField(label="Decision", choices=Action.choices)
     given_by = forms.ChoiceField(label="Given by", choices=GivenBy.choices)
     method = forms.ChoiceField(choices=Method.choices)
-    witness = forms.CharField(
+    witness = NormalisedCharField(
         max_length=200,
         required=False,
         help_text="Required for a verbal decision: the staff member who witnessed it.",
@@ -91,7 +92,7 @@ class RecordForm(forms.Form):
         label="Date of the decision", widget=DateInput, initial=timezone.localdate
     )
     form = FormVersionField(label="Form version the family saw", dated=True)
-    school = forms.CharField(max_length=100, required=False)
+    school = NormalisedCharField(max_length=100, required=False)
     grade = forms.IntegerField(
         min_value=0, max_value=12, required=False, help_text="0 for kindergarten."
     )

@@ -16,6 +16,7 @@ from django import forms
 from agreements.access import User
 from agreements.extensions import WizardStep
 from agreements.models import Agreement, Identifiability, SharingMode
+from agreements.web.fields import NormalisedCharField
 from collaboratory.forms import field_of
 from consent import services
 from consent.rules import ConsentKind
@@ -26,7 +27,7 @@ LATER = "later"
 
 class ConsentStepForm(forms.Form):
     kind = forms.ChoiceField(widget=forms.RadioSelect, label="Consent this agreement requires")
-    legal_basis = forms.CharField(
+    legal_basis = NormalisedCharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         label="Legal basis (when no consent is needed)",

@@ -1,7 +1,9 @@
 """Writes to templates and their versions: create, copy, edit a draft clause, publish, import.
 
 Each write is ``@transaction.atomic``: a refused request raises ``DomainError`` and changes
-nothing. Lifecycle moves go through ``agreements.lifecycle.transition`` only.
+nothing. Lifecycle moves go through ``agreements.lifecycle.transition`` only. Text is stored in
+the entry normal form (``agreements.text.entry``) whichever way it came: a form, the admin, an
+import, a copy of an older version, the demo.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from agreements.text.consolidation import (
 )
 from agreements.text.document.model import Document
 from agreements.text.document.resolver import Resolver
+from agreements.text.entry import normalise_plain_text, normalise_text
 from agreements.text.placeholders import (
     malformed_placeholders,
     unknown_placeholders,
@@ -63,7 +66,10 @@ def version_document(version: TemplateVersion) -> Document:
 @transaction.atomic
 def template_create(*, collaboratory, name: str, slug: str, description: str = "") -> DSATemplate:
     template = DSATemplate(
-        collaboratory=collaboratory, name=name, slug=slug, description=description
+        collaboratory=collaboratory,
+        name=normalise_plain_text(name).strip(),
+        slug=slug,
+        description=normalise_plain_text(description).strip(),
     )
     template.full_clean()
     template.save()
@@ -98,18 +104,21 @@ def template_version_create(
     problems: list[str] = []
     for order, clause in enumerate(clauses, start=1):
         kind = getattr(clause, "kind", "") or PartKind.SECTION
+        # Stored blocks stay as they are: the normal form reads as the text it came from.
+        body = normalise_text(clause.body or "")
+        heading = normalise_plain_text(clause.heading or "").strip()
         blocks = getattr(clause, "blocks", None)
         if isinstance(blocks, tuple):
             blocks = storable(blocks)
         elif blocks is None:
-            parsed, unreadable = read_body(clause.body or "", key=clause.key)
+            parsed, unreadable = read_body(body, key=clause.key)
             problems.extend(f"Clause “{clause.key}”: {message}" for message in unreadable)
             blocks = storable(parsed)
         row = Clause(
             key=clause.key,
             number=clause.number or ("" if kind != PartKind.SECTION else str(order)),
-            heading=clause.heading,
-            body=clause.body,
+            heading=heading,
+            body=body,
             blocks=blocks,
             kind=kind,
             label=getattr(clause, "label", "") or "",
@@ -117,8 +126,8 @@ def template_version_create(
             order=order,
             mandatory_for=getattr(clause, "mandatory_for", "") or "",
         )
-        name = _clause_name(clause.key, clause.number, clause.heading)
-        if not (clause.body or "").strip() and not row.generated:
+        name = _clause_name(clause.key, clause.number, heading)
+        if not body.strip() and not row.generated:
             problems.append(
                 f"{name} has no text: a template clause needs its text. "
                 "Write it, or leave the clause out."
@@ -141,8 +150,8 @@ def template_version_create(
     version = TemplateVersion(
         template=template,
         number=number,
-        title=title,
-        notes=notes,
+        title=normalise_plain_text(title).strip(),
+        notes=normalise_plain_text(notes).strip(),
         copied_from=copied_from,
         frame=frame_json(frame) if frame is not None else None,
     )
@@ -185,6 +194,10 @@ def clause_update(
             "and edit that instead.",
             code="published_immutable",
         )
+    if heading is not None:
+        heading = normalise_plain_text(heading).strip()
+    if body is not None:
+        body = normalise_text(body)
     for name, value in (("heading", heading), ("body", body), ("mandatory_for", mandatory_for)):
         if value is not None:
             setattr(clause, name, value)

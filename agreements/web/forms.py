@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from agreements.models import Decision, Identifiability, OverrideKind, Status
+from agreements.web.fields import MarkdownField, NormalisedCharField
 from collaboratory.forms import field_of
 from partners.models import Organisation, ResearchQuestion
 
@@ -25,8 +26,8 @@ class AgreementFilterForm(forms.Form):
 
 
 class DataElementForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    name = NormalisedCharField(max_length=200)
+    description = NormalisedCharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     # The querysets are the agreement's parties and questions, set per form.
     source = forms.ModelChoiceField(queryset=Organisation.objects.none())
     recipient = forms.ModelChoiceField(queryset=Organisation.objects.none())
@@ -52,30 +53,32 @@ class DataElementForm(forms.Form):
 class OverrideProposeForm(forms.Form):
     kind = forms.ChoiceField(choices=OverrideKind.choices, widget=forms.RadioSelect)
     clause_key = forms.CharField(widget=forms.HiddenInput)
-    heading = forms.CharField(max_length=300, required=False, label="Heading (for a new clause)")
+    heading = NormalisedCharField(
+        max_length=300, required=False, label="Heading (for a new clause)"
+    )
     new_key = forms.SlugField(max_length=80, required=False, label="Key of the new clause")
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, label="Text")
-    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    body = MarkdownField(widget=forms.Textarea(attrs={"rows": 8}), required=False, label="Text")
+    rationale = NormalisedCharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class OverrideRespondForm(forms.Form):
     decision = forms.ChoiceField(choices=Decision.choices)
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    comment = NormalisedCharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
 class ConflictResolveForm(forms.Form):
     keep = forms.IntegerField(required=False)
-    merged_body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False)
-    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    merged_body = MarkdownField(widget=forms.Textarea(attrs={"rows": 6}), required=False)
+    rationale = NormalisedCharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
 class CommentForm(forms.Form):
     clause_key = forms.CharField(widget=forms.HiddenInput)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Comment")
+    body = NormalisedCharField(widget=forms.Textarea(attrs={"rows": 2}), label="Comment")
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = NormalisedCharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ApproveForm(forms.Form):
@@ -84,7 +87,7 @@ class ApproveForm(forms.Form):
 
 class SignForm(forms.Form):
     text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
-    typed_name = forms.CharField(max_length=200, label="Type your full name")
+    typed_name = NormalisedCharField(max_length=200, label="Type your full name")
     intent_confirmed = forms.BooleanField(
         required=False, label="I intend my typed name to be my signature on this agreement."
     )

@@ -49,6 +49,7 @@ from agreements.text.comparisons import ClauseComparison, Comparison
 from agreements.text.consolidation import read_frame
 from agreements.text.document.html import HtmlRenderer
 from agreements.text.document.model import Document
+from agreements.web.fields import NormalisedCharField
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -359,7 +360,7 @@ class ReviewMarkForm(forms.Form):
 
     clause_key = forms.SlugField(max_length=80)
     state = forms.ChoiceField(choices=ReviewState.choices)
-    comment = forms.CharField(required=False, max_length=5000)
+    comment = NormalisedCharField(required=False, max_length=5000)
     clause_hash = forms.CharField(required=False, max_length=64)
     organisation = forms.IntegerField(required=False, min_value=1)
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from agreements.models import Identifiability, SharingMode
 from agreements.negotiation.coherence import LEAST_IDENTIFYING, mismatches
 from agreements.text.placeholders import PLACEHOLDERS, validate_value
+from agreements.web.fields import NormalisedCharField
 from collaboratory.forms import field_of
 
 #: Placeholders a person fills in; the others come from the agreement's fields and parties.
@@ -20,12 +21,12 @@ FREE_PLACEHOLDERS = ("governing_state", "publication_review_days", "data_custodi
 
 
 class NeedForm(forms.Form):
-    title = forms.CharField(
+    title = NormalisedCharField(
         max_length=300,
         help_text="A short name the partners will recognise, e.g. “Algebra I practice study "
         "2026-27”.",
     )
-    need = forms.CharField(
+    need = NormalisedCharField(
         label="The purpose: what will the partnership use the data for?",
         widget=forms.Textarea(attrs={"rows": 4}),
         min_length=20,
@@ -39,20 +40,20 @@ class NeedForm(forms.Form):
         required=False,
         help_text="Every data element must answer at least one of them.",
     )
-    new_question = forms.CharField(
+    new_question = NormalisedCharField(
         label="Add a research question (optional)",
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         max_length=1000,
     )
-    goals = forms.CharField(
+    goals = NormalisedCharField(
         label="What does the partnership hope to achieve? (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         max_length=2000,
         help_text="E.g. “help teachers decide how much practice to assign”.",
     )
-    success = forms.CharField(
+    success = NormalisedCharField(
         label="How will you know it worked?",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
@@ -84,8 +85,8 @@ class NeedForm(forms.Form):
 
 
 class DataElementStepForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Data element")
-    description = forms.CharField(max_length=2000, required=False, label="Details")
+    name = NormalisedCharField(max_length=200, label="Data element")
+    description = NormalisedCharField(max_length=2000, required=False, label="Details")
     source = forms.ChoiceField(label="From")
     recipient = forms.ChoiceField(label="To")
     identifiability = forms.ChoiceField(
@@ -140,7 +141,7 @@ class ValueForm(forms.Form):
         widget=forms.RadioSelect,
         label="How will the data be shared?",
     )
-    benefits = forms.CharField(
+    benefits = NormalisedCharField(
         label="What does each partner gain? (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
@@ -201,7 +202,7 @@ class MatchForm(forms.Form):
         ]
         for name in FREE_PLACEHOLDERS:
             spec = PLACEHOLDERS[name]
-            self.fields[name] = forms.CharField(
+            self.fields[name] = NormalisedCharField(
                 label=spec.label, help_text=spec.help_text, max_length=spec.max_length or 200
             )
 
