@@ -186,15 +186,19 @@ ELEMENTS = [
         "Algebra I end-of-unit assessment scores",
         "district",
         "research",
-        Identifiability.PSEUDONYMOUS,
-        "Unit 1-8 scores, school year 2026-27, keyed by study ID.",
+        # Keyed by a study ID whose link to students only the district holds: de-identified
+        # for the university (the standard's "De-identified Data"), as analysis mode needs.
+        Identifiability.DEIDENTIFIED,
+        "Unit 1-8 scores, school year 2026-27, keyed by study ID; only the district holds "
+        "the link to students.",
     ),
     (
         "Adaptive practice usage logs",
         "developer",
         "research",
-        Identifiability.PSEUDONYMOUS,
-        "Minutes, items attempted and mastery events per week.",
+        Identifiability.DEIDENTIFIED,
+        "Minutes, items attempted and mastery events per week, keyed by the same study ID "
+        "through the district's matching.",
     ),
     (
         "School and grade enrolment counts",
@@ -314,8 +318,9 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
                 "Teacher lesson adaptation logs",
                 "developer",
                 "research",
-                Identifiability.PSEUDONYMOUS,
-                "Which lessons were edited, when, how much.",
+                # Teachers under a study ID the university cannot link back (analysis mode).
+                Identifiability.DEIDENTIFIED,
+                "Which lessons were edited, when, how much; teachers by study ID only.",
             ),
             (
                 "Student work samples (scored)",

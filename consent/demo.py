@@ -1,9 +1,9 @@
 """Demo consent data, created through the real services (idempotent).
 
-Adds one active agreement in the adaptive practice trio that needs parental consent and
-student assent, with consent forms in two languages, a few hundred students across three
-schools and grades 6-9 (imported as a CSV file, the way districts hold them), a roster
-exported to the research partner, and withdrawals recorded after that export, so the
+Adds one active operations-mode agreement in the adaptive practice trio that needs parental
+consent and student assent, with consent forms in two languages, a few hundred students
+across three schools and grades 6-9 (imported as a CSV file, the way districts hold them), a
+roster exported to the research partner, and withdrawals recorded after that export, so the
 coverage dashboard, the trend and the "since the last roster" flag all show real content.
 """
 
@@ -79,7 +79,12 @@ def _active_agreement(collaboratory: Collaboratory, users: dict, today: dt.date)
         title=TITLE,
         purpose="Estimate the effect of adaptive practice on Algebra I unit scores for students "
         "whose families consented, with the students' assent.",
-        sharing_mode="analysis",
+        # Operations, not analysis: the university receives a roster of consented student
+        # keys and each withdrawal, and must act on those keys (drop and destroy a withdrawn
+        # student's records), so the scores stay pseudonymous for it. Analysis mode admits
+        # only de-identified or aggregate data (agreements.negotiation.coherence), and
+        # operations brings the strict consent, security and breach governance this needs.
+        sharing_mode="operations",
         start_date=today - dt.timedelta(days=120),
         term_months=12,
         breach_notice_hours=72,
