@@ -1,4 +1,5 @@
-"""Per-user iCalendar feeds of agreement dates: expiry, the reminders before it
+"""Per-user iCalendar feeds of agreement dates: the end (the expiry, or the day a notice of
+termination takes effect: ``agreements.terms.end_date``), the reminders before it
 (``lifecycle.REMINDER_DAYS``) and destruction deadlines (``agreements.terms``) — so directors
 see them in their own calendar. The feed's secret address is ``partners.calendar``'s.
 
@@ -19,7 +20,8 @@ from django.urls import reverse
 from agreements.lifecycle import REMINDER_DAYS
 from agreements.models import Agreement, Status
 from agreements.selectors import agreements_visible_to
-from agreements.terms import destruction_deadline, destruction_deadline_sql
+from agreements.signing import termination
+from agreements.terms import destruction_deadline, destruction_deadline_sql, end_date, end_date_sql
 from partners.selectors import AnyUser
 
 #: Ended agreements stay in the feed this long after their destruction deadline.
@@ -55,38 +57,59 @@ def agreements_for_calendar(user: AnyUser, *, today: dt.date) -> list[Agreement]
             )
         )
         .select_related("trio")
-        .order_by("expires_on", "reference")[:FEED_LIMIT]
+        .order_by(end_date_sql(), "reference")[:FEED_LIMIT]
     )
 
 
 def calendar_events(
     agreements: Iterable[Agreement], *, base_url: str, uid_domain: str
 ) -> list[CalendarEvent]:
-    """Expiry, reminder and destruction events of ``agreements``."""
+    """End (expiry, or termination after notice), reminder and destruction events of
+    ``agreements``."""
     events = []
     for agreement in agreements:
         url = base_url + reverse("agreement-detail", args=[agreement.pk])
         name = f"{agreement.reference} {agreement.title}"
         about = f"{agreement.title} ({agreement.reference}), partnership {agreement.trio.name}."
         if agreement.status in (Status.ACTIVE, Status.SIGNING):
-            events.append(
-                CalendarEvent(
-                    uid=f"{agreement.pk}-expiry@{uid_domain}",
-                    day=agreement.expires_on,
-                    summary=f"Expires: {name}",
-                    description=f"{about}\nLast day the agreement is in force; no data may "
-                    "flow after it.",
-                    url=url,
+            end = end_date(agreement)
+            if end == agreement.expires_on:
+                events.append(
+                    CalendarEvent(
+                        uid=f"{agreement.pk}-expiry@{uid_domain}",
+                        day=end,
+                        summary=f"Expires: {name}",
+                        description=f"{about}\nLast day the agreement is in force; no data may "
+                        "flow after it.",
+                        url=url,
+                    )
                 )
-            )
+                what = f"Expires on {end.isoformat()}: renew, or plan the end of data sharing."
+                when = "to expiry"
+            else:
+                # Notice of termination was given: the end replaces the expiry.
+                ground = termination.ground_phrase(agreement.termination_ground)
+                events.append(
+                    CalendarEvent(
+                        uid=f"{agreement.pk}-end@{uid_domain}",
+                        day=end,
+                        summary=f"Ends: {name}",
+                        description=f"{about}\nLast day the agreement is in force ({ground}, "
+                        f"notice given on {_iso(agreement.termination_noticed_on)}; it would "
+                        f"have expired on {agreement.expires_on.isoformat()}); no data may flow "
+                        "after it.",
+                        url=url,
+                    )
+                )
+                what = f"Ends on {end.isoformat()} ({ground}): plan the end of data sharing."
+                when = "to the end"
             for days in REMINDER_DAYS:
                 events.append(
                     CalendarEvent(
                         uid=f"{agreement.pk}-remind-{days}@{uid_domain}",
-                        day=agreement.expires_on - dt.timedelta(days=days),
-                        summary=f"{days} days to expiry: {name}",
-                        description=f"{about}\nExpires on {agreement.expires_on.isoformat()}: "
-                        "renew, or plan the end of data sharing.",
+                        day=end - dt.timedelta(days=days),
+                        summary=f"{days} days {when}: {name}",
+                        description=f"{about}\n{what}",
                         url=url,
                     )
                 )
@@ -101,6 +124,10 @@ def calendar_events(
             )
         )
     return events
+
+
+def _iso(day: dt.date | None) -> str:
+    return day.isoformat() if day else "?"
 
 
 # --- RFC 5545 -------------------------------------------------------------------------------

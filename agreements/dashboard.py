@@ -56,7 +56,8 @@ from agreements.models import (
 )
 from agreements.review.clause_reviews import deviation_reviews, unreviewed_by_party
 from agreements.selectors import TEXT_PREFETCHES, agreements_visible_to
-from agreements.terms import destruction_deadline, destruction_deadline_sql
+from agreements.signing import termination
+from agreements.terms import destruction_deadline, destruction_deadline_sql, end_date, end_date_sql
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from partners.models import Role, TrioMember
 from partners.selectors import AnyUser
@@ -242,7 +243,7 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
 @dataclass(frozen=True)
 class DateItem:
     agreement: Agreement
-    kind: str  # expiry, destruction
+    kind: str  # expiry, end (termination after notice), destruction
     day: dt.date
     days_left: int  # negative: overdue
 
@@ -261,19 +262,25 @@ class DateItem:
     def days_overdue(self) -> int:
         return max(0, -self.days_left)
 
+    @property
+    def ground(self) -> str:
+        """For an end: "terminated for convenience"."""
+        return termination.ground_phrase(self.agreement.termination_ground)
+
 
 def coming_up(user: AnyUser, *, today: dt.date | None = None) -> list[DateItem]:
-    """Active agreements expiring within 90 days, and destruction deadlines of ended
-    agreements (agreed, or derived from expiry and retention) due within 90 days or passed
-    in the last year, soonest first (one query)."""
+    """Active agreements ending within 90 days (at their expiry, or earlier where notice of
+    termination was given: ``agreements.terms.end_date``), and destruction deadlines of
+    ended agreements (agreed, or derived from the actual end and retention) due within 90
+    days or passed in the last year, soonest first (one query)."""
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=max(REMINDER_DAYS))
     ended = [Status.EXPIRED, Status.TERMINATED]
     rows = (
         agreements_visible_to(user)
-        .annotate(deadline=destruction_deadline_sql())
+        .annotate(deadline=destruction_deadline_sql(), end=end_date_sql())
         .filter(
-            Q(status=Status.ACTIVE, expires_on__gte=today, expires_on__lte=horizon)
+            Q(status=Status.ACTIVE, end__gte=today, end__lte=horizon)
             | Q(
                 status__in=ended,
                 deadline__lte=horizon,
@@ -283,7 +290,7 @@ def coming_up(user: AnyUser, *, today: dt.date | None = None) -> list[DateItem]:
         .select_related("trio__collaboratory")
         .order_by(
             Case(
-                When(status=Status.ACTIVE, then=F("expires_on")),
+                When(status=Status.ACTIVE, then=F("end")),
                 default=F("deadline"),
                 output_field=DateField(),
             ),
@@ -293,7 +300,8 @@ def coming_up(user: AnyUser, *, today: dt.date | None = None) -> list[DateItem]:
     items = []
     for agreement in rows:
         if agreement.status == Status.ACTIVE:
-            day, kind = agreement.expires_on, "expiry"
+            day = end_date(agreement)
+            kind = "expiry" if day == agreement.expires_on else "end"
         else:
             day, kind = destruction_deadline(agreement), "destruction"
         items.append(DateItem(agreement, kind, day, (day - today).days))

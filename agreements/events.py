@@ -22,8 +22,17 @@ _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 
 #: Events: agreement.status_changed {agreement_id, from, to},
 #: agreement.document_ready {agreement_id, document_id, kind},
-#: agreement.expiring {agreement_id, days}.
-EVENTS = ("agreement.status_changed", "agreement.document_ready", "agreement.expiring")
+#: agreement.expiring {agreement_id, days, ends_on} (ends_on: its actual last day),
+#: agreement.termination_noticed {agreement_id, ground, noticed_on, ends_on,
+#: destruction_deadline}, agreement.termination_withdrawn {agreement_id, ends_on,
+#: destruction_deadline}.
+EVENTS = (
+    "agreement.status_changed",
+    "agreement.document_ready",
+    "agreement.expiring",
+    "agreement.termination_noticed",
+    "agreement.termination_withdrawn",
+)
 
 
 def subscribe(event: str, subscriber: Subscriber) -> None:

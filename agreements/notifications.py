@@ -32,6 +32,18 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
     "expiring": ((Role.DIRECTOR, Role.SIGNATORY), "{ref} expires in {days} days"),
     "expired": ((Role.DIRECTOR, Role.LEGAL), "{ref} has expired: destruction duties start"),
     "terminated": ((Role.DIRECTOR, Role.LEGAL, Role.SIGNATORY), "{ref} was terminated"),
+    "termination_noticed": (
+        (Role.DIRECTOR, Role.LEGAL, Role.SIGNATORY),
+        "{ref}: {org} gave notice of termination",
+    ),
+    "termination_withdrawn": (
+        (Role.DIRECTOR, Role.LEGAL, Role.SIGNATORY),
+        "{ref}: {org} withdrew its notice of termination",
+    ),
+    "ending": (
+        (Role.DIRECTOR, Role.SIGNATORY),
+        "{ref} ends in {days} days (notice of termination)",
+    ),
     "consent_withdrawn": (
         (Role.DIRECTOR, Role.STAFF, Role.SIGNATORY),
         "{ref}: {students} on a consented roster you received may no longer be included",

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from agreements.models import Agreement, Status
+from agreements.terms import destruction_deadline, end_date
 from collaboratory.errors import DomainError
 from partners import webhooks
 from partners.models import Trio
@@ -47,6 +48,10 @@ def agreement_resource(agreement_id: str) -> dict[str, Any] | None:
         "title": agreement.title,
         "status": agreement.status,
         "status_changed_at": agreement.status_changed_at.isoformat(),
+        # The dates the API's agreement detail states, so a receiver need not fetch it.
+        "expires_on": agreement.expires_on.isoformat(),
+        "ends_on": end_date(agreement).isoformat(),
+        "destruction_deadline": destruction_deadline(agreement).isoformat(),
         "url": f"{site}/api/v1/agreements/{agreement.pk}/",
     }
 

@@ -12,7 +12,11 @@ from django.utils import timezone
 
 from agreements.documents import jobs as documents
 from agreements.models import Notification
-from agreements.signing.services import agreements_expire_due, agreements_send_expiry_reminders
+from agreements.signing.services import (
+    agreements_expire_due,
+    agreements_send_expiry_reminders,
+    agreements_terminate_due,
+)
 from collaboratory.mail import send_mail_message
 
 log = logging.getLogger(__name__)
@@ -44,9 +48,12 @@ def deliver_notifications(batch_size: int = 200) -> int:
 
 @shared_task(name="agreements.daily_lifecycle")
 def daily_lifecycle() -> dict[str, int]:
-    """Beat, once a day: expire agreements past their term; remind 90/30/7 days before."""
+    """Beat, once a day: terminate agreements whose notice period ran out (first, so one
+    whose notice ends on its expiry day ends as terminated), expire those past their term;
+    remind 90/30/7 days before the end."""
     today = timezone.localdate()
     return {
+        "terminated": agreements_terminate_due(today=today),
         "expired": agreements_expire_due(today=today),
         "reminded": agreements_send_expiry_reminders(today=today),
     }

@@ -12,24 +12,40 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import DateField, ExpressionWrapper, F
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 
 from agreements.models import Agreement
 
 
+def end_date(agreement: Agreement) -> dt.date:
+    """The agreement's actual last day in force: the day a termination takes effect
+    (``ends_on``, set when notice is given) or else its expiry; never after the expiry (a
+    notice period that would run past it changes nothing: the agreement simply expires)."""
+    if agreement.ends_on is not None and agreement.ends_on < agreement.expires_on:
+        return agreement.ends_on
+    return agreement.expires_on
+
+
+def end_date_sql() -> Least:
+    """``end_date`` as a query expression over ``Agreement`` rows."""
+    return Least(Coalesce(F("ends_on"), F("expires_on")), F("expires_on"), output_field=DateField())
+
+
 def destruction_deadline(agreement: Agreement) -> dt.date:
-    """The day by which every recipient must have destroyed the shared data: the agreed
-    destruction date, or else the expiry plus the retention period."""
-    if agreement.destruction_date is not None:
+    """The day by which every recipient must have destroyed the shared data. The text:
+    "within [[retention_days]] days after the end of the Term, and in any event no later
+    than [[destruction_date]]": the actual end (``end_date``, so a termination moves it)
+    plus the retention period, or the agreed destruction date when that is earlier."""
+    by_retention = end_date(agreement) + dt.timedelta(days=agreement.retention_days)
+    if agreement.destruction_date is not None and agreement.destruction_date < by_retention:
         return agreement.destruction_date
-    return agreement.expires_on + dt.timedelta(days=agreement.retention_days)
+    return by_retention
 
 
-def destruction_deadline_sql() -> Coalesce:
+def destruction_deadline_sql() -> Least:
     """``destruction_deadline`` as a query expression over ``Agreement`` rows (PostgreSQL's
     ``date + integer`` adds days), for ``annotate()``, ``filter()`` and ``order_by()``."""
-    return Coalesce(
-        F("destruction_date"),
-        ExpressionWrapper(F("expires_on") + F("retention_days"), output_field=DateField()),
-        output_field=DateField(),
+    by_retention = ExpressionWrapper(end_date_sql() + F("retention_days"), output_field=DateField())
+    return Least(
+        by_retention, Coalesce(F("destruction_date"), by_retention), output_field=DateField()
     )

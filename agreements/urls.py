@@ -8,6 +8,7 @@ from agreements.web import fillins as views_fillins
 from agreements.web import partnerships as views_partnerships
 from agreements.web import review as views_review
 from agreements.web import search as views_search
+from agreements.web import termination as views_termination
 from agreements.web import views
 from agreements.web import wizard as views_wizard
 
@@ -60,7 +61,16 @@ urlpatterns = [
     ),
     path("agreements/<uuid:pk>/reopen/", views.agreement_reopen, name="agreement-reopen"),
     path("agreements/<uuid:pk>/approve/", views.agreement_approve, name="agreement-approve"),
-    path("agreements/<uuid:pk>/terminate/", views.agreement_terminate, name="agreement-terminate"),
+    path(
+        "agreements/<uuid:pk>/terminate/",
+        views_termination.agreement_terminate,
+        name="agreement-terminate",
+    ),
+    path(
+        "agreements/<uuid:pk>/terminate/withdraw/",
+        views_termination.agreement_termination_withdraw,
+        name="agreement-termination-withdraw",
+    ),
     # The guided flow (agreements/web/wizard.py); "agreement-create" starts it.
     path(
         "trios/<slug:collaboratory>/<slug:slug>/agreements/new/",

@@ -5,7 +5,8 @@ One plain function over an agreement loaded with ``agreement_detail_for_organisa
 - the policy is an ``Agreement`` with the agreement's URN as ``uid``;
 - per data element: the recipient (assignee) may ``use`` it, the source (assigner) may
   ``distribute`` it to the recipient, both only for the agreement's purpose and between
-  its effective date and its expiry (``dateTime`` constraints);
+  its effective date and its end (``dateTime`` constraints): its expiry, or the day a notice
+  of termination takes effect (``agreements.terms.end_date``);
 - prohibitions for every recipient: re-identification, sale, commercialisation, targeted
   advertising, and passing data to anyone who is not a party;
 - obligations: delete each element by the destruction deadline (``agreements.terms``), and
@@ -23,7 +24,7 @@ from typing import Any
 
 from agreements.models import Agreement, DataElement, Identifiability
 from agreements.selectors import parties
-from agreements.terms import destruction_deadline
+from agreements.terms import destruction_deadline, end_date
 from partners.models import Organisation
 
 ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
@@ -51,7 +52,8 @@ def _validity(agreement: Agreement) -> list[dict[str, Any]]:
             "operator": "gteq",
             "rightOperand": _date(agreement.start_date),
         },
-        {"leftOperand": "dateTime", "operator": "lt", "rightOperand": _date(agreement.expires_on)},
+        # The actual end: the expiry, or the day a termination takes effect.
+        {"leftOperand": "dateTime", "operator": "lt", "rightOperand": _date(end_date(agreement))},
     ]
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from agreements.models import Agreement, Identifiability, Status
+from agreements.models import Agreement, Identifiability, Status, TerminationGround
 from agreements.selectors import conflicts, consolidated_text, live_approvals, parties
-from agreements.terms import destruction_deadline
+from agreements.terms import destruction_deadline, end_date
 from agreements.text.document.model import BlankKind
 from partners.models import TrioRole
 from partners.serializers import OrganisationSummarySerializer, organisation_summary
@@ -168,6 +168,12 @@ class OpenBlankSerializer(serializers.Serializer):
     excerpt = serializers.CharField(help_text="The text around the blank.")
 
 
+class TerminationSerializer(serializers.Serializer):
+    ground = serializers.ChoiceField(choices=TerminationGround.choices)
+    noticed_on = serializers.DateField(help_text="The day notice was given.")
+    ends_on = serializers.DateField(help_text="The agreement's last day in force.")
+
+
 class AgreementDetailSerializer(AgreementSerializer):
     data_elements = DataElementSerializer(many=True)
     open_blanks = OpenBlankSerializer(
@@ -184,7 +190,16 @@ class AgreementDetailSerializer(AgreementSerializer):
     destruction_deadline = serializers.DateField(
         read_only=True,
         help_text="The day by which every recipient must have destroyed the shared data: the "
-        "agreed destruction date, or else the expiry plus the retention period.",
+        "actual end (ends_on) plus the retention period, or the agreed destruction date when "
+        "that is earlier.",
+    )
+    ends_on = serializers.DateField(
+        read_only=True,
+        help_text="The agreement's actual last day in force: its expiry, or the day a notice "
+        "of termination takes effect.",
+    )
+    termination = TerminationSerializer(
+        read_only=True, allow_null=True, help_text="The notice of termination; null if none."
     )
 
     project_summary = serializers.DictField(
@@ -250,6 +265,16 @@ class AgreementDetailSerializer(AgreementSerializer):
                 for t in agreement.transitions.all()
             ],
             "destruction_deadline": destruction_deadline(agreement),
+            "ends_on": end_date(agreement),
+            "termination": (
+                {
+                    "ground": agreement.termination_ground,
+                    "noticed_on": agreement.termination_noticed_on,
+                    "ends_on": agreement.ends_on,
+                }
+                if agreement.termination_ground
+                else None
+            ),
             "project_summary": agreement.project_summary or {},
         }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from agreements.choices import TerminationGround
 from agreements.models import Decision, Identifiability, OverrideKind, Status
 from agreements.web.fields import MarkdownField, NormalisedCharField
 from collaboratory.forms import field_of
@@ -79,6 +80,15 @@ class CommentForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = NormalisedCharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TerminateForm(forms.Form):
+    ground = forms.ChoiceField(
+        choices=TerminationGround.choices, widget=forms.RadioSelect, label="Ground"
+    )
+    reason = NormalisedCharField(
+        widget=forms.Textarea(attrs={"rows": 3}), label="Reason (the other parties see it)"
+    )
 
 
 class ApproveForm(forms.Form):

@@ -8,6 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from agreements import lifecycle
+from agreements.choices import TerminationGround
 from agreements.models import (
     Agreement,
     Approval,
@@ -320,7 +321,9 @@ def test_the_whole_lifecycle(new_agreement, users):
     )
     refused(
         agreement,
-        lambda: agreement_terminate(agreement=agreement, by=director, reason="x"),
+        lambda: agreement_terminate(
+            agreement=agreement, by=director, ground=TerminationGround.IMMEDIATE, reason="x"
+        ),
         "An agreement that is signing cannot become terminated",
     )
     agreement_sign(
@@ -337,15 +340,26 @@ def test_the_whole_lifecycle(new_agreement, users):
     # Termination needs a reason.
     refused(
         agreement,
-        lambda: agreement_terminate(agreement=agreement, by=director, reason="  "),
+        lambda: agreement_terminate(
+            agreement=agreement, by=director, ground=TerminationGround.IMMEDIATE, reason="  "
+        ),
         "Give a reason to terminate.",
     )
     refused(
         agreement,
-        lambda: agreement_terminate(agreement=agreement, by=counsel, reason="No."),
+        lambda: agreement_terminate(
+            agreement=agreement, by=counsel, ground=TerminationGround.CONVENIENCE, reason="No."
+        ),
         "Only a party's signatory or research director can terminate.",
     )
-    agreement_terminate(agreement=agreement, by=director, reason="Study cancelled.")
+    # The District ends it with immediate effect (its clause (b)); notice periods are
+    # tests/agreements/test_termination.py's.
+    agreement_terminate(
+        agreement=agreement,
+        by=director,
+        ground=TerminationGround.IMMEDIATE,
+        reason="Study cancelled.",
+    )
     agreement = fresh(agreement)
     assert agreement.status == Status.TERMINATED
     refused(

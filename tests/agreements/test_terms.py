@@ -1,8 +1,10 @@
-"""Derived terms have one definition (agreements/terms.py): the destruction deadline is the
-agreed date or else expiry plus retention, in Python and in SQL alike, and every output
-states the same day — the dashboard, the agreement page, the calendar feed, the partner
-API's ODRL policy and agreement detail, the PDF cover and the "expired" and "terminated"
-e-mails — also for an agreement that names no destruction date."""
+"""Derived terms have one definition (agreements/terms.py): the actual end is the day a
+termination takes effect or else the expiry; the destruction deadline is the end plus
+retention, or the agreed date when that is earlier ("within [[retention_days]] days after the
+end of the Term, and in any event no later than [[destruction_date]]"), in Python and in SQL
+alike, and every output states the same day — the dashboard, the agreement page, the calendar
+feed, the partner API's ODRL policy and agreement detail, the PDF cover and the "expired" and
+"terminated" e-mails — also for an agreement that names no destruction date."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import datetime as dt
 
 import icalendar
 from django.db import connection
+from django.db.models import Case, Value, When
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -18,7 +21,12 @@ from agreements.documents import pdf
 from agreements.models import Agreement, DocumentKind
 from agreements.notifications import notify
 from agreements.selectors import consolidated_text, with_agreement_detail
-from agreements.terms import destruction_deadline, destruction_deadline_sql
+from agreements.terms import (
+    destruction_deadline,
+    destruction_deadline_sql,
+    end_date,
+    end_date_sql,
+)
 from partners.api_auth import api_token_issue
 
 EXPIRED = "Adaptive Practice Pilot 2024"
@@ -34,27 +42,47 @@ def _signed_terms(agreement: Agreement, **fields) -> Agreement:
     return with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
 
 
-def test_the_deadline_is_the_agreed_date_or_expiry_plus_retention():
+def test_the_deadline_is_the_end_plus_retention_or_the_earlier_agreed_date():
     agreement = Agreement(
         expires_on=dt.date(2027, 8, 31), retention_days=90, destruction_date=dt.date(2027, 9, 30)
     )
     assert destruction_deadline(agreement) == dt.date(2027, 9, 30)
     agreement.destruction_date = None
     assert destruction_deadline(agreement) == dt.date(2027, 11, 29)
+    # An agreed date after the end of the retention period does not extend it.
+    agreement.destruction_date = dt.date(2028, 1, 31)
+    assert destruction_deadline(agreement) == dt.date(2027, 11, 29)
+    # A termination moves the end, and the deadline with it.
+    agreement.ends_on = dt.date(2027, 3, 1)
+    assert end_date(agreement) == dt.date(2027, 3, 1)
+    assert destruction_deadline(agreement) == dt.date(2027, 5, 30)
 
 
 def test_the_sql_form_states_the_same_rule_as_the_python_one(demo):
     agreements = list(Agreement.objects.order_by("reference"))
-    # Half of them without an agreed date, so both branches are compared.
+    # Half of them without an agreed date, so both branches are compared; some ending
+    # before their expiry (a termination), one with a notice that would run past it, and
+    # one whose agreed date comes before the end of its retention period.
     undated = [a.pk for a in agreements[::2]]
+    first, second, third = agreements[:3]
+    early = third.expires_on + dt.timedelta(days=1)
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE agreements_agreement DISABLE TRIGGER agreement_text_frozen")
-        Agreement.objects.filter(pk__in=undated).update(destruction_date=None)
+        Agreement.objects.filter(pk__in=[*undated, third.pk]).update(
+            destruction_date=Case(When(pk=third.pk, then=Value(early)), default=None)
+        )
         cursor.execute("ALTER TABLE agreements_agreement ENABLE TRIGGER agreement_text_frozen")
-    rows = Agreement.objects.annotate(deadline=destruction_deadline_sql()).order_by("reference")
+    # The termination dates are not frozen: notice is given while an agreement is active.
+    Agreement.objects.filter(pk=first.pk).update(ends_on=first.expires_on - dt.timedelta(days=100))
+    Agreement.objects.filter(pk=second.pk).update(ends_on=second.expires_on + dt.timedelta(days=10))
+    rows = Agreement.objects.annotate(
+        deadline=destruction_deadline_sql(), end=end_date_sql()
+    ).order_by("reference")
     assert any(row.destruction_date is None for row in rows)
     assert any(row.destruction_date is not None for row in rows)
+    assert any(row.end != row.expires_on for row in rows)
     for row in rows:
+        assert row.end == end_date(row), row.reference
         assert row.deadline == destruction_deadline(row), row.reference
 
 

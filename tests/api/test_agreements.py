@@ -89,6 +89,8 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
         "destruction_deadline",
         "open_blanks",
         "project_summary",
+        "ends_on",
+        "termination",
     }
     assert body["destruction_deadline"] == destruction_deadline(negotiating).isoformat()
     assert body["open_conflicts"] == [
@@ -103,6 +105,8 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
     assert element["recipient"]["slug"] == "brightpath-learning"
     assert body["timeline"][0]["to_status"] == "negotiating"
     assert body["project_summary"] == {}  # the wizard's non-binding notes; none in the demo
+    # No notice of termination: it ends when it expires (test_termination.py has notices).
+    assert (body["ends_on"], body["termination"]) == (body["expires_on"], None)
 
     active = api_world["riverbend_agreement"]
     detail = riverbend.get(f"/api/v1/agreements/{active.pk}/").json()

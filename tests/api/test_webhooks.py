@@ -154,7 +154,10 @@ def test_a_status_change_fans_out_to_the_parties_endpoints_with_one_event_id(
     agreement = api_world["riverbend_agreement"]
     with django_capture_on_commit_callbacks(execute=True):
         agreement_terminate(
-            agreement=agreement, by=api_world["users"]["director"], reason="Study ended early."
+            agreement=agreement,
+            by=api_world["users"]["director"],
+            ground="immediate",  # the District, with immediate effect: the status changes now
+            reason="Study ended early.",
         )
     deliveries = list(WebhookDelivery.objects.all())
     assert {d.endpoint_id for d in deliveries} == {ours.pk, partner.pk}

@@ -30,6 +30,7 @@ def _terminate(api_world) -> None:
     agreement_terminate(
         agreement=api_world["riverbend_agreement"],
         by=api_world["users"]["director"],
+        ground="immediate",  # the District, with immediate effect: the status changes now
         reason="The study ended early.",
     )
 

@@ -634,7 +634,10 @@ def test_the_purge_removes_consent_after_the_retention_period_and_logs_counts(st
     import_file(study, COHORT)
     agreement = study["agreement"]
     agreement_terminate(
-        agreement=agreement, by=study["users"]["director"], reason="Study cancelled"
+        agreement=agreement,
+        by=study["users"]["director"],
+        ground="immediate",  # the District, with immediate effect: it ends today
+        reason="Study cancelled",
     )
     agreement.refresh_from_db()
     ended = timezone.localdate(agreement.status_changed_at)

@@ -92,9 +92,13 @@ def test_coming_up_lists_expiry_within_90_days_and_destruction_deadlines(demo):
     today = timezone.localdate()
     # Set up an agreement that was signed with this destruction date: a signed text cannot
     # change (issue 9), so the trigger is off for this statement only (rolled back with the test).
+    # The agreed date binds when it comes before the end of the retention period (issue 16).
+    retention = (today + dt.timedelta(days=30) - ended.expires_on).days
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE agreements_agreement DISABLE TRIGGER agreement_text_frozen")
-        Agreement.objects.filter(pk=ended.pk).update(destruction_date=today - dt.timedelta(days=3))
+        Agreement.objects.filter(pk=ended.pk).update(
+            destruction_date=today - dt.timedelta(days=3), retention_days=retention
+        )
         cursor.execute("ALTER TABLE agreements_agreement ENABLE TRIGGER agreement_text_frozen")
     overdue = next(
         i for i in dashboard.coming_up(demo["users"]["director"]) if i.agreement.pk == ended.pk

@@ -268,7 +268,9 @@ def test_the_database_refuses_changing_signatures_and_locked_approvals(locked):
 
 def test_lifecycle_steps_after_signing_still_work(demo, people):
     active = _agreement(Status.ACTIVE)
-    agreement_terminate(agreement=active, by=people["director"], reason="Study ended early.")
+    agreement_terminate(
+        agreement=active, by=people["director"], ground="immediate", reason="Study ended early."
+    )
     active.refresh_from_db()
     assert active.status == Status.TERMINATED
     assert _text_hash(active) == active.text_hash

@@ -239,7 +239,9 @@ MATRIX: dict[str, Entry] = {
     "agreement-submit": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
     "agreement-reopen": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
     "agreement-approve": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
-    "agreement-terminate": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
+    # The terminate page shows the grounds with their dates; an empty POST shows it again.
+    "agreement-terminate": Entry({"GET": seen(200), "POST": seen(200)}, AGREEMENT, secret=_title()),
+    "agreement-termination-withdraw": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
     "agreement-create": Entry({"GET": seen(302), "POST": seen(302)}, TRIO),
     "agreement-wizard-reset": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, TRIO),
     "agreement-wizard": Entry(
