@@ -24,6 +24,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from agreements.models import Agreement
+from agreements.text.entry import normalise_text
 from agreements.text.placeholders import (
     PLACEHOLDERS,
     PlaceholderSpec,
@@ -75,9 +76,10 @@ def spec(name: str) -> PlaceholderSpec:
 
 
 def label(name: str) -> str:
-    """The parameter's name as people read it: "breach notice window (hours)"."""
+    """The parameter's name as a sentence uses it: "Breach notice window" (an input's label
+    says the unit, "(hours)"; a sentence states it with the value)."""
     found = PLACEHOLDERS.get(name)
-    return found.label if found else name
+    return re.sub(r"\s*\([^)]*\)$", "", found.label) if found else name
 
 
 def stated(name: str, value: PlaceholderValue | None) -> str:
@@ -129,11 +131,14 @@ def parse_changes(
             errors.append(f"[[{name}]] cannot be changed by a proposal: {FIXED[name]}.")
             continue
         try:
-            value = validate_value(name, str(typed))
+            value = validate_value(name, normalise_text(str(typed)))
         except ValidationError as error:
             errors.extend(error.messages)
             continue
         before = current(agreement, name)
+        if isinstance(value, str) and isinstance(before, str):
+            if value == normalise_text(before).strip():
+                continue  # the same words, as a browser sends them back
         if value != before:
             changes[name] = (before, value)
     if errors:

@@ -37,8 +37,6 @@ def key_terms(agreement: Agreement) -> list[KeyTerm]:
     """The agreement's key terms, in the order a reader expects them."""
     deadline = destruction_deadline(agreement)
     expires = format_date(agreement.expires_on)
-    if agreement.term_months:
-        expires += f" ({agreement.term_months} months)"
     rows = [
         KeyTerm(
             "effective_date",

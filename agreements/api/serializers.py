@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from agreements.models import Agreement, Identifiability, Status, TerminationGround
 from agreements.selectors import conflicts, consolidated_text, live_approvals, parties
+from agreements.term_sheet import key_terms_json
 from agreements.terms import destruction_deadline, end_date
 from agreements.text.document.model import BlankKind
 from partners.models import TrioRole
@@ -202,6 +203,14 @@ class AgreementDetailSerializer(AgreementSerializer):
         read_only=True, allow_null=True, help_text="The notice of termination; null if none."
     )
 
+    terms = serializers.DictField(
+        read_only=True,
+        help_text="The key terms as the text states them (the agreement page's Terms panel and "
+        "the PDF cover show the same): effective_date, expires_on, term_months, sharing_mode, "
+        "breach_notice_hours, retention_days, destruction_deadline, termination_notice_days, "
+        "cure_days, and ends_on when the agreement ends before its expiry.",
+    )
+
     project_summary = serializers.DictField(
         child=serializers.CharField(),
         read_only=True,
@@ -265,6 +274,7 @@ class AgreementDetailSerializer(AgreementSerializer):
                 for t in agreement.transitions.all()
             ],
             "destruction_deadline": destruction_deadline(agreement),
+            "project_summary": agreement.project_summary or {},
             "ends_on": end_date(agreement),
             "termination": (
                 {
@@ -275,7 +285,7 @@ class AgreementDetailSerializer(AgreementSerializer):
                 if agreement.termination_ground
                 else None
             ),
-            "project_summary": agreement.project_summary or {},
+            "terms": key_terms_json(agreement),
         }
 
 

@@ -19,6 +19,7 @@ from agreements.models import (
     OverrideStatus,
     Status,
 )
+from agreements.negotiation.coherence import identifiability_mismatches
 from agreements.notifications import notify
 from agreements.selectors import (
     conflicts,
@@ -87,6 +88,8 @@ def review_blockers(agreement: Agreement) -> list[str]:
     blockers.extend(fillin.not_filled for fillin in text.open_blanks)
     if not agreement.data_elements.all():
         blockers.append("List at least one data element: what data will be shared.")
+    # Identifiable or pseudonymous data under the aggregate-only mode (the wizard flags it too).
+    blockers.extend(identifiability_mismatches(agreement))
     # What the text states is what every output says (agreements.terms_check).
     blockers.extend(str(problem) for problem in term_problems(agreement, text))
     # The apps above agreements add theirs (consent: a consent requirement where needed).

@@ -6,6 +6,7 @@ from django import forms
 
 from agreements.choices import TerminationGround
 from agreements.models import Decision, Identifiability, OverrideKind, Status
+from agreements.negotiation.coherence import LEAST_IDENTIFYING
 from agreements.web.fields import MarkdownField, NormalisedCharField
 from collaboratory.forms import field_of
 from partners.models import Organisation, ResearchQuestion
@@ -32,7 +33,8 @@ class DataElementForm(forms.Form):
     # The querysets are the agreement's parties and questions, set per form.
     source = forms.ModelChoiceField(queryset=Organisation.objects.none())
     recipient = forms.ModelChoiceField(queryset=Organisation.objects.none())
-    identifiability = forms.ChoiceField(choices=Identifiability.choices)
+    # A new element starts at the least identifying level: raising it is a deliberate act.
+    identifiability = forms.ChoiceField(choices=Identifiability.choices, initial=LEAST_IDENTIFYING)
     research_questions = forms.ModelMultipleChoiceField(
         queryset=ResearchQuestion.objects.none(),
         widget=forms.CheckboxSelectMultiple,

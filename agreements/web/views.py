@@ -257,8 +257,8 @@ def override_propose(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     # "Terms in this clause": term.<parameter> inputs; unchanged values are ignored.
     terms = {
         key.removeprefix("term."): value
-        for key, value in request.POST.items()
-        if key.startswith("term.") and value.strip()
+        for key in request.POST
+        if key.startswith("term.") and (value := request.POST.get(key, "")).strip()
     }
     agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
     try:

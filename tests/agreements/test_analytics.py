@@ -17,7 +17,9 @@ from partners.models import Collaboratory
 
 # What agreements/demo.py seeds, read by hand (the oracle for these tests):
 # - v1: "Adaptive Practice Pilot 2024" (expired, no change) and "Productive Struggle Classroom
-#   Study" (Hillcrest, a research partner, replaces publication-review; accepted).
+#   Study" (Hillcrest, a research partner, replaces publication-review; Riverbend, the district,
+#   changes the breach-notification and data-retention terms to 48 hours and 60 days; all
+#   accepted).
 # - v2: "Open Curriculum ..." (OpenAlgebra, a developer, inserts open-licence after
 #   intellectual-property; accepted), "Adaptive Practice Outcomes Study" and Lakeshore's (no
 #   change), and "Adaptive Practice Real-Time Dashboard Pilot": Northfield (research) and
@@ -28,7 +30,8 @@ EXPECTED = {
     #       developer, agreements with the clause)
     "publication-review": (1, 1, 0, 0, 0, 1, 0, 0, 6),
     "intellectual-property": (1, 0, 0, 1, 0, 0, 0, 1, 6),
-    "breach-notification": (0, 0, 0, 0, 1, 1, 0, 1, 6),
+    "breach-notification": (1, 1, 0, 0, 1, 1, 1, 1, 6),
+    "data-retention": (1, 1, 0, 0, 0, 0, 1, 0, 6),
     "audits": (0, 0, 0, 0, 1, 0, 0, 1, 6),
 }
 
@@ -61,9 +64,10 @@ def test_report_counts_what_the_demo_seeds(template):
     assert {r.key: counts(r) for r in report.failing_clauses} == EXPECTED
     # Most failing first; proposals only after the clauses agreements actually changed.
     assert [r.key for r in report.failing_clauses] == [
+        "breach-notification",
+        "data-retention",
         "publication-review",
         "intellectual-property",
-        "breach-notification",
         "audits",
     ]
     by_key = {r.key: r for r in report.clauses}
@@ -77,10 +81,12 @@ def test_report_gives_the_rationales_with_who_proposed_them(template):
 
     breach = by_key["breach-notification"].rationales
     assert [(r.organisation, r.party_kind, r.status) for r in breach] == [
+        ("Riverbend Unified School District", "School district", "Accepted"),
         ("Northfield University Learning Sciences Lab", "Research partner", "Proposed"),
         ("Brightpath Learning, Inc.", "Curriculum developer", "Proposed"),
     ]
-    assert "shorter window than the standard 72 hours" in breach[0].text
+    assert "the district wants notice sooner" in breach[0].text
+    assert "shorter window than the standard 72 hours" in breach[1].text
     (ip,) = by_key["intellectual-property"].rationales
     assert (ip.kind, ip.status) == ("Insert a new clause after it", "Accepted")
 
@@ -91,7 +97,11 @@ def test_report_for_one_version_counts_only_its_agreements(template):
     report = analytics.deviation_report(template, version=v1)
 
     assert report.agreements == 2
-    assert [(r.key, r.failing) for r in report.failing_clauses] == [("publication-review", 1)]
+    assert [(r.key, r.failing) for r in report.failing_clauses] == [
+        ("breach-notification", 1),
+        ("data-retention", 1),
+        ("publication-review", 1),
+    ]
     assert "ai-model-training" not in {r.key for r in report.clauses}
 
 

@@ -144,14 +144,28 @@ def test_the_whole_lifecycle(new_agreement, users):
     )
     agreement_open_negotiation(agreement=agreement, by=counsel)
 
+    # A value typed over a term's parameter is refused: the term changes, not the words.
+    refused(
+        agreement,
+        lambda: override_propose(
+            agreement=agreement,
+            by=counsel,
+            kind="replace",
+            clause_key="breach-notification",
+            body="Notify within 24 hours of discovery.",
+            rationale="Shorter window.",
+        ),
+        "You wrote “24” where the clause states the breach notice window",
+    )
     # A conflict: the university and the vendor both rewrite breach notification.
     uni = override_propose(
         agreement=agreement,
         by=counsel,
         kind="replace",
         clause_key="breach-notification",
-        body="Notify within 24 hours of discovery.",
+        body="Notify within [[breach_notice_hours]] hours of discovery.",
         rationale="Shorter window.",
+        terms={"breach_notice_hours": "24"},
     )
     ven = override_propose(
         agreement=agreement,
@@ -189,8 +203,10 @@ def test_the_whole_lifecycle(new_agreement, users):
         agreement=agreement,
         clause_key="breach-notification",
         by=director,
-        merged_body="Notify within 36 hours of discovering a suspected Security Incident.",
+        merged_body="Notify within [[breach_notice_hours]] hours of discovering a suspected "
+        "Security Incident.",
         rationale="Middle ground.",
+        terms={"breach_notice_hours": "36"},
     )
     uni.refresh_from_db()
     ven.refresh_from_db()
@@ -205,6 +221,7 @@ def test_the_whole_lifecycle(new_agreement, users):
     breach = consolidated_text(agreement).clause("breach-notification")
     assert breach.body == "Notify within 36 hours of discovering a suspected Security Incident."
     assert breach.origin == "replaced"
+    assert agreement.breach_notice_hours == 36  # the term itself, which every output reads
 
     # To review; approvals; a voided approval when negotiation reopens.
     agreement_submit_for_review(agreement=agreement, by=director)

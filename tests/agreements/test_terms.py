@@ -110,7 +110,11 @@ def test_every_output_states_the_same_derived_deadline(client, demo):
     # The agreement page: the status line and the terms.
     page = client.get(reverse("agreement-detail", args=[agreement.pk])).content.decode()
     assert f'Destruction duties apply by <time datetime="{expected.isoformat()}">' in page
-    assert f"destroy by {expected.day} {expected:%B %Y}" in page
+    # The Terms panel (agreements.term_sheet.key_terms, as the PDF cover).
+    assert (
+        '<div data-term="destruction_deadline"><dt>Destroy data by</dt>'
+        f"<dd>{expected.day} {expected:%B %Y}</dd></div>" in page
+    )
 
     # The calendar feed, as a calendar program reads it.
     client.post(reverse("calendar-feed-create"))
@@ -152,7 +156,7 @@ def test_every_output_states_the_same_derived_deadline(client, demo):
         DocumentKind.EXECUTED,
         generated_at=timezone.now(),
     )
-    assert f"destruction by {expected.day} {expected:%B %Y}" in html
+    assert f'<th scope="row">Destroy data by</th><td>{expected.day} {expected:%B %Y}</td>' in html
 
 
 def test_a_derived_deadline_that_passed_shows_as_overdue(demo):

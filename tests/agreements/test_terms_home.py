@@ -157,7 +157,7 @@ def test_a_term_change_is_shown_against_the_standard(demo, negotiating, client):
     page = client.get(reverse("agreement-detail", args=[negotiating.pk])).content.decode()
     # The proposal reads with its value, and says which term it changes.
     assert "no event later than 48 hours" in page
-    assert "Changes the term <strong>Breach notice window (hours)</strong>" in page
+    assert "Changes the term <strong>Breach notice window</strong>" in page
     assert '<del>72 hours</del> → <ins class="term-value">48 hours</ins>' in page
     override_respond(override=override, by=users["vendor"], decision="accept")
     override_respond(override=override, by=users["director"], decision="accept")
@@ -351,3 +351,23 @@ def test_generated_term_changes_keep_text_and_outputs_in_agreement(demo, hours, 
     assert f"{hours} hours" in text.clause(BREACH).body
     assert f"{notice} days' written notice" in text.clause("termination").body
     assert term_problems(agreement, text) == []
+
+
+def test_unchanged_term_inputs_change_no_term(demo, negotiating, client):
+    """The form posts every term input back as it was (a textarea with CRLF): no change."""
+    client.force_login(demo["users"]["counsel"])
+    body = template_body(negotiating, "purpose").replace("The purpose", "The sole purpose", 1)
+    assert body != template_body(negotiating, "purpose")
+    response = client.post(
+        reverse("override-propose", args=[negotiating.pk]),
+        {
+            "kind": "replace",
+            "clause_key": "purpose",
+            "body": body,
+            "rationale": "Narrower.",
+            "term.purpose_summary": negotiating.purpose + " \r\n",
+        },
+    )
+    assert response.status_code == 302
+    override = ClauseOverride.objects.get(agreement=negotiating, clause_key="purpose")
+    assert override.parameters == {}
