@@ -151,7 +151,20 @@ def agreement_terminate(
     reason = reason.strip()
     if step.needs_reason and not reason:
         raise DomainError({"reason": f"Give a reason to {step.name}."}, code="reason_required")
-    timing = termination.termination_timing(agreement, ground, noticed_on=today)
+    timing = termination.termination_timing(
+        agreement,
+        ground,
+        noticed_on=today,
+        stated=termination.stated_periods(consolidated_text(agreement)),
+    )
+    if timing is None:
+        raise DomainError(
+            {
+                "ground": "The agreement's text gives no notice period for ending it for "
+                "convenience, so no end date follows from notice."
+            },
+            code="no_notice_period",
+        )
     if timing.after_expiry:
         expires, ends = (
             termination.day_text(agreement.expires_on),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.utils import formats
@@ -31,6 +31,7 @@ from django.utils import formats
 from agreements.choices import Status, TerminationGround
 from agreements.models import Agreement
 from agreements.terms import destruction_deadline, end_date
+from agreements.text.consolidation import ConsolidatedText
 from audit.models import AuditAction
 from audit.selectors import audit_trail_of
 from partners.models import Organisation, Role
@@ -41,15 +42,33 @@ TERMINATORS = (Role.SIGNATORY, Role.DIRECTOR)
 DISTRICT_ONLY = (TerminationGround.IMMEDIATE,)
 
 
-def period_days(agreement: Agreement, ground: str) -> int:
+#: The parameters that state the periods, by ground.
+PERIOD_PARAMETERS: dict[str, str] = {
+    TerminationGround.CONVENIENCE: "termination_notice_days",
+    TerminationGround.BREACH: "cure_days",
+}
+
+
+def stated_periods(text: ConsolidatedText) -> frozenset[str]:
+    """Which of the periods (``PERIOD_PARAMETERS``) the agreement's text states: a clause
+    that refers to the parameter."""
+    wanted = set(PERIOD_PARAMETERS.values())
+    return frozenset(
+        name for clause in text.clauses for name in clause.parameters if name in wanted
+    )
+
+
+def period_days(agreement: Agreement, ground: str, *, stated: Collection[str]) -> int | None:
     """Days from notice to the end: the text's notice period for convenience, its cure
-    period for a breach, none for immediate termination."""
-    if ground == TerminationGround.CONVENIENCE:
-        return agreement.termination_notice_days
-    if ground == TerminationGround.BREACH:
-        return agreement.cure_days
+    period for a breach, none for immediate termination. ``stated``: the periods the text
+    states (``stated_periods``). A text with no cure period lets notice of a breach end the
+    agreement at once (0); one with no notice period gives no date for convenience (None)."""
     if ground == TerminationGround.IMMEDIATE:
         return 0
+    if ground == TerminationGround.CONVENIENCE:
+        return agreement.termination_notice_days if PERIOD_PARAMETERS[ground] in stated else None
+    if ground == TerminationGround.BREACH:
+        return agreement.cure_days if PERIOD_PARAMETERS[ground] in stated else 0
     raise ValueError(f"unknown termination ground {ground!r}")
 
 
@@ -75,11 +94,14 @@ class TerminationTiming:
 
 
 def termination_timing(
-    agreement: Agreement, ground: str, *, noticed_on: dt.date
-) -> TerminationTiming:
+    agreement: Agreement, ground: str, *, noticed_on: dt.date, stated: Collection[str]
+) -> TerminationTiming | None:
     """The end and the destruction deadline that notice on ``ground`` given on
-    ``noticed_on`` would set (the deadline by ``agreements.terms``' one rule)."""
-    days = period_days(agreement, ground)
+    ``noticed_on`` would set (the deadline by ``agreements.terms``' one rule); None when the
+    text states no period for the ground (``period_days``)."""
+    days = period_days(agreement, ground, stated=stated)
+    if days is None:
+        return None
     ends_on = noticed_on + dt.timedelta(days=days)
     preview = copy.copy(agreement)
     preview.ends_on = ends_on
@@ -175,9 +197,11 @@ def _days(n: int) -> str:
 
 @dataclass(frozen=True)
 class TerminationChoice:
-    """One ground as the terminate page offers it, with the dates it would set."""
+    """One ground as the terminate page offers it, with the dates it would set (``timing``;
+    None when the text states no period for it)."""
 
-    timing: TerminationTiming
+    ground: str
+    timing: TerminationTiming | None
     title: str  # "For convenience"
     when: str  # "ends 60 days after notice, on 1 February 2027"
     detail: str  # who may use it and how, in the text's words
@@ -185,17 +209,55 @@ class TerminationChoice:
     available: bool
     why_not: str = ""
 
-    @property
-    def ground(self) -> str:
-        return self.timing.ground
+
+def _describe(ground: str, timing: TerminationTiming | None) -> tuple[str, str, str]:
+    """(title, when, detail) of a ground as the terminate page words it."""
+    ends = day_text(timing.ends_on) if timing else ""
+    days = _days(timing.period_days) if timing else ""
+    if ground == TerminationGround.CONVENIENCE:
+        if timing is None:
+            return (
+                "For convenience",
+                "the text states no notice period",
+                "The agreement's text gives no notice period for ending it for convenience "
+                "([[termination_notice_days]]), so no end date follows from notice.",
+            )
+        return (
+            "For convenience",
+            f"ends {days} after notice, on {ends}",
+            f"Any party may end the agreement by giving {days}' written notice to the other "
+            "parties. It stays in force until then.",
+        )
+    if ground == TerminationGround.BREACH:
+        if timing is not None and timing.period_days == 0:
+            return (
+                "For a material breach",
+                f"ends on notice, today, {ends}",
+                "Any party, if another party materially breaches the agreement. The text gives "
+                "no cure period ([[cure_days]]), so notice ends it at once.",
+            )
+        return (
+            "For a breach that is not cured",
+            f"ends {days} after notice (the cure period), on {ends}",
+            "Any party, if another party materially breaches the agreement and does not cure "
+            f"the breach within {days} of notice describing it. Describe the breach below; if "
+            "it is cured in time, withdraw the notice and the agreement runs on.",
+        )
+    return (
+        "With immediate effect",
+        f"ends today, {ends}",
+        "The District only, if a recipient materially breached the agreement (for example a "
+        "security incident) or continued disclosure would violate the law.",
+    )
 
 
 def termination_choices(
-    agreement: Agreement, *, today: dt.date, acts_for_district: bool
+    agreement: Agreement, *, today: dt.date, acts_for_district: bool, stated: Collection[str]
 ) -> list[TerminationChoice]:
     """The grounds of the Termination clause with the end and destruction deadline notice
     given today would set, and whether the user may use each (``acts_for_district``: they
-    act for the District as signatory or director)."""
+    act for the District as signatory or director; ``stated``: the periods the text states,
+    ``stated_periods``)."""
     pending_end = end_date(agreement) if notice_pending(agreement) else None
     choices = []
     for ground in (
@@ -203,39 +265,20 @@ def termination_choices(
         TerminationGround.BREACH,
         TerminationGround.IMMEDIATE,
     ):
-        timing = termination_timing(agreement, ground, noticed_on=today)
-        days = _days(timing.period_days)
-        ends = day_text(timing.ends_on)
-        if ground == TerminationGround.CONVENIENCE:
-            title = "For convenience"
-            when = f"ends {days} after notice, on {ends}"
-            detail = (
-                f"Any party may end the agreement by giving {days}' written notice to the "
-                "other parties. It stays in force until then."
+        timing = termination_timing(agreement, ground, noticed_on=today, stated=stated)
+        title, when, detail = _describe(ground, timing)
+        deadline_basis = ""
+        if timing is not None:
+            by_retention = timing.ends_on + dt.timedelta(days=agreement.retention_days)
+            deadline_basis = (
+                f"{_days(agreement.retention_days)}' retention after the end"
+                if timing.destruction_deadline == by_retention
+                else "the agreed destruction date, which comes first"
             )
-        elif ground == TerminationGround.BREACH:
-            title = "For a breach that is not cured"
-            when = f"ends {days} after notice (the cure period), on {ends}"
-            detail = (
-                "Any party, if another party materially breaches the agreement and does not "
-                f"cure the breach within {days} of notice describing it. Describe the breach "
-                "below; if it is cured in time, withdraw the notice and the agreement runs on."
-            )
-        else:
-            title = "With immediate effect"
-            when = f"ends today, {ends}"
-            detail = (
-                "The District only, if a recipient materially breached the agreement (for "
-                "example a security incident) or continued disclosure would violate the law."
-            )
-        by_retention = timing.ends_on + dt.timedelta(days=agreement.retention_days)
-        deadline_basis = (
-            f"{_days(agreement.retention_days)}' retention after the end"
-            if timing.destruction_deadline == by_retention
-            else "the agreed destruction date, which comes first"
-        )
         why_not = ""
-        if ground in DISTRICT_ONLY and not acts_for_district:
+        if timing is None:
+            why_not = "Without a notice period in the text, this ground gives no end date."
+        elif ground in DISTRICT_ONLY and not acts_for_district:
             why_not = "Only the District's signatory or research director can use this ground."
         elif timing.after_expiry:
             why_not = (
@@ -246,6 +289,7 @@ def termination_choices(
             why_not = f"Notice was already given: the agreement ends on {day_text(pending_end)}."
         choices.append(
             TerminationChoice(
+                ground=ground,
                 timing=timing,
                 title=title,
                 when=when,

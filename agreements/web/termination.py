@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from agreements.access import parties_in_role, party_ids, roles_by_party
 from agreements.lifecycle import FINAL
 from agreements.negotiation.actions import available_actions
-from agreements.selectors import agreement_detail_for_user
+from agreements.selectors import agreement_detail_for_user, consolidated_text
 from agreements.signing import services as signing
 from agreements.signing import termination
 from agreements.terms import destruction_deadline, end_date
@@ -73,6 +73,7 @@ def agreement_terminate(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
                 agreement,
                 today=today,
                 acts_for_district=party_ids(agreement).get(TrioRole.DISTRICT) in terminators,
+                stated=termination.stated_periods(consolidated_text(agreement)),
             ),
             "notice": termination.notice_status(agreement, terminators),
             "today": today,

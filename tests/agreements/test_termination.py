@@ -24,7 +24,8 @@ from agreements.calendar import calendar_events
 from agreements.choices import TerminationGround
 from agreements.models import Agreement, Notification, ReminderSent, Status, Transition
 from agreements.partner_hooks import agreement_resource
-from agreements.selectors import with_agreement_detail
+from agreements.selectors import consolidated_text, with_agreement_detail
+from agreements.signing import termination
 from agreements.signing.services import (
     agreement_terminate,
     agreement_termination_withdraw,
@@ -32,13 +33,15 @@ from agreements.signing.services import (
     agreements_send_expiry_reminders,
     agreements_terminate_due,
 )
-from agreements.signing.termination import termination_choices
+from agreements.signing.termination import stated_periods, termination_choices
 from agreements.terms import destruction_deadline, end_date
 from audit.models import AuditEntry
 from collaboratory.errors import DomainError
 from partners.api_auth import api_token_issue
 
 ACTIVE = "Productive Struggle Classroom Study"
+#: The demo standard states both periods.
+BOTH = frozenset({"termination_notice_days", "cure_days"})
 
 
 def _day(value: dt.date) -> str:
@@ -275,7 +278,9 @@ def test_a_notice_that_would_end_after_the_expiry_changes_nothing(demo, active):
     agreement = _fresh(active)
     assert (agreement.ends_on, agreement.termination_ground) == (None, "")
     # The page says so before anyone tries.
-    (convenience, *_) = termination_choices(agreement, today=late, acts_for_district=True)
+    (convenience, *_) = termination_choices(
+        agreement, today=late, acts_for_district=True, stated=BOTH
+    )
     assert not convenience.available
     assert "it simply expires then" in convenience.why_not
 
@@ -326,6 +331,58 @@ def test_notice_for_a_breach_ends_it_after_the_cure_period_unless_withdrawn(demo
     assert agreements_terminate_due(today=cure_end + dt.timedelta(days=1)) == 0
     assert _fresh(agreement).status == Status.ACTIVE
     assert Notification.objects.filter(event="termination_withdrawn", agreement=agreement).exists()
+
+
+def test_the_periods_come_from_the_text(demo, active, monkeypatch):
+    """The demo text refers to both parameters. A text without [[cure_days]] lets notice of
+    a breach end the agreement at once; one without [[termination_notice_days]] gives no end
+    date for convenience, so that ground is not offered."""
+    assert stated_periods(consolidated_text(active)) == BOTH
+    today = timezone.localdate()
+    no_cure = {
+        c.ground: c
+        for c in termination_choices(
+            active, today=today, acts_for_district=False, stated={"termination_notice_days"}
+        )
+    }
+    breach = no_cure[TerminationGround.BREACH]
+    assert breach.available and breach.timing is not None
+    assert breach.timing.ends_on == today
+    assert breach.when == f"ends on notice, today, {_day(today)}"
+    no_notice = {
+        c.ground: c
+        for c in termination_choices(
+            active, today=today, acts_for_district=True, stated={"cure_days"}
+        )
+    }
+    convenience = no_notice[TerminationGround.CONVENIENCE]
+    assert (convenience.available, convenience.timing) == (False, None)
+    assert convenience.when == "the text states no notice period"
+
+    monkeypatch.setattr(termination, "stated_periods", lambda text: frozenset({"cure_days"}))
+    with pytest.raises(DomainError) as refused:
+        agreement_terminate(
+            agreement=active,
+            by=demo["users"]["director"],
+            ground=TerminationGround.CONVENIENCE,
+            reason="We want out.",
+        )
+    assert refused.value.message_dict["ground"] == [
+        "The agreement's text gives no notice period for ending it for convenience, so no end "
+        "date follows from notice."
+    ]
+    assert _fresh(active).ends_on is None
+    monkeypatch.setattr(
+        termination, "stated_periods", lambda text: frozenset({"termination_notice_days"})
+    )
+    agreement_terminate(
+        agreement=active,
+        by=demo["users"]["quadratic"],
+        ground=TerminationGround.BREACH,
+        reason="Data shared with a subcontractor not named in the agreement.",
+    )
+    agreement = _fresh(active)
+    assert (agreement.status, agreement.ends_on) == (Status.TERMINATED, today)
 
 
 # --- With immediate effect: the District only ------------------------------------------------
