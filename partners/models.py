@@ -249,6 +249,14 @@ class WebhookEvent(models.TextChoices):
     STATUS_CHANGED = "agreement.status_changed", "An agreement changed status"
     DOCUMENT_READY = "agreement.document_ready", "A sealed document is ready"
     EXPIRING = "agreement.expiring", "An agreement expires soon"
+    TERMINATION_NOTICED = (
+        "agreement.termination_noticed",
+        "Notice of termination was given (with the end and destruction dates)",
+    )
+    TERMINATION_WITHDRAWN = (
+        "agreement.termination_withdrawn",
+        "A notice of termination was withdrawn",
+    )
 
 
 class WebhookEndpoint(models.Model):

@@ -70,7 +70,9 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
         "addresses only.",
     )
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1, max_length=3
+        child=serializers.ChoiceField(choices=WebhookEvent.choices),
+        min_length=1,
+        max_length=len(WebhookEvent.values),
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
