@@ -36,7 +36,7 @@ from agreements.selectors import (
 )
 from agreements.standards.services import _check_clause_text
 from agreements.text.consolidation import parameters_in, part_text, read_body, storable
-from agreements.text.entry import normalise_text
+from agreements.text.entry import normalise_plain_text, normalise_text
 from collaboratory.errors import DomainError
 from partners.models import Role
 
@@ -108,8 +108,9 @@ def override_propose(
     organisation_id = acting_party(by, agreement, Role.LEGAL, organisation_id=organisation_id)
     if kind not in OverrideKind.values:
         raise DomainError({"kind": "Choose replace, insert or delete."})
-    rationale = normalise_text(rationale).strip()
-    body, heading = normalise_text(body).strip(), normalise_text(heading).strip()
+    # The body is Markdown; the heading and rationale are shown as written.
+    rationale = normalise_plain_text(rationale).strip()
+    body, heading = normalise_text(body).strip(), normalise_plain_text(heading).strip()
     if not rationale:
         raise DomainError({"rationale": "Explain why: every proposed change needs a rationale."})
     text = consolidated_text(agreement)
@@ -416,11 +417,12 @@ def conflict_resolve(
             proposed_by=by,
             kind=OverrideKind.REPLACE,
             clause_key=clause_key,
-            heading=merged_heading.strip(),
+            heading=normalise_plain_text(merged_heading).strip(),
             body=merged_body.strip(),
             blocks=storable(merged_blocks),
             parameters=parameters.stored_changes(changes),
-            rationale=rationale.strip() or "Merged text resolving conflicting proposals.",
+            rationale=normalise_plain_text(rationale).strip()
+            or "Merged text resolving conflicting proposals.",
         )
         result.full_clean()
         result.save()

@@ -246,7 +246,8 @@ def test_earlier_page_picks_an_earlier_point_by_default_and_lists_every_point(cl
         agreement.transitions.all()
     )
     assert "Draft → Negotiating" in html
-    assert "1 of 37 clauses changed since then (1 modified, 0 deleted)" in html
+    # Since negotiation opened: publication-review and the two negotiated terms' clauses.
+    assert "3 of 37 clauses changed since then (3 modified, 0 deleted)" in html
     assert "The rebuilt earlier text has the SHA-256 recorded then" in html
 
 
@@ -301,8 +302,9 @@ def test_upgrade_preview_reapplies_the_accepted_change_on_the_newer_version(clie
     assert "Hillcrest State University Center for Mathematics Education: replace" in html
     assert "changed in the newer version" in html
     # v2 adds the AI clause, removes the certification clause and revises three others; the
-    # agreement's own publication-review text replaces v2's revision, so it stays as it is.
-    assert "4 of 37 clauses would change (3 modified, 1 deleted); 1 inserted clause." in html
+    # agreement's own publication-review, breach-notification and data-retention texts (the
+    # last two carrying its negotiated terms) replace v2's revisions, so they stay as they are.
+    assert "2 of 37 clauses would change (1 modified, 1 deleted); 1 inserted clause." in html
     assert reverse("template-compare", args=[agreement.template_version_id, v2.pk]) in html
 
 
