@@ -24,6 +24,7 @@ from agreements.models import (
     Transition,
     VersionStatus,
 )
+from agreements.terms import end_date_sql
 from agreements.text.consolidation import (
     ConsolidatedText,
     ScheduleRow,
@@ -72,10 +73,11 @@ def agreement_list_for_user(
         queryset = queryset.filter(trio_id=trio_id)
     if expiring_within_days is not None:
         today = today or timezone.localdate()
-        queryset = queryset.filter(
+        # By the actual last day: a notice of termination brings the end forward.
+        queryset = queryset.annotate(last_day=end_date_sql()).filter(
             status="active",
-            expires_on__gte=today,
-            expires_on__lte=today + dt.timedelta(days=expiring_within_days),
+            last_day__gte=today,
+            last_day__lte=today + dt.timedelta(days=expiring_within_days),
         )
     return queryset
 
