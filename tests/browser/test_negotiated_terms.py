@@ -93,6 +93,7 @@ def test_negotiated_terms_are_signed_and_published_alike(
     # Retention through the clause's own term input.
     clause = page.locator("#clause-data-retention")
     clause.get_by_text("Propose a change to this clause").click()
+    clause.locator(".clause-terms").screenshot(path=str(shots / "terms-inputs.png"))
     clause.get_by_label("Retention period (days)").fill("60")
     clause.get_by_label("Rationale (required)").fill("The study ends with the school year.")
     clause.get_by_role("button", name="Propose").click()
@@ -100,6 +101,7 @@ def test_negotiated_terms_are_signed_and_published_alike(
     proposal = page.locator("#clause-data-retention .proposal--proposed")
     expect(proposal).to_contain_text("within 60 days after the end of the Term")
     expect(proposal).to_contain_text("90 days → 60 days")
+    proposal.screenshot(path=str(shots / "terms-proposal.png"))
 
     accept_both(page, live_server, agreement, "vendor")
     accept_both(page, live_server, agreement, "director")
