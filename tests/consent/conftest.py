@@ -47,7 +47,9 @@ def make_agreement(
     world,
     *,
     title: str = "Consent study",
-    mode: str = "analysis",
+    # Student-level data (a roster per recipient, consent per student) is operations mode:
+    # analysis mode admits only de-identified or aggregate data.
+    mode: str = "operations",
     elements=(
         ("Unit scores", "district", "research", Identifiability.PSEUDONYMOUS),
         ("Practice accounts", "district", "developer", Identifiability.IDENTIFIABLE),

@@ -131,9 +131,19 @@ def test_a_requirement_for_the_identifiable_element_alone_clears_the_gate(world)
 
 def test_analysis_mode_needs_no_requirement_for_review(world):
     users = world["users"]
-    agreement = make_agreement(world, kind=None)
+    agreement = make_agreement(
+        world,
+        mode="analysis",
+        elements=(
+            ("Unit scores", "district", "research", Identifiability.DEIDENTIFIED),
+            ("Enrolment counts", "district", "developer", Identifiability.AGGREGATE),
+        ),
+        kind=None,
+    )
     agreement_open_negotiation(agreement=agreement, by=users["director"])
     agreement_submit_for_review(agreement=agreement, by=users["director"])
+    agreement.refresh_from_db()
+    assert agreement.status == "in_review"
 
 
 def test_no_consent_needs_a_legal_basis(world):
@@ -530,7 +540,9 @@ def test_no_roster_goes_to_a_recipient_of_deidentified_data_only(world):
     agreement = activate(
         world,
         make_agreement(
-            world, elements=(("Scores", "district", "research", Identifiability.DEIDENTIFIED),)
+            world,
+            mode="analysis",
+            elements=(("Scores", "district", "research", Identifiability.DEIDENTIFIED),),
         ),
     )
     with pytest.raises(DomainError, match="no roster of students"):
