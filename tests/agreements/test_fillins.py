@@ -295,7 +295,8 @@ def dua_agreement(demo, users) -> Agreement:
         name="Unit test scores",
         source=members["district"],
         recipient=members["research"],
-        identifiability="pseudonymous",
+        # Keyed by a study ID only the district can link: what analysis mode admits.
+        identifiability="deidentified",
         research_questions=list(trio.research_questions.all()[:1]),
     )
     agreement_open_negotiation(agreement=fresh(agreement), by=users["counsel"])

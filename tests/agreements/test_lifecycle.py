@@ -107,7 +107,8 @@ def new_agreement(demo_agreements, users):
         name="Unit test scores",
         source=members["district"],
         recipient=members["research"],
-        identifiability="pseudonymous",
+        # Keyed by a study ID only the district can link: what analysis mode admits.
+        identifiability="deidentified",
         research_questions=list(trio.research_questions.all()[:1]),
     )
     agreement_update(agreement=agreement, by=users["counsel"], destruction_date=dt.date(2028, 4, 1))

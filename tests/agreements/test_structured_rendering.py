@@ -240,9 +240,19 @@ def agreement_on(demo, corpus: str) -> Agreement:
     )
     members = {m.role: m.organisation for m in trio.members.select_related("organisation")}
     question = trio.research_questions.first()
-    for name, description in (
-        ("Daily attendance", "One row per student and school day, keyed by study ID."),
-        ("School enrolment counts", "Counts by school and grade; cells under 10 suppressed."),
+    # What analysis mode admits: record-level data under a study ID the district alone can
+    # link (de-identified for the university), and counts.
+    for name, identifiability, description in (
+        (
+            "Daily attendance",
+            Identifiability.DEIDENTIFIED,
+            "One row per student and school day, keyed by study ID.",
+        ),
+        (
+            "School enrolment counts",
+            Identifiability.AGGREGATE,
+            "Counts by school and grade; cells under 10 suppressed.",
+        ),
     ):
         data_element_add(
             agreement=agreement,
@@ -250,7 +260,7 @@ def agreement_on(demo, corpus: str) -> Agreement:
             name=name,
             source=members["district"],
             recipient=members["research"],
-            identifiability=Identifiability.PSEUDONYMOUS,
+            identifiability=identifiability,
             research_questions=[question],
             description=description,
         )
