@@ -25,7 +25,9 @@ from agreements.text.document.normalise import normalise
 from agreements.text.document.redline import diff_documents
 from agreements.text.redline import diff_tokens
 
-ACTIVE = "Productive Struggle Classroom Study"  # publication-review replaced, accepted
+# publication-review replaced by Hillcrest; breach notice and retention negotiated as terms by
+# Riverbend (72 -> 48 hours, 90 -> 60 days); all accepted.
+ACTIVE = "Productive Struggle Classroom Study"
 WHEN = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 
 
@@ -181,7 +183,12 @@ def test_unicode_and_markup_looking_text_reach_word_as_plain_text():
 
 def test_demo_agreement_docx_download_marks_the_accepted_change(client, demo):
     agreement = with_agreement_detail(Agreement.objects.all()).get(pk=demo["agreements"][ACTIVE].pk)
-    row = next(r for r in agreement_comparison(agreement).rows if r.changed)
+    changed = [r for r in agreement_comparison(agreement).rows if r.changed]
+    assert [r.key for r in changed] == [
+        "breach-notification",
+        "data-retention",
+        "publication-review",
+    ]
     client.force_login(demo["users"]["director"])
 
     response = client.get(reverse("agreement-redline-docx", args=[agreement.pk]))
@@ -189,14 +196,16 @@ def test_demo_agreement_docx_download_marks_the_accepted_change(client, demo):
     assert response.status_code == 200
     assert response["Content-Type"] == DOCX_CONTENT_TYPE
     assert f'filename="{agreement.reference}-redline.docx"' in response["Content-Disposition"]
-    assert row.key == "publication-review"
     changes = read_changes(response.content)
     deleted = " ".join(text for kind, text in changes if kind == "delete")
     inserted = " ".join(text for kind, text in changes if kind == "insert")
     assert "unfavourable" in deleted and "manuscript" in inserted
     body = Document(io.BytesIO(response.content)).element.body
     authors = {m.get(qn("w:author")) for m in body.iter(qn("w:ins"), qn("w:del"))}
-    assert authors == {"Hillcrest State University Center for Mathematics Education"}
+    assert authors == {
+        "Hillcrest State University Center for Mathematics Education",
+        "Riverbend Unified School District",
+    }
 
 
 def test_demo_agreement_pdf_redline_renders_through_the_agreement_pipeline(client, demo):
@@ -209,7 +218,7 @@ def test_demo_agreement_pdf_redline_renders_through_the_agreement_pipeline(clien
     assert response["Content-Type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
     text = " ".join(page.extract_text() for page in reader.pages)
-    assert "1 of 37 clauses deviate from the standard" in text  # 36 clauses + the schedule
+    assert "3 of 37 clauses deviate from the standard" in text  # 36 clauses + the schedule
     assert "Publication and Pre-Publication Review" in text
 
 

@@ -91,6 +91,7 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
         "project_summary",
         "ends_on",
         "termination",
+        "terms",
     }
     assert body["destruction_deadline"] == destruction_deadline(negotiating).isoformat()
     assert body["open_conflicts"] == [
@@ -105,12 +106,19 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
     assert element["recipient"]["slug"] == "brightpath-learning"
     assert body["timeline"][0]["to_status"] == "negotiating"
     assert body["project_summary"] == {}  # the wizard's non-binding notes; none in the demo
+    # The key terms, as the Terms panel and the PDF cover state them (agreements.term_sheet).
+    assert body["terms"]["breach_notice_hours"] == negotiating.breach_notice_hours
+    assert body["terms"]["retention_days"] == negotiating.retention_days
+    assert body["terms"]["destruction_deadline"] == body["destruction_deadline"]
+    assert body["terms"]["expires_on"] == body["expires_on"]
     # No notice of termination: it ends when it expires (test_termination.py has notices).
     assert (body["ends_on"], body["termination"]) == (body["expires_on"], None)
 
     active = api_world["riverbend_agreement"]
     detail = riverbend.get(f"/api/v1/agreements/{active.pk}/").json()
-    assert detail["deviations_count"] == 1  # the accepted publication-review rewrite
+    # The accepted publication-review rewrite and the two negotiated terms' clauses.
+    assert detail["deviations_count"] == 3
+    assert (detail["terms"]["breach_notice_hours"], detail["terms"]["retention_days"]) == (48, 60)
     assert [t["to_status"] for t in detail["timeline"]] == [
         "negotiating",
         "in_review",
