@@ -82,6 +82,11 @@ def label(name: str) -> str:
     return re.sub(r"\s*\([^)]*\)$", "", found.label) if found else name
 
 
+def filled(name: str, value: PlaceholderValue) -> str:
+    """The words ``[[name]]`` becomes in the text for ``value`` ("48", "1 May 2028")."""
+    return format_value(spec(name), value)
+
+
 def stated(name: str, value: PlaceholderValue | None) -> str:
     """How ``value`` reads in the text, with its unit: "48 hours", "1 September 2027"."""
     if value is None or value == "":

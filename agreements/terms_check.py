@@ -67,7 +67,12 @@ def _typed_over(text: ConsolidatedText, values: dict[str, Any]) -> Iterable[Term
         for name in clause.template_parameters:
             if name not in parameters.TERMS or name in clause.parameters:
                 continue
-            literal, value = _literal(name, clause.body)
+            # What the clause's remaining parameters filled in is theirs, not a literal.
+            body = clause.body
+            for other in clause.parameters:
+                if values.get(other) not in (None, ""):
+                    body = body.replace(parameters.filled(other, values[other]), " ")
+            literal, value = _literal(name, body)
             if not literal or value == values.get(name):
                 continue
             published = parameters.stated(name, values.get(name))

@@ -371,3 +371,10 @@ def test_unchanged_term_inputs_change_no_term(demo, negotiating, client):
     assert response.status_code == 302
     override = ClauseOverride.objects.get(agreement=negotiating, clause_key="purpose")
     assert override.parameters == {}
+
+
+def test_a_clause_that_drops_a_term_without_a_literal_is_no_contradiction(demo, deviating):
+    """The deviating fixture's Term clause keeps [[expires_on]] and drops the effective date
+    and the term length in words: the expiry date it states is its own parameter's."""
+    assert "[[effective_date]]" not in deviating.overrides.get(clause_key="term").body
+    assert term_problems(deviating) == []
