@@ -505,6 +505,7 @@ class Drill:
     def restart_redis(self, load: Load) -> None:
         from django.contrib.auth import get_user_model
 
+        from agreements.choices import TerminationGround
         from agreements.documents import jobs as documents
         from agreements.models import Agreement, DocumentKind
         from agreements.signing.services import agreement_terminate
@@ -525,9 +526,11 @@ class Drill:
         for label, write in (
             (
                 "terminate an active agreement",
+                # The District ends it with immediate effect, so the status changes now.
                 lambda: agreement_terminate(
                     agreement=Agreement.objects.get(title=ACTIVE),
                     by=director,
+                    ground=TerminationGround.IMMEDIATE,
                     reason="Ended during the fault drill.",
                 ),
             ),
