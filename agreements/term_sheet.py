@@ -14,7 +14,7 @@ from typing import Any
 
 from agreements import parameters
 from agreements.models import Agreement
-from agreements.terms import destruction_deadline
+from agreements.terms import destruction_deadline, end_date
 from agreements.text.placeholders import format_date
 
 
@@ -46,8 +46,7 @@ def key_terms(agreement: Agreement) -> list[KeyTerm]:
         ),
         KeyTerm("expires_on", "Expires", expires, agreement.expires_on),
     ]
-    ends_on: dt.date | None = getattr(agreement, "ends_on", None)
-    if ends_on is not None and ends_on < agreement.expires_on:
+    if (ends_on := end_date(agreement)) < agreement.expires_on:
         rows.append(KeyTerm("ends_on", "Ends early", format_date(ends_on), ends_on))
     rows += [
         KeyTerm(

@@ -33,6 +33,7 @@ from agreements.calendar import calendar_events
 from agreements.models import Agreement
 from agreements.selectors import consolidated_text, placeholder_values
 from agreements.term_sheet import key_terms_json
+from agreements.terms import end_date
 from agreements.text.consolidation import ConsolidatedText
 from agreements.text.placeholders import PlaceholderType, validate_value
 
@@ -53,9 +54,9 @@ def term_problems(agreement: Agreement, text: ConsolidatedText | None = None) ->
     """Every disagreement between the text and the outputs (empty when they agree). Use on a
     row from ``agreement_detail_for_user`` or ``with_agreement_detail``."""
     text = text or consolidated_text(agreement)
-    problems = list(_typed_over(text, placeholder_values(agreement)))
-    stated = _stated_values(agreement, text)
-    problems += _outputs_disagree(agreement, stated)
+    values = placeholder_values(agreement)
+    problems = list(_typed_over(text, values))
+    problems += _outputs_disagree(agreement, _stated_values(agreement, text, values))
     return problems
 
 
@@ -106,24 +107,21 @@ def _literal(name: str, body: str) -> tuple[str, Any]:
 # --- outputs --------------------------------------------------------------------------------
 
 
-def _stated_values(agreement: Agreement, text: ConsolidatedText) -> dict[str, Any]:
+def _stated_values(
+    agreement: Agreement, text: ConsolidatedText, values: dict[str, Any]
+) -> dict[str, Any]:
     """The value of each term as the text states it (the parameters the text refers to are
-    filled with these), and the destruction deadline that the text's rule gives."""
-    values = placeholder_values(agreement)
+    filled with ``values``), and the destruction deadline that the text's own rule gives from
+    them: within the retention period after the (actual) end of the term, and no later than
+    the agreed date. The rule is restated here on purpose, so the check does not take
+    ``terms.destruction_deadline`` (which every output calls) on trust."""
     referred = {name for clause in text.clauses for name in clause.parameters}
     stated: dict[str, Any] = {
         name: values.get(name) for name in parameters.TERMS if name in referred
     }
-    # The rule the standard states: Destroy within the retention period after the end of
-    # the term (its actual end, when terminated early), and no later than the agreed date.
-    end = (
-        agreement.ends_on
-        if agreement.ends_on and agreement.ends_on < agreement.expires_on
-        else (agreement.expires_on)
-    )
-    deadline = end + dt.timedelta(days=agreement.retention_days)
-    if agreement.destruction_date is not None:
-        deadline = min(deadline, agreement.destruction_date)
+    deadline = end_date(agreement) + dt.timedelta(days=values["retention_days"])
+    if values.get("destruction_date") is not None:
+        deadline = min(deadline, values["destruction_date"])
     stated["destruction_deadline"] = deadline
     return stated
 
