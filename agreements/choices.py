@@ -103,3 +103,14 @@ class RenderStatus(models.TextChoices):
 class ReviewState(models.TextChoices):
     REVIEWED = "reviewed", "Reviewed"
     ACCEPTED = "accepted", "Accepted"
+
+
+class CommentVisibility(models.TextChoices):
+    PARTIES = "parties", "All parties"
+    INTERNAL = "internal", "Only my organisation (internal note)"
+
+
+class AuthMethod(models.TextChoices):
+    PASSWORD = "password", "Password only"
+    TOTP = "totp", "Password and authenticator app"
+    BACKUP = "backup", "Password and backup code"

@@ -19,6 +19,8 @@ from django.db.models.functions import Upper
 # The models' choices: the project imports them (and OPEN_OVERRIDE_STATUSES) from here.
 from agreements.choices import OPEN_OVERRIDE_STATUSES as OPEN_OVERRIDE_STATUSES
 from agreements.choices import (
+    AuthMethod,
+    CommentVisibility,
     Decision,
     DocumentKind,
     Identifiability,
@@ -377,6 +379,30 @@ class ClauseComment(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     body = models.TextField()
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="replies",
+        help_text="The comment this one answers; empty for the start of a discussion.",
+    )
+    visibility = models.CharField(
+        max_length=8,
+        choices=CommentVisibility.choices,
+        default=CommentVisibility.PARTIES,
+        help_text="All parties on the agreement, or only the author's organisation.",
+    )
+    quote = models.TextField(
+        blank=True, help_text="The passage of the clause the discussion is about, if not all of it."
+    )
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", help_text="People @mentioned."
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -422,7 +448,19 @@ class Signature(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     typed_name = models.CharField(max_length=200)
+    signer_title = models.CharField(
+        max_length=200, blank=True, help_text="The signer's title, e.g. Superintendent."
+    )
     intent_statement = models.TextField()
+    auth_method = models.CharField(
+        max_length=12,
+        choices=AuthMethod.choices,
+        blank=True,
+        help_text="How the signer proved who they are for this session.",
+    )
+    authenticated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the signer passed that check."
+    )
     text_hash = models.CharField(max_length=64)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
