@@ -118,6 +118,10 @@ class ClauseComparison:
     conflict: bool = False
     override_id: int | None = None
     note: str = ""
+    # Who made the change (a party's organisation), and its colour class: the redline's marks
+    # name them (agreements.review.tracked_changes). Empty: not attributed.
+    author: str = ""
+    party: str = ""
 
     @property
     def changed(self) -> bool:
@@ -198,8 +202,12 @@ class ClauseComparison:
     @cached_property
     def inline(self) -> SafeString:
         if self.structure is not None:
-            return structured_redline(self.structure, id_prefix=self.anchor_prefix)
-        return redline_html(self.old_body, self.new_body, id_prefix=self.anchor_prefix)
+            return structured_redline(
+                self.structure, id_prefix=self.anchor_prefix, author=self.author, party=self.party
+            )
+        return redline_html(
+            self.old_body, self.new_body, id_prefix=self.anchor_prefix, author=self.author
+        )
 
     @cached_property
     def side(self) -> tuple[SafeString, SafeString]:
@@ -207,7 +215,12 @@ class ClauseComparison:
 
     @cached_property
     def heading_inline(self) -> SafeString:
-        return redline_html(self.old_heading, self.new_heading, id_prefix=f"{self.anchor_prefix}h-")
+        return redline_html(
+            self.old_heading,
+            self.new_heading,
+            id_prefix=f"{self.anchor_prefix}h-",
+            author=self.author,
+        )
 
     @cached_property
     def stats(self) -> WordStats:

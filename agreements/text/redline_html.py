@@ -33,16 +33,17 @@ class _Break(Enum):
 
 _MARKS = {
     "delete": (
-        '<del class="redline-del" aria-label="deleted"{}>'
-        '<span class="visually-hidden">[deleted: </span>{}<span class="visually-hidden">]</span>'
+        '<del class="redline-del" aria-label="{}"{}>'
+        '<span class="visually-hidden">[{}: </span>{}<span class="visually-hidden">]</span>'
         "</del>"
     ),
     "insert": (
-        '<ins class="redline-ins" aria-label="inserted"{}>'
-        '<span class="visually-hidden">[inserted: </span>{}<span class="visually-hidden">]</span>'
+        '<ins class="redline-ins" aria-label="{}"{}>'
+        '<span class="visually-hidden">[{}: </span>{}<span class="visually-hidden">]</span>'
         "</ins>"
     ),
 }
+_CUES = {"delete": "deleted", "insert": "inserted"}
 
 
 def _layout(text: str) -> Iterator[str | _Break]:
@@ -62,7 +63,11 @@ def _visible_whitespace(text: str) -> str:
 
 
 def _render(
-    numbered: Iterable[tuple[Op, int | None]], kinds: frozenset[str], id_prefix: str, id_suffix: str
+    numbered: Iterable[tuple[Op, int | None]],
+    kinds: frozenset[str],
+    id_prefix: str,
+    id_suffix: str,
+    author: str = "",
 ) -> SafeString:
     """HTML of the ops whose kind is in ``kinds``, in ``<p>`` blocks, changes marked."""
     paragraphs: list[list[SafeString]] = [[]]
@@ -76,7 +81,10 @@ def _render(
             attributes = format_html(
                 ' id="{}{}{}" data-change="{}"', id_prefix, number, id_suffix, number
             )
-        return format_html(_MARKS[kind], attributes, text)
+        cue = f"{_CUES[kind]} by {author}" if author else _CUES[kind]
+        if author:
+            attributes = format_html('{} title="{}"', attributes, cue[:1].upper() + cue[1:])
+        return format_html(_MARKS[kind], cue, attributes, cue, text)
 
     for op, number in numbered:
         if op.kind not in kinds:
@@ -105,15 +113,17 @@ def _render(
     )
 
 
-def redline_html(old: str, new: str, *, id_prefix: str = "chg-") -> SafeString:
-    """Old and new text in one view: deletions in ``<del>``, insertions in ``<ins>``.
+def redline_html(old: str, new: str, *, id_prefix: str = "chg-", author: str = "") -> SafeString:
+    """Old and new text in one view: deletions in ``<del>``, insertions in ``<ins>``; given an
+    ``author``, each mark names it ("inserted by Northfield University").
 
     The first element of change N has ``id="{id_prefix}N"``; every element of it has
     ``data-change="N"``, so a page can step from change to change. Pages showing several
     clauses pass a distinct ``id_prefix`` per clause to keep ids unique.
     """
     ops = diff_tokens(old, new)
-    return _render(number_changes(ops), frozenset({"equal", "delete", "insert"}), id_prefix, "")
+    kinds = frozenset({"equal", "delete", "insert"})
+    return _render(number_changes(ops), kinds, id_prefix, "", author)
 
 
 def side_by_side(old: str, new: str, *, id_prefix: str = "chg-") -> tuple[SafeString, SafeString]:

@@ -21,6 +21,7 @@ from agreements.negotiation import proposals
 from agreements.negotiation import services as negotiation
 from agreements.negotiation.actions import available_actions
 from agreements.review import services as review
+from agreements.review import tracked_changes
 from agreements.selectors import (
     COMMENTS,
     agreement_detail_for_user,
@@ -156,6 +157,9 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
     # (the template's, or the accepted proposal's), so lists and tables survive an edit.
     template_bodies = {c.key: c.body for c in agreement.template_version.clauses.all()}
     override_bodies = {o.pk: o.body for o in agreement.overrides.all()}
+    # Each proposal as tracked changes by its party, against the text now or the standard.
+    against = tracked_changes.against_choice(request.GET.get("against"))
+    tracked = tracked_changes.proposals_tracked(agreement, text, against=against)
     clauses = [
         {
             "clause": clause,
@@ -176,6 +180,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
                         )
                     ),
                     "terms": _proposal_terms(override),
+                    "tracked": tracked[override.pk],
                 }
                 for override in overrides_by_key.get(clause.key, [])
                 + [o for o in agreement.overrides.all() if o.new_key == clause.key]
@@ -203,6 +208,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
             agreement, parties_in_role(held, termination.TERMINATORS)
         ),
         "key_terms": key_terms(agreement),
+        "against": against,
     }
 
 

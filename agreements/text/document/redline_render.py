@@ -21,7 +21,12 @@ labels, ``doc-table``, ``indented``, blanks, parameters, references) inside
   change. A part's heading carries its change's id; the part itself keeps
   ``id="{id_prefix}part-KEY"`` for references;
 - both ends of a move link to each other (``<a class="move-note">moved to (d)</a>``). Where a
-  whole part moved, its old place shows the heading and that link, not the clause again.
+  whole part moved, its old place shows the heading and that link, not the clause again;
+- given an ``author`` (a party's proposal shown as tracked changes), every mark names it in
+  its cue, ``aria-label`` and ``title`` ("inserted by Northfield University"), and the wrapper
+  carries ``party--PARTY`` so the party's colour applies: the name is never in colour alone;
+- given ``param_labels``, a parameter's filled value says which term it is (``title``,
+  "Term: Breach notice window").
 """
 
 from __future__ import annotations
@@ -89,10 +94,17 @@ def _join(pieces: Iterable[SafeString]) -> SafeString:
 
 class _Renderer:
     def __init__(
-        self, id_prefix: str, params: Mapping[str, str] | None, part_keys: frozenset[str]
+        self,
+        id_prefix: str,
+        params: Mapping[str, str] | None,
+        part_keys: frozenset[str],
+        author: str = "",
+        param_labels: Mapping[str, str] | None = None,
     ) -> None:
         self.id_prefix = id_prefix
         self.params = params or {}
+        self.author = author
+        self.param_labels = param_labels or {}
         self.part_keys = part_keys
         self.anchored: set[str] = set()
         self.moved_from: set[int] = set()  # change numbers of moves, for their old text
@@ -159,6 +171,9 @@ class _Renderer:
             css, cue = f"{css} redline-moved", "moved from here"
         anchor = self._anchor(change, Status.MOVED_FROM if change in self.moved_from else None)
         ident = format_html(' id="{}"', anchor) if anchor is not None else _EMPTY
+        if self.author:
+            cue = f"{cue} by {self.author}"
+            ident = format_html('{} title="{}"', ident, cue[:1].upper() + cue[1:])
         return format_html(
             '<{} class="{}" aria-label="{}"{} data-change="{}">'
             '<span class="visually-hidden">[{}: </span>{}<span class="visually-hidden">]</span>'
@@ -183,7 +198,18 @@ class _Renderer:
             )
         elif isinstance(atom, Param):
             value = self.params.get(atom.name, f"[[{atom.name}]]")
-            content = format_html('<span class="param" data-name="{}">{}</span>', atom.name, value)
+            label = self.param_labels.get(atom.name)
+            if label:
+                content = format_html(
+                    '<span class="param" data-name="{}" title="Term: {}">{}</span>',
+                    atom.name,
+                    label,
+                    value,
+                )
+            else:
+                content = format_html(
+                    '<span class="param" data-name="{}">{}</span>', atom.name, value
+                )
         elif isinstance(atom, Ref):
             if span.kind != "delete" and atom.target in self.part_keys:
                 content = format_html(
@@ -319,9 +345,14 @@ def redline_html(
     *,
     id_prefix: str = "chg-",
     params: Mapping[str, str] | None = None,
+    author: str = "",
+    party: str = "",
+    param_labels: Mapping[str, str] | None = None,
 ) -> SafeString:
     """Safe HTML of a structured redline (module docstring). ``id_prefix`` starts every id
-    (pages showing several redlines pass one each); ``params`` fills parameters by name."""
+    (pages showing several redlines pass one each); ``params`` fills parameters by name and
+    ``param_labels`` names the term each one is; ``author`` names whose changes these are on
+    every mark, and ``party`` (a CSS-safe word) gives the wrapper ``party--PARTY``."""
     if isinstance(diff, DocumentDiff):
         keys = frozenset(
             part.key
@@ -332,11 +363,12 @@ def redline_html(
         keys = frozenset({diff.key})
     else:
         keys = frozenset()
-    renderer = _Renderer(id_prefix, params, keys)
+    renderer = _Renderer(id_prefix, params, keys, author, param_labels)
+    wrapper = f"document redline party--{party}" if party else "document redline"
     if isinstance(diff, PartDiff):
-        return format_html('<div class="document redline">{}</div>', renderer.part(diff))
+        return format_html('<div class="{}">{}</div>', wrapper, renderer.part(diff))
     if isinstance(diff, BlocksDiff):
-        return format_html('<div class="document redline">{}</div>', renderer.blocks(diff.blocks))
+        return format_html('<div class="{}">{}</div>', wrapper, renderer.blocks(diff.blocks))
     lines = renderer.blocks(diff.title)
     title = (
         format_html('<header class="document-title">{}</header>', lines) if diff.title else _EMPTY
