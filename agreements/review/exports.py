@@ -10,6 +10,7 @@ structure (lists, tables, labels) as the agreement PDFs show it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -18,6 +19,7 @@ from agreements.documents import pdf
 from agreements.text.comparisons import Comparison
 from agreements.text.document.html import HtmlRenderer
 from agreements.text.document.model import Document as TextDocument
+from agreements.text.tracked import Author
 
 PDF_TEMPLATE = "agreements/review/redline_pdf.html"
 
@@ -29,9 +31,13 @@ def redline_html(
     subtitle: str,
     generated_at: dt.datetime | None = None,
     document: TextDocument | None = None,
+    authors: Sequence[Author] = (),
+    notes: Sequence[str] = (),
 ) -> str:
     """The printable redline: the fixed template filled with redline.py's escaped markup, and
-    the unchanged clauses of ``document`` (the new side) as structured text."""
+    the unchanged clauses of ``document`` (the new side) as structured text. ``authors`` are
+    the parties whose changes show, each in its colour (the legend); ``notes`` say what the
+    redline includes or leaves out (pending proposals)."""
     generated_at = generated_at or timezone.now()
     renderer = HtmlRenderer(document) if document is not None else None
     parts = {part.key: part for part in document.parts} if document is not None else {}
@@ -53,6 +59,8 @@ def redline_html(
                 "title": title,
                 "subtitle": subtitle,
                 "generated_at": generated_at,
+                "authors": authors,
+                "notes": notes,
             },
         )
 

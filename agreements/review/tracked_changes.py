@@ -200,6 +200,16 @@ class TrackedComparison:
         return self.pending.left_out if self.pending else ()
 
     @property
+    def left_out_named(self) -> list[tuple[ClauseOverride, str]]:
+        """Each proposal left out, with the clause it is on as the document names it."""
+        named = []
+        for override in self.left_out:
+            clause = self.text.clause(override.clause_key)
+            label = f"{clause.number} {clause.heading}".strip() if clause else ""
+            named.append((override, label or override.clause_key))
+        return named
+
+    @property
     def pending_count(self) -> int:
         return len(self.pending.applied) if self.pending else 0
 

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from agreements.access import acting_parties
 from agreements.lifecycle import REVIEWABLE
 from agreements.models import Agreement, ClauseOverride, DSATemplate, ReviewState
-from agreements.review import analytics, exports, redline_word
+from agreements.review import analytics, exports, redline_word, tracked_changes
 from agreements.review import clause_reviews as review_services
 from agreements.review.selectors import (
     accepted_overrides,
@@ -171,15 +171,24 @@ def _comparison_context(
 # --- Agreement against its template ---------------------------------------------------------
 
 
+def _tracked(request: HttpRequest, agreement: Agreement) -> tracked_changes.TrackedComparison:
+    """The agreement against its standard with the changes asked for (``?changes=accepted``
+    or ``pending``; pending ones too by default while it is negotiated), each changed clause
+    naming its party."""
+    changes = tracked_changes.changes_choice(agreement, request.GET.get("changes"))
+    return tracked_changes.tracked_comparison(
+        agreement, consolidated_text(agreement), changes=changes
+    )
+
+
 @login_required
 def agreement_compare(request: HttpRequest, pk) -> HttpResponse:
     # Queries: session, user, the agreement (+trio, collaboratory, template), its members,
     # template clauses, overrides, data elements and their questions.
     agreement = _agreement(request, pk)
-    text = consolidated_text(agreement)
-    comparison = agreement_comparison(agreement, text)
-    context = _comparison_context(comparison, _view_mode(request), text.document)
-    context.update({"agreement": agreement, "conflicts": conflicts(agreement)})
+    tracked = _tracked(request, agreement)
+    context = _comparison_context(tracked.comparison, _view_mode(request), tracked.text.document)
+    context.update({"agreement": agreement, "conflicts": conflicts(agreement), "tracked": tracked})
     return render(request, "agreements/review/compare.html", context)
 
 
@@ -306,23 +315,48 @@ def _download_name(agreement: Agreement, extension: str) -> str:
     return f"{agreement.reference}-redline.{extension}"
 
 
+def _left_out_notes(tracked: tracked_changes.TrackedComparison) -> list[str]:
+    """What a redline including pending proposals does not show, in words."""
+    if tracked.changes != "pending":
+        return []
+    notes = [
+        f"Includes {tracked.pending_count} pending proposal"
+        f"{'' if tracked.pending_count == 1 else 's'} (not yet accepted by every party), "
+        "marked as their parties' changes."
+    ]
+    for override, clause in tracked.left_out_named:
+        notes.append(
+            f"Not shown: {override.organisation.name}'s proposal on “{clause}”, which competes "
+            "with an earlier pending proposal on the same clause; see the agreement's "
+            "conflict page."
+        )
+    return notes
+
+
 @login_required
 def agreement_redline_docx(request: HttpRequest, pk) -> HttpResponse:
     agreement = _agreement(request, pk)
-    text = consolidated_text(agreement)
-    comparison = agreement_comparison(agreement, text)
+    tracked = _tracked(request, agreement)
+    comparison = tracked.comparison
     content = redline_word.redline_docx(
-        standard=standard_text(agreement, text),
-        text=text,
+        standard=standard_text(agreement),
+        text=tracked.text,
         title=f"{agreement.reference} {agreement.title}",
         summary=f"{comparison.new_label} against {comparison.old_label}. {comparison.summary}.",
         party=_party(agreement),
+        authors={key: (author.name, when) for key, (author, when) in tracked.by_key.items()},
+        notes=_left_out_notes(tracked),
     )
     audit_record(
         action=AuditAction.EXPORT,
         target=agreement,
         actor=request.user,
-        payload={"export": "redline", "format": "docx", "text_hash": agreement.text_hash},
+        payload={
+            "export": "redline",
+            "format": "docx",
+            "text_hash": agreement.text_hash,
+            "changes": tracked.changes,
+        },
     )
     response = HttpResponse(content, content_type=redline_word.DOCX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{_download_name(agreement, "docx")}"'
@@ -332,20 +366,27 @@ def agreement_redline_docx(request: HttpRequest, pk) -> HttpResponse:
 @login_required
 def agreement_redline_pdf(request: HttpRequest, pk) -> HttpResponse:
     agreement = _agreement(request, pk)
-    text = consolidated_text(agreement)
-    comparison = agreement_comparison(agreement, text)
+    tracked = _tracked(request, agreement)
+    comparison = tracked.comparison
     html = exports.redline_html(
         comparison,
         title=f"{agreement.reference} {agreement.title}",
         subtitle=f"Redline against {comparison.old_label}",
-        document=text.document,
+        document=tracked.text.document,
+        authors=tracked.authors,
+        notes=_left_out_notes(tracked),
     )
     content = exports.render_redline_pdf(html)
     audit_record(
         action=AuditAction.EXPORT,
         target=agreement,
         actor=request.user,
-        payload={"export": "redline", "format": "pdf", "text_hash": agreement.text_hash},
+        payload={
+            "export": "redline",
+            "format": "pdf",
+            "text_hash": agreement.text_hash,
+            "changes": tracked.changes,
+        },
     )
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_download_name(agreement, "pdf")}"'
