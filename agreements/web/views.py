@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from agreements import parameters
 from agreements.access import parties_in_role, roles_by_party
-from agreements.history import agreement_history
+from agreements.history import agreement_timeline
 from agreements.models import Agreement, ClauseOverride, OverrideStatus
 from agreements.negotiation import proposals
 from agreements.negotiation import services as negotiation
@@ -504,7 +504,7 @@ def agreement_history_view(request: AuthenticatedHttpRequest, pk) -> HttpRespons
     return render(
         request,
         "agreements/agreement_history.html",
-        {"agreement": agreement, "events": agreement_history(agreement)},
+        {"agreement": agreement, "days": agreement_timeline(agreement, request.user)},
     )
 
 
