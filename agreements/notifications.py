@@ -44,6 +44,9 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
         (Role.DIRECTOR, Role.SIGNATORY),
         "{ref} ends in {days} days (notice of termination)",
     ),
+    # A person @mentioned in a clause discussion (agreements.negotiation.discussions); sent
+    # only to the people mentioned, who can all read the comment.
+    "mentioned": ((Role.LEGAL,), "{ref}: {author} mentioned you on {clause}"),
     "consent_withdrawn": (
         (Role.DIRECTOR, Role.STAFF, Role.SIGNATORY),
         "{ref}: {students} on a consented roster you received may no longer be included",

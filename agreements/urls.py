@@ -3,6 +3,7 @@ from django.urls import path
 from agreements.web import audit_trail as views_audit_trail
 from agreements.web import calendar as views_calendar
 from agreements.web import dashboard as views_dashboard
+from agreements.web import discussions as views_discussions
 from agreements.web import documents as views_documents
 from agreements.web import fillins as views_fillins
 from agreements.web import partnerships as views_partnerships
@@ -54,6 +55,32 @@ urlpatterns = [
         name="conflict-resolve",
     ),
     path("agreements/<uuid:pk>/comments/", views.clause_comment, name="clause-comment"),
+    # Clause discussions (agreements/web/discussions.py) and the negotiation record.
+    path(
+        "agreements/<uuid:pk>/discussions/",
+        views_discussions.discussion_start,
+        name="discussion-start",
+    ),
+    path(
+        "agreements/<uuid:pk>/discussions/<int:comment_id>/reply/",
+        views_discussions.discussion_reply,
+        name="discussion-reply",
+    ),
+    path(
+        "agreements/<uuid:pk>/discussions/<int:comment_id>/resolve/",
+        views_discussions.discussion_resolve,
+        name="discussion-resolve",
+    ),
+    path(
+        "agreements/<uuid:pk>/discussions/<int:comment_id>/reopen/",
+        views_discussions.discussion_reopen,
+        name="discussion-reopen",
+    ),
+    path(
+        "agreements/<uuid:pk>/negotiation-record.pdf",
+        views_discussions.negotiation_record_pdf,
+        name="negotiation-record",
+    ),
     path(
         "agreements/<uuid:pk>/submit/",
         views.agreement_submit_for_review,

@@ -17,13 +17,12 @@ from agreements import parameters
 from agreements.access import parties_in_role, roles_by_party
 from agreements.history import agreement_timeline
 from agreements.models import Agreement, ClauseOverride, OverrideStatus
-from agreements.negotiation import proposals
+from agreements.negotiation import discussions, proposals
 from agreements.negotiation import services as negotiation
 from agreements.negotiation.actions import available_actions
 from agreements.review import services as review
 from agreements.review import tracked_changes
 from agreements.selectors import (
-    COMMENTS,
     agreement_detail_for_user,
     agreement_list_for_user,
     agreements_visible_to,
@@ -147,9 +146,10 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
         }
         for member in parties(agreement)
     ]
-    comments_by_key: dict[str, list] = {}
-    for comment in agreement.comments.all():
-        comments_by_key.setdefault(comment.clause_key, []).append(comment)
+    # Clause discussions: shared threads, and internal notes of the viewer's own parties only.
+    threads = discussions.threads_by_clause(
+        discussions.visible_among(agreement.comments.all(), mine)
+    )
     # One renderer for the page: references link to the clauses' articles (#clause-KEY).
     renderer = HtmlRenderer(text.document, id_prefix="clause-")
     terms = glossary_for(text.clauses)
@@ -185,7 +185,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
                 for override in overrides_by_key.get(clause.key, [])
                 + [o for o in agreement.overrides.all() if o.new_key == clause.key]
             ],
-            "comments": comments_by_key.get(clause.key, []),
+            "threads": threads.get(clause.key, []),
         }
         for clause in text.clauses
     ]
@@ -208,6 +208,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
             agreement, parties_in_role(held, termination.TERMINATORS)
         ),
         "key_terms": key_terms(agreement),
+        "discussion": discussions.page_context(agreement, mine),
         "against": against,
     }
 
@@ -215,7 +216,8 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
 @login_required
 def agreement_detail(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(
-        with_json_prefetch(agreement_detail_for_user(request.user), COMMENTS), pk=pk
+        with_json_prefetch(agreement_detail_for_user(request.user), discussions.DISCUSSIONS),
+        pk=pk,
     )
     return render(request, "agreements/agreement_detail.html", _detail_context(request, agreement))
 
@@ -393,7 +395,7 @@ def clause_comment(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     return _act(
         request,
         pk,
-        lambda a: proposals.clause_comment_add(
+        lambda a: discussions.clause_comment_add(
             agreement=a,
             by=request.user,
             clause_key=data.get("clause_key", ""),
