@@ -7,14 +7,17 @@ nothing; a change to the consolidated text voids approvals (``review.services.te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from agreements import parameters
-from agreements.access import User, acting_party
+from agreements.access import User, acting_parties, acting_party
+from agreements.choices import key_validator
 from agreements.lifecycle import lock, reload, require_status
 from agreements.models import (
     OPEN_OVERRIDE_STATUSES,
@@ -38,7 +41,12 @@ from agreements.standards.services import _check_clause_text
 from agreements.text.consolidation import parameters_in, part_text, read_body, storable
 from agreements.text.entry import normalise_plain_text, normalise_text
 from collaboratory.errors import DomainError
-from partners.models import Role
+from partners.models import Organisation, Role
+
+# The longest key a clause may have (``ClauseOverride.new_key``); derived keys stay shorter,
+# leaving room for a "-2" when two new clauses share a heading.
+KEY_MAX_LENGTH = 80
+_DERIVED_KEY_LENGTH = 60
 
 
 class LiteralOverParameterError(DomainError):
@@ -79,6 +87,64 @@ def _literal_message(found: list[parameters.LiteralOverParameter], values: Mappi
     return text[0].upper() + text[1:] + "."
 
 
+def keys_in_use(agreement: Agreement) -> set[str]:
+    """Every key a clause of ``agreement`` has or had: the standard's, the inserted ones in the
+    text, and those of every proposal to insert (open or not, since comments and history name
+    clauses by key)."""
+    text = consolidated_text(agreement)
+    return (
+        {c.key for c in agreement.template_version.clauses.all()}
+        | {c.key for c in text.clauses}
+        | {c.key for c in text.deleted}
+        | {o.new_key for o in agreement.overrides.all() if o.new_key}
+    )
+
+
+def clause_key_for(heading: str, taken: set[str], *, clause_count: int = 0) -> str:
+    """The key of a new clause, made from its heading ("Data escrow" -> ``data-escrow``) and
+    unique among ``taken`` (``data-escrow-2``). A heading with no Latin letters or digits
+    (e.g. "Защита данных") gives ``clause-N``, N counting on from the ``clause_count`` clauses
+    the text has, so nobody has to invent a key."""
+    base = slugify(heading)[:_DERIVED_KEY_LENGTH].strip("-")
+    if not base:
+        number = clause_count + 1
+        while f"clause-{number}" in taken:
+            number += 1
+        return f"clause-{number}"
+    key, suffix = base, 2
+    while key in taken:
+        key, suffix = f"{base}-{suffix}", suffix + 1
+    return key
+
+
+def _new_clause_key(agreement: Agreement, heading: str, new_key: str) -> str:
+    """The key an inserted clause gets: ``new_key`` when a caller gives one (the API, the
+    demo), checked; otherwise derived from the heading."""
+    taken = keys_in_use(agreement)
+    if not new_key:
+        count = len(consolidated_text(agreement).clauses)
+        return clause_key_for(heading, taken, clause_count=count)
+    if len(new_key) > KEY_MAX_LENGTH or not re.fullmatch(key_validator.regex, new_key):
+        raise DomainError(
+            {
+                "new_key": f"“{new_key}” cannot be a clause key: use lower-case letters, digits "
+                "and single hyphens (e.g. data-escrow), at most "
+                f"{KEY_MAX_LENGTH} characters, or leave the key out and one is made from the "
+                "heading."
+            },
+            code="invalid_key",
+        )
+    if new_key in taken:
+        raise DomainError(
+            {
+                "new_key": f"The key “{new_key}” is already used in this agreement: choose "
+                "another, or leave the key out and one is made from the heading."
+            },
+            code="key_taken",
+        )
+    return new_key
+
+
 @transaction.atomic
 def override_propose(
     *,
@@ -97,6 +163,8 @@ def override_propose(
 
     A party has one open proposal per clause: a new one supersedes its earlier one.
     Mandatory clauses cannot be deleted. Two parties changing one clause is a conflict.
+    A new clause needs a heading; its key is made from the heading unless ``new_key`` gives
+    one (checked: the key format, unused in this agreement).
 
     ``terms`` changes parameters the clause states (name -> the new value as typed); they
     take effect when the proposal is accepted (``agreements.parameters``). A text that types a
@@ -111,13 +179,29 @@ def override_propose(
     # The body is Markdown; the heading and rationale are shown as written.
     rationale = normalise_plain_text(rationale).strip()
     body, heading = normalise_text(body).strip(), normalise_plain_text(heading).strip()
-    if not rationale:
-        raise DomainError({"rationale": "Explain why: every proposed change needs a rationale."})
     text = consolidated_text(agreement)
     template_clauses = {c.key: c for c in agreement.template_version.clauses.all()}
     target = text.clause(clause_key)
     if target is None:
         raise DomainError({"clause_key": f"There is no clause “{clause_key}” in this agreement."})
+    # What is missing is said all at once, so one round trip fixes the form.
+    missing: dict[str, str] = {}
+    if kind == OverrideKind.INSERT and not heading:
+        missing["heading"] = "Give the new clause a heading, e.g. “Data escrow”."
+    if kind != OverrideKind.DELETE and not body:
+        missing["body"] = (
+            "Write the text of the new clause."
+            if kind == OverrideKind.INSERT
+            else "Write the text you propose for this clause."
+        )
+    if not rationale:
+        missing["rationale"] = (
+            "Explain why you propose this change: the other parties read your rationale."
+        )
+    if missing:
+        raise DomainError(missing, code="required")
+    if kind == OverrideKind.INSERT:
+        new_key = _new_clause_key(agreement, heading, new_key)
     blocks: tuple = ()
     if kind == OverrideKind.DELETE:
         template_clause = template_clauses.get(clause_key)
@@ -130,9 +214,8 @@ def override_propose(
                 code="mandatory_clause",
             )
     else:
-        if not body:
-            raise DomainError({"body": "Write the clause text you propose."})
-        problems = _check_clause_text([(new_key or clause_key, heading, body)])
+        # Problems are reported under the clause's heading, as the parties know it.
+        problems = _check_clause_text([(heading or target.heading, heading, body)])
         blocks, unreadable = read_body(body, key=new_key or clause_key, context=text.document)
         if problems or unreadable:
             raise DomainError({"body": problems + unreadable})
@@ -163,20 +246,6 @@ def override_propose(
                     + ": propose the change on the clause that does."
                 },
                 code="term_not_in_clause",
-            )
-    if kind == OverrideKind.INSERT:
-        if not heading:
-            raise DomainError({"heading": "Give the new clause a heading."})
-        existing_keys = set(template_clauses) | {
-            o.new_key
-            for o in agreement.overrides.all()
-            if o.kind == OverrideKind.INSERT and o.status in OPEN_OVERRIDE_STATUSES
-        }
-        if not new_key:
-            raise DomainError({"new_key": "Give the new clause a key, e.g. data-escrow."})
-        if new_key in existing_keys:
-            raise DomainError(
-                {"new_key": f"The key “{new_key}” is already used in this agreement."}
             )
     if (
         kind == OverrideKind.REPLACE
@@ -332,6 +401,25 @@ def override_withdraw(*, override: ClauseOverride, by: User) -> ClauseOverride:
     return override
 
 
+def conflicting_parties(competing: list[ClauseOverride]) -> list[Organisation]:
+    """The parties whose open proposals on one clause conflict, in the order they proposed."""
+    found: dict[int, Organisation] = {}
+    for override in sorted(competing, key=lambda o: o.created_at):
+        found.setdefault(override.organisation_id, override.organisation)
+    return list(found.values())
+
+
+def may_settle(competing: list[ClauseOverride], organisation_ids: set[int]) -> bool:
+    """Whether someone acting for ``organisation_ids`` may settle the conflict of
+    ``competing``: only a party whose proposal is one of them (``conflict_resolve``)."""
+    return any(o.organisation_id in organisation_ids for o in competing)
+
+
+def _names(organisations: list[Organisation]) -> str:
+    names = [o.name for o in organisations]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 @transaction.atomic
 def conflict_resolve(
     *,
@@ -346,13 +434,25 @@ def conflict_resolve(
 ) -> ClauseOverride:
     """End a conflict: keep one party's position, or propose a merged text that replaces
     all of them (with ``terms``, the parameter values it settles on, as ``override_propose``
-    takes them). What is kept still needs the other parties' acceptance as usual."""
+    takes them). What is kept still needs the other parties' acceptance as usual.
+
+    Only the parties whose proposals conflict may settle it (``may_settle``): a third party
+    may put forward its own proposal on the clause, never supersede theirs."""
     agreement = lock(agreement)
     require_status(agreement, (Status.NEGOTIATING,), "resolve conflicts")
-    organisation_id = acting_party(by, agreement, Role.LEGAL)
+    acting_party(by, agreement, Role.LEGAL)  # refuses anyone who is no party's legal team
     competing = conflicts(agreement).get(clause_key)
     if not competing:
         raise DomainError("There is no open conflict on this clause.")
+    settling = [o for o in acting_parties(by, agreement, Role.LEGAL) if may_settle(competing, {o})]
+    if not settling:
+        raise DomainError(
+            f"Only {_names(conflicting_parties(competing))} can settle this conflict: the "
+            "proposals that conflict are theirs. You can propose your own text for this "
+            "clause instead.",
+            code="not_conflicting_party",
+        )
+    organisation_id = settling[0]
     if keep is not None:
         if keep.pk not in {o.pk for o in competing}:
             raise DomainError("Choose one of the competing proposals.")
@@ -374,7 +474,9 @@ def conflict_resolve(
         result = next(o for o in competing if o.pk == keep.pk)
     else:
         if not merged_body.strip():
-            raise DomainError({"merged_body": "Write the merged clause text."})
+            raise DomainError(
+                {"merged_body": "Choose the position to keep, or write a merged text."}
+            )
         merged_blocks, unreadable = read_body(
             merged_body, key=clause_key, context=consolidated_text(agreement).document
         )
