@@ -43,6 +43,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from agreements.negotiation.discussions import discussion_start
 from agreements.negotiation.proposals import override_propose
 from agreements.negotiation.services import agreement_open_negotiation
 from tests.api.conftest import ApiClient
@@ -236,6 +237,21 @@ MATRIX: dict[str, Entry] = {
         {"GET": NOT_ALLOWED, "POST": seen(302)}, _k(pk="negotiating", clause_key="clause_key")
     ),
     "clause-comment": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
+    # Clause discussions: an empty start names the missing clause (redirect); an empty reply
+    # is the page again with the form (400); resolving and reopening redirect with a message.
+    "discussion-start": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, NEGOTIATING),
+    "discussion-reply": Entry(
+        {"GET": NOT_ALLOWED, "POST": seen(400)}, _k(pk="negotiating", comment_id="comment")
+    ),
+    "discussion-resolve": Entry(
+        {"GET": NOT_ALLOWED, "POST": seen(302)}, _k(pk="negotiating", comment_id="comment")
+    ),
+    "discussion-reopen": Entry(
+        {"GET": NOT_ALLOWED, "POST": seen(302)}, _k(pk="negotiating", comment_id="comment")
+    ),
+    "negotiation-record": Entry(
+        {"GET": seen(200)}, AGREEMENT, stubs=("agreements.negotiation.record.render_record_pdf",)
+    ),
     "agreement-submit": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
     "agreement-reopen": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
     "agreement-approve": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
@@ -733,12 +749,18 @@ def _build_world() -> dict:
     _, other_calendar = calendar_feed_issue(user=users["lakeshore"])
 
     def side(
-        *, agreement, negotiating, trio, org, consent, calendar, token_org
+        *, agreement, negotiating, trio, org, consent, calendar, token_org, commenter
     ) -> dict[str, object]:
         consent_agreement, consent_form, record, upload = consent
         document, job = _documents(consent_agreement, orgs[org].pk)
         webhook, delivery = _webhook(orgs[org])
         override = ClauseOverride.objects.filter(agreement=negotiating).order_by("pk").first()
+        comment = discussion_start(
+            agreement=negotiating,
+            by=users[commenter],
+            clause_key=override.clause_key,
+            body="A shared question.",
+        )
         return {
             "agreement": agreement.pk,
             "agreement_title": agreement.title,
@@ -746,6 +768,7 @@ def _build_world() -> dict:
             "negotiating_title": negotiating.title,
             "override": override.pk,
             "clause_key": override.clause_key,
+            "comment": comment.pk,
             "active": consent_agreement.pk,
             "document": document.pk,
             "job": job.pk,
@@ -775,6 +798,7 @@ def _build_world() -> dict:
             consent=own_consent,
             calendar=own_calendar,
             token_org="riverbend-usd",
+            commenter="director",
         ),
         OTHER: side(
             agreement=lakeshore,
@@ -784,6 +808,7 @@ def _build_world() -> dict:
             consent=other_consent,
             calendar=other_calendar,
             token_org="lakeshore-cps",
+            commenter="lakeshore",
         ),
         "tokens": {slug: token for slug, (_, token) in tokens.items()},
         "v1": base["versions"][1].pk,
