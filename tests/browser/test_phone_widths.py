@@ -1,0 +1,294 @@
+"""Every main page on a phone (390×844) and on a desktop, in real Chromium (issue 17 item 9).
+
+On a phone a page must not scroll sideways: the document is no wider than the viewport, and
+no element reaches past its edge unless it sits in a container made to scroll sideways
+(``.table-wrap``, a clause's wide table). Such a container may scroll only for what cannot
+wrap (tables, preformatted text, charts); prose that pushes one sideways is a failure too.
+axe-core's WCAG 2.1 A/AA rules run on every page at desktop width (names, labels and colours are
+the same at both widths; what a phone changes is the layout, which the width checks cover).
+
+The pages are data (``PAGES``): a new page is one line, naming who looks at it and its
+address. One browser session visits them all, logging in once per person, so the whole walk
+stays well under two minutes. Screenshots of both widths go to SCREENSHOT_DIR when set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, ViewportSize, expect
+
+from tests.browser.test_workspace_journeys import AXE, log_in
+from tests.conftest import otp_verify_in_browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"  # proposals and a conflict
+IN_REVIEW = "Adaptive Practice Outcomes Study 2026-2028"
+SIGNING = "Open Curriculum Implementation Data Agreement"
+ACTIVE = "Productive Struggle Classroom Study"  # accepted changes, an older standard
+EXPIRED = "Adaptive Practice Pilot 2024"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # axe-core is injected; the pages' CSP would refuse it (see test_workspace_journeys).
+    return {**browser_context_args, "bypass_csp": True, "viewport": DESKTOP}
+
+
+@dataclass(frozen=True)
+class MainPage:
+    name: str
+    #: Who looks at the page ("" for nobody logged in).
+    user: str
+    #: The page's address, from the demo (see tests/conftest.py ``demo``).
+    url: Callable[[dict], str]
+
+
+def _agreement(title: str, view: str, *extra: object) -> Callable[[dict], str]:
+    return lambda demo: reverse(view, args=[demo["agreements"][title].pk, *extra])
+
+
+def _template_compare(demo: dict) -> str:
+    from agreements.models import TemplateVersion
+
+    old, new = TemplateVersion.objects.filter(template__slug="standard-dsa").order_by("number")[:2]
+    return reverse("template-compare", args=[old.pk, new.pk])
+
+
+def _url(name: str, *args: object, query: str = "") -> Callable[[dict], str]:
+    return lambda demo: reverse(name, args=list(args)) + query
+
+
+#: The main pages, grouped by who looks at them (one login each). Add new pages here.
+PAGES: list[MainPage] = [
+    MainPage("login", "", _url("login")),
+    # The district's director: signs for Riverbend, party to most demo agreements.
+    MainPage("dashboard", "director", _url("dashboard")),
+    MainPage("agreement-list", "director", _url("agreement-list")),
+    MainPage("agreement-list-filtered", "director", _url("agreement-list", query="?status=active")),
+    MainPage("agreement-active", "director", _agreement(ACTIVE, "agreement-detail")),
+    MainPage("agreement-in-review", "director", _agreement(IN_REVIEW, "agreement-detail")),
+    MainPage("agreement-signing", "director", _agreement(SIGNING, "agreement-detail")),
+    MainPage("agreement-expired", "director", _agreement(EXPIRED, "agreement-detail")),
+    MainPage("sign", "director", _agreement(SIGNING, "agreement-sign")),
+    MainPage("compare-active", "director", _agreement(ACTIVE, "agreement-compare")),
+    MainPage("compare-upgrade", "director", _agreement(ACTIVE, "agreement-compare-upgrade")),
+    MainPage("reviews-in-review", "director", _agreement(IN_REVIEW, "agreement-reviews")),
+    MainPage("history-active", "director", _agreement(ACTIVE, "agreement-history")),
+    MainPage("audit-trail-active", "director", _agreement(ACTIVE, "agreement-audit-trail")),
+    MainPage("terminate-active", "director", _agreement(ACTIVE, "agreement-terminate")),
+    MainPage("consent", "director", _agreement(ACTIVE, "consent-dashboard")),
+    MainPage("consent-students", "director", _agreement(ACTIVE, "consent-students")),
+    MainPage("consent-roster", "director", _agreement(ACTIVE, "consent-roster")),
+    MainPage("consent-requirement", "director", _agreement(ACTIVE, "consent-requirement")),
+    MainPage("consent-form-add", "director", _agreement(ACTIVE, "consent-form-add")),
+    MainPage("consent-record", "director", _agreement(ACTIVE, "consent-record")),
+    MainPage("consent-import", "director", _agreement(ACTIVE, "consent-import")),
+    MainPage("search-clauses", "director", _url("search", query="?q=breach+notification")),
+    MainPage("search-reference", "director", _url("search", query="?q=2026")),
+    MainPage("calendar", "director", _url("calendar-settings")),
+    MainPage("trio", "director", _url("trio-detail", "aims", "adaptive-practice")),
+    MainPage("organisation", "director", _url("organisation-detail", "riverbend-usd")),
+    MainPage("two-factor", "director", _url("two-factor")),
+    MainPage("api-access", "director", _url("api-access")),
+    MainPage("organisation-api", "director", _url("organisation-api", "riverbend-usd")),
+    MainPage("document-verification", "director", _url("document-verification")),
+    # University counsel: negotiates, with proposals on both sides and a conflict.
+    MainPage("agreement-negotiating", "counsel", _agreement(NEGOTIATING, "agreement-detail")),
+    MainPage("compare-negotiating", "counsel", _agreement(NEGOTIATING, "agreement-compare")),
+    MainPage(
+        "conflict",
+        "counsel",
+        _agreement(NEGOTIATING, "agreement-conflict", "breach-notification"),
+    ),
+    MainPage("reviews-negotiating", "counsel", _agreement(NEGOTIATING, "agreement-reviews")),
+    MainPage("history-negotiating", "counsel", _agreement(NEGOTIATING, "agreement-history")),
+    MainPage(
+        "audit-trail-negotiating", "counsel", _agreement(NEGOTIATING, "agreement-audit-trail")
+    ),
+    MainPage("two-factor-not-set-up", "counsel", _url("two-factor")),
+    # The hub's facilitator: the standards and where agreements deviate from them.
+    MainPage("deviations", "facilitator", _url("deviation-index")),
+    MainPage(
+        "deviation-analytics", "facilitator", _url("deviation-analytics", "aims", "standard-dsa")
+    ),
+    MainPage("template-compare", "facilitator", _template_compare),
+]
+
+#: People whose session is verified with their authenticator before the walk (signing and
+#: API access ask for it); counsel stays unverified to show the set-up page.
+VERIFIED = {"director", "facilitator"}
+
+# The outermost elements that reach past the viewport's edges, outside any container made to
+# scroll sideways; and the containers that scroll sideways for anything but a table, code,
+# a chart or a picture (prose must wrap).
+OVERFLOW = """() => {
+  const width = window.innerWidth;
+  const describe = (el) => {
+    let name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "");
+    for (const c of el.classList) name += "." + c;
+    const text = (el.innerText || el.value || "").trim().replace(/\\s+/g, " ").slice(0, 50);
+    return name + (text ? ` "${text}"` : "");
+  };
+  const scroller = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+  const clipper = (el) => getComputedStyle(el).overflowX !== "visible";
+  const inside = (el) => {
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (clipper(a)) return true;
+    }
+    return false;
+  };
+  const past = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && (r.right > width + 1 || r.left < -1);
+  };
+  const found = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (!past(el) || inside(el)) continue;
+    if (el.parentElement && el.parentElement !== document.body && past(el.parentElement)) continue;
+    const r = el.getBoundingClientRect();
+    found.push(`${describe(el)} spans ${Math.round(r.left)}..${Math.round(r.right)}px`);
+  }
+  const wide = "table, pre, svg, img, canvas, video, .doc-table, .sample";
+  for (const el of document.body.querySelectorAll("*")) {
+    if (!scroller(el) || el.matches("textarea, select, input")) continue;
+    if (el.scrollWidth <= el.clientWidth + 1 || el.clientWidth === 0) continue;
+    if (el.matches(wide) || el.querySelector(wide)) continue;
+    found.push(`${describe(el)} scrolls sideways (${el.scrollWidth}px in ${el.clientWidth}px)`);
+  }
+  const total = document.documentElement.scrollWidth;
+  if (total > width) found.unshift(`the page is ${total}px wide`);
+  return found;
+}"""
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Every violation of axe-core's WCAG 2.1 A/AA rules, whatever its impact."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+            resultTypes: ["violations"],
+        })"""
+    )
+    return [
+        f"{v['impact']}: {v['id']} ({v['help']}) at "
+        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:4])
+        for v in result["violations"]
+    ]
+
+
+class Walk:
+    """Checks the page the browser shows at both widths and collects what fails."""
+
+    def __init__(self, page: Page, folder: Path) -> None:
+        self.page = page
+        self.folder = folder
+        self.failures: list[str] = []
+        self.checked: list[str] = []
+        # Desktop screenshots only when someone will look at them (they cost time).
+        self.desktop_screenshots = bool(os.environ.get("SCREENSHOT_DIR"))
+
+    def check(self, name: str) -> None:
+        page = self.page
+        page.set_viewport_size(PHONE)
+        self.failures += [f"{name} at 390px: {what}" for what in page.evaluate(OVERFLOW)]
+        page.screenshot(path=str(self.folder / f"phone-{name}.png"), full_page=True)
+        page.set_viewport_size(DESKTOP)
+        self.failures += [f"{name}, axe: {v}" for v in axe_violations(page)]
+        if self.desktop_screenshots:
+            page.screenshot(path=str(self.folder / f"desktop-{name}.png"), full_page=True)
+        self.checked.append(name)
+
+    def visit(self, name: str, url: str) -> None:
+        response = self.page.goto(url)
+        status = response.status if response else None
+        if status != 200:
+            self.failures.append(f"{name}: {url} answered {status}, not 200")
+            return
+        self.check(name)
+
+
+def _walk_the_wizard(walk: Walk, live_server) -> None:
+    """The guided creation's steps, answered as a director would, and one step with errors."""
+    page = walk.page
+    start = reverse("agreement-wizard", args=["aims", "adaptive-practice", "need"])
+    page.goto(live_server.url + start)
+    save = page.get_by_role("button", name="Save and continue ›")
+    save.click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    walk.check("wizard-need-with-errors")
+    page.get_by_label("Title").fill("Practice and growth 2027")
+    page.get_by_label(re.compile("The purpose: what will")).fill(
+        "Estimate how weekly adaptive practice relates to unit assessment growth."
+    )
+    page.get_by_role("group", name="Research questions this agreement serves").get_by_role(
+        "checkbox"
+    ).first.check()
+    page.get_by_label(re.compile("hope to achieve")).fill("Help teachers decide on practice.")
+    page.get_by_label("How will you know it worked?").fill("0.1 SD higher unit scores.")
+    walk.check("wizard-need")
+    save.click()
+    expect(page.get_by_role("heading", name="The data supply")).to_be_visible()
+    page.locator("#id_elements-0-name").fill("Unit assessment scores")
+    page.locator("#id_elements-0-source").select_option(label="Riverbend Unified School District")
+    page.locator("#id_elements-0-recipient").select_option(
+        label="Northfield University Learning Sciences Lab"
+    )
+    page.locator("#id_elements-0-identifiability").select_option("deidentified")
+    page.locator("fieldset.wz-element").first.get_by_role("checkbox").first.check()
+    walk.check("wizard-data")
+    save.click()
+    expect(page.get_by_role("heading", name="The value")).to_be_visible()
+    walk.check("wizard-value")
+    save.click()
+    expect(page.get_by_role("heading", name="The match")).to_be_visible()
+    page.get_by_label("Governing law (state)").fill("Columbia")
+    walk.check("wizard-match")
+    save.click()
+    expect(page.get_by_role("heading", name="Consent", exact=True)).to_be_visible()
+    page.get_by_role("radio", name="Parental consent", exact=True).check()
+    walk.check("wizard-consent")
+    save.click()
+    expect(page.get_by_role("heading", name="Summary", exact=True)).to_be_visible()
+    walk.check("wizard-summary")
+
+
+def test_every_main_page_fits_a_phone_and_passes_axe(page: Page, live_server, demo, tmp_path):
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    # PHONE_PAGES=name,name re-checks only those pages ("wizard" for the guided creation)
+    # while fixing them; unset, every page is checked.
+    only = {n for n in os.environ.get("PHONE_PAGES", "").split(",") if n}
+    pages = [p for p in PAGES if not only or p.name in only]
+    walk = Walk(page, folder)
+    who: str | None = None
+    for main_page in pages:
+        if main_page.user != who:
+            page.context.clear_cookies()
+            if main_page.user:
+                log_in(page, live_server, main_page.user)
+                if main_page.user in VERIFIED:
+                    otp_verify_in_browser(page, live_server, demo["users"][main_page.user])
+            who = main_page.user
+        walk.visit(main_page.name, live_server.url + main_page.url(demo))
+    if not only or "wizard" in only:
+        page.context.clear_cookies()
+        log_in(page, live_server, "director")
+        _walk_the_wizard(walk, live_server)
+
+    assert walk.failures == [], "\n".join(
+        [f"{len(walk.failures)} problems on phones or for axe:", *walk.failures]
+    )
+    wizard_steps = 0 if only and "wizard" not in only else 7
+    assert len(walk.checked) == len(pages) + wizard_steps, walk.checked
