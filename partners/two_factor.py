@@ -4,7 +4,8 @@ The rule: a user who holds the **signatory** or **admin** role in any organisati
 passed a TOTP check in their current session before they sign an agreement or manage their
 organisation's API tokens and webhooks. Everyone else is never asked. The check lasts for the
 session (django-otp keeps the verified device in it; sessions end after SESSION_COOKIE_AGE or
-when the browser closes).
+when the browser closes). The session also keeps which kind of factor passed and when
+(``session_verify``), so a signature can record how its signer was authenticated.
 
 One authenticator app (a confirmed ``TOTPDevice``) per user. Setting one up never writes
 before the app has proved it shows the right code: the new secret waits in the session.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import functools
 import re
 import time
@@ -36,6 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string, salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import login as otp_login
 from django_otp import verify_token
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -57,6 +60,10 @@ BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 BACKUP_CODE = re.compile(rf"^[{BACKUP_ALPHABET}]{{8}}$")
 #: Backup codes made for this session and not yet shown (the settings page shows them once).
 NEW_BACKUP_CODES_SESSION_KEY = "two_factor_new_backup_codes"
+#: How and when this session passed its check: {"device": persistent id, "method", "at"}.
+VERIFIED_SESSION_KEY = "two_factor_verified"
+#: How a session proved who is using it (the values ``agreements.choices.AuthMethod`` stores).
+METHOD_PASSWORD, METHOD_APP, METHOD_BACKUP_CODE = "password", "totp", "backup"
 
 WHY_SIGN = "Signing commits your organisation, so it needs two-factor authentication."
 WHY_API = "Managing API access needs two-factor authentication."
@@ -82,6 +89,45 @@ def is_verified(request: HttpRequest) -> bool:
     """The session passed a TOTP check (set by OTPMiddleware from the session)."""
     check = getattr(request.user, "is_verified", None)
     return bool(check and check())
+
+
+def session_verify(request: HttpRequest, device: TOTPDevice | StaticDevice) -> None:
+    """Mark the session verified with ``device`` (``django_otp.login``) and remember which
+    kind of second factor it was and when, for the record of what people sign."""
+    otp_login(request, device)
+    request.session[VERIFIED_SESSION_KEY] = {
+        "device": device.persistent_id,
+        "method": METHOD_BACKUP_CODE if isinstance(device, StaticDevice) else METHOD_APP,
+        "at": timezone.now().isoformat(),
+    }
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """How the person using this session proved who they are: ``method`` is ``password``,
+    ``totp`` (authenticator app) or ``backup`` (a backup code); ``at`` is when they passed
+    the second factor (None for a password alone, or a session verified before we kept it)."""
+
+    method: str
+    at: dt.datetime | None
+
+
+def session_check(request: HttpRequest) -> SessionCheck:
+    """The second factor this session passed, as ``session_verify`` recorded it. A verified
+    session without that record (verified before it was kept) still names its device's kind,
+    without a time; an unverified one was opened with a password alone."""
+    device = getattr(request.user, "otp_device", None)
+    if not is_verified(request) or device is None:
+        return SessionCheck(METHOD_PASSWORD, None)
+    method = METHOD_BACKUP_CODE if isinstance(device, StaticDevice) else METHOD_APP
+    recorded = request.session.get(VERIFIED_SESSION_KEY)
+    if isinstance(recorded, dict) and recorded.get("device") == device.persistent_id:
+        try:
+            at = dt.datetime.fromisoformat(str(recorded.get("at")))
+        except ValueError:
+            return SessionCheck(method, None)
+        return SessionCheck(str(recorded.get("method") or method), at)
+    return SessionCheck(method, None)
 
 
 def needs_two_factor(

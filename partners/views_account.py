@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from django_otp import login as otp_login
 
 from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form
@@ -50,7 +49,7 @@ def two_factor_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
             add_to_form(form, error)
         else:
             request.session.pop(two_factor.SETUP_KEY_SESSION_KEY, None)
-            otp_login(request, device)
+            two_factor.session_verify(request, device)
             codes = two_factor.backup_codes_issue(user=request.user)
             request.session[two_factor.NEW_BACKUP_CODES_SESSION_KEY] = codes
             messages.success(
@@ -90,7 +89,7 @@ def two_factor_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
         except DomainError as error:
             add_to_form(form, error)
         else:
-            otp_login(request, device)
+            two_factor.session_verify(request, device)
             messages.success(request, "Code accepted. You will not be asked again this session.")
             return redirect(next_url or "two-factor")
     return render(
