@@ -6,23 +6,41 @@ PostgreSQL does the matching and ranking (``websearch_to_tsquery``, ``ts_rank``)
 highlighted excerpts (``ts_headline``). Excerpts are user text, so :func:`highlight` escapes
 them whole and only then turns the random markers PostgreSQL put around matches into
 ``<mark>`` elements: nothing a clause or proposal says can become markup.
+
+Excerpts (:func:`snippet`) are cut here rather than by ``ts_headline``'s word counts: they
+start where the sentence with the first match starts (or, in a long sentence, at a word with
+an ellipsis before it), end at a word boundary with an ellipsis when cut, and show a clause's
+terms as the agreement fills them (``[[breach_notice_hours]]`` reads "48"; a standard
+clause, which no agreement fills yet, names the term).
+
+Agreements are found by their words, by their reference or a fragment of it ("2026-002",
+``agreements.text.search_documents.reference_query``) and by the names of their parties.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
-from django.db.models import F, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from agreements import parameters
 from agreements.models import Agreement, Clause, ClauseOverride
-from agreements.selectors import agreements_visible_to
-from agreements.text.search_documents import CONFIG, agreement_document, override_document
+from agreements.selectors import agreements_visible_to, placeholder_values
+from agreements.text.search_documents import (
+    CONFIG,
+    agreement_document,
+    override_document,
+    reference_query,
+)
 from collaboratory.safe_html import sanitised
 from partners.models import Organisation, TrioMember
 from partners.selectors import AnyUser, organisations_visible_to, trios_visible_to
@@ -35,6 +53,8 @@ KINDS = {
     "changes": "Proposed clause text",
 }
 MAX_QUERY_LENGTH = 200
+SNIPPET_CHARS = 240  # about two lines of a result
+SNIPPET_LEAD = 120  # of them at most this many before the first match
 
 
 @dataclass(frozen=True)
@@ -44,11 +64,20 @@ class Markers:
 
     start: str
     stop: str
+    # Around a term's filled value (``[[breach_notice_hours]]`` -> "48"), made a
+    # <span class="term-value"> like the agreement page's terms.
+    term_start: str = "@@term@@"
+    term_stop: str = "@@/term@@"
 
     @classmethod
     def new(cls) -> Markers:
         token = secrets.token_hex(8)
-        return cls(start=f"@@hl{token}@@", stop=f"@@/hl{token}@@")
+        return cls(
+            start=f"@@hl{token}@@",
+            stop=f"@@/hl{token}@@",
+            term_start=f"@@tv{token}@@",
+            term_stop=f"@@/tv{token}@@",
+        )
 
 
 def highlight(text: str | None, markers: Markers) -> SafeString:
@@ -71,9 +100,88 @@ def highlight(text: str | None, markers: Markers) -> SafeString:
             out.append(part.replace(stop, ""))
     if open_mark:
         out.append("</mark>")
-    # Everything above is escaped text plus the literal <mark> and </mark> tags; nh3 makes
-    # sure of it.
-    return sanitised("".join(out))
+    html = "".join(out)
+    term_start, term_stop = str(escape(markers.term_start)), str(escape(markers.term_stop))
+    if html.count(term_start) == html.count(term_stop):  # snippet() puts them in pairs
+        html = html.replace(term_start, '<span class="term-value">').replace(term_stop, "</span>")
+    else:
+        html = html.replace(term_start, "").replace(term_stop, "")
+    # Everything above is escaped text plus the literal <mark>, </mark>, <span
+    # class="term-value"> and </span> tags; nh3 makes sure of it.
+    return sanitised(html)
+
+
+def _plain(text: str, markers: Markers) -> str:
+    for marker in (markers.start, markers.stop, markers.term_start, markers.term_stop):
+        text = text.replace(marker, "")
+    return text
+
+
+def _visible_length(text: str, markers: Markers) -> int:
+    return len(_plain(text, markers))
+
+
+def _fill_terms(text: str, markers: Markers, values: Mapping[str, Any] | None) -> str:
+    """``[[name]]`` as the agreement fills it (between term markers), or, without values (a
+    standard clause), the term's name. A match PostgreSQL marked inside the name is dropped."""
+    hl = f"(?:{re.escape(markers.start)}|{re.escape(markers.stop)})"
+    pattern = re.compile(rf"\[\[((?:[a-z0-9_]|{hl})+)\]\]")
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1).replace(markers.start, "").replace(markers.stop, "")
+        value = (values or {}).get(name)
+        if value in (None, ""):
+            words = f"the {parameters.label(name).lower()}" if name in parameters.TERMS else name
+            return f"{markers.term_start}{words}{markers.term_stop}"
+        return f"{markers.term_start}{parameters.filled(name, value)}{markers.term_stop}"
+
+    return pattern.sub(fill, text)
+
+
+_MARKDOWN = re.compile(r"(\*\*|__|^\s*(?:#{1,6}|[-*+]|\d+\.)\s+)", re.MULTILINE)
+_SENTENCE_END = re.compile(r"[.;:!?][\"'’”)\]]*$")
+
+
+def snippet(
+    text: str | None,
+    markers: Markers,
+    *,
+    values: Mapping[str, Any] | None = None,
+    limit: int = SNIPPET_CHARS,
+) -> SafeString:
+    """An excerpt of ``text`` (a ``ts_headline`` of the whole field, every match between
+    ``markers``) around its first match, as safe HTML: from the start of that match's
+    sentence (a long sentence from a word shortly before the match, after "…") to about
+    ``limit`` characters, cut after a word ("…") or at the end of a sentence; terms filled
+    from ``values``."""
+    text = _fill_terms(_MARKDOWN.sub("", text or ""), markers, values)
+    words: list[str] = []
+    ends: list[bool] = []  # whether words[i] ends a sentence or a paragraph
+    for line in text.splitlines():
+        line_words = line.split()
+        words += line_words
+        ends += [bool(_SENTENCE_END.search(_plain(w, markers))) for w in line_words]
+        if ends:
+            ends[-1] = True
+    if not words:
+        return highlight("", markers)
+    hit = next((i for i, w in enumerate(words) if markers.start in w), 0)
+    start = hit
+    while start > 0 and not ends[start - 1]:
+        start -= 1
+    lead = ""
+    if _visible_length(" ".join(words[start:hit]), markers) > SNIPPET_LEAD:
+        start = hit
+        while start > 0 and _visible_length(" ".join(words[start - 1 : hit]), markers) < 60:
+            start -= 1
+        lead = "… "
+    end = hit + 1
+    while end < len(words) and _visible_length(" ".join(words[start : end + 1]), markers) <= limit:
+        end += 1
+        if ends[end - 1] and _visible_length(" ".join(words[start:end]), markers) >= limit // 2:
+            break
+    tail = "" if end >= len(words) or ends[end - 1] else " …"
+    return highlight(lead + " ".join(words[start:end]) + tail, markers)
 
 
 @dataclass(frozen=True)
@@ -99,15 +207,8 @@ def _headline(field: str, query: SearchQuery, markers: Markers, **options) -> Se
 
 
 def _excerpt(field: str, query: SearchQuery, markers: Markers) -> SearchHeadline:
-    return _headline(
-        field,
-        query,
-        markers,
-        max_words=30,
-        min_words=12,
-        max_fragments=2,
-        fragment_delimiter=" … ",
-    )
+    """The whole field with every match marked; :func:`snippet` cuts the excerpt."""
+    return _whole(field, query, markers)
 
 
 def _whole(field: str, query: SearchQuery, markers: Markers) -> SearchHeadline:
@@ -123,17 +224,45 @@ def _visible_agreements(user: AnyUser, filters: Filters) -> QuerySet[Agreement]:
     return agreements
 
 
+class _AnyOf(Func):
+    """``field = ANY(array)``: with the array from a subquery, PostgreSQL computes it once
+    and the field's index serves it beside the full-text index (a plain ``IN (SELECT ...)``
+    would be a join the planner cannot OR with the full-text match)."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
+def _has_a_party_named(query: SearchQuery) -> _AnyOf:
+    organisations = Organisation.objects.annotate(
+        document=SearchVector("name", config=CONFIG)
+    ).filter(document=query)
+    trios = TrioMember.objects.filter(organisation__in=organisations).values("trio_id")
+    return _AnyOf(F("trio_id"), ArraySubquery(trios))
+
+
 def search_agreements(user: AnyUser, text: str, filters: Filters, markers: Markers) -> QuerySet:
-    query = _query(text)
+    """Agreements by their words (title, purpose), their reference or a fragment of it, and
+    their parties' names."""
+    words = _query(text)
+    reference = reference_query(text[:MAX_QUERY_LENGTH])
+    query = words | reference if reference is not None else words
     vector = agreement_document()  # GIN-indexed (agreements.models.Agreement.Meta)
+    party_names = ArraySubquery(
+        TrioMember.objects.filter(trio_id=OuterRef("trio_id"))
+        .order_by("role")
+        .values("organisation__name")
+    )
     return (
         _visible_agreements(user, filters)
-        .annotate(document=vector)
-        .filter(Q(document=query) | Q(reference__iexact=text.strip()))
+        .annotate(document=vector, party_named=_has_a_party_named(words))
+        .filter(Q(document=query) | Q(reference__iexact=text.strip()) | Q(party_named=True))
         .annotate(
             rank=SearchRank(vector, query),
             title_hl=_whole("title", query, markers),
-            purpose_hl=_excerpt("purpose", query, markers),
+            purpose_hl=_excerpt("purpose", words, markers),
+            party_names=party_names,
         )
         .select_related("trio__collaboratory")
         .order_by("-rank", "-updated_at", "pk")
@@ -210,9 +339,13 @@ def search_clauses(user: AnyUser, text: str, filters: Filters, markers: Markers)
 
 
 def search_changes(user: AnyUser, text: str, filters: Filters, markers: Markers) -> QuerySet:
-    """Clause text the parties proposed (clause overrides) in visible agreements."""
+    """Clause text the parties proposed (clause overrides) in visible agreements, each with
+    the number and heading of the clause it changes (or follows) in the standard."""
     query = _query(text)
     vector = override_document()  # GIN-indexed (agreements.models.ClauseOverride.Meta)
+    standard = Clause.objects.filter(
+        version_id=OuterRef("agreement__template_version_id"), key=OuterRef("clause_key")
+    )
     return (
         ClauseOverride.objects.filter(
             agreement_id__in=_visible_agreements(user, filters).values("pk")
@@ -221,12 +354,20 @@ def search_changes(user: AnyUser, text: str, filters: Filters, markers: Markers)
         .filter(document=query)
         .annotate(
             rank=SearchRank(vector, query),
+            heading_hl=_whole("heading", query, markers),
             body_hl=_excerpt("body", query, markers),
             rationale_hl=_excerpt("rationale", query, markers),
-            reference=F("agreement__reference"),
-            agreement_title=F("agreement__title"),
+            clause_number=Subquery(standard.values("number")[:1]),
+            clause_heading=Subquery(standard.values("heading")[:1]),
         )
-        .select_related("organisation")
+        .select_related("organisation", "agreement__trio")
+        # The parties' names fill [[district_name]] and the like in the excerpt.
+        .prefetch_related(
+            Prefetch(
+                "agreement__trio__members",
+                queryset=TrioMember.objects.select_related("organisation"),
+            )
+        )
         .order_by("-rank", "-created_at", "pk")
     )
 
@@ -244,3 +385,42 @@ def search(user: AnyUser, text: str, filters: Filters, markers: Markers) -> dict
     """One lazy queryset per kind the filters ask for (every kind when none is chosen)."""
     kinds = [filters.kind] if filters.kind in SEARCHES else list(SEARCHES)
     return {kind: SEARCHES[kind](user, text, filters, markers) for kind in kinds}
+
+
+#: Fields that hold a whole short value, marked where it matches.
+WHOLE_FIELDS = ("title_hl", "name_hl", "heading_hl")
+#: Fields cut to an excerpt around their first match.
+EXCERPT_FIELDS = ("purpose_hl", "description_hl", "body_hl", "rationale_hl")
+
+
+def _term_values(row: Any) -> Mapping[str, Any] | None:
+    """The values a proposal's text is read with: its agreement's, with the terms the
+    proposal changes at their proposed values. None for a standard clause."""
+    if not isinstance(row, ClauseOverride):
+        return None
+    values = dict(placeholder_values(row.agreement))
+    for name, change in (row.parameters or {}).items():
+        if isinstance(change, Mapping):
+            values[name] = parameters.from_json(name, change.get("to"))
+    return values
+
+
+def presented(rows: Any, markers: Markers) -> list:
+    """Each row's ``ts_headline`` fields as safe HTML: short ones marked whole, long ones
+    cut to a :func:`snippet` with their terms filled; a proposal also gets ``clause_title``,
+    the clause as the document names it."""
+    rows = list(rows)
+    for row in rows:
+        values = _term_values(row)
+        for name in WHOLE_FIELDS:
+            if hasattr(row, name):
+                setattr(row, name, highlight(getattr(row, name), markers))
+        for name in EXCERPT_FIELDS:
+            if hasattr(row, name):
+                setattr(row, name, snippet(getattr(row, name), markers, values=values))
+        if isinstance(row, ClauseOverride):
+            number = getattr(row, "clause_number", "") or ""
+            heading = getattr(row, "clause_heading", "") or ""
+            title = " ".join(p for p in (number, heading) if p) or "a clause"
+            setattr(row, "clause_title", title)  # noqa: B010 (an attribute only pages read)
+    return rows

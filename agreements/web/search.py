@@ -66,7 +66,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
                 {
                     "kind": filters.kind,
                     "label": search_module.KINDS[filters.kind],
-                    "rows": _highlighted(page.object_list, markers),
+                    "rows": search_module.presented(page.object_list, markers),
                     "more": False,
                 }
             )
@@ -77,7 +77,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
                     {
                         "kind": kind,
                         "label": search_module.KINDS[kind],
-                        "rows": _highlighted(rows[:PER_KIND_PREVIEW], markers),
+                        "rows": search_module.presented(rows[:PER_KIND_PREVIEW], markers),
                         "more": len(rows) > PER_KIND_PREVIEW,
                     }
                 )
@@ -97,24 +97,3 @@ def search_view(request: HttpRequest) -> HttpResponse:
             "query_without_kind": query.urlencode(),
         },
     )
-
-
-HIGHLIGHTED_FIELDS = (
-    "title_hl",
-    "purpose_hl",
-    "name_hl",
-    "description_hl",
-    "heading_hl",
-    "body_hl",
-    "rationale_hl",
-)
-
-
-def _highlighted(rows, markers: search_module.Markers) -> list:
-    """Turn each row's ts_headline excerpts into safe HTML (escaped, then <mark>ed)."""
-    rows = list(rows)
-    for row in rows:
-        for name in HIGHLIGHTED_FIELDS:
-            if hasattr(row, name):
-                setattr(row, name, search_module.highlight(getattr(row, name), markers))
-    return rows

@@ -134,8 +134,9 @@ def test_outsider_finds_nothing(client, demo, outsider):
 
 def test_search_query_counts(client, demo, django_assert_max_num_queries):
     client.force_login(demo["users"]["facilitator"])
-    # session, user, trios for the filter, one query per kind (5).
-    with django_assert_max_num_queries(8):
+    # session, user, trios for the filter, one query per kind (5), the parties of the
+    # agreements whose proposals matched (their names fill the excerpts' terms).
+    with django_assert_max_num_queries(9):
         assert client.get(reverse("search"), {"q": "data"}).status_code == 200
     # session, user, trios for the filter, count, page.
     with django_assert_max_num_queries(5):
@@ -166,3 +167,66 @@ def test_an_exact_reference_is_found_even_when_it_is_no_word(demo):
     user = demo["users"]["facilitator"]
     found = search.search_agreements(user, agreement.reference.lower(), Filters(), Markers.new())
     assert agreement in found
+
+
+@pytest.mark.parametrize("fragment", ["{year}-{number}", "{code}-{year}", "{number}", "{ref}"])
+def test_agreements_are_found_by_fragments_of_their_reference(demo, fragment):
+    agreement = demo["agreements"][NEGOTIATING]  # AIMS-2027-002 in the demo
+    code, year, number = agreement.reference.split("-")
+    text = fragment.format(code=code, year=year, number=number, ref=agreement.reference)
+    found = search.search_agreements(demo["users"]["director"], text, Filters(), Markers.new())
+    assert agreement in found, text
+    others = {a.reference for a in found}
+    assert all(number in r.split("-") for r in others) if fragment == "{number}" else True
+
+
+def test_agreements_are_found_by_a_party_name(demo):
+    director = demo["users"]["director"]
+    found = search.search_agreements(director, "Brightpath", Filters(), Markers.new())
+    assert demo["agreements"][NEGOTIATING] in found
+    for agreement in found:
+        assert "Brightpath Learning, Inc." in agreement.party_names
+
+
+def test_snippets_start_at_a_sentence_and_show_filled_terms(client, demo):
+    agreement = demo["agreements"][NEGOTIATING]
+    hours = agreement.breach_notice_hours
+    client.force_login(demo["users"]["counsel"])
+    response = client.get(reverse("search"), {"q": "cooperate investigation", "kind": "changes"})
+    rows = response.context["sections"][0]["rows"]
+    assert rows
+    page = response.content.decode()
+    assert "[[" not in page and "breach_notice_hours" not in page
+    assert "breach-notification" not in page.split('id="results-changes"')[1].replace(
+        "#clause-breach-notification", ""
+    )
+    assert "a change to 16. Security Incidents and Breach Notification" in page
+    # Counsel's proposal states its own window (24 hours), the vendor's the current one.
+    assert '<span class="term-value">24</span> hours' in page
+    assert f'<span class="term-value">{hours}</span> hours' in page
+    for row in rows:
+        text = str(row.body_hl)
+        assert text.startswith("Each Party") or text.startswith("… "), text
+
+
+def test_snippet_cuts_at_words_and_sentences():
+    markers = Markers.new()
+    sentence = "The district may audit the recipient once a year on thirty days notice."
+    text = (
+        "Preamble words that say nothing in particular. "
+        + "Filler " * 40
+        + f"and then the {markers.start}breach{markers.stop} happened "
+        "within [[breach_notice_hours]] hours of discovery. " + sentence * 5
+    )
+    html = str(search.snippet(text, markers, values={"breach_notice_hours": 48}))
+    assert html.startswith("… ") and "<mark>breach</mark>" in html
+    assert '<span class="term-value">48</span> hours' in html
+    assert html.endswith(" …") or html.endswith(".")
+    words = html.removeprefix("… ").removesuffix(" …").split()
+    assert words[0] in text.split() and words[-1] in text.split() + [sentence.split()[-1]]
+    short = str(
+        search.snippet(f"First. Second {markers.start}one{markers.stop} here. Third.", markers)
+    )
+    assert short == "Second <mark>one</mark> here. Third."  # whole sentences, the first left out
+    standard = str(search.snippet("Within [[breach_notice_hours]] hours.", markers))
+    assert standard == 'Within <span class="term-value">the breach notice window</span> hours.'
