@@ -56,9 +56,15 @@ def test_comparison_shows_the_summary_and_marks_the_inserted_clause(client, demo
 def test_comparison_flags_the_conflict_and_links_to_the_positions(client, demo):
     agreement = demo["agreements"][NEGOTIATING]
 
-    html = page(client, demo["users"]["vendor"], "agreement-compare", agreement.pk)
-
+    # Accepted changes only: nothing deviates yet (the proposals are all pending).
+    html = page(
+        client, demo["users"]["vendor"], "agreement-compare", agreement.pk, changes="accepted"
+    )
     assert "0 of 37 clauses deviate from the standard; 1 conflict; 0 inserted clauses." in html
+    # By default while negotiating, the pending proposals show (issue 17): the first of the two
+    # conflicting rewrites and the deletion of the audits clause.
+    html = page(client, demo["users"]["vendor"], "agreement-compare", agreement.pk)
+    assert "2 of 37 clauses deviate from the standard (1 modified, 1 deleted); 1 conflict" in html
     conflict_url = reverse("agreement-conflict", args=[agreement.pk, "breach-notification"])
     assert conflict_url in html
     assert "cmp-clause--conflict" in html
