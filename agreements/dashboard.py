@@ -35,7 +35,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat, Trim
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,6 +44,7 @@ from agreements.lifecycle import REMINDER_DAYS, REVIEWABLE
 from agreements.models import (
     Agreement,
     Approval,
+    Clause,
     ClauseOverride,
     ClauseReview,
     Document,
@@ -54,6 +55,7 @@ from agreements.models import (
     Status,
     Transition,
 )
+from agreements.negotiation.pending import names_in_words
 from agreements.review.clause_reviews import deviation_reviews, unreviewed_by_party
 from agreements.selectors import TEXT_PREFETCHES, agreements_visible_to
 from agreements.signing import termination
@@ -139,7 +141,7 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
             ).values("organisation_id")
         )
     )
-    unanswered = _count(
+    waiting_answers = (
         ClauseOverride.objects.filter(agreement_id=OuterRef("pk"), status=OverrideStatus.PROPOSED)
         .exclude(organisation_id__in=acting_organisations(user))
         .exclude(
@@ -150,6 +152,7 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
             )
         )
     )
+    unanswered = _count(waiting_answers)
     # Deviations exist only where a change was accepted; whether one still waits for the
     # user's party is the review page's question, answered below from the fetched text.
     review_due = Q(
@@ -169,6 +172,10 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
             needs_approval=not_approved,
             needs_signature=not_signed,
             unanswered=unanswered,
+            # Who proposed them, so the item says whose proposals wait for the user's answer.
+            proposers=ArraySubquery(
+                waiting_answers.order_by("organisation__name").values("organisation__name")
+            ),
             has_accepted_changes=Exists(
                 ClauseOverride.objects.filter(
                     agreement_id=OuterRef("pk"), status=OverrideStatus.ACCEPTED
@@ -209,7 +216,8 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
                 WaitingItem(
                     agreement,
                     "answer",
-                    f"Answer {n} proposal{'s' if n != 1 else ''} from the other parties",
+                    f"Answer {n} proposal{'s' if n != 1 else ''} from "
+                    + names_in_words(sorted(set(agreement.proposers))),
                     detail + "#pending-title",
                 )
             )
@@ -365,9 +373,29 @@ def recent_activity(user: AnyUser, *, limit: int = ACTIVITY_LIMIT) -> list[Activ
             first=F("organisation__name"),
             last=Value("", output_field=text),
             a=F("kind"),
+            # The clause as the document names it, never its key: an inserted clause by its
+            # heading; a changed one by the standard's label and heading ("7. Data security"),
+            # or, for a clause inserted earlier, by that insertion's heading.
             b=Case(
-                When(kind="insert", then=F("new_key")),
-                default=F("clause_key"),
+                When(kind="insert", then=F("heading")),
+                default=Coalesce(
+                    Subquery(
+                        Clause.objects.filter(
+                            version_id=OuterRef("agreement__template_version_id"),
+                            key=OuterRef("clause_key"),
+                        ).values(title=Trim(Concat("number", Value(" "), "heading")))[:1]
+                    ),
+                    Subquery(
+                        ClauseOverride.objects.filter(
+                            agreement_id=OuterRef("agreement_id"),
+                            kind="insert",
+                            new_key=OuterRef("clause_key"),
+                        )
+                        .order_by("-created_at")
+                        .values("heading")[:1]
+                    ),
+                    F("heading"),
+                ),
                 output_field=text,
             ),
         )
@@ -387,7 +415,8 @@ def recent_activity(user: AnyUser, *, limit: int = ACTIVITY_LIMIT) -> list[Activ
             what = f"{labels.get(a, a)} → {labels.get(b, b)}"
         else:
             actor = first
-            what = f"{verbs.get(a, a)} “{b}”"
+            named = f"“{b}”" if a == "insert" else b
+            what = f"{verbs.get(a, a)} {named or 'a clause'}"
         items.append(ActivityItem(at, kind, agreement_id, ref, title, actor, what))
     return items
 

@@ -20,8 +20,9 @@ from partners.models import Role
 
 # event -> (roles that hear about it, subject template)
 RULES: dict[str, tuple[tuple[str, ...], str]] = {
-    "override_proposed": ((Role.LEGAL,), "{ref}: {org} proposes a change to “{clause}”"),
-    "conflict": ((Role.LEGAL,), "{ref}: conflicting proposals on “{clause}”"),
+    # {clause} is the document's name for it ("7. Data security", agreements.text.titles).
+    "override_proposed": ((Role.LEGAL,), "{ref}: {org} proposes a change to {clause}"),
+    "conflict": ((Role.LEGAL,), "{ref}: conflicting proposals on {clause}"),
     "ready_for_review": ((Role.LEGAL,), "{ref} is ready for your legal review"),
     "approval_voided": ((Role.LEGAL,), "{ref}: your approval was voided"),
     "ready_to_sign": ((Role.SIGNATORY,), "{ref} is approved and ready to sign"),

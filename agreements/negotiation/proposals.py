@@ -40,6 +40,7 @@ from agreements.selectors import (
 from agreements.standards.services import _check_clause_text
 from agreements.text.consolidation import parameters_in, part_text, read_body, storable
 from agreements.text.entry import normalise_plain_text, normalise_text
+from agreements.text.titles import clause_titles, proposal_title
 from collaboratory.errors import DomainError
 from partners.models import Organisation, Role
 
@@ -287,7 +288,8 @@ def override_propose(
             if superseded.status == OverrideStatus.ACCEPTED:
                 _apply_terms(agreement, superseded, "from")
     fresh = reload(agreement)
-    clause_heading = target.heading
+    # Named as the document names it ("7. Data security"), never by its key.
+    clause_heading = proposal_title(override, clause_titles(text))
     notify(
         "override_proposed",
         fresh,

@@ -10,16 +10,16 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from agreements import extensions, lifecycle
+from agreements import extensions, lifecycle, parameters
 from agreements.access import User, acting_party
 from agreements.lifecycle import lock, reload, require_status
 from agreements.models import (
     Agreement,
     Approval,
-    OverrideStatus,
     Status,
 )
 from agreements.negotiation.coherence import identifiability_mismatches
+from agreements.negotiation.pending import party_names, pending_proposals
 from agreements.notifications import notify
 from agreements.selectors import (
     conflicts,
@@ -29,6 +29,7 @@ from agreements.selectors import (
 )
 from agreements.terms_check import term_problems
 from agreements.text.consolidation import ConsolidatedText
+from agreements.text.titles import clause_titles
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -69,20 +70,27 @@ def review_blockers(agreement: Agreement) -> list[str]:
     proposals, unfilled placeholders, open fill-in blanks (each named), no data element, and
     what the apps above agreements register in ``agreements.extensions.review_blockers``."""
     blockers = []
-    for key, overrides in conflicts(agreement).items():
-        names = " and ".join(sorted({o.organisation.name for o in overrides}))
-        blockers.append(f"Conflict on clause “{key}” between {names}: resolve it first.")
-    pending = [o for o in agreement.overrides.all() if o.status == OverrideStatus.PROPOSED]
-    pending = [o for o in pending if o.clause_key not in conflicts(agreement)]
-    for override in pending:
-        blockers.append(
-            f"{override.organisation.name}'s proposal on “{override.target_key}” still waits for "
-            "an answer."
-        )
     text = consolidated_text(agreement)
+    titles = clause_titles(text)
+    open_conflicts = conflicts(agreement)
+    for key, overrides in open_conflicts.items():
+        names = party_names(sorted({o.organisation for o in overrides}, key=lambda o: o.name))
+        blockers.append(
+            f"{names} propose different changes to {titles.get(key, 'a clause')}: "
+            "settle the conflict first."
+        )
+    for item in pending_proposals(agreement, titles):
+        if item.override.clause_key in open_conflicts:
+            continue
+        blockers.append(
+            f"{item.override.organisation.name}'s proposal on {item.title} waits for an answer "
+            f"from {item.waits_for_names}."
+        )
     if text.unfilled:
         blockers.append(
-            "Unfilled placeholders: " + ", ".join(f"[[{n}]]" for n in text.unfilled) + "."
+            "Terms not filled in yet: "
+            + ", ".join(parameters.label(name) for name in text.unfilled)
+            + "."
         )
     # Every blank is filled in or marked not applicable (agreements.text.document.blanks).
     blockers.extend(fillin.not_filled for fillin in text.open_blanks)

@@ -451,7 +451,9 @@ def clause_review_mark(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
         flash_error(request, error)
     else:
         messages.success(
-            request, f"“{review.clause_key}” marked {review.get_state_display().lower()}."
+            request,
+            f"Your organisation's review is saved: {review.get_state_display().lower()}, "
+            "for the clause as it stands now.",
         )
     return redirect(
         reverse("agreement-reviews", args=[agreement.pk]) + f"#review-{data['clause_key']}"

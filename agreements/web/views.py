@@ -16,10 +16,11 @@ from django.views.decorators.http import require_POST
 from agreements import parameters
 from agreements.access import parties_in_role, roles_by_party
 from agreements.history import agreement_timeline
-from agreements.models import Agreement, ClauseOverride, OverrideStatus
+from agreements.models import Agreement, ClauseOverride
 from agreements.negotiation import discussions, proposals
 from agreements.negotiation import services as negotiation
 from agreements.negotiation.actions import available_actions
+from agreements.negotiation.pending import pending_proposals, standing
 from agreements.review import services as review
 from agreements.review import tracked_changes
 from agreements.selectors import (
@@ -47,6 +48,7 @@ from agreements.text.document.html import HtmlRenderer
 from agreements.text.entry import normalise_text
 from agreements.text.glossary import TermMarker, glossary_for
 from agreements.text.placeholders import PlaceholderType, PlaceholderValue
+from agreements.text.titles import clause_titles
 from agreements.web import forms
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import with_json_prefetch
@@ -147,6 +149,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
         for member in parties(agreement)
     ]
     # Clause discussions: shared threads, and internal notes of the viewer's own parties only.
+    organisations = [m.organisation for m in parties(agreement)]
     threads = discussions.threads_by_clause(
         discussions.visible_among(agreement.comments.all(), mine)
     )
@@ -180,6 +183,8 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
                         )
                     ),
                     "terms": _proposal_terms(override),
+                    # Whom it waits for, and what the viewer's party answered.
+                    "standing": standing(override, organisations, mine),
                     "tracked": tracked[override.pk],
                 }
                 for override in overrides_by_key.get(clause.key, [])
@@ -200,7 +205,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
         "blockers": blockers,
         "actions": available_actions(agreement, held, blockers),
         "my_orgs": mine,
-        "pending": [o for o in agreement.overrides.all() if o.status == OverrideStatus.PROPOSED],
+        "pending": pending_proposals(agreement, clause_titles(text), mine),
         "propose_form": forms.OverrideProposeForm(),
         "reason_form": forms.ReasonForm(),
         "destruction_deadline": destruction_deadline(agreement),

@@ -185,7 +185,8 @@ def test_the_whole_lifecycle(new_agreement, users):
     refused(
         agreement,
         lambda: agreement_submit_for_review(agreement=agreement, by=director),
-        "Conflict on clause “breach-notification”",
+        "propose different changes to 16. Security Incidents and Breach Notification: settle "
+        "the conflict first.",
     )
     # Mandatory clauses cannot be deleted.
     refused(
@@ -455,7 +456,7 @@ def test_unfilled_placeholder_blocks_review(new_agreement, users):
     refused(
         new_agreement,
         lambda: agreement_submit_for_review(agreement=new_agreement, by=users["counsel"]),
-        "Unfilled placeholders: [[governing_state]].",
+        "Terms not filled in yet: Governing law.",
     )
 
 

@@ -95,7 +95,8 @@ def test_the_worker_emails_notifications_after_commit(demo, celery_worker):
         body="Each party self-insures.",
         rationale="Public body.",
     )
-    pending = Notification.objects.filter(subject__contains="“Insurance”")
+    # The clause as the document names it: its label and heading, never its key.
+    pending = Notification.objects.filter(subject__regex=r"proposes a change to \d+\. Insurance$")
     assert pending.exists()
     deadline = time.monotonic() + 30
     while pending.filter(sent_at__isnull=True).exists():

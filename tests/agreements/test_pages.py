@@ -133,7 +133,7 @@ def test_director_sees_conflict_and_pending_proposals(client, demo, agreements):
     client.force_login(demo["users"]["director"])
     page = client.get(detail(agreements[NEGOTIATING])).content.decode()
     assert "Conflict: several parties propose different changes." in page
-    assert "Conflict on clause “breach-notification”" in page
+    assert "propose different changes to 16. Security Incidents and Breach Notification" in page
     assert "Resolve the conflict" in page
     # The submit button is disabled and says why.
     assert 'disabled aria-describedby="why-submit"' in page
