@@ -203,12 +203,22 @@ class Walk:
         page = self.page
         page.set_viewport_size(PHONE)
         self.failures += [f"{name} at 390px: {what}" for what in page.evaluate(OVERFLOW)]
-        page.screenshot(path=str(self.folder / f"phone-{name}.png"), full_page=True)
+        self.screenshot(f"phone-{name}", PHONE)
         page.set_viewport_size(DESKTOP)
         self.failures += [f"{name}, axe: {v}" for v in axe_violations(page)]
         if self.desktop_screenshots:
-            page.screenshot(path=str(self.folder / f"desktop-{name}.png"), full_page=True)
+            self.screenshot(f"desktop-{name}", DESKTOP)
         self.checked.append(name)
+
+    def screenshot(self, name: str, viewport: ViewportSize) -> None:
+        """The page from its top, at most 12 screens long: an agreement's whole text is some
+        60 phone screens, and encoding that picture costs more than the checks themselves."""
+        height = min(self.page.evaluate("document.documentElement.scrollHeight"), 12 * 844)
+        self.page.screenshot(
+            path=str(self.folder / f"{name}.png"),
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": viewport["width"], "height": height},
+        )
 
     def visit(self, name: str, url: str) -> None:
         response = self.page.goto(url)
