@@ -54,7 +54,7 @@ KINDS = {
 }
 MAX_QUERY_LENGTH = 200
 SNIPPET_CHARS = 240  # about two lines of a result
-SNIPPET_LEAD = 120  # of them at most this many before the first match
+SNIPPET_LEAD = 180  # of them at most this many before the first match
 
 
 @dataclass(frozen=True)
@@ -357,6 +357,8 @@ def search_changes(user: AnyUser, text: str, filters: Filters, markers: Markers)
             heading_hl=_whole("heading", query, markers),
             body_hl=_excerpt("body", query, markers),
             rationale_hl=_excerpt("rationale", query, markers),
+            reference=F("agreement__reference"),
+            agreement_title=F("agreement__title"),
             clause_number=Subquery(standard.values("number")[:1]),
             clause_heading=Subquery(standard.values("heading")[:1]),
         )
