@@ -31,6 +31,7 @@ from agreements.models import (
     Status,
 )
 from agreements.notifications import notify
+from agreements.review.clause_reviews import clause_reviews_by_acceptance
 from agreements.review.services import text_changed
 from agreements.selectors import (
     conflicts,
@@ -370,6 +371,8 @@ def override_respond(
     if override.status == OverrideStatus.ACCEPTED:
         _apply_terms(agreement, override, "to")
         text_changed(agreement, by=by, reason="a proposed change was accepted")
+        # Proposing or accepting the change counts as each party's review of the new text.
+        clause_reviews_by_acceptance(agreement=agreement, override=override)
     return override
 
 

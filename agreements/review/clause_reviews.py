@@ -1,8 +1,19 @@
 """Per-clause legal review: each party's legal team marks a deviating clause reviewed or
 accepted, with a comment, and sees which deviations still wait for whom.
 
+One notion of review, whichever way it is given:
+
+* **Reviewed**: the party's legal team read the clause as it stands (marked on the review page).
+* **Accepted**: the party agrees to the clause as it stands: marked on the review page, or by
+  taking part in the accepted proposal that produced it. When a proposal is accepted, the
+  proposer (who wrote it) and every party that accepted it have accepted the clause's new
+  text, so ``clause_reviews_by_acceptance`` records that for each of them.
+* **Not reviewed**: no mark of the party holds for the clause's text now.
+
 A review belongs to one text of the clause (``ClauseReview.clause_hash``): when the clause
-changes again, earlier reviews of it no longer count and the clause needs review anew.
+changes again (another accepted proposal, a withdrawn one, or a new value of a term it states),
+earlier reviews are kept but no longer count ("reviewed an earlier text") and the clause needs
+review anew; a change accepted by every party is, by the rule above, reviewed by every party.
 """
 
 from __future__ import annotations
@@ -14,7 +25,14 @@ from django.db import transaction
 
 from agreements.access import User, acting_party
 from agreements.lifecycle import REVIEWABLE
-from agreements.models import Agreement, ClauseReview, ReviewState
+from agreements.models import (
+    Agreement,
+    ClauseOverride,
+    ClauseReview,
+    OverrideResponse,
+    OverrideStatus,
+    ReviewState,
+)
 from agreements.review.selectors import agreement_comparison
 from agreements.selectors import parties, with_agreement_detail
 from agreements.text.comparisons import ClauseComparison, Comparison
@@ -77,6 +95,53 @@ def clause_review_mark(
     return review
 
 
+@transaction.atomic
+def clause_reviews_by_acceptance(
+    *, agreement: Agreement, override: ClauseOverride
+) -> list[ClauseReview]:
+    """Accepting a proposal counts as reviewing the clause it changes: once ``override`` is
+    accepted, its proposer and every party that accepted it get an "accepted" review of the
+    clause's text now (replacing their earlier marks, which were of another text). A clause that
+    reads as the standard again has nothing to review. Called by ``override_respond`` when
+    the last answer makes the proposal accepted."""
+    if override.status != OverrideStatus.ACCEPTED:
+        return []
+    agreement = with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
+    row = next(
+        (r for r in agreement_comparison(agreement).changed_rows if r.key == override.target_key),
+        None,
+    )
+    if row is None:
+        return []
+    by_party: dict[int, tuple[User | None, str]] = {
+        override.organisation_id: (override.proposed_by, "")
+    }
+    for answer in OverrideResponse.objects.filter(override=override, decision="accept"):
+        by_party[answer.organisation_id] = (answer.user, answer.comment)
+    existing = {
+        r.organisation_id: r
+        for r in ClauseReview.objects.filter(agreement=agreement, clause_key=row.key)
+    }
+    reviews = []
+    for organisation_id, (user, comment) in by_party.items():
+        review = existing.get(organisation_id) or ClauseReview(
+            agreement=agreement, clause_key=row.key, organisation_id=organisation_id
+        )
+        review.user = user
+        review.state = ReviewState.ACCEPTED
+        review.comment = comment
+        review.clause_hash = row.review_hash
+        review.full_clean()
+        review.save()
+        reviews.append(review)
+    return reviews
+
+
+def deviation_title(row: ClauseComparison) -> str:
+    """A deviating clause as the document names it ("7. Data security"), also when deleted."""
+    return " ".join(part for part in (row.number or row.old_number, row.heading) if part)
+
+
 # --- Which deviations still wait for whom -------------------------------------------------
 
 
@@ -102,6 +167,10 @@ class PartyReview:
 class DeviationReview:
     row: ClauseComparison
     parties: tuple[PartyReview, ...]
+
+    @property
+    def title(self) -> str:
+        return deviation_title(self.row)
 
     @property
     def waiting_for(self) -> list[Organisation]:
@@ -139,7 +208,8 @@ def deviation_reviews(
 
 
 def unreviewed_by_party(reviews: list[DeviationReview]) -> list[tuple[Organisation, list[str]]]:
-    """Each party with the keys of the deviations it has not reviewed in their current text."""
+    """Each party with the keys of the deviations it has not reviewed in their current text
+    (the page names them by ``deviation_title``)."""
     waiting: dict[int, tuple[Organisation, list[str]]] = {}
     for deviation in reviews:
         for party in deviation.parties:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from django.urls import reverse
 
 from agreements import dashboard
 from agreements.access import acting_parties
-from agreements.models import Agreement
+from agreements.models import Agreement, ClauseReview
 from agreements.negotiation.services import agreement_update
 from agreements.review.clause_reviews import clause_review_mark
 from agreements.selectors import with_agreement_detail
@@ -19,6 +20,15 @@ from partners.models import Role
 
 IN_REVIEW = "Adaptive Practice Outcomes Study 2026-2028"
 LEGAL_USERS = ("director", "counsel", "vendor")
+
+
+@pytest.fixture
+def deviating(deviating):
+    """The accepted change to "term" with nobody's review recorded, as an agreement whose
+    change was accepted before acceptance counted as review has it: these tests are about
+    marking by hand (tests/agreements/test_review_notion.py covers review by acceptance)."""
+    ClauseReview.objects.filter(agreement=deviating).delete()
+    return deviating
 
 
 def fresh(agreement: Agreement) -> Agreement:
