@@ -118,3 +118,29 @@ def notify(
     # deliver_notifications run (beat) sends them, and the user's action still succeeds.
     transaction.on_commit(deliver_notifications.delay, robust=True)
     return rows
+
+
+# --- the reader's side ------------------------------------------------------------------------
+
+INBOX_SIZE = 50
+
+
+def notifications_for(user) -> list[Notification]:
+    """The newest notifications addressed to ``user`` (their own rows only), with the
+    agreement's reference."""
+    return list(
+        Notification.objects.filter(recipient=user)
+        .select_related("agreement")
+        .order_by("-created_at", "-id")[:INBOX_SIZE]
+    )
+
+
+@transaction.atomic
+def notifications_mark_read(*, user, notifications: Iterable[Notification]) -> int:
+    """Mark ``user``'s own notifications among ``notifications`` read (once: the first time
+    stays recorded)."""
+    from django.utils import timezone
+
+    return Notification.objects.filter(
+        recipient=user, pk__in=[n.pk for n in notifications], read_at__isnull=True
+    ).update(read_at=timezone.now())

@@ -81,6 +81,7 @@ urlpatterns = [
         views_discussions.negotiation_record_pdf,
         name="negotiation-record",
     ),
+    path("notifications/", views_discussions.notification_list, name="notification-list"),
     path(
         "agreements/<uuid:pk>/submit/",
         views.agreement_submit_for_review,

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from agreements import notifications
 from agreements.models import Agreement, CommentVisibility
 from agreements.negotiation import discussions, record
 from agreements.selectors import agreement_detail_for_user, consolidated_text
@@ -186,3 +187,15 @@ def negotiation_record_pdf(request: AuthenticatedHttpRequest, pk) -> HttpRespons
         f'attachment; filename="{agreement.reference}-negotiation-record.pdf"'
     )
     return response
+
+
+@login_required
+@require_GET
+def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The signed-in person's own notifications, newest first ("Maya Okafor mentioned you on
+    7. Audits"); opening the page marks them read. Queries: session, user, the notifications
+    with their agreements, the update."""
+    rows = notifications.notifications_for(request.user)
+    unread = {n.pk for n in rows if n.read_at is None}
+    notifications.notifications_mark_read(user=request.user, notifications=rows)
+    return render(request, "agreements/notification_list.html", {"rows": rows, "unread": unread})

@@ -443,6 +443,20 @@ def test_strangers_get_404_for_the_record(client, demo, outsider, users):
         assert client.get(reverse("negotiation-record", args=[lakeshore.pk])).status_code == 404
 
 
+def test_the_notifications_page_lists_only_ones_own_and_marks_them_read(client, agreement, users):
+    discussions.discussion_start(
+        agreement=agreement, by=users["director"], clause_key=CLAUSE, body="@vendor see this."
+    )
+    client.force_login(users["vendor"])
+    page = client.get(reverse("notification-list")).content.decode()
+    assert "Maya Okafor mentioned you on " + _title(agreement) in page
+    assert not Notification.objects.filter(recipient=users["vendor"], read_at=None).exists()
+    client.force_login(users["counsel"])
+    assert (
+        "Maya Okafor mentioned you" not in client.get(reverse("notification-list")).content.decode()
+    )
+
+
 def test_the_old_comment_endpoint_still_adds_a_shared_comment(agreement, users):
     client = Client()
     client.force_login(users["director"])

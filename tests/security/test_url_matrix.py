@@ -249,6 +249,8 @@ MATRIX: dict[str, Entry] = {
     "discussion-reopen": Entry(
         {"GET": NOT_ALLOWED, "POST": seen(302)}, _k(pk="negotiating", comment_id="comment")
     ),
+    # Everyone's own notifications (no object: nobody sees another's).
+    "notification-list": Entry({"GET": same(roles(200))}),
     "negotiation-record": Entry(
         {"GET": seen(200)}, AGREEMENT, stubs=("agreements.negotiation.record.render_record_pdf",)
     ),
@@ -998,10 +1000,14 @@ def _write(name: str, world: dict):
     review = Agreement.objects.get(pk=own["agreement"])
     signing = _signing_agreement()
     if name == "approve":
-        return reverse("agreement-approve", args=[review.pk]), {"text_hash": review.text_hash}
+        return reverse("agreement-approve", args=[review.pk]), {
+            "text_hash": review.text_hash,
+            "confirmed": "on",
+        }
     if name == "sign":
         return reverse("agreement-sign", args=[signing.pk]), {
             "text_hash": signing.text_hash,
+            "signer_title": "Superintendent",
             "typed_name": "Tom Beringer",
             "intent_confirmed": "on",
         }
