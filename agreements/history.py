@@ -13,12 +13,14 @@ status, and why) and the documents rendered. The hash-chained technical record s
 audit trail page (``agreements/web/audit_trail.py``).
 
 Internal notes (``CommentVisibility.INTERNAL``) reach only the people who act for the
-author's organisation: :func:`comment_visible` is the one check, on the event's row data.
+author's organisation: :func:`comment_visible` applies the discussions' one rule
+(``agreements.negotiation.discussions.comment_is_visible``) to the event's row data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from django.utils import timezone
 from pghistory.models import MiddlewareEvents
 
 from agreements import parameters
-from agreements.access import User, acting_parties
+from agreements.access import User
 from agreements.models import (
     Agreement,
     Clause,
@@ -47,8 +49,11 @@ from agreements.models import (
     Status,
     Transition,
 )
+from agreements.negotiation import discussions
+from agreements.negotiation.discussions import comment_is_visible
 from agreements.selectors import consolidated_text, placeholder_values
 from agreements.text.placeholders import PLACEHOLDER_RE
+from agreements.text.titles import clause_titles
 from partners.models import Membership, Organisation
 
 AUTOMATIC = "Collaboratory (automatic)"
@@ -88,11 +93,11 @@ class HistoryDay:
 
 def comment_visible(data: Mapping[str, Any], viewer_organisations: Collection[int]) -> bool:
     """Whether a comment's row (an event's data) may be shown to someone acting for
-    ``viewer_organisations``: a shared comment to everyone who sees the agreement, an internal
-    note only to its author's organisation."""
-    return (
-        data.get("visibility") != CommentVisibility.INTERNAL
-        or data.get("organisation_id") in viewer_organisations
+    ``viewer_organisations``: the discussions' one rule (``comment_is_visible``) on it."""
+    return comment_is_visible(
+        visibility=data.get("visibility") or CommentVisibility.PARTIES,
+        organisation_id=data.get("organisation_id"),
+        viewer_organisations=viewer_organisations,
     )
 
 
@@ -121,7 +126,8 @@ class _Story:
 
     def __init__(self, agreement: Agreement, events: list[Any], user_ids: set[int]) -> None:
         self.agreement = agreement
-        self.clauses = _clause_names(agreement)
+        self.standard: dict[str, str] = {}
+        self.clauses = _clause_names(agreement, self.standard)
         self.values = placeholder_values(agreement)
         self.organisations = dict(
             Organisation.objects.filter(trios=agreement.trio_id).values_list("id", "name")
@@ -148,7 +154,9 @@ class _Story:
             )
         }
 
-    def filled(self, text: Any, changes: Mapping[str, Any] | None = None) -> str:
+    def filled(
+        self, text: Any, changes: Mapping[str, Any] | None = None, *, whole: bool = False
+    ) -> str:
         """``text`` with its terms as the agreement fills them, a proposal's own ``changes``
         (``ClauseOverride.parameters``) taking their proposed values."""
         values = dict(self.values)
@@ -162,10 +170,34 @@ class _Story:
                 return parameters.label(match.group(1)).lower()
             return parameters.filled(match.group(1), value)
 
-        return _excerpt(PLACEHOLDER_RE.sub(fill, str(text or "")))
+        filled = PLACEHOLDER_RE.sub(fill, str(text or ""))
+        return filled if whole else _excerpt(filled)
 
     def organisation(self, organisation_id: Any) -> str:
         return self.organisations.get(organisation_id, "a party")
+
+    def changed_words(
+        self, key: str, body: str, changes: Mapping[str, Any] | None
+    ) -> list[tuple[str, str]]:
+        """What a proposed text adds to and removes from the standard's clause, word by word
+        with terms filled: ("Adds", "…"), ("Removes", "…"); the whole text for a clause the
+        standard does not have."""
+        before = self.filled(self.standard.get(key, ""), None, whole=True).split()
+        after = self.filled(body, changes, whole=True).split()
+        if not before:
+            return [("Proposed text", _excerpt(" ".join(after)))]
+        told: dict[str, list[str]] = {"Adds": [], "Removes": []}
+        matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+        for op, a1, a2, b1, b2 in matcher.get_opcodes():
+            if op in ("replace", "delete"):
+                told["Removes"].append(" ".join(before[a1:a2]))
+            if op in ("replace", "insert"):
+                told["Adds"].append(" ".join(after[b1:b2]))
+        return [
+            (label, _excerpt(" … ".join(f"“{p}”" for p in parts)))
+            for label, parts in told.items()
+            if parts
+        ] or [("Proposed text", "the standard's text, unchanged")]
 
     def clause(self, key: str) -> str:
         return self.clauses.get(key) or "a clause no longer in the text"
@@ -207,22 +239,21 @@ def _proposal_noun(kind: str, heading: str, clause: str) -> str:
     return f"change to {clause}"
 
 
-def _clause_names(agreement: Agreement) -> dict[str, str]:
+def _clause_names(agreement: Agreement, standard: dict[str, str]) -> dict[str, str]:
     """Every clause key the history may mention, named as the document shows it: the
-    consolidated text first, then the standard's clauses (a clause since deleted), then
-    the headings parties proposed for clauses they inserted."""
+    consolidated text (``agreements.text.titles``, deleted clauses too) over the standard's
+    clauses and the headings parties proposed for clauses they inserted. ``standard`` gets
+    the standard's text of each clause."""
     names: dict[str, str] = {}
-    for key, number, heading in Clause.objects.filter(
+    for key, number, heading, body in Clause.objects.filter(
         version_id=agreement.template_version_id
-    ).values_list("key", "number", "heading"):
+    ).values_list("key", "number", "heading", "body"):
         names[key] = " ".join(p for p in (number, heading) if p)
+        standard[key] = body
     for override in ClauseOverride.objects.filter(agreement=agreement, kind=OverrideKind.INSERT):
         if override.heading:
             names.setdefault(override.new_key, override.heading)
-    for clause in consolidated_text(agreement).clauses:
-        title = " ".join(p for p in (clause.number, clause.heading) if p)
-        if title:
-            names[clause.key] = title
+    names.update(clause_titles(consolidated_text(agreement)))
     return names
 
 
@@ -322,7 +353,9 @@ def _entries_for(event: Any, story: _Story, viewer_organisations: Collection[int
         noun = _proposal_noun(data.get("kind", ""), data.get("heading", ""), clause)
         if insert:
             body, changes = data.get("body"), data.get("parameters")
-            details = [("Proposed text", story.filled(body, changes))] if body else []
+            details = story.changed_words(data.get("clause_key", ""), body, changes) if body else []
+            if data.get("kind") == OverrideKind.INSERT and body:
+                details = [("Proposed text", story.filled(body, changes))]
             details += _term_details(data.get("parameters"))
             details.append(("Why", _excerpt(data.get("rationale"))))
             return [
@@ -476,7 +509,7 @@ def agreement_history(
         ]
     transitions = list(agreement.transitions.order_by("at"))
     story = _Story(agreement, events, {t.by_id for t in transitions if t.by_id})
-    viewer_organisations = acting_parties(viewer, agreement)
+    viewer_organisations = discussions.viewer_organisations(agreement, viewer)
     entries: list[HistoryEntry] = []
     # Rows written in one transaction share its time: within it, the agreement's creation
     # comes first and each table's events in the order they were written.

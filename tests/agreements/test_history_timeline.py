@@ -74,6 +74,8 @@ def test_a_negotiation_reads_as_sentences_with_clause_names_and_filled_terms(
     assert "data-retention" not in page and "[[" not in page
     assert "retention_days" not in page and "snake" not in page
     assert "180 days" in page  # the proposal's terms, filled
+    # What the proposal changes in the standard's clause, not the clause's first lines.
+    assert "<dt>Adds</dt><dd>“Copies held by subcontractors are destroyed on the same day.”" in page
     assert '<h2 id="history-day-1"' in page  # grouped by day
     audit = reverse("agreement-audit-trail", args=[agreement.pk])
     assert f'<a href="{audit}">technical audit trail (hash chain)</a>' in page
