@@ -94,7 +94,7 @@ PAGES: list[MainPage] = [
     MainPage("consent-record", "director", _agreement(ACTIVE, "consent-record")),
     MainPage("consent-import", "director", _agreement(ACTIVE, "consent-import")),
     MainPage("search-clauses", "director", _url("search", query="?q=breach+notification")),
-    MainPage("search-reference", "director", _url("search", query="?q=2026")),
+    MainPage("search-reference", "director", _url("search", query="?q=2026-002")),
     MainPage("calendar", "director", _url("calendar-settings")),
     MainPage("trio", "director", _url("trio-detail", "aims", "adaptive-practice")),
     MainPage("organisation", "director", _url("organisation-detail", "riverbend-usd")),
@@ -104,7 +104,22 @@ PAGES: list[MainPage] = [
     MainPage("document-verification", "director", _url("document-verification")),
     # University counsel: negotiates, with proposals on both sides and a conflict.
     MainPage("agreement-negotiating", "counsel", _agreement(NEGOTIATING, "agreement-detail")),
+    MainPage(
+        "agreement-negotiating-against-standard",
+        "counsel",
+        lambda demo: _agreement(NEGOTIATING, "agreement-detail")(demo) + "?against=standard",
+    ),
     MainPage("compare-negotiating", "counsel", _agreement(NEGOTIATING, "agreement-compare")),
+    MainPage(
+        "compare-negotiating-side-by-side",
+        "counsel",
+        lambda demo: _agreement(NEGOTIATING, "agreement-compare")(demo) + "?view=side",
+    ),
+    MainPage(
+        "compare-negotiating-accepted-only",
+        "counsel",
+        lambda demo: _agreement(NEGOTIATING, "agreement-compare")(demo) + "?changes=accepted",
+    ),
     MainPage(
         "conflict",
         "counsel",
@@ -186,6 +201,35 @@ def axe_violations(page: Page) -> list[str]:
         + "; ".join(" ".join(n["target"]) for n in v["nodes"][:4])
         for v in result["violations"]
     ]
+
+
+def _start_discussions(demo: dict) -> None:
+    """Clause discussions on the negotiating agreement, as counsel sees them: a shared question
+    that @mentions counsel with counsel's answer, and an internal note of counsel's own."""
+    from agreements.models import CommentVisibility
+    from agreements.negotiation.discussions import discussion_reply, discussion_start
+
+    agreement, users = demo["agreements"][NEGOTIATING], demo["users"]
+    question = discussion_start(
+        agreement=agreement,
+        by=users["vendor"],
+        clause_key="audits",
+        body="@counsel would a current SOC 2 Type II report satisfy the audit right for the "
+        "matters it covers? https://example.org/trust/soc2-type-ii-report-2026-summary.pdf",
+    )
+    discussion_reply(
+        comment=question,
+        by=users["counsel"],
+        body="It would, if the report is less than a year old and names the systems holding "
+        "Shared Data.",
+    )
+    discussion_start(
+        agreement=agreement,
+        by=users["counsel"],
+        clause_key="breach-notification",
+        body="Internal: we could settle for 48 hours if the vendor notifies on suspicion.",
+        visibility=CommentVisibility.INTERNAL,
+    )
 
 
 class Walk:
@@ -281,6 +325,7 @@ def test_every_main_page_fits_a_phone_and_passes_axe(page: Page, live_server, de
     # while fixing them; unset, every page is checked.
     only = {n for n in os.environ.get("PHONE_PAGES", "").split(",") if n}
     pages = [p for p in PAGES if not only or p.name in only]
+    _start_discussions(demo)
     walk = Walk(page, folder)
     who: str | None = None
     for main_page in pages:
