@@ -29,6 +29,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from agreements.models import Agreement, DocumentKind, Status
 from agreements.selectors import parties
+from agreements.signing.selectors import authentication_text
 from agreements.term_sheet import key_terms
 from agreements.terms import destruction_deadline
 from agreements.text.consolidation import SCHEDULE_KEY, ConsolidatedText
@@ -149,6 +150,8 @@ def document_context(
             "user_agent": a.user_agent or "not recorded",
             "text_hash": a.text_hash,
             "note": a.voided_reason if a.voided_at else "",
+            "title": "",
+            "authentication": "",
         }
         for a in agreement.approvals.all()
     ] + [
@@ -162,6 +165,8 @@ def document_context(
             "user_agent": s.user_agent or "not recorded",
             "text_hash": s.text_hash,
             "note": s.intent_statement,
+            "title": s.signer_title,
+            "authentication": authentication_text(s),
         }
         for s in agreement.signatures.all()
     ]

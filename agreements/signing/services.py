@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from agreements import lifecycle
 from agreements.access import User, acting_parties, acting_party
-from agreements.choices import TerminationGround
+from agreements.choices import AuthMethod, TerminationGround
 from agreements.events import emit
 from agreements.lifecycle import REMINDER_DAYS, lock, require_status
 from agreements.models import (
@@ -30,20 +30,48 @@ from agreements.selectors import (
 )
 from agreements.signing import termination
 from agreements.terms import destruction_deadline, end_date, end_date_sql
+from agreements.text.placeholders import format_date
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from partners.models import Role, TrioRole
 
-INTENT_STATEMENT = (
-    "I, {name}, sign this agreement on behalf of {organisation}. I intend my typed name to be "
-    "my signature, I am authorised to bind {organisation}, and I have read the text identified "
-    "by SHA-256 {text_hash}."
-)
+
+def text_version(agreement: Agreement) -> str:
+    """Which text a signatory signs, in words: "version of 3 December 2026, on the standard
+    AIMS Standard Three-Party DSA v3". The date is the day the text was frozen for legal
+    review (the last move to review with this text); every approval and signature is of it."""
+    frozen = next(
+        (
+            t.at
+            for t in reversed(agreement.transitions.all())
+            if t.to_status == Status.IN_REVIEW and t.text_hash == agreement.text_hash
+        ),
+        None,
+    )
+    day = timezone.localdate(frozen) if frozen else timezone.localdate(agreement.status_changed_at)
+    return f"version of {format_date(day)}, on the standard {agreement.template_version}"
 
 
-def intent_statement(*, name: str, organisation: str, text_hash: str) -> str:
-    return INTENT_STATEMENT.format(name=name, organisation=organisation, text_hash=text_hash)
+def _sentence(text: str) -> str:
+    """``text`` ended with one full stop: a name such as "Brightpath Learning, Inc." already
+    has one."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def intent_statement(*, agreement: Agreement, name: str, title: str, organisation: str) -> str:
+    """What the signatory declares, in plain words: who signs, in which capacity, which
+    agreement (title and reference) in which version, for whom. The text's SHA-256 is kept
+    beside it on the signature (``Signature.text_hash``) rather than read out in it."""
+    who = f"{name}, {title} of {organisation}" if title.strip() else name
+    return (
+        f"I, {who}, sign the agreement “{agreement.title}” ({agreement.reference}), "
+        f"{text_version(agreement)}, on behalf of {organisation}, and agree to be bound by it. "
+        + _sentence(
+            f"I intend my typed name to be my signature, and I am authorised to bind {organisation}"
+        )
+    )
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -61,9 +89,14 @@ def agreement_sign(
     ip_address: str | None = None,
     user_agent: str = "",
     organisation_id: int | None = None,
+    signer_title: str = "",
+    auth_method: str = "",
+    authenticated_at: dt.datetime | None = None,
 ) -> Signature:
-    """A party's signatory signs the approved text with an explicit statement of intent.
-    The last signature makes the agreement active."""
+    """A party's signatory signs the approved text with an explicit statement of intent,
+    naming their title. ``auth_method`` and ``authenticated_at`` record how the signer's
+    session proved who they are (password, plus an authenticator app or a backup code) and
+    when, for the audit certificate. The last signature makes the agreement active."""
     agreement = lock(agreement)
     require_status(agreement, (Status.SIGNING,), "sign")
     organisation_id = acting_party(by, agreement, Role.SIGNATORY, organisation_id=organisation_id)
@@ -74,6 +107,7 @@ def agreement_sign(
             code="stale_text",
         )
     full_name = by.get_full_name() or by.get_username()
+    signer_title = " ".join(signer_title.split())
     errors: dict[str, str] = {}
     if not _same_name(typed_name, full_name):
         errors["typed_name"] = f"Type your full name exactly as “{full_name}” to sign."
@@ -81,6 +115,8 @@ def agreement_sign(
         errors["intent_confirmed"] = "Tick the box to confirm you intend to sign."
     if errors:
         raise DomainError(errors, code="intent_missing")
+    if auth_method and auth_method not in AuthMethod.values:
+        raise DomainError(f"Unknown way of authenticating: {auth_method!r}.", code="invalid")
     if any(s.organisation_id == organisation_id for s in agreement.signatures.all()):
         raise DomainError("Your organisation has already signed this agreement.")
     organisation = next(
@@ -91,9 +127,15 @@ def agreement_sign(
         organisation_id=organisation_id,
         user=by,
         typed_name=" ".join(typed_name.split()),
+        signer_title=signer_title,
         intent_statement=intent_statement(
-            name=full_name, organisation=organisation.name, text_hash=current
+            agreement=agreement,
+            name=full_name,
+            title=signer_title,
+            organisation=organisation.name,
         ),
+        auth_method=auth_method,
+        authenticated_at=authenticated_at,
         text_hash=current,
         ip_address=ip_address,
         user_agent=user_agent[:500],
@@ -106,6 +148,8 @@ def agreement_sign(
         payload={
             "signature_id": signature.pk,
             "typed_name": signature.typed_name,
+            "signer_title": signature.signer_title,
+            "auth_method": auth_method,
             "text_hash": current,
             "ip_address": ip_address,
         },

@@ -95,10 +95,21 @@ class TerminateForm(forms.Form):
 
 class ApproveForm(forms.Form):
     text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Approving is a commitment: the page asks for it to be confirmed (no JavaScript needed).
+    confirmed = forms.BooleanField(
+        required=False, label="I have read this text and approve it for my organisation."
+    )
 
 
 class SignForm(forms.Form):
     text_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    signer_title = NormalisedCharField(
+        max_length=200,
+        label="Your title",
+        error_messages={
+            "required": "Give your title, e.g. “Superintendent”: it goes on the record."
+        },
+    )
     typed_name = NormalisedCharField(max_length=200, label="Type your full name")
     intent_confirmed = forms.BooleanField(
         required=False, label="I intend my typed name to be my signature on this agreement."

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from agreements import parameters
 from agreements.access import parties_in_role, roles_by_party
+from agreements.choices import AuthMethod
 from agreements.history import agreement_timeline
 from agreements.models import Agreement, ClauseOverride
 from agreements.negotiation import discussions, proposals
@@ -23,6 +24,7 @@ from agreements.negotiation.actions import available_actions
 from agreements.negotiation.pending import pending_proposals, standing
 from agreements.review import services as review
 from agreements.review import tracked_changes
+from agreements.review.selectors import agreement_comparison
 from agreements.selectors import (
     agreement_detail_for_user,
     agreement_list_for_user,
@@ -35,6 +37,7 @@ from agreements.selectors import (
 )
 from agreements.signing import services as signing
 from agreements.signing import termination
+from agreements.signing.selectors import authentication_phrase, last_signer_title
 from agreements.term_sheet import key_terms
 from agreements.terms import destruction_deadline
 from agreements.text.consolidation import (
@@ -56,7 +59,7 @@ from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
 from partners.http import AuthenticatedHttpRequest
 from partners.models import Role
 from partners.selectors import trios_visible_to
-from partners.two_factor import WHY_SIGN, needs_two_factor
+from partners.two_factor import WHY_SIGN, needs_two_factor, session_check
 
 AGREEMENTS_PER_PAGE = 25
 
@@ -213,6 +216,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
             agreement, parties_in_role(held, termination.TERMINATORS)
         ),
         "key_terms": key_terms(agreement),
+        "text_version": signing.text_version(agreement),
         "discussion": discussions.page_context(agreement, mine),
         "against": against,
     }
@@ -440,6 +444,10 @@ def agreement_reopen(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
 def agreement_approve(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     form = forms.ApproveForm(request.POST)
     text_hash = form.cleaned_data["text_hash"] if form.is_valid() else ""
+    if form.is_valid() and not form.cleaned_data["confirmed"]:
+        agreement = get_object_or_404(agreements_visible_to(request.user), pk=pk)
+        messages.error(request, "Tick the box to confirm you approve this text, then approve.")
+        return redirect(reverse("agreement-detail", args=[agreement.pk]) + "#next-title")
     return _act(
         request,
         pk,
@@ -463,17 +471,24 @@ def agreement_approve(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
 def agreement_sign(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
     text = consolidated_text(agreement)
-    form = forms.SignForm(request.POST or None, initial={"text_hash": text.sha256})
+    form = forms.SignForm(
+        request.POST or None,
+        initial={"text_hash": text.sha256, "signer_title": last_signer_title(request.user)},
+    )
+    check = session_check(request)
     if request.method == "POST" and form.is_valid():
         try:
             signing.agreement_sign(
                 agreement=agreement,
                 by=request.user,
                 typed_name=form.cleaned_data["typed_name"],
+                signer_title=form.cleaned_data["signer_title"],
                 intent_confirmed=form.cleaned_data["intent_confirmed"],
                 text_hash=form.cleaned_data["text_hash"],
                 ip_address=client_ip(request),
                 user_agent=user_agent(request),
+                auth_method=AuthMethod(check.method),
+                authenticated_at=check.at,
             )
         except DomainError as error:
             add_to_form(form, error)
@@ -487,22 +502,44 @@ def agreement_sign(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
         (m.organisation for m in parties(agreement) if m.organisation_id == signs_for), None
     )
     full_name = request.user.get_full_name() or request.user.get_username()
+    title = str(form["signer_title"].value() or "").strip()
     return render(
         request,
         "agreements/agreement_sign.html",
         {
             "agreement": agreement,
             "text": text,
+            "text_sha256": text.sha256,
+            "text_version": signing.text_version(agreement),
             "form": form,
             "actions": available_actions(agreement, held, []),
+            "organisation": organisation,
+            "key_terms": key_terms(agreement),
+            "deviations": _deviations(agreement, text),
+            "document": HtmlRenderer(text.document, id_prefix="doc-").whole(),
+            # The statement around the title, which the page's script keeps up with the
+            # "Your title" input (without a script it shows the title last submitted).
             "statement": signing.intent_statement(
+                agreement=agreement,
                 name=full_name,
+                title="\x00",
                 organisation=organisation.name if organisation else "your organisation",
-                text_hash=text.sha256,
-            ),
+            ).split("\x00"),
+            "statement_title": title,
             "full_name": full_name,
+            "verified_as": authentication_phrase(check.method, check.at),
         },
     )
+
+
+def _deviations(agreement: Agreement, text: ConsolidatedText) -> list[dict]:
+    """What the signatory should know differs from the standard: each changed clause, how,
+    and whose accepted proposal changed it (the review pages' comparison, not a second one)."""
+    overrides = {o.pk: o for o in agreement.overrides.all()}
+    return [
+        {"row": row, "override": overrides.get(row.override_id or 0)}
+        for row in agreement_comparison(agreement, text).changed_rows
+    ]
 
 
 @login_required

@@ -150,7 +150,9 @@ def test_director_approves_in_the_browser_flow(client, demo, agreements):
     agreement = agreements[IN_REVIEW]
     text_hash = Agreement.objects.get(pk=agreement.pk).text_hash
     response = client.post(
-        reverse("agreement-approve", args=[agreement.pk]), {"text_hash": text_hash}, follow=True
+        reverse("agreement-approve", args=[agreement.pk]),
+        {"text_hash": text_hash, "confirmed": "on"},
+        follow=True,
     )
     assert "You approved this text for your organisation." in response.content.decode()
     assert Agreement.objects.get(pk=agreement.pk).status == Status.SIGNING
@@ -160,7 +162,9 @@ def test_stale_approval_is_refused_with_a_message(client, demo, agreements):
     client.force_login(demo["users"]["director"])
     agreement = agreements[IN_REVIEW]
     response = client.post(
-        reverse("agreement-approve", args=[agreement.pk]), {"text_hash": "f" * 64}, follow=True
+        reverse("agreement-approve", args=[agreement.pk]),
+        {"text_hash": "f" * 64, "confirmed": "on"},
+        follow=True,
     )
     assert "The text changed since you opened it" in response.content.decode()
     assert Agreement.objects.get(pk=agreement.pk).status == Status.IN_REVIEW
@@ -173,13 +177,20 @@ def test_director_signs_with_intent_and_the_agreement_becomes_active(client, dem
     page = client.get(url).content.decode()
     assert "I intend my typed name to be my signature" in page
     text_hash = Agreement.objects.get(pk=agreement.pk).text_hash
-    response = client.post(url, {"text_hash": text_hash, "typed_name": "Maya Okafr"})
+    response = client.post(
+        url, {"text_hash": text_hash, "signer_title": "Superintendent", "typed_name": "Maya Okafr"}
+    )
     content = response.content.decode()
     assert "Type your full name exactly as “Maya Okafor” to sign." in content
     assert "Tick the box to confirm you intend to sign." in content
     response = client.post(
         url,
-        {"text_hash": text_hash, "typed_name": "Maya Okafor", "intent_confirmed": "on"},
+        {
+            "text_hash": text_hash,
+            "signer_title": "Superintendent",
+            "typed_name": "Maya Okafor",
+            "intent_confirmed": "on",
+        },
         HTTP_USER_AGENT="Browser/1.0",
         follow=True,
     )

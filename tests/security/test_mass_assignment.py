@@ -260,7 +260,7 @@ def test_approval_records_the_approver_and_the_computed_hash(client, demo):
     client.force_login(demo["users"]["director"])
     response = client.post(
         reverse("agreement-approve", args=[agreement.pk]),
-        _extras(demo, text_hash=agreement.text_hash, status="active"),
+        {**_extras(demo, text_hash=agreement.text_hash, status="active"), "confirmed": "on"},
     )
     assert response.status_code == 302
     approval = Approval.objects.filter(agreement=agreement).latest("pk")
@@ -277,7 +277,10 @@ def test_a_forged_text_hash_is_refused_not_stored(client, demo):
     agreement = _agreement(IN_REVIEW)
     before = Approval.objects.count()
     client.force_login(demo["users"]["director"])
-    client.post(reverse("agreement-approve", args=[agreement.pk]), {"text_hash": "0" * 64})
+    client.post(
+        reverse("agreement-approve", args=[agreement.pk]),
+        {"text_hash": "0" * 64, "confirmed": "on"},
+    )
     assert Approval.objects.count() == before
     assert _agreement(IN_REVIEW).status == "in_review"
 
@@ -297,6 +300,7 @@ def test_signature_records_who_when_and_where_from_the_request(verified, demo):
         {
             **_extras(demo),
             "text_hash": current,
+            "signer_title": "Superintendent",
             "typed_name": "Maya Okafor",
             "intent_confirmed": "on",
             "ip_address": "203.0.113.66",

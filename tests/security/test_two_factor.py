@@ -44,7 +44,12 @@ def with_next(name: str, next_url: str) -> str:
 
 def sign_form(demo) -> dict:
     agreement = Agreement.objects.get(pk=demo["agreements"][SIGNING].pk)
-    return {"text_hash": agreement.text_hash, "typed_name": "Maya Okafor", "intent_confirmed": "on"}
+    return {
+        "text_hash": agreement.text_hash,
+        "signer_title": "Superintendent",
+        "typed_name": "Maya Okafor",
+        "intent_confirmed": "on",
+    }
 
 
 def wrong_code_for(device) -> str:
