@@ -275,7 +275,16 @@ class ApprovalInline(ReadOnlyInline):
 
 class SignatureInline(ReadOnlyInline):
     model = Signature
-    fields = ["organisation", "user", "typed_name", "signed_at", "ip_address"]
+    fields = [
+        "organisation",
+        "user",
+        "typed_name",
+        "signer_title",
+        "signed_at",
+        "auth_method",
+        "authenticated_at",
+        "ip_address",
+    ]
 
 
 class TransitionInline(ReadOnlyInline):
