@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 import pytest
 from django.urls import reverse
@@ -15,9 +16,11 @@ from docx.oxml.ns import qn
 from agreements.models import Agreement
 from agreements.negotiation.proposals import override_propose
 from agreements.selectors import with_agreement_detail
-from agreements.text.document.model import Paragraph, Param, Text
+from agreements.text.document.markdown_import import import_markdown
+from agreements.text.document.model import ListItem, OrderedList, Paragraph, Param, Text
 from agreements.text.tracked import Author, proposal_changes
 from tests.agreements.pdf_support import pdf_text
+from tests.agreements.test_fillins import corpus_text
 from tests.conftest import login
 
 NEGOTIATING = "Adaptive Practice Real-Time Dashboard Pilot"
@@ -204,3 +207,59 @@ def test_an_outsider_gets_404_for_the_redlines_with_either_choice(client, demo, 
         for choice in ("pending", "accepted"):
             url = reverse(name, args=[agreement.pk]) + f"?changes={choice}"
             assert client.get(url).status_code == 404
+
+
+def test_a_proposal_on_a_real_agreement_is_marked_over_its_structure():
+    """The SFUSD–Stanford master agreement (shared/corpus): the district adds an item to the
+    termination clause's nested list and shortens a deadline; the item is one inserted list
+    item with its own label, the deadline a word change, every mark the district's."""
+    document = import_markdown(corpus_text("sfusd-stanford-master-agreement.md")).document
+    termination = next(part for part in document.parts if part.key == "termination")
+    outer = termination.blocks[0]
+    assert isinstance(outer, OrderedList)
+    first = outer.items[0]
+    nested = first.blocks[1]
+    assert isinstance(nested, OrderedList)
+    added = ListItem((Paragraph((Text("By SFUSD immediately where a law requires it."),)),))
+    proposed_first = replace(
+        first, blocks=(first.blocks[0], replace(nested, items=(*nested.items, added)))
+    )
+    second = outer.items[1]
+    lead = second.blocks[0]
+    assert isinstance(lead, Paragraph)
+    shorter = Paragraph(
+        tuple(
+            Text(i.text.replace("within 7 days of", "within 5 business days of"))
+            if isinstance(i, Text)
+            else i
+            for i in lead.inlines
+        )
+    )
+    proposed = (
+        replace(
+            outer,
+            items=(proposed_first, replace(second, blocks=(shorter,)), *outer.items[2:]),
+        ),
+        *termination.blocks[1:],
+    )
+    tracked = proposal_changes(
+        base=termination.blocks,
+        proposed=proposed,
+        base_values={},
+        proposed_values={},
+        document=document,
+        key="termination",
+        author=Author(name="San Francisco Unified School District", party="district"),
+        id_prefix="p-",
+    )
+    html = str(tracked.body)
+    assert tracked.changes == 2  # the item; "7" -> "5 business"
+    inserted_items = re.findall(
+        r'<li class="inserted"[^>]*><span class="label">([^<]*)</span>', html
+    )
+    assert inserted_items == ["c."]
+    assert [
+        _visible(d) for d in re.findall(r'<del class="redline-del"[^>]*>(.*?)</del>', html)
+    ] == ["7"]
+    marks = re.findall(r"<(?:ins|del) class=\"redline-[^\"]*\"[^>]*>", html)
+    assert marks and all("by San Francisco Unified School District" in mark for mark in marks)
