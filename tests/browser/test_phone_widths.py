@@ -51,6 +51,8 @@ class MainPage:
     user: str
     #: The page's address, from the demo (see tests/conftest.py ``demo``).
     url: Callable[[dict], str]
+    #: Parts deep in a long page to photograph on their own at phone width (CSS selectors).
+    parts: tuple[str, ...] = ()
 
 
 def _agreement(title: str, view: str, *extra: object) -> Callable[[dict], str]:
@@ -103,7 +105,12 @@ PAGES: list[MainPage] = [
     MainPage("organisation-api", "director", _url("organisation-api", "riverbend-usd")),
     MainPage("document-verification", "director", _url("document-verification")),
     # University counsel: negotiates, with proposals on both sides and a conflict.
-    MainPage("agreement-negotiating", "counsel", _agreement(NEGOTIATING, "agreement-detail")),
+    MainPage(
+        "agreement-negotiating",
+        "counsel",
+        _agreement(NEGOTIATING, "agreement-detail"),
+        parts=("#clause-audits", "#clause-breach-notification"),
+    ),
     MainPage(
         "agreement-negotiating-against-standard",
         "counsel",
@@ -243,11 +250,13 @@ class Walk:
         # Desktop screenshots only when someone will look at them (they cost time).
         self.desktop_screenshots = bool(os.environ.get("SCREENSHOT_DIR"))
 
-    def check(self, name: str) -> None:
+    def check(self, name: str, parts: tuple[str, ...] = ()) -> None:
         page = self.page
         page.set_viewport_size(PHONE)
         self.failures += [f"{name} at 390px: {what}" for what in page.evaluate(OVERFLOW)]
         self.screenshot(f"phone-{name}", PHONE)
+        for part in parts:
+            page.locator(part).screenshot(path=str(self.folder / f"phone-{name}-{part[1:]}.png"))
         page.set_viewport_size(DESKTOP)
         self.failures += [f"{name}, axe: {v}" for v in axe_violations(page)]
         if self.desktop_screenshots:
@@ -264,13 +273,13 @@ class Walk:
             clip={"x": 0, "y": 0, "width": viewport["width"], "height": height},
         )
 
-    def visit(self, name: str, url: str) -> None:
+    def visit(self, name: str, url: str, parts: tuple[str, ...] = ()) -> None:
         response = self.page.goto(url)
         status = response.status if response else None
         if status != 200:
             self.failures.append(f"{name}: {url} answered {status}, not 200")
             return
-        self.check(name)
+        self.check(name, parts)
 
 
 def _walk_the_wizard(walk: Walk, live_server) -> None:
@@ -336,7 +345,7 @@ def test_every_main_page_fits_a_phone_and_passes_axe(page: Page, live_server, de
                 if main_page.user in VERIFIED:
                     otp_verify_in_browser(page, live_server, demo["users"][main_page.user])
             who = main_page.user
-        walk.visit(main_page.name, live_server.url + main_page.url(demo))
+        walk.visit(main_page.name, live_server.url + main_page.url(demo), main_page.parts)
     if not only or "wizard" in only:
         page.context.clear_cookies()
         log_in(page, live_server, "director")
