@@ -193,3 +193,22 @@ def test_a_proposal_notification_names_the_clause_by_its_title(demo, user):
     for subject in subjects:
         assert "“" not in subject or "new clause" in subject, subject
         assert not re.search(r"\b[a-z]+-[a-z]+\b", subject.split(": ", 1)[1]), subject
+
+
+def test_what_happens_next_says_whose_approval_or_signature_is_awaited(client, demo):
+    client.force_login(demo["users"]["counsel"])
+    # Counsel and the vendor approved the text in review; the district has not.
+    text = page_text(client, demo["agreements"]["Adaptive Practice Outcomes Study 2026-2028"])
+    assert "Waits for the approval of Riverbend Unified School District." in text
+    client.force_login(demo["users"]["director"])
+    # The research partner and the developer signed; the district has not.
+    text = page_text(client, demo["agreements"]["Open Curriculum Implementation Data Agreement"])
+    assert "Waits for the signature of Riverbend Unified School District." in text
+
+
+def test_who_is_no_party_gets_a_sentence_instead_of_the_submit_button(client, demo):
+    client.force_login(demo["users"]["facilitator"])
+    url = reverse("agreement-detail", args=[demo["agreements"][NEGOTIATING].pk])
+    page = client.get(url).content.decode()
+    assert "Submit for legal review</button>" not in page
+    assert "The parties' people submit it for legal review." in visible_text(page)
