@@ -16,7 +16,7 @@ them (``agreements.notifications``, e-mailed after commit).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -31,6 +31,7 @@ from agreements.notifications import notify
 from agreements.selectors import consolidated_text, placeholder_values
 from agreements.text.consolidation import ConsolidatedClause
 from agreements.text.entry import normalise_plain_text
+from agreements.text.placeholders import PlaceholderValue
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import JsonPrefetch
 
@@ -165,6 +166,17 @@ def clause_title(clause: ConsolidatedClause) -> str:
     return " ".join(part for part in (clause.number, clause.heading) if part) or clause.key
 
 
+def filled_text(text: str, values: Mapping[str, PlaceholderValue | None]) -> str:
+    """``text`` as a reader sees it: each ``[[parameter]]`` with a value reads as the value
+    ("72"), one without stays as written."""
+
+    def fill(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        return parameters.filled(match.group(1), value) if value not in (None, "") else match[0]
+
+    return re.sub(r"\[\[(\w+)\]\]", fill, text)
+
+
 def _flat(text: str) -> str:
     return " ".join(text.split()).casefold()
 
@@ -174,19 +186,10 @@ def _check_quote(agreement: Agreement, clause: ConsolidatedClause, quote: str) -
     (``[[breach_notice_hours]]`` read as "72")."""
     if len(quote) > MAX_QUOTE:
         raise DomainError({"quote": f"Quote at most {MAX_QUOTE} characters of the clause."})
-    values = placeholder_values(agreement)
-    filled = re.sub(
-        r"\[\[(\w+)\]\]",
-        lambda m: (
-            parameters.filled(m.group(1), value)
-            if (value := values.get(m.group(1))) not in (None, "")
-            else m.group(0)
-        ),
-        clause.body,
-    )
+    filled = filled_text(clause.body, placeholder_values(agreement))
     if not any(_flat(quote) in _flat(text) for text in (clause.body, filled)):
-        title = clause_title(clause)
-        raise DomainError({"quote": f"The quoted passage is not in “{title}”: copy it from it."})
+        message = f"The quoted passage is not in {clause_title(clause)}: copy the words from it."
+        raise DomainError({"quote": message})
 
 
 def _mentions(

@@ -17,6 +17,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from agreements import parameters
 from agreements.access import User
 from agreements.documents.pdf import render_html
 from agreements.models import (
@@ -28,8 +29,8 @@ from agreements.models import (
     OverrideStatus,
     Status,
 )
-from agreements.negotiation.discussions import clause_title, visible_comments
-from agreements.selectors import consolidated_text, parties
+from agreements.negotiation.discussions import clause_title, filled_text, visible_comments
+from agreements.selectors import consolidated_text, parties, placeholder_values
 
 TEMPLATE = "agreements/pdf/negotiation_record.html"
 
@@ -75,6 +76,7 @@ def _titles(agreement: Agreement) -> dict[str, str]:
 
 def _proposal_entries(agreement: Agreement, titles: dict[str, str]) -> list[RecordEntry]:
     entries = []
+    values = placeholder_values(agreement)
     overrides = (
         ClauseOverride.objects.filter(agreement=agreement)
         .select_related("organisation", "proposed_by")
@@ -85,7 +87,8 @@ def _proposal_entries(agreement: Agreement, titles: dict[str, str]) -> list[Reco
         clause = titles.get(override.clause_key, override.clause_key)
         org = override.organisation.name
         proposal = f"{org}’s proposal on {clause}"
-        body = override.body
+        # As it would read: the proposal's terms over the agreement's values ("48 hours").
+        body = filled_text(override.body, parameters.overlay(values, override.parameters, "to"))
         if override.kind == OverrideKind.INSERT and override.heading:
             body = f"{override.heading}\n\n{body}"
         entries.append(

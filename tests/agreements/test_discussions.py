@@ -327,6 +327,8 @@ def test_the_negotiation_record_has_own_notes_marked_and_never_anothers(
     assert any(e.kind == "resolved" for e in own)
     assert [e.at for e in own] == sorted(e.at for e in own)
     assert {"status", "proposal", "discussion", "resolved"} <= {e.kind for e in own}
+    # Proposals read with their terms filled in, as on the agreement page.
+    assert not [e.text for e in own if "[[" in e.text]
     for other in ("director", "vendor", "facilitator"):
         entries = negotiation_record(agreement, users[other])
         assert not any("Zanzibar" in e.text for e in entries)

@@ -115,3 +115,12 @@ def test_an_internal_note_stays_in_its_organisation_and_a_mention_notifies(
     expect(area.get_by_role("button", name="Reopen")).to_be_visible()
     area.screenshot(path=str(shots / "discussion-resolved-thread.png"))
     assert_accessible(page)
+
+    # On a phone the header, with its Notifications link, and the page fit without scrolling
+    # sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("link", name="Notifications").click()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    page.screenshot(path=str(shots / "discussion-notifications-phone.png"))
+    assert overflow <= 0
