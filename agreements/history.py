@@ -124,10 +124,16 @@ class _Story:
     """What the sentences need to know about the agreement: clause names, organisations,
     people and proposals, each loaded once."""
 
-    def __init__(self, agreement: Agreement, events: list[Any], user_ids: set[int]) -> None:
+    def __init__(
+        self,
+        agreement: Agreement,
+        events: list[Any],
+        user_ids: set[int],
+        overrides: list[ClauseOverride],
+    ) -> None:
         self.agreement = agreement
         self.standard: dict[str, str] = {}
-        self.clauses = _clause_names(agreement, self.standard)
+        self.clauses = _clause_names(agreement, self.standard, overrides)
         self.values = placeholder_values(agreement)
         self.organisations = dict(
             Organisation.objects.filter(trios=agreement.trio_id).values_list("id", "name")
@@ -147,12 +153,7 @@ class _Story:
             user_id__in=user_ids, organisation_id__in=list(self.organisations)
         ).values_list("user_id", "organisation_id"):
             self.acts_for.setdefault(user_id, organisation_id)
-        self.overrides = {
-            o.pk: o
-            for o in ClauseOverride.objects.filter(agreement=agreement).only(
-                "id", "organisation_id", "kind", "clause_key", "new_key", "heading"
-            )
-        }
+        self.overrides = {o.pk: o for o in overrides}
 
     def filled(
         self, text: Any, changes: Mapping[str, Any] | None = None, *, whole: bool = False
@@ -239,7 +240,9 @@ def _proposal_noun(kind: str, heading: str, clause: str) -> str:
     return f"change to {clause}"
 
 
-def _clause_names(agreement: Agreement, standard: dict[str, str]) -> dict[str, str]:
+def _clause_names(
+    agreement: Agreement, standard: dict[str, str], overrides: list[ClauseOverride]
+) -> dict[str, str]:
     """Every clause key the history may mention, named as the document shows it: the
     consolidated text (``agreements.text.titles``, deleted clauses too) over the standard's
     clauses and the headings parties proposed for clauses they inserted. ``standard`` gets
@@ -250,8 +253,8 @@ def _clause_names(agreement: Agreement, standard: dict[str, str]) -> dict[str, s
     ).values_list("key", "number", "heading", "body"):
         names[key] = " ".join(p for p in (number, heading) if p)
         standard[key] = body
-    for override in ClauseOverride.objects.filter(agreement=agreement, kind=OverrideKind.INSERT):
-        if override.heading:
+    for override in overrides:
+        if override.kind == OverrideKind.INSERT and override.heading:
             names.setdefault(override.new_key, override.heading)
     names.update(clause_titles(consolidated_text(agreement)))
     return names
@@ -496,19 +499,21 @@ def agreement_history(
     events = list(
         MiddlewareEvents.objects.references(agreement).order_by("-pgh_created_at")[:limit]
     )
-    override_ids = list(
-        ClauseOverride.objects.filter(agreement=agreement).values_list("pk", flat=True)
+    overrides = list(
+        ClauseOverride.objects.filter(agreement=agreement).only(
+            "id", "organisation_id", "kind", "clause_key", "new_key", "heading"
+        )
     )
-    if override_ids:
+    if overrides:  # answers refer to their proposal, not to the agreement
         events += [
             e
-            for e in MiddlewareEvents.objects.references(
-                list(ClauseOverride.objects.filter(pk__in=override_ids))
-            ).order_by("-pgh_created_at")[:limit]
+            for e in MiddlewareEvents.objects.references(overrides).order_by("-pgh_created_at")[
+                :limit
+            ]
             if e.pgh_obj_model == "agreements.OverrideResponse"
         ]
     transitions = list(agreement.transitions.order_by("at"))
-    story = _Story(agreement, events, {t.by_id for t in transitions if t.by_id})
+    story = _Story(agreement, events, {t.by_id for t in transitions if t.by_id}, overrides)
     viewer_organisations = discussions.viewer_organisations(agreement, viewer)
     entries: list[HistoryEntry] = []
     # Rows written in one transaction share its time: within it, the agreement's creation
