@@ -25,7 +25,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.browser.test_workspace_journeys import AXE, log_in
-from tests.conftest import otp_verify_in_browser
+from tests.conftest import otp_device, otp_verify_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -138,6 +138,8 @@ PAGES: list[MainPage] = [
         "audit-trail-negotiating", "counsel", _agreement(NEGOTIATING, "agreement-audit-trail")
     ),
     MainPage("two-factor-not-set-up", "counsel", _url("two-factor")),
+    # The vendor's signatory, with an authenticator app, before entering its code.
+    MainPage("two-factor-verify", "vendor", _url("two-factor-verify", query="?next=/")),
     # The hub's facilitator: the standards and where agreements deviate from them.
     MainPage("deviations", "facilitator", _url("deviation-index")),
     MainPage(
@@ -282,6 +284,14 @@ class Walk:
         self.check(name, parts)
 
 
+def _new_backup_codes(walk: Walk) -> None:
+    """The director's two-factor page right after making new backup codes (shown once)."""
+    page = walk.page
+    page.get_by_role("button", name="Make new backup codes").click()
+    expect(page.get_by_role("status")).to_contain_text("New backup codes made")
+    walk.check("two-factor-new-backup-codes")
+
+
 def _walk_the_wizard(walk: Walk, live_server) -> None:
     """The guided creation's steps, answered as a director would, and one step with errors."""
     page = walk.page
@@ -335,6 +345,7 @@ def test_every_main_page_fits_a_phone_and_passes_axe(page: Page, live_server, de
     only = {n for n in os.environ.get("PHONE_PAGES", "").split(",") if n}
     pages = [p for p in PAGES if not only or p.name in only]
     _start_discussions(demo)
+    otp_device(demo["users"]["vendor"])
     walk = Walk(page, folder)
     who: str | None = None
     for main_page in pages:
@@ -346,6 +357,8 @@ def test_every_main_page_fits_a_phone_and_passes_axe(page: Page, live_server, de
                     otp_verify_in_browser(page, live_server, demo["users"][main_page.user])
             who = main_page.user
         walk.visit(main_page.name, live_server.url + main_page.url(demo), main_page.parts)
+        if main_page.name == "two-factor":
+            _new_backup_codes(walk)
     if not only or "wizard" in only:
         page.context.clear_cookies()
         log_in(page, live_server, "director")
@@ -355,4 +368,5 @@ def test_every_main_page_fits_a_phone_and_passes_axe(page: Page, live_server, de
         [f"{len(walk.failures)} problems on phones or for axe:", *walk.failures]
     )
     wizard_steps = 0 if only and "wizard" not in only else 7
-    assert len(walk.checked) == len(pages) + wizard_steps, walk.checked
+    backup_codes = 1 if any(p.name == "two-factor" for p in pages) else 0
+    assert len(walk.checked) == len(pages) + wizard_steps + backup_codes, walk.checked
