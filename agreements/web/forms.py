@@ -28,13 +28,26 @@ class AgreementFilterForm(forms.Form):
 
 
 class DataElementForm(forms.Form):
-    name = NormalisedCharField(max_length=200)
+    name = NormalisedCharField(
+        max_length=200,
+        error_messages={"required": "Name the data element, e.g. “Weekly mastery scores”."},
+    )
     description = NormalisedCharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     # The querysets are the agreement's parties and questions, set per form.
-    source = forms.ModelChoiceField(queryset=Organisation.objects.none())
-    recipient = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    source = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(),
+        error_messages={"required": "Choose the party the data comes from."},
+    )
+    recipient = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(),
+        error_messages={"required": "Choose the party that receives the data."},
+    )
     # A new element starts at the least identifying level: raising it is a deliberate act.
-    identifiability = forms.ChoiceField(choices=Identifiability.choices, initial=LEAST_IDENTIFYING)
+    identifiability = forms.ChoiceField(
+        choices=Identifiability.choices,
+        initial=LEAST_IDENTIFYING,
+        error_messages={"required": "Choose how identifiable the data is."},
+    )
     research_questions = forms.ModelMultipleChoiceField(
         queryset=ResearchQuestion.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -54,14 +67,28 @@ class DataElementForm(forms.Form):
 
 
 class OverrideProposeForm(forms.Form):
-    kind = forms.ChoiceField(choices=OverrideKind.choices, widget=forms.RadioSelect)
-    clause_key = forms.CharField(widget=forms.HiddenInput)
-    heading = NormalisedCharField(
-        max_length=300, required=False, label="Heading (for a new clause)"
+    """What a party proposes for one clause. Which texts a kind needs (a heading and a text
+    for a new clause, a rationale always) is the service's rule, said all at once."""
+
+    kind = forms.ChoiceField(
+        choices=OverrideKind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what you propose: replace, insert or delete."},
     )
-    new_key = forms.SlugField(max_length=80, required=False, label="Key of the new clause")
-    body = MarkdownField(widget=forms.Textarea(attrs={"rows": 8}), required=False, label="Text")
-    rationale = NormalisedCharField(widget=forms.Textarea(attrs={"rows": 3}))
+    clause_key = forms.CharField(widget=forms.HiddenInput)
+    heading = NormalisedCharField(max_length=300, required=False, label="Heading of the new clause")
+    # No input on the page: the key is made from the heading. A caller may still give one
+    # (the service checks it and says what is wrong).
+    new_key = forms.CharField(max_length=200, required=False)
+    body = MarkdownField(
+        widget=forms.Textarea(attrs={"rows": 8}), required=False, label="New text of this clause"
+    )
+    new_body = MarkdownField(
+        widget=forms.Textarea(attrs={"rows": 8}), required=False, label="Text of the new clause"
+    )
+    rationale = NormalisedCharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Rationale"
+    )
 
 
 class OverrideRespondForm(forms.Form):
@@ -86,10 +113,15 @@ class ReasonForm(forms.Form):
 
 class TerminateForm(forms.Form):
     ground = forms.ChoiceField(
-        choices=TerminationGround.choices, widget=forms.RadioSelect, label="Ground"
+        choices=TerminationGround.choices,
+        widget=forms.RadioSelect,
+        label="Ground",
+        error_messages={"required": "Choose the ground on which you end the agreement."},
     )
     reason = NormalisedCharField(
-        widget=forms.Textarea(attrs={"rows": 3}), label="Reason (the other parties see it)"
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Reason (the other parties see it)",
+        error_messages={"required": "Say why you end the agreement: the other parties read it."},
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +18,7 @@ from agreements import parameters
 from agreements.access import parties_in_role, roles_by_party
 from agreements.choices import AuthMethod
 from agreements.history import agreement_timeline
-from agreements.models import Agreement, ClauseOverride
+from agreements.models import Agreement, ClauseOverride, OverrideKind
 from agreements.negotiation import discussions, proposals
 from agreements.negotiation import services as negotiation
 from agreements.negotiation.actions import available_actions
@@ -131,6 +132,16 @@ def _proposal_terms(override: ClauseOverride) -> list[dict]:
     ]
 
 
+def _settling(competing: list[ClauseOverride] | None, mine: set[int]) -> dict | None:
+    """Who may settle a clause's conflict (``proposals.may_settle``), for its form."""
+    if not competing:
+        return None
+    return {
+        "parties": [o.name for o in proposals.conflicting_parties(competing)],
+        "allowed": proposals.may_settle(competing, mine),
+    }
+
+
 def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> dict:
     text = consolidated_text(agreement)
     values = placeholder_values(agreement)
@@ -156,6 +167,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
     threads = discussions.threads_by_clause(
         discussions.visible_among(agreement.comments.all(), mine)
     )
+    open_conflicts = conflicts(agreement)
     # One renderer for the page: references link to the clauses' articles (#clause-KEY).
     renderer = HtmlRenderer(text.document, id_prefix="clause-")
     terms = glossary_for(text.clauses)
@@ -194,6 +206,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
                 + [o for o in agreement.overrides.all() if o.new_key == clause.key]
             ],
             "threads": threads.get(clause.key, []),
+            "settle": _settling(open_conflicts.get(clause.key), mine),
         }
         for clause in text.clauses
     ]
@@ -204,7 +217,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
         "clauses": clauses,
         "schedule": _schedule_clause(text),
         "party_rows": party_rows,
-        "conflicts": conflicts(agreement),
+        "conflicts": open_conflicts,
         "blockers": blockers,
         "actions": available_actions(agreement, held, blockers),
         "my_orgs": mine,
@@ -259,71 +272,137 @@ def agreement_open_negotiation(request: AuthenticatedHttpRequest, pk) -> HttpRes
     )
 
 
+def _detail_again(
+    request: AuthenticatedHttpRequest, pk, clause_key: str, parts: dict, status: int = 400
+) -> HttpResponse:
+    """The agreement page again after a refused form on one clause: ``parts`` (the bound
+    form, its errors) go into that clause's item, so the form shows open with what was typed
+    and the error beside each field. A clause the page does not show falls back to messages."""
+    agreement = get_object_or_404(
+        with_json_prefetch(agreement_detail_for_user(request.user), discussions.DISCUSSIONS),
+        pk=pk,
+    )
+    context = _detail_context(request, agreement)
+    item = next((i for i in context["clauses"] if i["clause"].key == clause_key), None)
+    if item is None:
+        for error in parts.get("errors", []):
+            messages.error(request, error["message"])
+        return redirect("agreement-detail", agreement.pk)
+    item.update(parts)
+    typed = parts.get("typed_terms", {})
+    for row in item["terms"]:  # the term inputs keep what was typed too
+        row["value"] = typed.get(row["name"], row["value"])
+    return render(request, "agreements/agreement_detail.html", context, status=status)
+
+
+def _form_errors(form: Form, ids: dict[str, str]) -> list[dict]:
+    """A form's errors as the page's error summary lists them: the message, and the id of
+    the input to fix (``ids``: field -> input id; none for an error about the whole form)."""
+    return [
+        {"field": field, "id": ids.get(field, ""), "message": message}
+        for field, field_messages in form.errors.items()
+        for message in field_messages
+    ]
+
+
+def _add_domain_error(form: Form, error: DomainError, moved: dict[str, str]) -> None:
+    """Put a service's refusal on the form; ``moved`` names the field an error belongs to
+    when the form asks for it under another name (the text of a new clause)."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
+    for field, field_messages in error.message_dict.items():
+        field = moved.get(field, field)
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
 @login_required
 @require_POST
 def override_propose(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
+    agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
     form = forms.OverrideProposeForm(request.POST)
-    if not form.is_valid():
-        agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
-        for field, errors in form.errors.items():
-            label = form[field].label if field in form.fields else ""
-            for error in errors:  # an ErrorList yields each message as text
-                messages.error(request, f"{label}: {error}" if label else str(error))
-        return redirect("agreement-detail", agreement.pk)
-    data = form.cleaned_data
+    clause_key = request.POST.get("clause_key", "")
     # "Terms in this clause": term.<parameter> inputs; unchanged values are ignored.
     terms = {
         key.removeprefix("term."): value
         for key in request.POST
         if key.startswith("term.") and (value := request.POST.get(key, "")).strip()
     }
-    agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
-    try:
-        proposals.override_propose(
-            agreement=agreement,
-            by=request.user,
-            kind=data["kind"],
-            clause_key=data["clause_key"],
-            body=data["body"],
-            heading=data["heading"],
-            new_key=data["new_key"],
-            rationale=data["rationale"],
-            terms=terms,
-        )
-    except proposals.LiteralOverParameterError as error:
-        # Offer to change the term instead, keeping everything typed.
-        return render(
-            request,
-            "agreements/propose_term.html",
-            {
-                "agreement": agreement,
-                "clause": consolidated_text(agreement).clause(data["clause_key"]),
-                "data": data,
-                "terms": terms,
-                "message": error.messages[0],
-                "offers": [
-                    {
-                        "item": offer,
-                        "now": parameters.stated(
-                            offer.name, placeholder_values(agreement).get(offer.name)
-                        ),
-                        "proposed": parameters.stated(offer.name, offer.value),
-                        "value": parameters.to_json(offer.value),
-                    }
-                    for offer in error.offers
-                ],
-                "restored": parameters.restore(normalise_text(data["body"]).strip(), error.offers),
-            },
-            status=409,
-        )
-    except DomainError as error:
-        flash_error(request, error)
-    else:
-        messages.success(
-            request, "Your proposal is recorded; the other parties have been notified."
-        )
-    return redirect(
-        reverse("agreement-detail", args=[agreement.pk]) + f"#clause-{data['clause_key']}"
+    if form.is_valid():
+        data = form.cleaned_data
+        inserting = data["kind"] == OverrideKind.INSERT
+        try:
+            proposals.override_propose(
+                agreement=agreement,
+                by=request.user,
+                kind=data["kind"],
+                clause_key=data["clause_key"],
+                # A new clause's text has an input of its own, empty: the replace input
+                # starts from the current text.
+                body=data["new_body"] if inserting else data["body"],
+                heading=data["heading"] if inserting else "",
+                new_key=data["new_key"],
+                rationale=data["rationale"],
+                terms=terms if data["kind"] == OverrideKind.REPLACE else {},
+            )
+        except proposals.LiteralOverParameterError as error:
+            # Offer to change the term instead, keeping everything typed.
+            return render(
+                request,
+                "agreements/propose_term.html",
+                {
+                    "agreement": agreement,
+                    "clause": consolidated_text(agreement).clause(data["clause_key"]),
+                    "data": data,
+                    "terms": terms,
+                    "message": error.messages[0],
+                    "offers": [
+                        {
+                            "item": offer,
+                            "now": parameters.stated(
+                                offer.name, placeholder_values(agreement).get(offer.name)
+                            ),
+                            "proposed": parameters.stated(offer.name, offer.value),
+                            "value": parameters.to_json(offer.value),
+                        }
+                        for offer in error.offers
+                    ],
+                    "restored": parameters.restore(
+                        normalise_text(data["body"]).strip(), error.offers
+                    ),
+                },
+                status=409,
+            )
+        except DomainError as error:
+            _add_domain_error(form, error, {"body": "new_body"} if inserting else {})
+        else:
+            messages.success(
+                request, "Your proposal is recorded; the other parties have been notified."
+            )
+            return redirect(
+                reverse("agreement-detail", args=[agreement.pk]) + f"#clause-{clause_key}"
+            )
+    ids = {
+        name: f"{prefix}-{clause_key}"
+        for name, prefix in {
+            "kind": "kind-replace",
+            "heading": "heading",
+            "body": "body",
+            "new_body": "newbody",
+            "rationale": "rationale",
+        }.items()
+    }
+    return _detail_again(
+        request,
+        pk,
+        clause_key,
+        {
+            "propose_form": form,
+            "propose_errors": _form_errors(form, ids),
+            "typed_terms": terms,
+        },
     )
 
 
@@ -373,26 +452,38 @@ def override_withdraw(request: AuthenticatedHttpRequest, pk, override_id: int) -
 @login_required
 @require_POST
 def conflict_resolve(request: AuthenticatedHttpRequest, pk, clause_key: str) -> HttpResponse:
+    agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
     form = forms.ConflictResolveForm(request.POST)
-    form.is_valid()
-    data = form.cleaned_data
-
-    def resolve(agreement: Agreement):
+    if form.is_valid():
+        data = form.cleaned_data
         keep = None
         if data.get("keep"):
             keep = get_object_or_404(
                 ClauseOverride.objects.filter(agreement=agreement), pk=data["keep"]
             )
-        return proposals.conflict_resolve(
-            agreement=agreement,
-            clause_key=clause_key,
-            by=request.user,
-            keep=keep,
-            merged_body=data.get("merged_body") or "",
-            rationale=data.get("rationale") or "",
-        )
-
-    return _act(request, pk, resolve, "The conflict is resolved.", anchor=f"#clause-{clause_key}")
+        try:
+            proposals.conflict_resolve(
+                agreement=agreement,
+                clause_key=clause_key,
+                by=request.user,
+                keep=keep,
+                merged_body=data.get("merged_body") or "",
+                rationale=data.get("rationale") or "",
+            )
+        except DomainError as error:
+            _add_domain_error(form, error, {})
+        else:
+            messages.success(request, "The conflict is resolved.")
+            return redirect(
+                reverse("agreement-detail", args=[agreement.pk]) + f"#clause-{clause_key}"
+            )
+    ids = {"merged_body": f"merged-{clause_key}", "rationale": f"resolve-why-{clause_key}"}
+    return _detail_again(
+        request,
+        pk,
+        clause_key,
+        {"resolve_form": form, "resolve_errors": _form_errors(form, ids)},
+    )
 
 
 @login_required

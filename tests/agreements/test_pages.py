@@ -134,7 +134,9 @@ def test_director_sees_conflict_and_pending_proposals(client, demo, agreements):
     page = client.get(detail(agreements[NEGOTIATING])).content.decode()
     assert "Conflict: several parties propose different changes." in page
     assert "propose different changes to 16. Security Incidents and Breach Notification" in page
-    assert "Resolve the conflict" in page
+    # The conflict is the university's and the vendor's to settle (issue 17 item 4).
+    assert "Resolve the conflict" not in page
+    assert "can settle this conflict; you can propose your own text." in page
     # The submit button is disabled and says why.
     assert 'disabled aria-describedby="why-submit"' in page
 
@@ -233,7 +235,10 @@ def test_proposal_without_rationale_is_refused_with_a_message(client, demo, agre
         {"kind": "replace", "clause_key": "insurance", "body": "x", "rationale": ""},
         follow=True,
     )
-    assert "Rationale: This field is required." in response.content.decode()
+    assert (
+        "Explain why you propose this change: the other parties read your rationale."
+        in response.content.decode()
+    )
 
 
 PAYLOADS = [

@@ -79,7 +79,7 @@ def test_negotiated_terms_are_signed_and_published_alike(
     page.goto(url)
     clause = page.locator("#clause-breach-notification")
     clause.get_by_text("Propose a change to this clause").click()
-    text = clause.get_by_role("textbox", name="Text", exact=True)
+    text = clause.get_by_role("textbox", name="New text of this clause")
     text.fill(text.input_value().replace("[[breach_notice_hours]]", "48"))
     clause.get_by_label("Rationale (required)").fill("Identifiable data: notice sooner.")
     clause.get_by_role("button", name="Propose").click()

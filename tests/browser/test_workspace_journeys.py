@@ -125,7 +125,7 @@ def test_counsel_proposes_a_change_and_sees_the_conflict(page: Page, live_server
     clause = page.locator("#clause-audits")
     expect(clause.locator(".clause__note--conflict")).to_have_count(0)
     clause.get_by_text("Propose a change to this clause").click()
-    clause.get_by_role("textbox", name="Text", exact=True).fill(
+    clause.get_by_role("textbox", name="New text of this clause").fill(
         "The District may audit a Recipient's compliance once a year on 30 days' notice; a "
         "current SOC 2 Type II report satisfies the audit for the matters it covers."
     )
