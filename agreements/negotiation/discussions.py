@@ -32,6 +32,7 @@ from agreements.selectors import consolidated_text, placeholder_values
 from agreements.text.consolidation import ConsolidatedClause
 from agreements.text.entry import normalise_plain_text
 from agreements.text.placeholders import PlaceholderValue
+from agreements.text.titles import clause_title
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import JsonPrefetch
 
@@ -159,11 +160,6 @@ def _clause(agreement: Agreement, clause_key: str) -> ConsolidatedClause:
     if clause is None:
         raise DomainError({"clause_key": f"There is no clause “{clause_key}” in this agreement."})
     return clause
-
-
-def clause_title(clause: ConsolidatedClause) -> str:
-    """A clause as a lawyer names it: "7. Data security"."""
-    return " ".join(part for part in (clause.number, clause.heading) if part) or clause.key
 
 
 def filled_text(text: str, values: Mapping[str, PlaceholderValue | None]) -> str:
@@ -367,7 +363,7 @@ def discussion_reply(
         _set_resolved(start, None)
     clause = consolidated_text(start.agreement).clause(start.clause_key)
     _notify_mentions(
-        reply, mentioned, by=by, clause=clause_title(clause) if clause else start.clause_key
+        reply, mentioned, by=by, clause=clause_title(clause) if clause else "a deleted clause"
     )
     return reply
 

@@ -29,8 +29,9 @@ from agreements.models import (
     OverrideStatus,
     Status,
 )
-from agreements.negotiation.discussions import clause_title, filled_text, visible_comments
+from agreements.negotiation.discussions import filled_text, visible_comments
 from agreements.selectors import consolidated_text, parties, placeholder_values
+from agreements.text.titles import clause_titles
 
 TEMPLATE = "agreements/pdf/negotiation_record.html"
 
@@ -68,7 +69,7 @@ def _name(user: Any) -> str:
 
 def _titles(agreement: Agreement) -> dict[str, str]:
     text = consolidated_text(agreement)
-    titles = {c.key: clause_title(c) for c in (*text.deleted, *text.clauses)}
+    titles = clause_titles(text)
     for clause in agreement.template_version.clauses.all():
         titles.setdefault(clause.key, clause.heading or clause.key)
     return titles

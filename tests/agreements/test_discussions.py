@@ -21,6 +21,7 @@ from agreements.negotiation import discussions
 from agreements.negotiation.record import negotiation_record, render_record_pdf
 from agreements.selectors import consolidated_text
 from agreements.tasks import deliver_notifications
+from agreements.text.titles import clause_title
 from collaboratory.errors import DomainError
 from partners.models import WebhookDelivery
 
@@ -182,7 +183,7 @@ def test_a_mentioned_person_is_notified_and_e_mailed(
 
 
 def _title(agreement) -> str:
-    return discussions.clause_title(consolidated_text(agreement).clause(CLAUSE))
+    return clause_title(consolidated_text(agreement).clause(CLAUSE))
 
 
 def test_a_person_chosen_from_the_list_is_notified(agreement, users):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from agreements.models import ClauseComment
-from agreements.negotiation.proposals import clause_comment_add
+from agreements.negotiation.discussions import clause_comment_add
 from agreements.selectors import consolidated_text
 from collaboratory.errors import DomainError
 

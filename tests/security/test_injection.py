@@ -29,7 +29,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from agreements.models import Agreement, DocumentKind, Identifiability
-from agreements.negotiation.proposals import clause_comment_add, override_propose, override_respond
+from agreements.negotiation.discussions import clause_comment_add
+from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.negotiation.services import (
     agreement_create,
     agreement_open_negotiation,

@@ -24,8 +24,8 @@ from agreements.models import (
     Status,
     TemplateVersion,
 )
+from agreements.negotiation.discussions import clause_comment_add
 from agreements.negotiation.proposals import (
-    clause_comment_add,
     conflict_resolve,
     override_propose,
     override_respond,
