@@ -74,7 +74,7 @@ def clause_review_mark(
     )
     if row is None:
         raise DomainError(
-            {"clause_key": f"“{clause_key}” does not deviate from the standard: nothing to review."}
+            {"clause_key": "This clause does not deviate from the standard: nothing to review."}
         )
     if clause_hash and clause_hash != row.review_hash:
         raise DomainError(
