@@ -84,11 +84,15 @@ def _assert_exactly_one_change(client, demo, agreement: Agreement) -> None:
     assert not changed[0].heading_changed
 
     client.force_login(demo["users"]["counsel"])
-    page = client.get(reverse("agreement-compare", args=[agreement.pk])).content.decode()
+    # The accepted text (the demo's other proposals are still pending: "including pending",
+    # the default while negotiating, would show them too).
+    accepted = {"changes": "accepted"}
+    page = client.get(reverse("agreement-compare", args=[agreement.pk]), accepted)
+    page = page.content.decode()
     states = re.findall(r'class="muted small">(\d+) changes?:', page)
     assert states == ["1"], states
 
-    response = client.get(reverse("agreement-redline-docx", args=[agreement.pk]))
+    response = client.get(reverse("agreement-redline-docx", args=[agreement.pk]), accepted)
     assert response.status_code == 200
     inserted, deleted = _docx_revisions(response.content)
     assert len(inserted) == 1 and len(deleted) == 1, (inserted, deleted)

@@ -155,8 +155,13 @@ def test_a_term_change_is_shown_against_the_standard(demo, negotiating, client):
     )
     client.force_login(users["director"])
     page = client.get(reverse("agreement-detail", args=[negotiating.pk])).content.decode()
-    # The proposal reads with its value, and says which term it changes.
-    assert "no event later than 48 hours" in page
+    # The proposal is marked as a tracked change of the term's value (72 -> 48, issue 17),
+    # never [[...]], and says which term it changes.
+    term = r'<span class="param" data-name="breach_notice_hours={0}"[^>]*>{0}</span>'
+    assert re.search(r'<del class="redline-del"(?:(?!</del>).)*' + term.format(72), page, re.S)
+    assert re.search(r'<ins class="redline-ins"(?:(?!</ins>).)*' + term.format(48), page, re.S)
+    shown = re.sub(r"<textarea.*?</textarea>", "", page, flags=re.S)  # not the Markdown source
+    assert "[[breach_notice_hours]]" not in shown
     assert "Changes the term <strong>Breach notice window</strong>" in page
     assert '<del>72 hours</del> → <ins class="term-value">48 hours</ins>' in page
     override_respond(override=override, by=users["vendor"], decision="accept")
