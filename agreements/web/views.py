@@ -423,17 +423,40 @@ def _override_action(request: AuthenticatedHttpRequest, pk, override_id: int, ac
 @login_required
 @require_POST
 def override_respond(request: AuthenticatedHttpRequest, pk, override_id: int) -> HttpResponse:
+    agreement = get_object_or_404(agreement_detail_for_user(request.user), pk=pk)
+    override = get_object_or_404(ClauseOverride.objects.filter(agreement=agreement), pk=override_id)
     form = forms.OverrideRespondForm(request.POST)
     decision = form.cleaned_data["decision"] if form.is_valid() else ""
     comment = form.cleaned_data.get("comment", "") if form.is_valid() else ""
-    return _override_action(
-        request,
-        pk,
-        override_id,
-        lambda o: proposals.override_respond(
-            override=o, by=request.user, decision=decision, comment=comment
-        ),
-        "Your answer is recorded." if decision != "accept" else "You accepted the proposal.",
+    try:
+        proposals.override_respond(
+            override=override, by=request.user, decision=decision, comment=comment
+        )
+    except DomainError as error:
+        field_errors = error.message_dict if hasattr(error, "error_dict") else {}
+        if "comment" in field_errors:
+            # A rejection without its reason: the page again, the comment box focused with
+            # what was typed and the message beside it.
+            return _detail_again(
+                request,
+                pk,
+                override.clause_key,
+                {
+                    "respond": {
+                        "override_id": override.pk,
+                        "comment": request.POST.get("comment", ""),
+                        "error": " ".join(field_errors["comment"]),
+                    }
+                },
+            )
+        flash_error(request, error)
+    else:
+        messages.success(
+            request,
+            "Your answer is recorded." if decision != "accept" else "You accepted the proposal.",
+        )
+    return redirect(
+        reverse("agreement-detail", args=[agreement.pk]) + f"#clause-{override.clause_key}"
     )
 
 

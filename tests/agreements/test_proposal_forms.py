@@ -368,3 +368,22 @@ def test_the_data_element_form_says_what_is_missing(client, agreement, users):
     assert "Choose the party the data comes from." in page
     assert "Weekly scores.</textarea>" in page
     assert "This field is required" not in page
+
+
+def test_a_rejection_without_a_reason_comes_back_to_the_comment_box(client, agreement, users):
+    proposal = next(o for o in conflicts(agreement)[CONFLICT] if o.proposed_by == users["counsel"])
+    client.force_login(users["director"])
+    response = client.post(
+        reverse("override-respond", args=[agreement.pk, proposal.pk]),
+        {"decision": "reject", "comment": "  "},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        f'<p class="errorlist" id="comment-error-{proposal.pk}" role="alert">Say why you '
+        "reject it, so the proposer can respond.</p>" in page
+    )
+    assert f'aria-describedby="comment-error-{proposal.pk}" autofocus' in page
+    proposal.refresh_from_db()
+    assert proposal.status == OverrideStatus.PROPOSED
+    assert not proposal.responses.exists()
