@@ -295,3 +295,13 @@ def test_strangers_get_404(client, demo, outsider, name):
     client.force_login(outsider)
     response = client.post(reverse(name, args=[agreement.pk]), {"text_hash": "0" * 64})
     assert response.status_code == 404
+
+
+def test_the_signing_page_query_count(client, demo, django_assert_max_num_queries):
+    agreement = fresh(demo["agreements"][SIGNING])
+    otp_verified(client, demo["users"]["director"])
+    # session, user, verified device, the agreement with its text, parties, approvals,
+    # signatures, transitions and overrides (one query: JSON prefetch), the title last signed
+    # with, the user's roles. Terms, differences and the document come from those rows.
+    with django_assert_max_num_queries(6):
+        assert client.get(sign_url(agreement)).status_code == 200
