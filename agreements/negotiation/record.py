@@ -14,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from agreements.access import User
 from agreements.documents.pdf import render_html
 from agreements.models import (
     Agreement,
+    ClauseComment,
     ClauseOverride,
     CommentVisibility,
     Decision,
@@ -52,7 +55,8 @@ _ENDED: dict[str, str] = {
 @dataclass(frozen=True)
 class RecordEntry:
     at: dt.datetime
-    kind: str  # "proposal", "answer", "outcome", "discussion", "reply", "resolved", "status"
+    # "proposal", "answer", "outcome", "discussion", "reply", "resolved", "reopened", "status"
+    kind: str
     what: str  # the sentence: "Northfield University proposed new text for 7. Data security"
     person: str = ""
     organisation: str = ""
@@ -126,11 +130,53 @@ def _proposal_entries(agreement: Agreement, titles: dict[str, str]) -> list[Reco
     return entries
 
 
+def _resolution_entries(
+    starts: dict[int, ClauseComment], titles: dict[str, str]
+) -> list[RecordEntry]:
+    """Each time a discussion was resolved or reopened, from the trigger-written history of
+    its first comment (who resolved is on the row; who reopened, in the request's context)."""
+    event_model = apps.get_model("agreements", "ClauseCommentEvent")
+    events = list(
+        event_model.objects.filter(pgh_obj_id__in=list(starts))
+        .select_related("resolved_by", "pgh_context")
+        .order_by("pgh_id")
+    )
+    contexts = [getattr(e.pgh_context, "metadata", None) or {} for e in events]
+    user_ids = [c["user"] for c in contexts if c.get("user")]
+    names = {u.pk: _name(u) for u in get_user_model().objects.filter(pk__in=user_ids)}
+    entries = []
+    was: dict[int, object] = {}
+    for event, context in zip(events, contexts, strict=True):
+        start = starts[event.pgh_obj_id]
+        before = was.get(event.pgh_obj_id)
+        was[event.pgh_obj_id] = event.resolved_at
+        if event.pgh_label == "insert" or (before is None) == (event.resolved_at is None):
+            continue
+        clause = titles.get(start.clause_key, start.clause_key)
+        internal_to = (
+            start.organisation.name if start.visibility == CommentVisibility.INTERNAL else ""
+        )
+        if event.resolved_at is not None:
+            person = _name(event.resolved_by)
+            what = f"{person} marked the discussion on {clause} resolved"
+            at, kind = event.resolved_at, "resolved"
+        else:
+            person = names.get(context.get("user") or 0, "")
+            what = f"{person or 'Someone'} reopened the discussion on {clause}"
+            at, kind = event.pgh_created_at, "reopened"
+        entries.append(
+            RecordEntry(at=at, kind=kind, what=what, person=person, internal_to=internal_to)
+        )
+    return entries
+
+
 def _discussion_entries(
     agreement: Agreement, user: User, titles: dict[str, str]
 ) -> list[RecordEntry]:
     entries = []
-    for comment in visible_comments(agreement, user):
+    comments = list(visible_comments(agreement, user))
+    entries.extend(_resolution_entries({c.pk: c for c in comments if c.parent_id is None}, titles))
+    for comment in comments:
         clause = titles.get(comment.clause_key, comment.clause_key)
         org = comment.organisation.name
         internal_to = org if comment.visibility == CommentVisibility.INTERNAL else ""
@@ -151,16 +197,6 @@ def _discussion_entries(
                 internal_to=internal_to,
             )
         )
-        if comment.resolved_at is not None:
-            entries.append(
-                RecordEntry(
-                    at=comment.resolved_at,
-                    kind="resolved",
-                    what=f"{_name(comment.resolved_by)} marked the discussion on {clause} resolved",
-                    person=_name(comment.resolved_by),
-                    internal_to=internal_to,
-                )
-            )
     return entries
 
 

@@ -323,7 +323,18 @@ def test_the_negotiation_record_has_own_notes_marked_and_never_anothers(
         agreement=agreement, by=users["director"], clause_key=CLAUSE, body="Shared question."
     )
     discussions.discussion_resolve(comment=shared, by=users["vendor"])
+    discussions.discussion_reopen(comment=shared, by=users["counsel"])
+    discussions.discussion_resolve(comment=shared, by=users["director"])
     own = negotiation_record(agreement, users["counsel"])
+    # Each resolution and reopening is in the record. (A reopening is dated by the history
+    # trigger with its transaction's start: the whole test is one transaction, so only the
+    # entries, not their order, are compared here.)
+    assert sorted(e.kind for e in own if e.kind in ("resolved", "reopened")) == [
+        "reopened",
+        "resolved",
+        "resolved",
+    ]
+    assert [e.what for e in own if e.kind == "resolved"][0].startswith("Priya Natarajan marked")
     assert [e.internal_to for e in own if "Zanzibar" in e.text] == [NORTHFIELD] * 2
     assert any(e.kind == "resolved" for e in own)
     assert [e.at for e in own] == sorted(e.at for e in own)
