@@ -292,6 +292,30 @@ def _new_backup_codes(walk: Walk) -> None:
     walk.check("two-factor-new-backup-codes")
 
 
+def _refused_proposal(walk: Walk) -> None:
+    """The agreement page after a proposal is refused: the form open with what was typed, an
+    error summary and each message beside its input (a new clause without its text)."""
+    page = walk.page
+    clause = page.locator("#clause-insurance")
+    clause.get_by_text("Propose a change to this clause").click()
+    form = clause.locator("form.propose-form")
+    form.get_by_label("Insert a new clause after this one").check()
+    form.get_by_role("textbox", name="Heading of the new clause").fill("Data escrow")
+    form.get_by_label("Rationale (required)").fill("Continuity if the vendor fails.")
+    form.get_by_role("button", name="Propose").click()
+    expect(page.locator("#clause-insurance").get_by_role("alert")).to_contain_text(
+        "Your proposal is not recorded yet"
+    )
+    walk.check("agreement-refused-proposal", parts=("#clause-insurance",))
+
+
+#: What to do on a page once it is checked, leading to another state worth checking.
+THEN: dict[str, Callable[[Walk], None]] = {
+    "two-factor": _new_backup_codes,
+    "agreement-negotiating": _refused_proposal,
+}
+
+
 def _walk_the_wizard(walk: Walk, live_server) -> None:
     """The guided creation's steps, answered as a director would, and one step with errors."""
     page = walk.page
@@ -357,8 +381,8 @@ def test_every_main_page_fits_a_phone_and_passes_axe(page: Page, live_server, de
                     otp_verify_in_browser(page, live_server, demo["users"][main_page.user])
             who = main_page.user
         walk.visit(main_page.name, live_server.url + main_page.url(demo), main_page.parts)
-        if main_page.name == "two-factor":
-            _new_backup_codes(walk)
+        if main_page.name in THEN and main_page.name in walk.checked:
+            THEN[main_page.name](walk)
     if not only or "wizard" in only:
         page.context.clear_cookies()
         log_in(page, live_server, "director")
@@ -368,5 +392,5 @@ def test_every_main_page_fits_a_phone_and_passes_axe(page: Page, live_server, de
         [f"{len(walk.failures)} problems on phones or for axe:", *walk.failures]
     )
     wizard_steps = 0 if only and "wizard" not in only else 7
-    backup_codes = 1 if any(p.name == "two-factor" for p in pages) else 0
-    assert len(walk.checked) == len(pages) + wizard_steps + backup_codes, walk.checked
+    then = sum(1 for p in pages if p.name in THEN)
+    assert len(walk.checked) == len(pages) + wizard_steps + then, walk.checked
