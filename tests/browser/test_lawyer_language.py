@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_workspace_journeys import DESKTOP, assert_accessible, log_in
+from tests.browser.test_workspace_journeys import DESKTOP, PHONE, assert_accessible, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,3 +73,7 @@ def test_the_district_answers_once_and_reads_clauses_by_title(
     expect(page.get_by_text("not reviewed", exact=True)).to_have_count(0)
     page.screenshot(path=str(folder / "h3-reviews.png"), full_page=True)
     assert_accessible(page)
+    # The legend and the parties' states fit a phone without sideways scrolling.
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(folder / "h3-reviews-phone.png"), full_page=True)
