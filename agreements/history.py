@@ -181,12 +181,14 @@ class _Story:
         self, key: str, body: str, changes: Mapping[str, Any] | None
     ) -> list[tuple[str, str]]:
         """What a proposed text adds to and removes from the standard's clause, word by word
-        with terms filled: ("Adds", "…"), ("Removes", "…"); the whole text for a clause the
-        standard does not have."""
+        with terms filled: ("Adds", "…"), ("Removes", "…"); the whole text (with the terms it
+        proposes, ``changes``) for a clause the standard does not have."""
         before = self.filled(self.standard.get(key, ""), None, whole=True).split()
-        after = self.filled(body, changes, whole=True).split()
+        # Terms read with the same values on both sides: a changed term is told on its own
+        # line ("Term"), not as words swapped.
+        after = self.filled(body, None, whole=True).split()
         if not before:
-            return [("Proposed text", _excerpt(" ".join(after)))]
+            return [("Proposed text", self.filled(body, changes))]
         told: dict[str, list[str]] = {"Adds": [], "Removes": []}
         matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
         for op, a1, a2, b1, b2 in matcher.get_opcodes():
@@ -198,7 +200,7 @@ class _Story:
             (label, _excerpt(" … ".join(f"“{p}”" for p in parts)))
             for label, parts in told.items()
             if parts
-        ] or [("Proposed text", "the standard's text, unchanged")]
+        ] or ([] if changes else [("Proposed text", "the standard's text, unchanged")])
 
     def clause(self, key: str) -> str:
         return self.clauses.get(key) or "a clause no longer in the text"
