@@ -57,6 +57,7 @@ def test_nobody_outside_the_parties_is_notified(demo):
             agreement,
             clause="x",
             org="y",
+            author="w",
             kind="replace",
             rationale="z",
             days=7,
