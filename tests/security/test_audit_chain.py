@@ -141,6 +141,8 @@ def test_downloads_and_exports_are_recorded(demo, client, settings, tmp_path):
         "export": "redline",
         "format": "docx",
         "text_hash": active.text_hash,
+        # An active agreement's redline shows accepted changes only, and says so.
+        "changes": "accepted",
     }
 
 
