@@ -137,6 +137,51 @@ def clause_reviews_by_acceptance(
     return reviews
 
 
+@transaction.atomic
+def acceptance_reviews_backfill(agreement: Agreement) -> int:
+    """Record the acceptance reviews that proposals accepted before the rule above would have
+    recorded: for each accepted proposal of an agreement still under review, its proposer and
+    every party that accepted it get an "accepted" review of the clause's text now, unless the
+    party already holds a mark on that clause (its own mark is never replaced). Returns how many
+    reviews were recorded; running it again records none. See ``manage.py backfill_reviews``."""
+    if agreement.status not in REVIEWABLE:
+        return 0
+    agreement = with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk)
+    rows = {row.key: row for row in agreement_comparison(agreement).changed_rows}
+    held = set(
+        ClauseReview.objects.filter(agreement=agreement).values_list(
+            "organisation_id", "clause_key"
+        )
+    )
+    added = 0
+    accepted = ClauseOverride.objects.filter(
+        agreement=agreement, status=OverrideStatus.ACCEPTED
+    ).order_by("decided_at", "pk")
+    for override in accepted:
+        row = rows.get(override.target_key)
+        if row is None:
+            continue
+        by_party: dict[int, User | None] = {override.organisation_id: override.proposed_by}
+        for answer in OverrideResponse.objects.filter(override=override, decision="accept"):
+            by_party[answer.organisation_id] = answer.user
+        for organisation_id, user in by_party.items():
+            if (organisation_id, row.key) in held:
+                continue
+            review = ClauseReview(
+                agreement=agreement,
+                clause_key=row.key,
+                organisation_id=organisation_id,
+                user=user,
+                state=ReviewState.ACCEPTED,
+                clause_hash=row.review_hash,
+            )
+            review.full_clean()
+            review.save()
+            held.add((organisation_id, row.key))
+            added += 1
+    return added
+
+
 def deviation_title(row: ClauseComparison) -> str:
     """A deviating clause as the document names it ("7. Data security"), also when deleted."""
     return " ".join(part for part in (row.number or row.old_number, row.heading) if part)

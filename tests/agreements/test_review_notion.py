@@ -84,3 +84,42 @@ def test_a_later_change_of_the_clause_outdates_the_acceptance_and_the_page_says_
     ):
         assert sentence in page, sentence
     assert "reviewed an earlier text" in page
+
+
+def test_backfill_records_the_acceptance_reviews_older_acceptances_lack(demo):
+    """Proposals accepted before accepting counted as review recorded no review:
+    ``manage.py backfill_reviews`` records them, keeps a party's own mark, and is idempotent."""
+    import io
+
+    from django.core.management import call_command
+
+    agreement = demo["agreements"][NEGOTIATING]
+    deletion = agreement.overrides.get(kind="delete")
+    override_respond(override=deletion, by=demo["users"]["director"], decision="accept")
+    override_respond(override=deletion, by=demo["users"]["counsel"], decision="accept")
+    # As data from before the rule has it: no acceptance reviews, but the district's own mark.
+    ClauseReview.objects.filter(agreement=agreement).delete()
+    assert set(states(agreement)["audits"].values()) == {"unreviewed"}
+    own = ClauseReview.objects.create(
+        agreement=agreement,
+        clause_key="audits",
+        organisation=demo["orgs"]["riverbend-usd"],
+        user=demo["users"]["director"],
+        state="reviewed",
+        clause_hash=next(
+            d.row.review_hash for d in deviation_reviews(fresh(agreement)) if d.row.key == "audits"
+        ),
+    )
+    out = io.StringIO()
+    call_command("backfill_reviews", stdout=out)
+    assert f"{agreement.reference}: 2 review(s) recorded" in out.getvalue()
+    assert states(agreement)["audits"] == {
+        "riverbend-usd": "reviewed",  # its own mark stands
+        "northfield-university": "accepted",
+        "brightpath-learning": "accepted",
+    }
+    own.refresh_from_db()
+    assert own.state == "reviewed"
+    again = io.StringIO()
+    call_command("backfill_reviews", agreement.reference, stdout=again)
+    assert again.getvalue().strip() == "0 acceptance review(s) recorded."
