@@ -25,6 +25,13 @@ def names_in_words(names: Iterable[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def end_sentence(text: str) -> str:
+    """``text`` with a full stop, unless it already ends with one: a sentence that ends with
+    "Brightpath Learning, Inc." gets no second stop."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def party_names(organisations: Iterable[Organisation]) -> str:
     return names_in_words(o.name for o in organisations)
 

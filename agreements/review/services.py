@@ -19,7 +19,7 @@ from agreements.models import (
     Status,
 )
 from agreements.negotiation.coherence import identifiability_mismatches
-from agreements.negotiation.pending import party_names, pending_proposals
+from agreements.negotiation.pending import end_sentence, party_names, pending_proposals
 from agreements.notifications import notify
 from agreements.selectors import (
     conflicts,
@@ -83,8 +83,10 @@ def review_blockers(agreement: Agreement) -> list[str]:
         if item.override.clause_key in open_conflicts:
             continue
         blockers.append(
-            f"{item.override.organisation.name}'s proposal on {item.title} waits for an answer "
-            f"from {item.waits_for_names}."
+            end_sentence(
+                f"{item.override.organisation.name}'s proposal on {item.title} waits for an "
+                f"answer from {item.waits_for_names}"
+            )
         )
     if text.unfilled:
         blockers.append(

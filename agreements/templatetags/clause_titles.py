@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django import template
 
-from agreements.negotiation.pending import names_in_words
+from agreements.negotiation.pending import end_sentence, names_in_words
 from agreements.text.consolidation import ConsolidatedText
 from agreements.text.titles import clause_titles
 
@@ -28,3 +28,10 @@ def still_to_give(party_rows: list[dict], what: str) -> str:
     return names_in_words(
         row["member"].organisation.name for row in party_rows if not row.get(what)
     )
+
+
+@register.filter
+def full_stop(text: str) -> str:
+    """``{{ names|full_stop }}`` ends a sentence whose last word may already end with a stop
+    ("… and Brightpath Learning, Inc." stays as it is)."""
+    return end_sentence(str(text))
