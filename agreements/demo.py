@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from agreements.choices import AuthMethod
 from agreements.models import Agreement, DSATemplate, Identifiability, MandatoryFor, Status
 from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.negotiation.services import (
@@ -109,6 +110,18 @@ def _approve_all(agreement: Agreement, users: dict, legal: list[str]) -> None:
         )
 
 
+#: The demo signatories' titles, as their signature blocks and audit certificates show them.
+SIGNER_TITLES = {
+    "director": "Superintendent",
+    "researcher": "Director, Office of Sponsored Research",
+    "vendor": "Chief Executive Officer",
+    "hillcrest": "Vice Provost for Research",
+    "quadratic": "General Counsel",
+    "openalgebra": "Chief Operating Officer",
+    "lakeshore": "Chief of Research and Accountability",
+}
+
+
 def _sign(agreement: Agreement, users: dict, signatories: list[str]) -> None:
     for username in signatories:
         user = users[username]
@@ -120,6 +133,10 @@ def _sign(agreement: Agreement, users: dict, signatories: list[str]) -> None:
             text_hash=_text_hash(agreement),
             ip_address="127.0.0.1",
             user_agent="seed_demo",
+            signer_title=SIGNER_TITLES[username],
+            # As if each had passed the authenticator check that signing asks for just now.
+            auth_method=AuthMethod.TOTP,
+            authenticated_at=timezone.now(),
         )
 
 

@@ -305,3 +305,14 @@ def test_the_signing_page_query_count(client, demo, django_assert_max_num_querie
     # with, the user's roles. Terms, differences and the document come from those rows.
     with django_assert_max_num_queries(6):
         assert client.get(sign_url(agreement)).status_code == 200
+
+
+def test_demo_signatures_carry_a_title_and_how_the_signer_authenticated(demo):
+    """The demo's signed agreements show complete certificate entries, as real ones have."""
+    signatures = list(Signature.objects.all())
+    assert len(signatures) >= 9
+    for signature in signatures:
+        assert signature.signer_title, signature
+        assert signature.auth_method == AuthMethod.TOTP, signature
+        assert signature.authenticated_at is not None, signature
+        assert signature.authenticated_at <= signature.signed_at + dt.timedelta(seconds=5)
