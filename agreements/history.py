@@ -53,7 +53,7 @@ from agreements.negotiation import discussions
 from agreements.negotiation.discussions import comment_is_visible
 from agreements.selectors import consolidated_text, placeholder_values
 from agreements.text.placeholders import PLACEHOLDER_RE
-from agreements.text.titles import clause_titles
+from agreements.text.titles import GONE, titles_with_standard
 from partners.models import Membership, Organisation
 
 AUTOMATIC = "Collaboratory (automatic)"
@@ -203,7 +203,7 @@ class _Story:
         ] or ([] if changes else [("Proposed text", "the standard's text, unchanged")])
 
     def clause(self, key: str) -> str:
-        return self.clauses.get(key) or "a clause no longer in the text"
+        return self.clauses.get(key) or GONE
 
     def change(self, override_id: int | None) -> str:
         """A proposal as the answer to it names it: "Northfield University's change to 7. …"."""
@@ -249,16 +249,16 @@ def _clause_names(
     consolidated text (``agreements.text.titles``, deleted clauses too) over the standard's
     clauses and the headings parties proposed for clauses they inserted. ``standard`` gets
     the standard's text of each clause."""
-    names: dict[str, str] = {}
-    for key, number, heading, body in Clause.objects.filter(
-        version_id=agreement.template_version_id
-    ).values_list("key", "number", "heading", "body"):
-        names[key] = " ".join(p for p in (number, heading) if p)
-        standard[key] = body
+    clauses = list(
+        Clause.objects.filter(version_id=agreement.template_version_id).only(
+            "key", "number", "heading", "body"
+        )
+    )
+    standard.update((c.key, c.body) for c in clauses)
+    names = titles_with_standard(consolidated_text(agreement), clauses)
     for override in overrides:
         if override.kind == OverrideKind.INSERT and override.heading:
             names.setdefault(override.new_key, override.heading)
-    names.update(clause_titles(consolidated_text(agreement)))
     return names
 
 

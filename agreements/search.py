@@ -41,6 +41,7 @@ from agreements.text.search_documents import (
     override_document,
     reference_query,
 )
+from agreements.text.titles import numbered_heading
 from collaboratory.safe_html import sanitised
 from partners.models import Organisation, TrioMember
 from partners.selectors import AnyUser, organisations_visible_to, trios_visible_to
@@ -423,6 +424,6 @@ def presented(rows: Any, markers: Markers) -> list:
         if isinstance(row, ClauseOverride):
             number = getattr(row, "clause_number", "") or ""
             heading = getattr(row, "clause_heading", "") or ""
-            title = " ".join(p for p in (number, heading) if p) or "a clause"
+            title = numbered_heading(number, heading) or "a clause"
             setattr(row, "clause_title", title)  # noqa: B010 (an attribute only pages read)
     return rows

@@ -34,7 +34,7 @@ from agreements.models import (
 )
 from agreements.negotiation.discussions import filled_text, visible_comments
 from agreements.selectors import consolidated_text, parties, placeholder_values
-from agreements.text.titles import clause_titles
+from agreements.text.titles import GONE, titles_with_standard
 
 TEMPLATE = "agreements/pdf/negotiation_record.html"
 
@@ -72,11 +72,9 @@ def _name(user: Any) -> str:
 
 
 def _titles(agreement: Agreement) -> dict[str, str]:
-    text = consolidated_text(agreement)
-    titles = clause_titles(text)
-    for clause in agreement.template_version.clauses.all():
-        titles.setdefault(clause.key, clause.heading or clause.key)
-    return titles
+    return titles_with_standard(
+        consolidated_text(agreement), agreement.template_version.clauses.all()
+    )
 
 
 def _proposal_entries(agreement: Agreement, titles: dict[str, str]) -> list[RecordEntry]:
@@ -89,7 +87,7 @@ def _proposal_entries(agreement: Agreement, titles: dict[str, str]) -> list[Reco
         .order_by("created_at", "id")
     )
     for override in overrides:
-        clause = titles.get(override.clause_key, override.clause_key)
+        clause = titles.get(override.clause_key) or GONE
         org = override.organisation.name
         proposal = f"{org}’s proposal on {clause}"
         # As it would read: the proposal's terms over the agreement's values ("48 hours").
@@ -152,7 +150,7 @@ def _resolution_entries(
         was[event.pgh_obj_id] = event.resolved_at
         if event.pgh_label == "insert" or (before is None) == (event.resolved_at is None):
             continue
-        clause = titles.get(start.clause_key, start.clause_key)
+        clause = titles.get(start.clause_key) or GONE
         internal_to = (
             start.organisation.name if start.visibility == CommentVisibility.INTERNAL else ""
         )
@@ -177,7 +175,7 @@ def _discussion_entries(
     comments = list(visible_comments(agreement, user))
     entries.extend(_resolution_entries({c.pk: c for c in comments if c.parent_id is None}, titles))
     for comment in comments:
-        clause = titles.get(comment.clause_key, comment.clause_key)
+        clause = titles.get(comment.clause_key) or GONE
         org = comment.organisation.name
         internal_to = org if comment.visibility == CommentVisibility.INTERNAL else ""
         person = _name(comment.author)
