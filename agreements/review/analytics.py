@@ -27,6 +27,7 @@ from agreements.models import (
     OverrideStatus,
     TemplateVersion,
 )
+from agreements.text.titles import numbered_heading
 from collaboratory import csv_safe
 from partners.models import OrganisationKind
 
@@ -48,9 +49,10 @@ class Rationale:
 class ClauseDeviation:
     """One clause key of the template across the collaboratory's agreements."""
 
-    key: str
+    key: str  # an identifier for the CSV and anchors; pages show ``title``
     heading: str
     order: int
+    number: str = ""  # the newest version's label ("7.")
     agreements: int = 0  # agreements made from a version that has this clause
     modified: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
@@ -58,6 +60,11 @@ class ClauseDeviation:
     proposed: set[str] = field(default_factory=set)
     by_party_kind: Counter[str] = field(default_factory=Counter)
     rationales: list[Rationale] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """ "7. Data security", as the newest version that has the clause names it."""
+        return numbered_heading(self.number, self.heading) or "a clause of another version"
 
     @property
     def failing(self) -> int:
@@ -103,10 +110,11 @@ def deviation_report(
         agreements.order_by().values_list("template_version_id").annotate(n=Count("id"))
     )
     rows: dict[str, ClauseDeviation] = {}
-    for clause in clauses.only("key", "heading", "order", "version_id"):
-        # Newest version first: its heading and position win.
+    for clause in clauses.only("key", "number", "heading", "order", "version_id"):
+        # Newest version first: its label, heading and position win.
         clause_row = rows.setdefault(
-            clause.key, ClauseDeviation(clause.key, clause.heading, clause.order)
+            clause.key,
+            ClauseDeviation(clause.key, clause.heading, clause.order, number=clause.number),
         )
         clause_row.agreements += per_version.get(clause.version_id, 0)
     overrides = (
@@ -125,9 +133,7 @@ def deviation_report(
     for override in overrides:
         row = rows.get(override["clause_key"])
         if row is None:  # a clause of another version of the template than the one chosen
-            row = rows[override["clause_key"]] = ClauseDeviation(
-                override["clause_key"], override["clause_key"], 10_000
-            )
+            row = rows[override["clause_key"]] = ClauseDeviation(override["clause_key"], "", 10_000)
         reference = override["agreement__reference"]
         if override["status"] == OverrideStatus.PROPOSED:
             row.proposed.add(reference)
@@ -295,7 +301,7 @@ def deviation_chart(rows: Sequence[ClauseDeviation], *, limit: int = 15) -> Safe
                 '<g><text x="0" y="{}" class="chart-label">{}</text>{}'
                 '<text x="{}" y="{}" class="chart-value">{}</text></g>',
                 top + 14,
-                row.heading,
+                row.title,
                 format_html_join("", "{}", ((s,) for s in segments)),
                 f"{x + 6:.1f}",
                 top + 33,

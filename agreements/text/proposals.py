@@ -27,6 +27,7 @@ from agreements.text.document.model import Document
 from agreements.text.placeholders import fill
 from agreements.text.redline import WordStats, word_stats
 from agreements.text.redline_html import redline_html
+from agreements.text.titles import GONE, titles_with_standard
 
 # --- Conflicts ------------------------------------------------------------------------------
 
@@ -142,17 +143,18 @@ class CarriedOverride:
     clause_key: str
     target_key: str
     outcome: Outcome
+    # As the document names them ("7. Data security"): the clause the change is to (or, for
+    # an insert, the clause it adds) and the standard clause it was made against.
+    target_title: str
+    clause_title: str
 
     @property
     def explanation(self) -> str:
         if self.outcome == "lost":
-            return (
-                f"Cannot be carried over: the clause “{self.clause_key}” is not in the newer "
-                "version."
-            )
+            return f"Cannot be carried over: {self.clause_title} is not in the newer version."
         if self.outcome == "standard-changed":
             return (
-                f"The standard text of “{self.clause_key}” changed in the newer version; this "
+                f"The standard text of {self.clause_title} changed in the newer version; this "
                 "change was written against the old standard text and would replace the new one."
             )
         return "Carries over unchanged: the standard text of this clause did not change."
@@ -191,8 +193,10 @@ def upgrade_preview(
     )
     old_by_key = {c.key: c for c in old_clauses}
     new_by_key = {c.key: c for c in new_clauses}
+    titles = titles_with_standard(current, old_clauses)
     carried = []
     for override in accepted_overrides:
+        target_key = override.new_key if override.kind == "insert" else override.clause_key
         old, new = old_by_key.get(override.clause_key), new_by_key.get(override.clause_key)
         outcome: Outcome
         if new is None:
@@ -208,8 +212,10 @@ def upgrade_preview(
                 override_id=override.id,
                 kind=override.kind,
                 clause_key=override.clause_key,
-                target_key=override.new_key if override.kind == "insert" else override.clause_key,
+                target_key=target_key,
                 outcome=outcome,
+                target_title=titles.get(target_key) or GONE,
+                clause_title=titles.get(override.clause_key) or GONE,
             )
         )
     notes = {c.target_key: c.explanation for c in carried if c.outcome != "applies"}

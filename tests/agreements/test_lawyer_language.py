@@ -100,6 +100,26 @@ def test_pages_name_clauses_as_the_document_does_never_by_key(client, demo):
                 assert_no_keys(visible_text(response.content.decode()), keys, f"{name} {url}")
 
 
+def test_review_pages_name_clauses_by_title_in_deviations_and_upgrades(client, demo):
+    keys = clause_keys()
+    # The facilitator's deviations report: every failing clause by its label and heading.
+    client.force_login(demo["users"]["facilitator"])
+    url = reverse("deviation-analytics", args=["aims", "standard-dsa"])
+    response = client.get(url)
+    assert response.status_code == 200
+    text = visible_text(response.content.decode())
+    assert re.search(r"\d+\. Security Incidents and Breach Notification", text), text[:500]
+    assert_no_keys(text, keys, url)
+    # The move to a newer template version names the accepted changes it carries over, and
+    # the clauses whose standard text changed, by title.
+    client.force_login(demo["users"]["director"])
+    url = reverse("agreement-compare-upgrade", args=[demo["agreements"][ACTIVE].pk])
+    text = visible_text(client.get(url).content.decode())
+    assert "This agreement's accepted changes" in text
+    assert re.search(r"The standard text of \d+\. \w[^;]* changed in the newer version", text)
+    assert_no_keys(text, keys, url)
+
+
 def test_what_happens_next_names_the_clause_and_whom_it_waits_for(demo):
     agreement = fresh(demo["agreements"][NEGOTIATING])
     blockers = review_blockers(agreement)
