@@ -537,26 +537,3 @@ def conflict_resolve(
     if any(o.status == OverrideStatus.ACCEPTED for o in competing):
         text_changed(agreement, by=by, reason="a conflict was resolved")
     return result
-
-
-@transaction.atomic
-def clause_comment_add(
-    *, agreement: Agreement, by: User, clause_key: str, body: str
-) -> ClauseComment:
-    """A party's note on one clause of the agreement's consolidated text (any status: a
-    signed agreement still takes notes for its renewal)."""
-    organisation_id = acting_party(by, agreement, action="change this agreement")
-    if consolidated_text(agreement).clause(clause_key) is None:
-        raise DomainError({"clause_key": f"There is no clause “{clause_key}” in this agreement."})
-    if not body.strip():
-        raise DomainError({"body": "Write a comment."})
-    comment = ClauseComment(
-        agreement=agreement,
-        clause_key=clause_key,
-        organisation_id=organisation_id,
-        author=by,
-        body=body.strip(),
-    )
-    comment.full_clean()
-    comment.save()
-    return comment
