@@ -36,6 +36,7 @@ from agreements.models import (
 from agreements.review.selectors import agreement_comparison
 from agreements.selectors import parties, with_agreement_detail
 from agreements.text.comparisons import ClauseComparison, Comparison
+from agreements.text.titles import numbered_heading
 
 # One permission rule for "acts as this party's legal team", shared with every other
 # agreement service rather than copied here.
@@ -184,7 +185,7 @@ def acceptance_reviews_backfill(agreement: Agreement) -> int:
 
 def deviation_title(row: ClauseComparison) -> str:
     """A deviating clause as the document names it ("7. Data security"), also when deleted."""
-    return " ".join(part for part in (row.number or row.old_number, row.heading) if part)
+    return numbered_heading(row.number or row.old_number, row.heading)
 
 
 # --- Which deviations still wait for whom -------------------------------------------------
