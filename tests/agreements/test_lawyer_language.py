@@ -71,6 +71,9 @@ def assert_no_keys(text: str, keys: set[str], where: str) -> None:
             found = re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text)
             assert found is None, (where, text[found.start() - 150 : found.end() + 50])
         assert f"“{key}”" not in text, (where, key)
+    # A sentence ending in a name that ends with a stop gets no second one ("Inc..").
+    doubled = re.search(r"\b(?:Inc|Ltd|Co|Corp|LLC)\.\.(?!\.)", text)
+    assert doubled is None, (where, text[doubled.start() - 120 : doubled.end() + 20])
 
 
 def page_text(client, agreement: Agreement) -> str:
@@ -160,6 +163,15 @@ def test_each_open_proposal_says_whose_answer_it_waits_for(client, demo):
         client.get(reverse("agreement-detail", args=[agreement.pk])).content.decode()
     )
     assert "Waits for Northfield University Learning Sciences Lab." in text
+
+
+def test_a_wait_for_a_party_whose_name_ends_with_a_stop_ends_with_one_stop(client, demo):
+    agreement = demo["agreements"][NEGOTIATING]
+    client.force_login(demo["users"]["director"])
+    text = page_text(client, agreement)
+    # The university's proposals wait for Brightpath Learning, Inc. among others.
+    assert re.search(r"Waits for [^.]*Brightpath Learning, Inc\.(?!\.)", text), text[:300]
+    assert "Inc.." not in text
 
 
 def test_accept_and_reject_disappear_once_your_organisation_answered(client, demo):

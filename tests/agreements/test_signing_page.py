@@ -170,7 +170,8 @@ def test_the_form_starts_from_the_title_last_signed_with(client, demo):
     otp_verified(client, director)
     other = fresh(demo["agreements"][SIGNING])
     page = client.get(sign_url(other)).content.decode()
-    assert 'name="signer_title" id="id_signer_title" value=""' in page
+    # The demo has her sign earlier agreements as Superintendent.
+    assert 'name="signer_title" id="id_signer_title" value="Superintendent"' in page
     agreement = approved(demo)
     agreement_sign(
         agreement=agreement,

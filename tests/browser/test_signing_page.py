@@ -84,10 +84,15 @@ def test_the_director_reads_terms_differences_and_text_then_signs_with_her_title
     # The statement names the agreement and its version, and takes up the title typed.
     statement = page.locator(".statement")
     expect(statement).to_contain_text(f"“{SIGNING}” ({agreement.reference}), version of")
+    # The title starts as the one she last signed with (the demo's), and follows her typing.
+    title = page.get_by_label("Your title")
+    expect(title).to_have_value("Superintendent")
+    expect(statement).to_contain_text("I, Maya Okafor, Superintendent of Riverbend")
+    title.fill("")
     expect(statement).to_contain_text("I, Maya Okafor, [your title] of Riverbend")
-    page.get_by_label("Your title").fill("Superintendent")
+    title.fill("Interim Superintendent")
     expect(statement).to_contain_text(
-        "I, Maya Okafor, Superintendent of Riverbend Unified School District, sign"
+        "I, Maya Okafor, Interim Superintendent of Riverbend Unified School District, sign"
     )
     expect(page.locator(".statement__hash")).to_contain_text(agreement.text_hash)
     page.get_by_label(re.compile("Type your full name")).fill("Maya Okafor")
@@ -99,11 +104,11 @@ def test_the_director_reads_terms_differences_and_text_then_signs_with_her_title
 
     expect(page.get_by_role("status")).to_contain_text("You signed the agreement")
     parties = page.get_by_role("region", name="Parties")
-    expect(parties).to_contain_text("Maya Okafor, Superintendent,")
+    expect(parties).to_contain_text("Maya Okafor, Interim Superintendent,")
     parties.screenshot(path=str(shots / "sign-parties.png"))
 
     signature = Signature.objects.get(agreement=agreement, user=demo["users"]["director"])
-    assert signature.signer_title == "Superintendent"
+    assert signature.signer_title == "Interim Superintendent"
     assert signature.auth_method == "totp"
     verified = signature.authenticated_at.astimezone(dt.UTC)
     # The audit certificate of the executed document (rendered here, as the worker would).

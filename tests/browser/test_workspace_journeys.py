@@ -90,6 +90,9 @@ def test_director_signs_the_agreement_waiting_for_signature(page: Page, live_ser
     page.get_by_label("6-digit code").fill(otp_code(device))
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name=f"Sign {SIGNING}")).to_be_visible()
+    # Her title starts as the one she last signed with; cleared, the statement asks for it.
+    expect(page.get_by_label("Your title")).to_have_value("Superintendent")
+    page.get_by_label("Your title").fill("")
     expect(page.locator(".statement")).to_contain_text("I, Maya Okafor, [your title] of")
     assert_accessible(page)
     page.get_by_label("Your title").fill("Superintendent")
@@ -135,7 +138,12 @@ def test_counsel_proposes_a_change_and_sees_the_conflict(page: Page, live_server
     clause = page.locator("#clause-audits")
     expect(clause.locator(".clause__note--conflict")).to_contain_text("Conflict")
     expect(
-        page.get_by_role("link", name="Conflict on “audits”: the positions side by side")
+        page.get_by_role(
+            "link",
+            name=re.compile(
+                r"^Conflict on \d+\. Audits and Monitoring: the positions side by side$"
+            ),
+        )
     ).to_be_visible()
 
 
