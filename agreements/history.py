@@ -462,6 +462,25 @@ def _passive(at: dt.datetime, sentence: str) -> HistoryEntry:
     return HistoryEntry(at=at, actor=AUTOMATIC, sentence=sentence)
 
 
+#: What a lifecycle step did, as a person tells it; other steps read "moved it from … to …".
+_STATUS_SENTENCES = {
+    (Status.DRAFT, Status.NEGOTIATING): "opened negotiation",
+    (Status.NEGOTIATING, Status.IN_REVIEW): "sent the text to legal review",
+    (Status.IN_REVIEW, Status.NEGOTIATING): "reopened negotiation",
+    (Status.IN_REVIEW, Status.SIGNING): "gave the last approval: the text went to signing",
+    (Status.SIGNING, Status.ACTIVE): "signed last: the agreement came into force",
+    (Status.ACTIVE, Status.EXPIRED): "recorded that the agreement expired",
+    (Status.ACTIVE, Status.TERMINATED): "ended the agreement",
+}
+
+
+def _status_sentence(from_status: str, to_status: str) -> str:
+    told = _STATUS_SENTENCES.get((Status(from_status), Status(to_status)))
+    if told:
+        return told
+    return f"moved the agreement from {Status(from_status).label} to {Status(to_status).label}"
+
+
 def _status_entries(transitions: Iterable[Transition], story: _Story) -> list[HistoryEntry]:
     entries = []
     for step in transitions:
@@ -472,8 +491,7 @@ def _status_entries(transitions: Iterable[Transition], story: _Story) -> list[Hi
                 at=step.at,
                 actor=actor,
                 person=person,
-                sentence=f"moved the agreement from {Status(step.from_status).label} to "
-                f"{Status(step.to_status).label}",
+                sentence=_status_sentence(step.from_status, step.to_status),
                 details=details,
             )
         )

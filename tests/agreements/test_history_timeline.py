@@ -66,7 +66,7 @@ def test_a_negotiation_reads_as_sentences_with_clause_names_and_filled_terms(
     assert any(
         s.endswith(f"changed the retention period from {before} days to 180 days") for s in told
     )
-    assert "Brightpath Learning, Inc. moved the agreement from Draft to Negotiating" in told
+    assert "Brightpath Learning, Inc. opened negotiation" in told
 
     page = page_text(client, users["director"], agreement, tz="Europe/Berlin")
     assert "Times are in Europe/Berlin" in page
@@ -139,3 +139,18 @@ def test_history_page_query_count(client, demo, agreement, django_assert_max_num
     with django_assert_max_num_queries(13):
         page = client.get(url).content.decode()
     assert "Security Incidents and Breach Notification" in page
+
+
+def test_lifecycle_steps_read_as_what_the_person_did(demo):
+    """Each step says what it did ("sent the text to legal review"), not which statuses the
+    row moved between."""
+    active = demo["agreements"]["Productive Struggle Classroom Study"]
+    told = sentences(history_of(active, demo["users"]["director"]))
+    for done in (
+        "opened negotiation",
+        "sent the text to legal review",
+        "gave the last approval: the text went to signing",
+        "signed last: the agreement came into force",
+    ):
+        assert any(s.endswith(done) for s in told), (done, told)
+    assert not any("moved the agreement from" in s for s in told), told
