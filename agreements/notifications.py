@@ -74,9 +74,12 @@ def notify(
     actor=None,
     organisation_ids: Iterable[int] | None = None,
     user_ids: Iterable[int] | None = None,
+    fragment: str = "",
     **context: object,
 ) -> list[Notification]:
-    """Record ``event`` for everyone it concerns (never the actor) and schedule delivery."""
+    """Record ``event`` for everyone it concerns (never the actor) and schedule delivery.
+    ``fragment`` points the link at a part of the agreement page (``clause-audits``,
+    ``comment-12``) so the reader lands where the event happened."""
     roles, subject_template = RULES[event]
     targets = (
         list(user_ids)
@@ -88,7 +91,7 @@ def notify(
     if not targets:
         return []
     subject = subject_template.format(ref=agreement.reference, **context)
-    url = reverse("agreement-detail", args=[agreement.pk])
+    url = reverse("agreement-detail", args=[agreement.pk]) + (f"#{fragment}" if fragment else "")
     body = render_to_string(
         "agreements/email/notification.txt",
         {

@@ -248,6 +248,7 @@ def _notify_mentions(comment: ClauseComment, mentioned: list, *, by: User, claus
         comment.agreement,
         actor=by,
         user_ids=[u.pk for u in mentioned],
+        fragment=f"comment-{comment.pk}",
         author=_name(by),
         org=comment.organisation.name,
         clause=clause,

@@ -300,13 +300,14 @@ def override_propose(
             for m in fresh.trio.members.all()
             if m.organisation_id != organisation_id
         ],
+        fragment=f"clause-{override.clause_key}",
         org=override.organisation.name,
         clause=clause_heading,
         kind=kind,
         rationale=rationale,
     )
     if clause_key in conflicts(fresh) and kind != OverrideKind.INSERT:
-        notify("conflict", fresh, actor=by, clause=clause_heading)
+        notify("conflict", fresh, actor=by, clause=clause_heading, fragment=f"clause-{clause_key}")
     if had_accepted:
         text_changed(agreement, by=by, reason=f"proposal on “{clause_heading}” revised")
     return override

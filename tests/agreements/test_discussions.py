@@ -176,6 +176,9 @@ def test_a_mentioned_person_is_notified_and_e_mailed(
     notification = Notification.objects.get(recipient=users["counsel"], event="mentioned")
     assert notification.subject.endswith("Maya Okafor mentioned you on " + _title(agreement))
     assert "can Northfield accept yearly audits?" in notification.body
+    # The link lands on the comment itself, in the page and in the e-mail.
+    assert notification.url.endswith(f"/#comment-{comment.pk}")
+    assert f"#comment-{comment.pk}" in notification.body
     assert not Notification.objects.filter(event="mentioned").exclude(pk=notification.pk).exists()
     deliver_notifications()
     sent = [m for m in mail.outbox if m.to == [users["counsel"].email]]

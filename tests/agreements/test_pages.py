@@ -227,6 +227,15 @@ def test_counsel_proposes_in_the_browser_and_others_are_notified(client, demo, a
     )
     assert {"director", "vendor"} <= recipients
     assert "counsel" not in recipients
+    # Each notification lands on the clause the proposal is about.
+    urls = set(
+        Notification.objects.filter(
+            event="override_proposed",
+            agreement=agreement,
+            subject__regex=r"proposes a change to \d+\. Insurance$",
+        ).values_list("url", flat=True)
+    )
+    assert urls == {reverse("agreement-detail", args=[agreement.pk]) + "#clause-insurance"}
 
 
 def test_proposal_without_rationale_is_refused_with_a_message(client, demo, agreements):
