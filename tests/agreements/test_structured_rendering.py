@@ -392,9 +392,10 @@ def test_the_agreement_page_shows_lists_tables_and_labels(client, demo):
     assert ".</span>." not in page and "1. Preamble" not in page
     # The text as read has no markup; only the "propose a change" forms hold the Markdown
     # people edit (and a hint on how to write it).
-    forms = re.findall(r'<details class="inline-form propose">.*?</details>', page, re.S)
+    form = r'<details class="inline-form propose"[^>]*>.*?</details>'
+    forms = re.findall(form, page, re.S)
     assert forms and any("**" in form for form in forms)
-    read = re.sub(r'<details class="inline-form propose">.*?</details>', "", page, flags=re.S)
+    read = re.sub(form, "", page, flags=re.S)
     for markup in ("**", "{.ul}", "\\."):
         assert markup not in read
     # The schedule is a generated part in the document's own attachment series.

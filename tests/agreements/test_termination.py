@@ -480,7 +480,9 @@ def test_the_terminate_page_refuses_without_a_ground_or_a_reason(client, demo, a
     client.force_login(demo["users"]["director"])
     url = reverse("agreement-terminate", args=[active.pk])
     page = client.post(url, {"ground": "", "reason": ""}).content.decode()
-    assert "This field is required." in page
+    # Each missing answer is named in plain words.
+    assert "Choose the ground on which you end the agreement." in page
+    assert "Say why you end the agreement: the other parties read it." in page
     assert _fresh(active).ends_on is None
 
 

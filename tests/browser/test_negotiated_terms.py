@@ -99,7 +99,14 @@ def test_negotiated_terms_are_signed_and_published_alike(
     clause.get_by_role("button", name="Propose").click()
     expect(page.get_by_role("status")).to_contain_text("Your proposal is recorded")
     proposal = page.locator("#clause-data-retention .proposal--proposed")
-    expect(proposal).to_contain_text("within 60 days after the end of the Term")
+    # The proposal reads as tracked changes: the term's old value struck, the new one inserted.
+    expect(proposal).to_contain_text("days after the end of the Term")
+    expect(proposal.get_by_role("insertion").get_by_title("Term: Retention period")).to_have_text(
+        "60"
+    )
+    expect(proposal.get_by_role("deletion").get_by_title("Term: Retention period")).to_have_text(
+        "90"
+    )
     expect(proposal).to_contain_text("90 days → 60 days")
     proposal.screenshot(path=str(shots / "terms-proposal.png"))
 

@@ -233,8 +233,9 @@ MATRIX: dict[str, Entry] = {
     "override-withdraw": Entry(
         {"GET": NOT_ALLOWED, "POST": seen(302)}, _k(pk="negotiating", override_id="override")
     ),
+    # A refused resolution is the agreement page again with the form and what was typed (400).
     "conflict-resolve": Entry(
-        {"GET": NOT_ALLOWED, "POST": seen(302)}, _k(pk="negotiating", clause_key="clause_key")
+        {"GET": NOT_ALLOWED, "POST": seen(400)}, _k(pk="negotiating", clause_key="clause_key")
     ),
     "clause-comment": Entry({"GET": NOT_ALLOWED, "POST": seen(302)}, AGREEMENT),
     # Clause discussions: an empty start names the missing clause (redirect); an empty reply
