@@ -20,29 +20,22 @@ any request failed with 5xx at or below the knee.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import random
 import re
-import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connection, transaction
-from django.utils import timezone
 
 from bench.harness import Result, scaled
 from bench.loadclient import Call, Step, request, run_step
+from bench.world import API_PAGE_SIZE, PASSWORD, World
 
 ROOT = Path(__file__).resolve().parent.parent
 ORGANISATIONS = scaled(200, 9)
@@ -52,188 +45,11 @@ WORKERS = scaled(3, 1)  # as docker-compose.yml's web service
 CONCURRENCY = scaled((1, 2, 4, 8, 16, 32, 64), (1, 2))
 STEP_SECONDS = scaled(float(os.environ.get("BENCH_LOAD_STEP_SECONDS", "10")), 1.0)
 BASELINE_SECONDS = scaled(6.0, 1.0)
-API_PAGE_SIZE = 50
 KNEE_GAIN = 0.10
 STOP_P95_SECONDS = 10.0  # latency has exploded: no point loading further
 STOP_ERROR_RATE = 0.05
 KNEE_P95_GOAL_MS = 1000.0
-PASSWORD = secrets.token_urlsafe(16)  # the two bench users log in through the form
-LOCKED = ("signing", "active", "expired")
 SEARCH_WORDS = ["data", "breach", "security", "student", "consent", "publication", "bench"]
-
-
-@dataclass
-class World:
-    director: str
-    facilitator: str
-    token: str
-    own_ids: list[str]  # agreements the district (director, token) is a party to
-    all_ids: list[str]
-    own_pages: int
-    all_pages: int
-    api_pages: int  # pages of API_PAGE_SIZE the API list requests are spread over
-
-
-def _build_world() -> World:
-    """10,000 agreements on the demo's standard template across 400 trios, bulk-inserted."""
-    from agreements.demo import PLACEHOLDERS, seed_templates
-    from agreements.models import (
-        Agreement,
-        Approval,
-        ClauseOverride,
-        DataElement,
-        Identifiability,
-        Signature,
-    )
-    from agreements.web.views import AGREEMENTS_PER_PAGE
-    from partners.api_auth import api_token_issue
-    from partners.models import Collaboratory, Organisation, Trio, TrioMember
-    from partners.services import membership_grant
-
-    rng = random.Random(12)
-    password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
-    users = get_user_model().objects
-    director = users.create(username="load-director", password=password)
-    facilitator = users.create(username="load-facilitator", password=password)
-    with transaction.atomic():
-        collaboratory = Collaboratory.objects.create(
-            name="Bench load", slug="bench-load", code="BLOAD"
-        )
-        collaboratory.staff.add(facilitator)
-        version = seed_templates(collaboratory)[2]
-        clause_keys = list(version.clauses.values_list("key", flat=True))
-        kinds = ["research", "district", "developer"]
-        organisations = Organisation.objects.bulk_create(
-            [
-                Organisation(name=f"Load org {n:03d}", slug=f"load-org-{n:03d}", kind=kinds[n % 3])
-                for n in range(ORGANISATIONS)
-            ]
-        )
-        by_kind = {k: [o for o in organisations if o.kind == k] for k in kinds}
-        trios = Trio.objects.bulk_create(
-            [
-                Trio(collaboratory=collaboratory, name=f"Load trio {n:04d}", slug=f"load-{n:04d}")
-                for n in range(TRIOS)
-            ]
-        )
-        members = [
-            TrioMember(trio=trio, organisation=rng.choice(by_kind[kind]), role=kind)
-            for trio in trios
-            for kind in kinds
-        ]
-        TrioMember.objects.bulk_create(members)  # the 3-member trigger checks at commit
-        parties: dict[int, dict[str, int]] = {}
-        for m in members:
-            parties.setdefault(m.trio_id, {})[m.role] = m.organisation_id
-        now = timezone.now()
-        today = timezone.localdate()
-        statuses = ["draft", "negotiating", "in_review", "signing", "active", "expired"]
-        final = [rng.choice(statuses) for _ in range(AGREEMENTS)]
-        # PostgreSQL refuses new data elements of a signed text: locked statuses come last.
-        agreements = Agreement.objects.bulk_create(
-            [
-                Agreement(
-                    id=uuid.UUID(int=rng.getrandbits(128)),
-                    reference=f"BLOAD-{n:05d}",
-                    trio=trios[n % TRIOS],
-                    template_version=version,
-                    title=f"Load study {n:05d} of classroom data",
-                    purpose="Measure how students use the curriculum and what it does for "
-                    "their learning, with data shared under the standard agreement.",
-                    sharing_mode=rng.choice(["analysis", "operations"]),
-                    start_date=today - dt.timedelta(days=n % 400),
-                    expires_on=today + dt.timedelta(days=30 + n % 700),
-                    breach_notice_hours=72,
-                    retention_days=365,
-                    placeholder_values=PLACEHOLDERS,
-                    status=final[n] if final[n] not in LOCKED else "in_review",
-                    status_changed_at=now - dt.timedelta(minutes=n),
-                )
-                for n in range(AGREEMENTS)
-            ],
-            batch_size=2000,
-        )
-        # The district in the most trios: its director and its API token load the system.
-        counts: dict[int, int] = {}
-        for m in members:
-            if m.role == "district":
-                counts[m.organisation_id] = counts.get(m.organisation_id, 0) + 1
-        target_id = max(counts, key=counts.__getitem__)
-        target = next(o for o in organisations if o.pk == target_id)
-        membership_grant(user=director, organisation=target, role="director")
-        own_trios = {m.trio_id for m in members if m.organisation_id == target_id}
-        own = [a for a in agreements if a.trio_id in own_trios]
-        elements, overrides, approvals, signatures = [], [], [], []
-        final_of = {a.pk: f for a, f in zip(agreements, final, strict=True)}
-        for agreement in own:
-            status = final_of[agreement.pk]
-            trio_parties = parties[agreement.trio_id]
-            for position, (name, source) in enumerate(
-                [("Assessment scale scores", "district"), ("Platform usage logs", "developer")]
-            ):
-                elements.append(
-                    DataElement(
-                        agreement=agreement,
-                        name=name,
-                        source_id=trio_parties[source],
-                        recipient_id=trio_parties["research"],
-                        identifiability=Identifiability.DEIDENTIFIED,
-                        position=position,
-                    )
-                )
-            if status == "negotiating":
-                overrides.append(
-                    ClauseOverride(
-                        agreement=agreement,
-                        organisation_id=trio_parties["research"],
-                        kind="replace",
-                        clause_key=rng.choice(clause_keys),
-                        body="The parties shall review any publication 30 days before "
-                        "submission; reviewers may not require changes to findings.",
-                        rationale="Our IRB requires that partners cannot veto findings.",
-                    )
-                )
-            if status in LOCKED:
-                for role, organisation_id in trio_parties.items():
-                    approvals.append(
-                        Approval(
-                            agreement=agreement,
-                            organisation_id=organisation_id,
-                            user=director,
-                            text_hash="0" * 64,
-                        )
-                    )
-                    if status != "signing" or role == "research":
-                        signatures.append(
-                            Signature(
-                                agreement=agreement,
-                                organisation_id=organisation_id,
-                                user=director,
-                                typed_name="Load Bench",
-                                intent_statement="I sign.",
-                                text_hash="0" * 64,
-                            )
-                        )
-        DataElement.objects.bulk_create(elements, batch_size=2000)
-        ClauseOverride.objects.bulk_create(overrides, batch_size=2000)
-        for status in LOCKED:
-            ids = [pk for pk, f in final_of.items() if f == status]
-            Agreement.objects.filter(pk__in=ids).update(status=status)
-        Approval.objects.bulk_create(approvals, batch_size=2000)
-        Signature.objects.bulk_create(signatures, batch_size=2000)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    _, token = api_token_issue(organisation=target, name="load bench")
-    return World(
-        director=director.username,
-        facilitator=facilitator.username,
-        token=token,
-        own_ids=[str(a.pk) for a in own],
-        all_ids=[str(a.pk) for a in agreements],
-        own_pages=max(1, -(-len(own) // AGREEMENTS_PER_PAGE)),
-        all_pages=max(1, -(-AGREEMENTS // AGREEMENTS_PER_PAGE)),
-        api_pages=max(1, min(4, -(-len(own) // API_PAGE_SIZE))),
-    )
 
 
 # --- gunicorn ------------------------------------------------------------------------------
@@ -454,7 +270,7 @@ async def _drive(port: int, world: World) -> tuple[list[Step], Step, Step]:
 
 def run() -> list[Result]:
     started = time.perf_counter()
-    world = _build_world()
+    world = World.build(agreements=AGREEMENTS, trios=TRIOS, organisations=ORGANISATIONS)
     print(
         f"  built in {time.perf_counter() - started:.1f} s "
         f"({len(world.own_ids)} agreements visible to the district)",
