@@ -43,22 +43,18 @@ from agreements.text.document.model import (
     Cell,
     Document,
     Emph,
-    Indented,
     Inline,
     ListItem,
-    OrderedList,
     Paragraph,
     Param,
     Part,
     PartKind,
     Row,
     Strong,
-    Superscript,
     Table,
-    Term,
     Text,
-    Underline,
 )
+from agreements.text.document.param_walk import ParamWalk
 from agreements.text.document.plain import blocks_text, inline_text
 from agreements.text.document.resolver import Resolver
 from agreements.text.document.retarget import cited_paths, item_path_map, retarget
@@ -257,49 +253,21 @@ def template_part(clause: Any) -> Part:
 # --- filling ---------------------------------------------------------------------------------
 
 
-class _Filler:
+class _Filler(ParamWalk):
     def __init__(self, values: Mapping[str, PlaceholderValue | None]) -> None:
         self.values = values
         self.missing: list[str] = []
         self.used: list[str] = []  # every parameter met, filled or not, in order
 
-    def inlines(self, inlines: Sequence[Inline]) -> tuple[Inline, ...]:
-        out: list[Inline] = []
-        for inline in inlines:
-            if isinstance(inline, Param):
-                if inline.name not in self.used:
-                    self.used.append(inline.name)
-                text = fill(f"[[{inline.name}]]", self.values)
-                if text == f"[[{inline.name}]]":
-                    if inline.name not in self.missing:
-                        self.missing.append(inline.name)
-                    out.append(inline)
-                else:
-                    out.append(Text(text))
-            elif isinstance(inline, (Strong, Emph, Underline, Superscript, Term)):
-                out.append(replace(inline, children=self.inlines(inline.children)))
-            else:
-                out.append(inline)
-        return tuple(out)
-
-    def blocks(self, blocks: Sequence[Block]) -> tuple[Block, ...]:
-        out: list[Block] = []
-        for block in blocks:
-            match block:
-                case Paragraph():
-                    out.append(Paragraph(self.inlines(block.inlines)))
-                case OrderedList() | BulletList():
-                    items = tuple(replace(i, blocks=self.blocks(i.blocks)) for i in block.items)
-                    out.append(replace(block, items=items))
-                case Table():
-                    rows = tuple(
-                        Row(tuple(replace(c, blocks=self.blocks(c.blocks)) for c in row.cells))
-                        for row in block.rows
-                    )
-                    out.append(replace(block, rows=rows))
-                case Indented():
-                    out.append(Indented(self.blocks(block.blocks)))
-        return tuple(out)
+    def param(self, inline: Param) -> Inline:
+        if inline.name not in self.used:
+            self.used.append(inline.name)
+        text = fill(f"[[{inline.name}]]", self.values)
+        if text == f"[[{inline.name}]]":
+            if inline.name not in self.missing:
+                self.missing.append(inline.name)
+            return inline
+        return Text(text)
 
     def part(self, part: Part) -> Part:
         return replace(part, title=self.inlines(part.title), blocks=self.blocks(part.blocks))

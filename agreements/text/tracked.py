@@ -18,27 +18,17 @@ module only decides what is compared and how terms read:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
 
 from agreements.text.document.model import (
     Block,
-    BulletList,
     Document,
-    Emph,
-    Indented,
     Inline,
-    OrderedList,
-    Paragraph,
     Param,
-    Row,
-    Strong,
-    Superscript,
-    Table,
-    Term,
-    Underline,
 )
+from agreements.text.document.param_walk import ParamWalk
 from agreements.text.document.redline import diff_blocks
 from agreements.text.document.redline_render import redline_html as structured_redline
 from agreements.text.placeholders import PlaceholderValue, fill
@@ -70,7 +60,7 @@ class TrackedProposal:
     author: Author
 
 
-class _TermAtoms:
+class _TermAtoms(ParamWalk):
     """Parameters as atoms that carry their filled value: ``Param("name=value")``."""
 
     def __init__(self, values: Values, labels: Mapping[str, str]) -> None:
@@ -79,42 +69,15 @@ class _TermAtoms:
         self.shown: dict[str, str] = {}  # atom name -> the words it reads as
         self.titles: dict[str, str] = {}  # atom name -> the term's name
 
-    def inlines(self, inlines: Sequence[Inline]) -> tuple[Inline, ...]:
-        out: list[Inline] = []
-        for inline in inlines:
-            if isinstance(inline, Param):
-                filled = fill(f"[[{inline.name}]]", self.values)
-                label = self.labels.get(inline.name, inline.name.replace("_", " "))
-                if filled == f"[[{inline.name}]]":
-                    filled = f"({label}: no value yet)"
-                atom = f"{inline.name}={filled}"
-                self.shown[atom] = filled
-                self.titles[atom] = label
-                out.append(Param(atom))
-            elif isinstance(inline, (Strong, Emph, Underline, Superscript, Term)):
-                out.append(replace(inline, children=self.inlines(inline.children)))
-            else:
-                out.append(inline)
-        return tuple(out)
-
-    def blocks(self, blocks: Sequence[Block]) -> tuple[Block, ...]:
-        out: list[Block] = []
-        for block in blocks:
-            match block:
-                case Paragraph():
-                    out.append(Paragraph(self.inlines(block.inlines)))
-                case OrderedList() | BulletList():
-                    items = tuple(replace(i, blocks=self.blocks(i.blocks)) for i in block.items)
-                    out.append(replace(block, items=items))
-                case Table():
-                    rows = tuple(
-                        Row(tuple(replace(c, blocks=self.blocks(c.blocks)) for c in row.cells))
-                        for row in block.rows
-                    )
-                    out.append(replace(block, rows=rows))
-                case Indented():
-                    out.append(Indented(self.blocks(block.blocks)))
-        return tuple(out)
+    def param(self, inline: Param) -> Inline:
+        filled = fill(f"[[{inline.name}]]", self.values)
+        label = self.labels.get(inline.name, inline.name.replace("_", " "))
+        if filled == f"[[{inline.name}]]":
+            filled = f"({label}: no value yet)"
+        atom = f"{inline.name}={filled}"
+        self.shown[atom] = filled
+        self.titles[atom] = label
+        return Param(atom)
 
 
 def terms_as_atoms(
