@@ -331,6 +331,14 @@ API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "api": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    # Values keyed by the hash of what they derive from (collaboratory/derived.py): never
+    # stale, so they only expire to leave room.
+    "derived": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "derived",
+        "TIMEOUT": 7 * 24 * 3600,
+    },
 }
 # Webhook deliveries: exponential backoff with jitter from BASE seconds, each wait capped at
 # MAX, giving up once WINDOW seconds have passed since the event.

@@ -1,0 +1,131 @@
+"""Derived values cached by what they are derived from (issue 18's caching rule).
+
+``derived(namespace, inputs, compute, code=...)`` returns ``compute()``, cached under a key
+that is the SHA-256 of ``inputs`` (everything the value is derived from, as plain JSON-able
+data: ids of immutable rows, the bodies and statuses of mutable ones) and of ``code`` (a
+version of the code that derives it, e.g. :func:`source_version` of its modules). A changed
+input or a changed deployment is a different key, so an entry is never stale and nothing needs
+invalidating; unused entries simply expire.
+
+Two layers:
+
+- **this process**: a small LRU of the values themselves (no unpickling: a consolidated text
+  is a tree of thousands of frozen dataclasses), which serves an agreement viewed again by the
+  same worker;
+- **the "derived" cache alias** (Redis, shared by every worker and host): the pickled value, so
+  the first worker that derives a value saves the others the work. When Redis is down the value
+  is computed (and the failure logged): a cache never makes a page fail.
+
+Values must be immutable (frozen dataclasses, tuples, strings): every caller in this process
+shares the same object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+
+logger = logging.getLogger(__name__)
+
+ALIAS = "derived"
+#: Values kept in this process (each worker): an agreement's text and its page's HTML are a
+#: few hundred kilobytes together, so this bounds a worker's memory to some hundred megabytes.
+LOCAL_ENTRIES = 256
+
+_MISSING = object()
+
+
+class _Local:
+    """A thread-safe least-recently-used map of keys to values."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[str, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self.lock:
+            value = self.entries.get(key, _MISSING)
+            if value is not _MISSING:
+                self.entries.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_local = _Local(LOCAL_ENTRIES)
+
+
+def _default(value: Any) -> Any:
+    """Dates, decimals and the like as their type and text, so 180 and "180" differ."""
+    return [type(value).__name__, str(value)]
+
+
+def digest(inputs: Any) -> str:
+    """The SHA-256 of ``inputs`` as canonical JSON (sorted keys)."""
+    data = json.dumps(
+        inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+    )
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def source_version(*modules: str) -> str:
+    """A version of the code in ``modules`` (dotted names of modules or packages): the hash
+    of their Python sources, so a deployment that changes how a value is derived derives it
+    anew instead of serving what the old code made."""
+    hasher = hashlib.sha256()
+    for name in modules:
+        module = importlib.import_module(name)
+        path = Path(module.__file__ or "")
+        files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+        for file in files:
+            hasher.update(str(file.relative_to(settings.BASE_DIR)).encode())
+            hasher.update(file.read_bytes())
+    return hasher.hexdigest()[:16]
+
+
+def derived[T](namespace: str, inputs: Any, compute: Callable[[], T], *, code: str) -> T:
+    """``compute()``, or the value it returned before for the same ``inputs`` and ``code``
+    (module docstring). ``inputs`` must name everything ``compute`` reads."""
+    key = f"{namespace}:{code}:{digest(inputs)}"
+    value = _local.get(key)
+    if value is not _MISSING:
+        return value
+    shared = caches[ALIAS]
+    try:
+        value = shared.get(key, _MISSING)
+    except Exception:  # noqa: BLE001 - a cache that is down must not take the page with it
+        logger.warning("derived cache unavailable (get %s)", namespace, exc_info=True)
+        value = _MISSING
+    if value is _MISSING:
+        value = compute()
+        try:
+            shared.set(key, value)
+        except Exception:  # noqa: BLE001
+            logger.warning("derived cache unavailable (set %s)", namespace, exc_info=True)
+    _local.put(key, value)
+    return value
+
+
+def clear_local() -> None:
+    """Forget this process's copies (tests that count computations start from nothing)."""
+    _local.clear()
