@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from django.db.models import BooleanField, Count, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -32,6 +33,7 @@ from agreements.text.consolidation import (
     read_frame,
 )
 from agreements.text.placeholders import PlaceholderValue
+from collaboratory.derived import derived, source_version
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from partners.models import ResearchQuestion, TrioMember
 from partners.selectors import AnyUser, scope_to_user
@@ -206,9 +208,12 @@ def _accepted_overrides(agreement: Agreement) -> list[ClauseOverride]:
     return [o for o in agreement.overrides.all() if o.status == OverrideStatus.ACCEPTED]
 
 
-def consolidated_text(agreement: Agreement) -> ConsolidatedText:
-    """The agreement's consolidated text (use with agreement_detail_for_user's prefetches)."""
-    header = [
+#: The code the consolidated text is derived by: a deployment that changes it derives anew.
+TEXT_CODE = source_version("agreements.text", "agreements.selectors")
+
+
+def _header(agreement: Agreement) -> list[tuple[str, str]]:
+    return [
         ("Title", agreement.title),
         ("Reference", agreement.reference),
         *[(f"Party ({m.get_role_display()})", m.organisation.name) for m in parties(agreement)],
@@ -216,7 +221,10 @@ def consolidated_text(agreement: Agreement) -> ConsolidatedText:
         ("Effective", agreement.start_date.isoformat()),
         ("Expires", agreement.expires_on.isoformat()),
     ]
-    schedule = [
+
+
+def _schedule(agreement: Agreement) -> list[ScheduleRow]:
+    return [
         ScheduleRow(
             name=element.name,
             source=element.source.name,
@@ -227,16 +235,72 @@ def consolidated_text(agreement: Agreement) -> ConsolidatedText:
         )
         for element in agreement.data_elements.all()
     ]
-    return consolidate(
+
+
+def _version_inputs(version: TemplateVersion) -> Any:
+    """A published version never changes (a database trigger refuses it): its id names its
+    clauses and frame. A draft's are named by their content."""
+    if version.is_published:
+        return ["published", version.pk]
+    clauses = [
+        [c.pk, c.key, c.number, c.heading, c.body, c.blocks, c.kind, c.label, c.generated]
+        for c in version.clauses.all()
+    ]
+    return ["draft", version.pk, version.frame, clauses]
+
+
+def override_inputs(override: ClauseOverride) -> list[Any]:
+    """What a text or a page derives from one override (its content and where it stands)."""
+    return [
+        override.pk,
+        override.status,
+        override.kind,
+        override.clause_key,
+        override.new_key,
+        override.heading,
+        override.body,
+        override.blocks,
+        override.parameters,
+        override.organisation_id,
+        override.decided_at,
+    ]
+
+
+def text_inputs(agreement: Agreement) -> dict[str, Any]:
+    """Everything :func:`consolidated_text` reads, as plain data (collaboratory.derived)."""
+    return {
+        "version": _version_inputs(agreement.template_version),
+        "accepted": [override_inputs(o) for o in _accepted_overrides(agreement)],
+        "values": sorted(placeholder_values(agreement).items()),
+        "header": _header(agreement),
+        "schedule": [list(row.__dict__.values()) for row in _schedule(agreement)],
+        "attested": agreement.text_hash,
+        "fillins": agreement.fillins,
+    }
+
+
+def consolidated_text(agreement: Agreement) -> ConsolidatedText:
+    """The agreement's consolidated text (use with agreement_detail_for_user's prefetches).
+
+    Derived once per distinct input (``text_inputs``) and shared by every page, service and
+    worker (collaboratory.derived): an accepted proposal, a changed term or data element is a
+    different input, so the text is never stale."""
+    return derived("text", text_inputs(agreement), lambda: _consolidate(agreement), code=TEXT_CODE)
+
+
+def _consolidate(agreement: Agreement) -> ConsolidatedText:
+    text = consolidate(
         clauses=list(agreement.template_version.clauses.all()),
         accepted_overrides=_accepted_overrides(agreement),
         values=placeholder_values(agreement),
-        header=header,
-        schedule=schedule,
+        header=_header(agreement),
+        schedule=_schedule(agreement),
         frame=read_frame(agreement.template_version.frame),
         attested_hash=agreement.text_hash,
         fillins=agreement.fillins,
     )
+    text.sha256  # noqa: B018 - derived with the text, so that it travels with it
+    return text
 
 
 def open_overrides(agreement: Agreement) -> list[ClauseOverride]:

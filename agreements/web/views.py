@@ -4,6 +4,7 @@ write through a service; DomainError becomes a flash message or form error."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.forms import Form
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from agreements import parameters
@@ -33,8 +35,10 @@ from agreements.selectors import (
     conflicts,
     consolidated_text,
     live_approvals,
+    override_inputs,
     parties,
     placeholder_values,
+    text_inputs,
 )
 from agreements.signing import services as signing
 from agreements.signing import termination
@@ -53,7 +57,9 @@ from agreements.text.entry import normalise_text
 from agreements.text.glossary import TermMarker, glossary_for
 from agreements.text.placeholders import PlaceholderType, PlaceholderValue
 from agreements.text.titles import clause_titles
+from agreements.text.tracked import TrackedProposal
 from agreements.web import forms
+from collaboratory.derived import derived, source_version
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import with_json_prefetch
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
@@ -142,6 +148,73 @@ def _settling(competing: list[ClauseOverride] | None, mine: set[int]) -> dict | 
     }
 
 
+#: The code the page's text HTML is derived by (collaboratory.derived).
+PAGE_TEXT_CODE = source_version(
+    "agreements.text", "agreements.review", "agreements.parameters", "agreements.selectors"
+)
+
+
+@dataclass(frozen=True)
+class _TextHtml:
+    """The agreement's text as the page shows it, the same for every viewer: each clause's
+    HTML (glossary terms marked), each proposal as it would read, and as tracked changes."""
+
+    clauses: dict[str, SafeString]
+    proposals: dict[int, SafeString]
+    tracked: dict[int, TrackedProposal]
+
+
+def _text_html(
+    agreement: Agreement,
+    text: ConsolidatedText,
+    values: dict[str, PlaceholderValue | None],
+    against: str,
+) -> _TextHtml:
+    # One renderer for the page: references link to the clauses' articles (#clause-KEY).
+    renderer = HtmlRenderer(text.document, id_prefix="clause-")
+    terms = glossary_for(text.clauses)
+    return _TextHtml(
+        clauses={
+            clause.key: renderer.body(clause.part, text=TermMarker(terms, id_prefix=clause.key))
+            for clause in text.clauses
+            if clause.part is not None
+        },
+        # As each proposal would read: its terms over the agreement's values.
+        proposals={
+            override.pk: renderer.loose_blocks(
+                fill_blocks(
+                    stored_blocks(override.blocks, override.body),
+                    parameters.overlay(values, override.parameters, "to"),
+                )
+            )
+            for override in agreement.overrides.all()
+        },
+        # Each proposal as tracked changes by its party, against the text now or the standard.
+        tracked=tracked_changes.proposals_tracked(agreement, text, against=against),
+    )
+
+
+def _page_text(agreement: Agreement, text: ConsolidatedText, against: str) -> _TextHtml:
+    """``_text_html``, derived once per distinct input: the text's, every proposal's content
+    and status, the parties (whose names and colours mark the changes) and ``against``."""
+    values = placeholder_values(agreement)
+    inputs = {
+        "text": text_inputs(agreement),
+        "overrides": [
+            [*override_inputs(o), o.organisation.name, o.target_key]
+            for o in agreement.overrides.all()
+        ],
+        "parties": [[m.organisation_id, m.organisation.name, m.role] for m in parties(agreement)],
+        "against": against,
+    }
+    return derived(
+        "agreement-page-text",
+        inputs,
+        lambda: _text_html(agreement, text, values, against),
+        code=PAGE_TEXT_CODE,
+    )
+
+
 def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> dict:
     text = consolidated_text(agreement)
     values = placeholder_values(agreement)
@@ -168,39 +241,27 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
         discussions.visible_among(agreement.comments.all(), mine)
     )
     open_conflicts = conflicts(agreement)
-    # One renderer for the page: references link to the clauses' articles (#clause-KEY).
-    renderer = HtmlRenderer(text.document, id_prefix="clause-")
-    terms = glossary_for(text.clauses)
     # What "propose a change" starts from: the clause's text as Markdown, as it was written
     # (the template's, or the accepted proposal's), so lists and tables survive an edit.
     template_bodies = {c.key: c.body for c in agreement.template_version.clauses.all()}
     override_bodies = {o.pk: o.body for o in agreement.overrides.all()}
-    # Each proposal as tracked changes by its party, against the text now or the standard.
     against = tracked_changes.against_choice(request.GET.get("against"))
-    tracked = tracked_changes.proposals_tracked(agreement, text, against=against)
+    html = _page_text(agreement, text, against)
     clauses = [
         {
             "clause": clause,
             "source": override_bodies.get(clause.override_id or 0)
             or template_bodies.get(clause.key, clause.body),
-            "html": renderer.body(clause.part, text=TermMarker(terms, id_prefix=clause.key))
-            if clause.part is not None
-            else None,
+            "html": html.clauses.get(clause.key),
             "terms": _clause_terms(clause, values),
             "proposals": [
                 {
                     "override": override,
-                    # As it would read: the proposal's terms over the agreement's values.
-                    "html": renderer.loose_blocks(
-                        fill_blocks(
-                            stored_blocks(override.blocks, override.body),
-                            parameters.overlay(values, override.parameters, "to"),
-                        )
-                    ),
+                    "html": html.proposals[override.pk],
                     "terms": _proposal_terms(override),
                     # Whom it waits for, and what the viewer's party answered.
                     "standing": standing(override, organisations, mine),
-                    "tracked": tracked[override.pk],
+                    "tracked": html.tracked[override.pk],
                 }
                 for override in overrides_by_key.get(clause.key, [])
                 + [o for o in agreement.overrides.all() if o.new_key == clause.key]
