@@ -67,7 +67,11 @@ def pages(world: World) -> list[Page]:
         ),
         Page("facilitator detail", "facilitator", lambda n: f"/agreements/{any_(n)}/"),
         Page("facilitator search", "facilitator", lambda n: f"/search/?q={SEARCH_WORDS[n % 7]}"),
-        Page("api list", "api", lambda n: f"/api/v1/agreements/?page_size=50&page={1 + n % 4}"),
+        Page(
+            "api list",
+            "api",
+            lambda n: f"/api/v1/agreements/?page_size=50&page={1 + n % world.api_pages}",
+        ),
         Page("api detail", "api", lambda n: f"/api/v1/agreements/{own(n)}/"),
         Page("api terms", "api", lambda n: f"/api/v1/agreements/{own(n)}/terms"),
     ]
