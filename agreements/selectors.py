@@ -6,7 +6,13 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import BooleanField, Count, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -44,35 +50,58 @@ def agreements_visible_to(user: AnyUser) -> QuerySet[Agreement]:
     return scope_to_user(Agreement.objects.all(), user)
 
 
-def agreement_list_for_user(
+# What the list's "Open proposals" column counts, per row: a correlated subquery (by the
+# override's agreement index) that PostgreSQL evaluates only for the rows the LIMIT keeps,
+# where a JOIN + GROUP BY would aggregate every visible agreement before sorting them.
+_OPEN_PROPOSALS = RawSQL(
+    "SELECT COUNT(*) FROM agreements_clauseoverride o WHERE o.agreement_id = "
+    "agreements_agreement.id AND o.status = %s",
+    (OverrideStatus.PROPOSED.value,),
+    output_field=IntegerField(),
+)
+#: The columns a list row shows (and ``ending`` reads): the rest of the row stays in the table.
+LIST_FIELDS = (
+    "id",
+    "reference",
+    "title",
+    "status",
+    "expires_on",
+    "ends_on",
+    "termination_ground",
+    "termination_noticed_on",
+    "updated_at",
+    "trio__id",
+    "trio__name",
+)
+
+
+def agreements_listed_for_user(
     user: AnyUser,
     *,
+    trio_ids: list[int] | None = None,
     status: str | None = None,
     trio_id: int | None = None,
+    partnership: str = "",
     expiring_within_days: int | None = None,
     today: dt.date | None = None,
 ) -> QuerySet[Agreement]:
-    """The agreement list with what each row shows, in a fixed number of queries."""
-    queryset = (
-        agreements_visible_to(user)
-        .select_related("trio__collaboratory", "template_version__template")
-        .prefetch_related(
-            Prefetch(
-                "trio__members",
-                queryset=TrioMember.objects.select_related("organisation").order_by("role"),
-            )
-        )
-        .annotate(
-            open_overrides=Count(
-                "overrides", filter=Q(overrides__status=OverrideStatus.PROPOSED), distinct=True
-            )
-        )
-        .order_by("-updated_at")
-    )
+    """The visible agreements the list's filters keep, unordered and without the row's
+    columns: what the list pages through and counts (a bounded count).
+
+    ``trio_ids``, when the caller has just read them from ``trios_visible_to(user)`` (a
+    person in a few partnerships), replace the visibility subquery: PostgreSQL then knows
+    how few rows they hold and reads them by the trio index instead of scanning the table.
+    """
+    if trio_ids is not None:
+        queryset = Agreement.objects.filter(trio_id__in=trio_ids)
+    else:
+        queryset = agreements_visible_to(user)
     if status:
         queryset = queryset.filter(status=status)
     if trio_id:
         queryset = queryset.filter(trio_id=trio_id)
+    if partnership:
+        queryset = queryset.filter(trio__name__icontains=partnership)
     if expiring_within_days is not None:
         today = today or timezone.localdate()
         # By the actual last day: a notice of termination brings the end forward.
@@ -82,6 +111,17 @@ def agreement_list_for_user(
             last_day__lte=today + dt.timedelta(days=expiring_within_days),
         )
     return queryset
+
+
+def agreement_list_rows(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
+    """What each list row shows, newest change first (the id breaks ties, so a keyset page
+    boundary is exact): one query for a page, whatever the number of agreements."""
+    return (
+        queryset.select_related("trio")
+        .only(*LIST_FIELDS)
+        .annotate(open_overrides=_OPEN_PROPOSALS)
+        .order_by("-updated_at", "-id")
+    )
 
 
 def agreement_detail_for_user(user: AnyUser) -> QuerySet[Agreement]:

@@ -13,18 +13,22 @@ from partners.models import Organisation, ResearchQuestion
 
 
 class AgreementFilterForm(forms.Form):
+    """The agreement list's filters. A person in a few partnerships picks one from a list
+    (``trio``); someone who sees many (a facilitator) types part of its name
+    (``partnership``) instead of scrolling a list of hundreds. Either only narrows what the
+    viewer already sees: an id they cannot see matches nothing."""
+
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
-    trio = forms.TypedChoiceField(coerce=int, required=False, choices=[("", "Any trio")])
+    trio = forms.IntegerField(required=False, min_value=1)
+    partnership = NormalisedCharField(required=False, max_length=200, label="Partnership")
     expiring_within = forms.IntegerField(
         required=False, min_value=1, max_value=3650, label="Expiring within (days)"
     )
 
-    def __init__(self, *args, trios=(), **kwargs):
+    def __init__(self, *args, trios=None, **kwargs):
         super().__init__(*args, **kwargs)
-        field_of(self, "trio", forms.ChoiceField).choices = [
-            ("", "Any trio"),
-            *[(t.pk, t.name) for t in trios],
-        ]
+        #: (id, name) of the partnerships to choose from, or None: type a name instead.
+        self.trio_choices = trios
 
 
 class DataElementForm(forms.Form):

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,7 +29,6 @@ from agreements.review import tracked_changes
 from agreements.review.selectors import agreement_comparison
 from agreements.selectors import (
     agreement_detail_for_user,
-    agreement_list_for_user,
     agreements_visible_to,
     conflicts,
     consolidated_text,
@@ -59,38 +57,14 @@ from agreements.text.placeholders import PlaceholderType, PlaceholderValue
 from agreements.text.titles import clause_titles
 from agreements.text.tracked import TrackedProposal
 from agreements.web import forms
+from agreements.web.agreement_list import agreement_list as agreement_list  # the URL's view
 from collaboratory.derived import derived, source_version
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import with_json_prefetch
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
 from partners.http import AuthenticatedHttpRequest
 from partners.models import Role
-from partners.selectors import trios_visible_to
 from partners.two_factor import WHY_SIGN, needs_two_factor, session_check
-
-AGREEMENTS_PER_PAGE = 25
-
-
-@login_required
-def agreement_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    # Queries: session, user, trios for the filter, count, page, trio members.
-    trios = list(trios_visible_to(request.user).order_by("name").only("id", "name"))
-    form = forms.AgreementFilterForm(request.GET or None, trios=trios)
-    filters = form.cleaned_data if form.is_valid() else {}
-    queryset = agreement_list_for_user(
-        request.user,
-        status=filters.get("status") or None,
-        trio_id=filters.get("trio") or None,
-        expiring_within_days=filters.get("expiring_within"),
-    )
-    page = Paginator(queryset, AGREEMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "agreements/agreement_list.html",
-        {"form": form, "page": page, "agreements": page.object_list, "query": query.urlencode()},
-    )
 
 
 def _schedule_clause(text: ConsolidatedText):
