@@ -1,6 +1,7 @@
 """What an agreement permits, as a W3C ODRL 2.2 policy in JSON-LD (the API's ``/terms``).
 
-One plain function over an agreement loaded with ``agreement_detail_for_organisation``:
+One plain function over an agreement loaded with
+``agreements.api.selectors.agreement_terms_for_organisation``:
 
 - the policy is an ``Agreement`` with the agreement's URN as ``uid``;
 - per data element: the recipient (assignee) may ``use`` it, the source (assigner) may

@@ -100,7 +100,7 @@ class AgreementSerializer(serializers.Serializer):
         )
 
     def _from_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        """A row of ``agreement_list_for_organisation`` + ``with_parties`` (the hot path)."""
+        """A row of ``agreements.api.selectors.agreement_rows`` (the hot path)."""
         agreement_id = str(row["id"])
         return {
             "id": agreement_id,

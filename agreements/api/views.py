@@ -19,20 +19,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agreements.api.odrl import agreement_policy
+from agreements.api.selectors import (
+    agreement_detail_for_organisation,
+    agreement_list_for_organisation,
+    agreement_rows,
+    agreement_terms_for_organisation,
+)
 from agreements.api.serializers import (
     AgreementDetailSerializer,
     AgreementPageSerializer,
     AgreementSerializer,
 )
 from agreements.models import Status
-from agreements.selectors import (
-    agreement_detail_for_organisation,
-    agreement_list_for_organisation,
-    agreement_rows,
-    agreements_visible_to_organisation,
-    latest_executed_document,
-    with_parties,
-)
+from agreements.selectors import agreements_visible_to_organisation, latest_executed_document
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from partners.api_errors import NOT_MODIFIED, error_responses
@@ -111,8 +110,8 @@ class AgreementListApi(PartnerApiView):
         examples=[_LIST_EXAMPLE],
     )
     def get(self, request: Request) -> Response:
-        # Queries: token, count, page (plain rows), parties (members + organisations), live
-        # approvals, signatures — the same for any page size.
+        # Queries: token, count, the page (plain rows with their parties as JSON), the same
+        # for any page size.
         query = self.query
         queryset = agreement_list_for_organisation(
             self.organisation_id,
@@ -129,7 +128,7 @@ class AgreementListApi(PartnerApiView):
             read=agreement_rows,
         )
         serializer = AgreementSerializer(
-            with_parties(page.pop("items")),
+            page.pop("items"),
             many=True,
             context={"document_base": _document_base(request)},
         )
@@ -200,9 +199,7 @@ class AgreementTermsApi(PartnerApiView):
         },
     )
     def get(self, request: Request, pk) -> Response:
-        agreement = get_object_or_404(
-            agreement_detail_for_organisation(self.organisation_id), pk=pk
-        )
+        agreement = get_object_or_404(agreement_terms_for_organisation(self.organisation_id), pk=pk)
         return Response(agreement_policy(agreement))
 
 

@@ -1,0 +1,186 @@
+"""What the partner API reads, scoped to the token's organisation (``partners.selectors``'s
+one access rule, through ``agreements_visible_to_organisation``), each endpoint loading only
+what its response shows.
+
+The API is a large share of all requests (machines poll it), so each read is one query besides
+the token's: the list's page carries its parties as JSON, and the detail and the ODRL terms
+load their agreement with just the collections they serialise (``collaboratory.json_prefetch``):
+not the template's clauses (the consolidated text is derived from the version's id when it is
+published, ``agreements.selectors.consolidated_text``), not the people behind each step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import BooleanField, F, Field, OuterRef, QuerySet
+from django.db.models.expressions import RawSQL
+
+from agreements.models import (
+    Agreement,
+    Approval,
+    ClauseOverride,
+    DataElement,
+    Signature,
+    Transition,
+)
+from agreements.selectors import PARTIES_PREFETCH, agreements_visible_to_organisation
+from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
+from partners.models import ResearchQuestion
+
+# Raw SQL on purpose: an Exists() subquery is re-aliased and deep-copied on every list
+# request, which cost more than the whole rest of the query building at 100 rows.
+HAS_EXECUTED_DOCUMENT = RawSQL(
+    "EXISTS (SELECT 1 FROM agreements_document d WHERE d.agreement_id = "
+    "agreements_agreement.id AND d.kind = 'executed' AND d.sealed)",
+    (),
+    output_field=BooleanField(),
+)
+
+#: A list row's parties: each trio member (research, district, developer) with its
+#: organisation, when it approved the current text (its live approval) and when it signed.
+#: In the page's own query: three more queries and their ORM building cost more than the rows.
+_PARTIES_JSON = RawSQL(
+    """
+    SELECT COALESCE(json_agg(json_build_object(
+        'organisation', json_build_object(
+            'id', o.id, 'slug', o.slug, 'name', o.name, 'kind', o.kind),
+        'role', m.role,
+        'approved_at', (
+            SELECT a.created_at FROM agreements_approval a
+            WHERE a.agreement_id = agreements_agreement.id
+                AND a.organisation_id = m.organisation_id AND a.voided_at IS NULL
+            ORDER BY a.created_at DESC LIMIT 1),
+        'signed_at', (
+            SELECT s.signed_at FROM agreements_signature s
+            WHERE s.agreement_id = agreements_agreement.id
+                AND s.organisation_id = m.organisation_id
+            ORDER BY s.signed_at DESC LIMIT 1)
+    ) ORDER BY CASE m.role WHEN 'research' THEN 0 WHEN 'district' THEN 1
+        WHEN 'developer' THEN 2 ELSE 9 END, m.role), '[]'::json)
+    FROM partners_triomember m JOIN partners_organisation o ON o.id = m.organisation_id
+    WHERE m.trio_id = agreements_agreement.trio_id
+    """,
+    (),
+    # A plain json value, which the driver decodes itself (JSONField expects jsonb's text).
+    output_field=Field(),
+)
+
+
+def agreement_list_for_organisation(
+    organisation_id: int,
+    *,
+    status: str | None = None,
+    trio_id: int | None = None,
+    updated_after: dt.datetime | None = None,
+    expires_before: dt.date | None = None,
+) -> QuerySet[Agreement]:
+    """The API's agreement list, newest change first. Count and slice it, then read the page
+    with ``agreement_rows`` (plain dicts with their parties, no model instances)."""
+    queryset = agreements_visible_to_organisation(organisation_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    if trio_id is not None:
+        queryset = queryset.filter(trio_id=trio_id)
+    if updated_after is not None:
+        queryset = queryset.filter(updated_at__gt=updated_after)
+    if expires_before is not None:
+        queryset = queryset.filter(expires_on__lt=expires_before)
+    return queryset.order_by("-updated_at", "id")
+
+
+def _timestamp(value: str | None) -> dt.datetime | None:
+    """A timestamp PostgreSQL wrote into JSON (ISO 8601, UTC), as the datetime a column is."""
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def agreement_rows(queryset: QuerySet[Agreement]) -> list[dict[str, Any]]:
+    """The list's columns of ``queryset`` (one page of it) with each row's ``parties``, in
+    one query."""
+    rows: list[dict[str, Any]] = []
+    for values in queryset.values(
+        "id",
+        "reference",
+        "title",
+        "status",
+        "status_changed_at",
+        "start_date",
+        "expires_on",
+        "updated_at",
+        "trio_id",
+        trio_name=F("trio__name"),
+        version_id=F("template_version_id"),
+        version_number=F("template_version__number"),
+        template_name=F("template_version__template__name"),
+        has_executed_document=HAS_EXECUTED_DOCUMENT,
+        party_rows=_PARTIES_JSON,
+    ):
+        row: dict[str, Any] = dict(values)
+        for party in row["party_rows"]:
+            party["approved_at"] = _timestamp(party["approved_at"])
+            party["signed_at"] = _timestamp(party["signed_at"])
+        row["parties"] = row.pop("party_rows")
+        rows.append(row)
+    return rows
+
+
+def _of_agreement(model, *order: str) -> QuerySet:
+    return model.objects.filter(agreement=OuterRef("pk")).order_by(*order)
+
+
+#: The ODRL terms: the parties and each data element with its source and recipient.
+TERMS_PREFETCHES = (
+    PARTIES_PREFETCH,
+    JsonPrefetch(
+        "data_elements",
+        _of_agreement(DataElement, "position", "id"),
+        select=("source", "recipient"),
+    ),
+)
+
+#: The detail: what the consolidated text is derived from (parties, overrides, data elements
+#: with their questions; the clauses of a draft template are read only when it is derived),
+#: the open conflicts (overrides with their organisations), approvals, signatures, timeline.
+DETAIL_PREFETCHES = (
+    PARTIES_PREFETCH,
+    JsonPrefetch(
+        "overrides",
+        _of_agreement(ClauseOverride, "created_at", "id"),
+        select=("organisation",),
+    ),
+    JsonPrefetch(
+        "data_elements",
+        _of_agreement(DataElement, "position", "id"),
+        select=("source", "recipient"),
+        children=(
+            JsonPrefetch(
+                "research_questions",
+                ResearchQuestion.objects.filter(data_elements=OuterRef("pk")).order_by(
+                    "position", "id"
+                ),
+            ),
+        ),
+    ),
+    JsonPrefetch("approvals", _of_agreement(Approval, "created_at")),
+    JsonPrefetch("signatures", _of_agreement(Signature, "signed_at")),
+    JsonPrefetch("transitions", _of_agreement(Transition, "at", "id")),
+)
+
+
+def agreement_terms_for_organisation(organisation_id: int) -> QuerySet[Agreement]:
+    """Agreements ``organisation_id`` is a party to, loaded for their ODRL policy."""
+    return with_json_prefetch(
+        agreements_visible_to_organisation(organisation_id).select_related("trio"),
+        *TERMS_PREFETCHES,
+    )
+
+
+def agreement_detail_for_organisation(organisation_id: int) -> QuerySet[Agreement]:
+    """Agreements ``organisation_id`` is a party to, loaded for the API's detail."""
+    return with_json_prefetch(
+        agreements_visible_to_organisation(organisation_id)
+        .select_related("trio", "template_version__template")
+        .annotate(has_executed_document=HAS_EXECUTED_DOCUMENT),
+        *DETAIL_PREFETCHES,
+    )
