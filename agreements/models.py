@@ -11,7 +11,6 @@ import uuid
 
 import pghistory
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
@@ -36,7 +35,6 @@ from agreements.choices import (
     VersionStatus,
     key_validator,
 )
-from agreements.text.search_documents import agreement_document, override_document
 from partners.models import Collaboratory, Organisation, ResearchQuestion, Trio
 
 
@@ -234,9 +232,8 @@ class Agreement(models.Model):
             models.Index(fields=["status", "expires_on"]),
             models.Index(fields=["trio", "status"]),
             models.Index(fields=["updated_at"]),
-            # Search (agreements/search.py): the ranked full-text match and the exact
-            # reference lookup it is OR-ed with.
-            GinIndex(agreement_document(), name="agreement_search_document"),
+            # Search (agreements/search.py) matches the table's stored search_document
+            # column (migration 0014, GIN-indexed), OR-ed with the exact reference lookup.
             models.Index(Upper("reference"), name="agreement_reference_upper"),
         ]
         constraints = [
@@ -325,7 +322,7 @@ class ClauseOverride(models.Model):
         ordering = ["agreement", "created_at"]
         indexes = [
             models.Index(fields=["agreement", "status"]),
-            GinIndex(override_document(), name="override_search_document"),
+            # Search reads the stored search_document column (migration 0014, GIN-indexed).
         ]
         constraints = [
             models.CheckConstraint(

@@ -2,10 +2,15 @@
 trios, organisations, standard clause text (clauses of the template versions their visible
 agreements use) and the clause text the parties proposed (overrides of visible agreements).
 
-PostgreSQL does the matching and ranking (``websearch_to_tsquery``, ``ts_rank``) and cuts the
-highlighted excerpts (``ts_headline``). Excerpts are user text, so :func:`highlight` escapes
-them whole and only then turns the random markers PostgreSQL put around matches into
-``<mark>`` elements: nothing a clause or proposal says can become markup.
+PostgreSQL does the matching and ranking (``websearch_to_tsquery``, ``ts_rank`` over the
+documents it stores beside each row, :class:`StoredDocument`) and marks the matches
+(``ts_headline``, only for the rows a page shows). The kinds that grow with the agreements
+rank at most :data:`CANDIDATES` matches, the most recently changed, so a word every agreement
+has costs the same at 10,000 agreements as at 100,000.
+
+Excerpts are user text, so :func:`highlight` escapes them whole and only then turns the
+random markers PostgreSQL put around matches into ``<mark>`` elements: nothing a clause or
+proposal says can become markup.
 
 Excerpts (:func:`snippet`) are cut here rather than by ``ts_headline``'s word counts: they
 start where the sentence with the first match starts (or, in a long sentence, at a word with
@@ -26,25 +31,40 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
-from django.db.models import BooleanField, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorField,
+)
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Exists,
+    Expression,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import JSONObject
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from agreements import parameters
-from agreements.models import Agreement, Clause, ClauseOverride
-from agreements.selectors import agreements_visible_to, placeholder_values
-from agreements.text.search_documents import (
-    CONFIG,
-    agreement_document,
-    override_document,
-    reference_query,
-)
+from agreements.models import Agreement, Clause, ClauseOverride, TemplateVersion
+from agreements.selectors import placeholder_values
+from agreements.text.search_documents import CONFIG, reference_query
 from agreements.text.titles import numbered_heading
 from collaboratory.safe_html import sanitised
-from partners.models import Organisation, TrioMember
-from partners.selectors import AnyUser, organisations_visible_to, trios_visible_to
+from partners.models import Organisation, Trio, TrioMember
+from partners.selectors import AnyUser, memberships_of, trios_visible_to
 
 KINDS = {
     "agreements": "Agreements",
@@ -216,13 +236,22 @@ def _whole(field: str, query: SearchQuery, markers: Markers) -> SearchHeadline:
     return _headline(field, query, markers, highlight_all=True)
 
 
-def _visible_agreements(user: AnyUser, filters: Filters) -> QuerySet[Agreement]:
-    agreements = agreements_visible_to(user)
-    if filters.status:
-        agreements = agreements.filter(status=filters.status)
-    if filters.trio_id:
-        agreements = agreements.filter(trio_id=filters.trio_id)
-    return agreements
+#: At most this many matches of a kind that grows with the agreements (agreements, proposed
+#: clause text) are ranked: the most recently changed ones. A common word matches nearly
+#: every agreement; ranking, counting or paging all of them would grow with the total.
+CANDIDATES = 200
+
+
+class StoredDocument(Expression):
+    """The table's ``search_document`` column: the full-text document PostgreSQL keeps
+    beside each row (migration 0014, GIN-indexed), so matching and ranking read a stored
+    ``tsvector`` instead of parsing the text again. Not a model field: only search reads it."""
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[()]]:
+        table = compiler.quote_name(compiler.query.base_table)
+        return f"{table}.search_document", ()
 
 
 class _AnyOf(Func):
@@ -235,6 +264,28 @@ class _AnyOf(Func):
     output_field = BooleanField()
 
 
+def _among(field: str, ids: list[int]) -> _AnyOf:
+    """``field`` is one of ``ids``: one array parameter however many ids there are."""
+    return _AnyOf(F(field), Value(ids, output_field=ArrayField(BigIntegerField())))
+
+
+def visible_trio_ids(user: AnyUser) -> list[int]:
+    """The ids of the trios ``user`` may see: everything search shows belongs to one."""
+    return list(trios_visible_to(user).values_list("id", flat=True))
+
+
+def _trio_ids(user: AnyUser, filters: Filters, trio_ids: list[int] | None) -> list[int]:
+    ids = visible_trio_ids(user) if trio_ids is None else trio_ids
+    return [pk for pk in ids if pk == filters.trio_id] if filters.trio_id else ids
+
+
+def _visible_agreements(ids: list[int], filters: Filters) -> QuerySet[Agreement]:
+    agreements = Agreement.objects.filter(_among("trio_id", ids))
+    if filters.status:
+        agreements = agreements.filter(status=filters.status)
+    return agreements
+
+
 def _has_a_party_named(query: SearchQuery) -> _AnyOf:
     organisations = Organisation.objects.annotate(
         document=SearchVector("name", config=CONFIG)
@@ -243,24 +294,36 @@ def _has_a_party_named(query: SearchQuery) -> _AnyOf:
     return _AnyOf(F("trio_id"), ArraySubquery(trios))
 
 
-def search_agreements(user: AnyUser, text: str, filters: Filters, markers: Markers) -> QuerySet:
+def search_agreements(
+    user: AnyUser,
+    text: str,
+    filters: Filters,
+    markers: Markers,
+    *,
+    trio_ids: list[int] | None = None,
+) -> QuerySet:
     """Agreements by their words (title, purpose), their reference or a fragment of it, and
-    their parties' names."""
+    their parties' names: the best-ranked of the CANDIDATES (+1, to tell there are more)
+    most recently changed matches."""
     words = _query(text)
     reference = reference_query(text[:MAX_QUERY_LENGTH])
     query = words | reference if reference is not None else words
-    vector = agreement_document()  # GIN-indexed (agreements.models.Agreement.Meta)
+    candidates = (
+        _visible_agreements(_trio_ids(user, filters, trio_ids), filters)
+        .annotate(document=StoredDocument(), party_named=_has_a_party_named(words))
+        .filter(Q(document=query) | Q(reference__iexact=text.strip()) | Q(party_named=True))
+        .order_by("-updated_at")
+        .values("pk")[: CANDIDATES + 1]
+    )
     party_names = ArraySubquery(
         TrioMember.objects.filter(trio_id=OuterRef("trio_id"))
         .order_by("role")
         .values("organisation__name")
     )
     return (
-        _visible_agreements(user, filters)
-        .annotate(document=vector, party_named=_has_a_party_named(words))
-        .filter(Q(document=query) | Q(reference__iexact=text.strip()) | Q(party_named=True))
+        Agreement.objects.filter(pk__in=candidates)
         .annotate(
-            rank=SearchRank(vector, query),
+            rank=SearchRank(StoredDocument(), query),
             title_hl=_whole("title", query, markers),
             purpose_hl=_excerpt("purpose", words, markers),
             party_names=party_names,
@@ -270,16 +333,21 @@ def search_agreements(user: AnyUser, text: str, filters: Filters, markers: Marke
     )
 
 
-def search_trios(user: AnyUser, text: str, filters: Filters, markers: Markers) -> QuerySet:
+def search_trios(
+    user: AnyUser,
+    text: str,
+    filters: Filters,
+    markers: Markers,
+    *,
+    trio_ids: list[int] | None = None,
+) -> QuerySet:
     query = _query(text)
     vector = SearchVector("name", weight="A", config=CONFIG) + SearchVector(
         "description", weight="B", config=CONFIG
     )
-    trios = trios_visible_to(user)
-    if filters.trio_id:
-        trios = trios.filter(pk=filters.trio_id)
     return (
-        trios.annotate(document=vector)
+        Trio.objects.filter(_among("id", _trio_ids(user, filters, trio_ids)))
+        .annotate(document=vector)
         .filter(document=query)
         .annotate(
             rank=SearchRank(vector, query),
@@ -292,16 +360,30 @@ def search_trios(user: AnyUser, text: str, filters: Filters, markers: Markers) -
 
 
 def search_organisations(
-    user: AnyUser, text: str, filters: Filters, markers: Markers
+    user: AnyUser,
+    text: str,
+    filters: Filters,
+    markers: Markers,
+    *,
+    trio_ids: list[int] | None = None,
 ) -> QuerySet[Organisation]:
+    """The members of the visible trios (of the chosen one) and, without a partnership
+    filter, the user's own organisations."""
     query = _query(text)
     vector = SearchVector("name", weight="A", config=CONFIG) + SearchVector(
         "contact_name", weight="C", config=CONFIG
     )
-    organisations = organisations_visible_to(user)
-    if filters.trio_id:
-        organisations = organisations.filter(
-            id__in=TrioMember.objects.filter(trio_id=filters.trio_id).values("organisation_id")
+    members = TrioMember.objects.filter(_among("trio_id", _trio_ids(user, filters, trio_ids)))
+    organisations = Organisation.objects.filter(id__in=members.values("organisation_id"))
+    if not filters.trio_id:
+        # partners.selectors.organisations_visible_to, with the trios already known.
+        own = memberships_of(user).values("organisation_id")
+        organisations = (
+            Organisation.objects.all()
+            if user.is_superuser
+            else Organisation.objects.filter(
+                Q(id__in=members.values("organisation_id")) | Q(id__in=own)
+            )
         )
     return (
         organisations.annotate(document=vector)
@@ -311,13 +393,22 @@ def search_organisations(
     )
 
 
-def search_clauses(user: AnyUser, text: str, filters: Filters, markers: Markers) -> QuerySet:
+def search_clauses(
+    user: AnyUser,
+    text: str,
+    filters: Filters,
+    markers: Markers,
+    *,
+    trio_ids: list[int] | None = None,
+) -> QuerySet:
     """Standard clauses of the template versions the user's visible agreements use, each
     with (up to five of) those agreements to open it in."""
     query = _query(text)
-    agreements = _visible_agreements(user, filters)
-    vector = SearchVector("heading", weight="A", config=CONFIG) + SearchVector(
-        "body", weight="B", config=CONFIG
+    agreements = _visible_agreements(_trio_ids(user, filters, trio_ids), filters)
+    # A version is used when one visible agreement uses it: one index probe per version,
+    # not a pass over every visible agreement.
+    versions = TemplateVersion.objects.filter(
+        Exists(agreements.filter(template_version_id=OuterRef("pk")))
     )
     used_by = ArraySubquery(
         agreements.filter(template_version_id=OuterRef("version_id"))
@@ -325,11 +416,11 @@ def search_clauses(user: AnyUser, text: str, filters: Filters, markers: Markers)
         .values(json=JSONObject(pk="pk", reference="reference", title="title"))[:5]
     )
     return (
-        Clause.objects.filter(version_id__in=agreements.values("template_version_id"))
-        .annotate(document=vector)
+        Clause.objects.filter(version_id__in=versions.values("pk"))
+        .annotate(document=StoredDocument())
         .filter(document=query)
         .annotate(
-            rank=SearchRank(vector, query),
+            rank=SearchRank(StoredDocument(), query),
             heading_hl=_whole("heading", query, markers),
             body_hl=_excerpt("body", query, markers),
             used_by=used_by,
@@ -339,22 +430,36 @@ def search_clauses(user: AnyUser, text: str, filters: Filters, markers: Markers)
     )
 
 
-def search_changes(user: AnyUser, text: str, filters: Filters, markers: Markers) -> QuerySet:
+def search_changes(
+    user: AnyUser,
+    text: str,
+    filters: Filters,
+    markers: Markers,
+    *,
+    trio_ids: list[int] | None = None,
+) -> QuerySet:
     """Clause text the parties proposed (clause overrides) in visible agreements, each with
-    the number and heading of the clause it changes (or follows) in the standard."""
+    the number and heading of the clause it changes (or follows) in the standard: the
+    best-ranked of the CANDIDATES (+1) most recent matches."""
     query = _query(text)
-    vector = override_document()  # GIN-indexed (agreements.models.ClauseOverride.Meta)
+    visible = ClauseOverride.objects.filter(
+        _among("agreement__trio_id", _trio_ids(user, filters, trio_ids))
+    )
+    if filters.status:
+        visible = visible.filter(agreement__status=filters.status)
+    candidates = (
+        visible.annotate(document=StoredDocument())
+        .filter(document=query)
+        .order_by("-created_at")
+        .values("pk")[: CANDIDATES + 1]
+    )
     standard = Clause.objects.filter(
         version_id=OuterRef("agreement__template_version_id"), key=OuterRef("clause_key")
     )
     return (
-        ClauseOverride.objects.filter(
-            agreement_id__in=_visible_agreements(user, filters).values("pk")
-        )
-        .annotate(document=vector)
-        .filter(document=query)
+        ClauseOverride.objects.filter(pk__in=candidates)
         .annotate(
-            rank=SearchRank(vector, query),
+            rank=SearchRank(StoredDocument(), query),
             heading_hl=_whole("heading", query, markers),
             body_hl=_excerpt("body", query, markers),
             rationale_hl=_excerpt("rationale", query, markers),
@@ -384,10 +489,20 @@ SEARCHES = {
 }
 
 
-def search(user: AnyUser, text: str, filters: Filters, markers: Markers) -> dict[str, QuerySet]:
-    """One lazy queryset per kind the filters ask for (every kind when none is chosen)."""
+def search(
+    user: AnyUser,
+    text: str,
+    filters: Filters,
+    markers: Markers,
+    *,
+    trio_ids: list[int] | None = None,
+) -> dict[str, QuerySet]:
+    """One lazy queryset per kind the filters ask for (every kind when none is chosen).
+    ``trio_ids``: the trios ``user`` may see, when the caller has read them already."""
     kinds = [filters.kind] if filters.kind in SEARCHES else list(SEARCHES)
-    return {kind: SEARCHES[kind](user, text, filters, markers) for kind in kinds}
+    if trio_ids is None:
+        trio_ids = visible_trio_ids(user)
+    return {kind: SEARCHES[kind](user, text, filters, markers, trio_ids=trio_ids) for kind in kinds}
 
 
 #: Fields that hold a whole short value, marked where it matches.

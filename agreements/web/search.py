@@ -3,11 +3,17 @@ and partnership. Reads go through ``agreements.search`` (the access rule inside)
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from agreements import search as search_module
 from agreements.models import Status
@@ -43,6 +49,43 @@ class SearchForm(forms.Form):
             *[(t.pk, t.name) for t in trios],
         ]
 
+    def select(self, name: str) -> SafeString:
+        """The field's <select>, as Django's widget renders it but without a template per
+        option: a facilitator's partnership list has an option per trio (hundreds), which
+        through the widget templates cost more than the whole search."""
+        field = self[name]
+        chosen = "" if field.value() is None else str(field.value())
+        options = format_html_join(
+            "\n",
+            '<option value="{}"{}>{}</option>',
+            (
+                (value, mark_safe(" selected") if str(value) == chosen else "", label)
+                for value, label in cast(
+                    list[tuple[Any, str]], field_of(self, name, forms.ChoiceField).choices
+                )
+            ),
+        )
+        return format_html(
+            '<select name="{}" id="{}">\n{}\n</select>', field.html_name, field.auto_id, options
+        )
+
+
+class BoundedPaginator(Paginator):
+    """Pages over at most ``search.CANDIDATES`` rows: a kind that grows with the agreements
+    ranks no more (``search_agreements``), and a page says "more than" when there were more."""
+
+    @cached_property
+    def matches(self) -> int:
+        return cast(QuerySet, self.object_list).count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.matches, search_module.CANDIDATES)
+
+    @property
+    def more(self) -> bool:
+        return self.matches > search_module.CANDIDATES
+
 
 @login_required
 def search_view(request: HttpRequest) -> HttpResponse:
@@ -59,9 +102,13 @@ def search_view(request: HttpRequest) -> HttpResponse:
     page = None
     if text:
         markers = search_module.Markers.new()
-        results = search_module.search(request.user, text, filters, markers)
+        results = search_module.search(
+            request.user, text, filters, markers, trio_ids=[t.pk for t in trios]
+        )
         if filters.kind:
-            page = Paginator(results[filters.kind], PER_PAGE).get_page(request.GET.get("page"))
+            page = BoundedPaginator(results[filters.kind], PER_PAGE).get_page(
+                request.GET.get("page")
+            )
             sections.append(
                 {
                     "kind": filters.kind,
@@ -89,6 +136,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
         "agreements/search.html",
         {
             "form": form,
+            "selects": {name: form.select(name) for name in ("kind", "status", "trio")},
             "text": text,
             "filters": filters,
             "sections": sections,
