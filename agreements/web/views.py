@@ -3,7 +3,7 @@ write through a service; DomainError becomes a flash message or form error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -120,6 +120,28 @@ def _settling(competing: list[ClauseOverride] | None, mine: set[int]) -> dict | 
         "parties": [o.name for o in proposals.conflicting_parties(competing)],
         "allowed": proposals.may_settle(competing, mine),
     }
+
+
+class _NotFilledIn:
+    """A form nobody has filled in on this page, for the templates: every field's value and
+    errors read as empty, and it is false in ``{% if %}``. The page reads such forms for every
+    clause; a missing variable instead costs the template engine an exception and a ``dir()``
+    per lookup (a refused post puts the bound form in its clause's place)."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __getitem__(self, name: str) -> _NotFilledIn:
+        return self
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __str__(self) -> str:
+        return ""
+
+
+NOT_FILLED_IN = _NotFilledIn()
 
 
 #: The code the page's text HTML is derived by (collaboratory.derived).
@@ -242,6 +264,15 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
             ],
             "threads": threads.get(clause.key, []),
             "settle": _settling(open_conflicts.get(clause.key), mine),
+            # The forms of this clause, until a refused post shows one as it was typed.
+            "start_form": NOT_FILLED_IN,
+            "reply_form": NOT_FILLED_IN,
+            "reply_to": None,
+            "propose_form": NOT_FILLED_IN,
+            "propose_errors": (),
+            "resolve_form": NOT_FILLED_IN,
+            "resolve_errors": (),
+            "respond": NOT_FILLED_IN,
         }
         for clause in text.clauses
     ]
