@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from django.utils.html import escape
@@ -111,7 +112,13 @@ def glossary_for(clauses: Iterable[ClauseText]) -> list[Term]:
 
 
 def _pattern(terms: Iterable[Term]) -> re.Pattern[str] | None:
-    names = sorted({t.term for t in terms}, key=len, reverse=True)  # longest first
+    return _names_pattern(frozenset(t.term for t in terms))
+
+
+# One pattern per glossary (each clause of a page marks terms with the same one).
+@lru_cache(maxsize=256)
+def _names_pattern(unique: frozenset[str]) -> re.Pattern[str] | None:
+    names = sorted(unique, key=len, reverse=True)  # longest first
     if not names:
         return None
     alternatives = "|".join(re.escape(name) for name in names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from agreements.text.document.model import NumberFormat, Numbering
 
@@ -77,7 +78,12 @@ def label(numbering: Numbering, counters: Sequence[int]) -> str:
     ``label(Numbering("%1.%2", (DECIMAL, DECIMAL)), [7, 2]) == "7.2"``;
     ``label(Numbering("(%1)", (LOWER_LETTER,)), [3]) == "(c)"``.
     """
+    return _label(numbering, tuple(counters))
 
+
+# A text has a few numberings and a few hundred counters: every page asks for the same labels.
+@lru_cache(maxsize=8192)
+def _label(numbering: Numbering, counters: tuple[int, ...]) -> str:
     def slot(match: re.Match[str]) -> str:
         index = int(match.group(1)) - 1
         if index >= len(counters):
