@@ -30,10 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import (
-    SearchHeadline,
     SearchQuery,
     SearchRank,
     SearchVector,
@@ -42,23 +40,23 @@ from django.contrib.postgres.search import (
 from django.db.models import (
     BigIntegerField,
     BooleanField,
-    Exists,
     Expression,
+    ExpressionWrapper,
     F,
     Func,
-    OuterRef,
+    JSONField,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
+    TextField,
     Value,
 )
-from django.db.models.functions import JSONObject
+from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from agreements import parameters
-from agreements.models import Agreement, Clause, ClauseOverride, TemplateVersion
+from agreements.models import Agreement, Clause, ClauseOverride
 from agreements.selectors import placeholder_values
 from agreements.text.search_documents import CONFIG, reference_query
 from agreements.text.titles import numbered_heading
@@ -216,24 +214,25 @@ def _query(text: str) -> SearchQuery:
     return SearchQuery(text[:MAX_QUERY_LENGTH], search_type="websearch", config=CONFIG)
 
 
-def _headline(field: str, query: SearchQuery, markers: Markers, **options) -> SearchHeadline:
-    return SearchHeadline(
-        field,
-        query,
-        config=CONFIG,
-        start_sel=markers.start,
-        stop_sel=markers.stop,
-        **options,
-    )
+class _Headline(Func):
+    """``ts_headline`` of one field with every match marked: Django's SearchHeadline quotes
+    each option through the database driver on every compile, which for the dozen
+    headlines of a page cost more than the rest of its query building."""
+
+    function = "ts_headline"
+    template = f"%(function)s('{CONFIG}'::regconfig, %(expressions)s)"
+    output_field = TextField()
 
 
-def _excerpt(field: str, query: SearchQuery, markers: Markers) -> SearchHeadline:
+def _whole(field: str, query: SearchQuery, markers: Markers) -> _Headline:
+    """The whole field with every match between ``markers`` (hex and @: nothing to quote)."""
+    options = f"StartSel='{markers.start}', StopSel='{markers.stop}', HighlightAll=true"
+    return _Headline(F(field), query, Value(options))
+
+
+def _excerpt(field: str, query: SearchQuery, markers: Markers) -> _Headline:
     """The whole field with every match marked; :func:`snippet` cuts the excerpt."""
     return _whole(field, query, markers)
-
-
-def _whole(field: str, query: SearchQuery, markers: Markers) -> SearchHeadline:
-    return _headline(field, query, markers, highlight_all=True)
 
 
 #: At most this many matches of a kind that grows with the agreements (agreements, proposed
@@ -286,12 +285,27 @@ def _visible_agreements(ids: list[int], filters: Filters) -> QuerySet[Agreement]
     return agreements
 
 
-def _has_a_party_named(query: SearchQuery) -> _AnyOf:
-    organisations = Organisation.objects.annotate(
-        document=SearchVector("name", config=CONFIG)
-    ).filter(document=query)
-    trios = TrioMember.objects.filter(organisation__in=organisations).values("trio_id")
-    return _AnyOf(F("trio_id"), ArraySubquery(trios))
+def _has_a_party_named(text: str) -> _AnyOf:
+    """The agreement's trio has a member whose name matches ``text``. Raw SQL on purpose:
+    as querysets, this and the parties' names below were a third of building the query."""
+    trios = RawSQL(
+        "ARRAY(SELECT m.trio_id FROM partners_triomember m"
+        " JOIN partners_organisation o ON o.id = m.organisation_id"
+        " WHERE to_tsvector('english'::regconfig, COALESCE(o.name, ''))"  # CONFIG
+        " @@ websearch_to_tsquery('english'::regconfig, %s))",
+        (text[:MAX_QUERY_LENGTH],),
+    )
+    return _AnyOf(F("trio_id"), trios)
+
+
+#: The parties' names, in role order, of the agreement a top-level query selects.
+_PARTY_NAMES = RawSQL(
+    "ARRAY(SELECT o.name FROM partners_triomember m"
+    " JOIN partners_organisation o ON o.id = m.organisation_id"
+    ' WHERE m.trio_id = "agreements_agreement"."trio_id" ORDER BY m.role)',
+    (),
+    output_field=ArrayField(TextField()),
+)
 
 
 def search_agreements(
@@ -310,15 +324,10 @@ def search_agreements(
     query = words | reference if reference is not None else words
     candidates = (
         _visible_agreements(_trio_ids(user, filters, trio_ids), filters)
-        .annotate(document=StoredDocument(), party_named=_has_a_party_named(words))
+        .annotate(document=StoredDocument(), party_named=_has_a_party_named(text))
         .filter(Q(document=query) | Q(reference__iexact=text.strip()) | Q(party_named=True))
         .order_by("-updated_at")
         .values("pk")[: CANDIDATES + 1]
-    )
-    party_names = ArraySubquery(
-        TrioMember.objects.filter(trio_id=OuterRef("trio_id"))
-        .order_by("role")
-        .values("organisation__name")
     )
     return (
         Agreement.objects.filter(pk__in=candidates)
@@ -326,7 +335,7 @@ def search_agreements(
             rank=SearchRank(StoredDocument(), query),
             title_hl=_whole("title", query, markers),
             purpose_hl=_excerpt("purpose", words, markers),
-            party_names=party_names,
+            party_names=_PARTY_NAMES,
         )
         .select_related("trio__collaboratory")
         .order_by("-rank", "-updated_at", "pk")
@@ -404,19 +413,27 @@ def search_clauses(
     """Standard clauses of the template versions the user's visible agreements use, each
     with (up to five of) those agreements to open it in."""
     query = _query(text)
-    agreements = _visible_agreements(_trio_ids(user, filters, trio_ids), filters)
+    # The visible agreements of the clause's version (of the chosen status, if any), in raw
+    # SQL for the same reason as _has_a_party_named.
+    params = (_trio_ids(user, filters, trio_ids), filters.status, filters.status)
     # A version is used when one visible agreement uses it: one index probe per version,
     # not a pass over every visible agreement.
-    versions = TemplateVersion.objects.filter(
-        Exists(agreements.filter(template_version_id=OuterRef("pk")))
+    used = RawSQL(
+        "EXISTS (SELECT 1 FROM agreements_agreement a"
+        " WHERE a.template_version_id = agreements_clause.version_id"
+        " AND a.trio_id = ANY(%s) AND (%s = '' OR a.status = %s))",
+        params,
     )
-    used_by = ArraySubquery(
-        agreements.filter(template_version_id=OuterRef("version_id"))
-        .order_by("-updated_at")
-        .values(json=JSONObject(pk="pk", reference="reference", title="title"))[:5]
+    used_by = RawSQL(
+        "ARRAY(SELECT jsonb_build_object('pk', a.id, 'reference', a.reference, 'title', a.title)"
+        " FROM agreements_agreement a WHERE a.template_version_id = agreements_clause.version_id"
+        " AND a.trio_id = ANY(%s) AND (%s = '' OR a.status = %s)"
+        " ORDER BY a.updated_at DESC LIMIT 5)",
+        params,
+        output_field=ArrayField(JSONField()),
     )
     return (
-        Clause.objects.filter(version_id__in=versions.values("pk"))
+        Clause.objects.filter(ExpressionWrapper(used, output_field=BooleanField()))
         .annotate(document=StoredDocument())
         .filter(document=query)
         .annotate(
@@ -428,6 +445,24 @@ def search_clauses(
         .select_related("version__template")
         .order_by("-rank", "version_id", "order")
     )
+
+
+# The number and heading of the standard clause a proposal changes (or follows), for a
+# top-level query of proposals joined to their agreements; (version, key) is unique.
+_STANDARD_NUMBER = RawSQL(
+    "(SELECT c.number FROM agreements_clause c"
+    ' WHERE c.version_id = "agreements_agreement"."template_version_id"'
+    ' AND c.key = "agreements_clauseoverride"."clause_key")',
+    (),
+    output_field=TextField(),
+)
+_STANDARD_HEADING = RawSQL(
+    "(SELECT c.heading FROM agreements_clause c"
+    ' WHERE c.version_id = "agreements_agreement"."template_version_id"'
+    ' AND c.key = "agreements_clauseoverride"."clause_key")',
+    (),
+    output_field=TextField(),
+)
 
 
 def search_changes(
@@ -453,9 +488,6 @@ def search_changes(
         .order_by("-created_at")
         .values("pk")[: CANDIDATES + 1]
     )
-    standard = Clause.objects.filter(
-        version_id=OuterRef("agreement__template_version_id"), key=OuterRef("clause_key")
-    )
     return (
         ClauseOverride.objects.filter(pk__in=candidates)
         .annotate(
@@ -465,8 +497,8 @@ def search_changes(
             rationale_hl=_excerpt("rationale", query, markers),
             reference=F("agreement__reference"),
             agreement_title=F("agreement__title"),
-            clause_number=Subquery(standard.values("number")[:1]),
-            clause_heading=Subquery(standard.values("heading")[:1]),
+            clause_number=_STANDARD_NUMBER,
+            clause_heading=_STANDARD_HEADING,
         )
         .select_related("organisation", "agreement__trio")
         # The parties' names fill [[district_name]] and the like in the excerpt.
