@@ -10,7 +10,7 @@ the destruction deadline of ``agreements.terms``. Consent coverage is consent's 
 (``agreements.extensions.dashboard_sections``).
 
 The dashboard's statements are SQL composed around the access rule's own compiled subqueries
-(``_scope``): each section reads a few rows, and building the equivalent nested querysets
+(``access_sql``): each section reads a few rows, and building the equivalent nested querysets
 cost the ORM more Python on every request than PostgreSQL spent answering them.
 """
 
@@ -23,8 +23,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import BooleanField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Window,
+)
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
@@ -46,8 +55,8 @@ from agreements.selectors import TEXT_PREFETCHES, agreements_visible_to
 from agreements.signing import termination
 from agreements.terms import destruction_deadline, destruction_deadline_sql, end_date, end_date_sql
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
-from partners.models import Role, TrioMember
-from partners.selectors import AnyUser, User, trios_visible_to
+from partners.models import Role, Trio, TrioMember
+from partners.selectors import AnyUser, User, memberships_of, trios_visible_to
 
 #: How far back an overdue destruction deadline stays on the dashboard.
 OVERDUE_WINDOW_DAYS = 365
@@ -64,7 +73,7 @@ type Sql = tuple[str, tuple[Any, ...]]
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def _compose(
+def compose_sql(
     template: str, parts: Mapping[str, Sql], fragments: Mapping[str, str] | None = None
 ) -> Sql:
     """``template`` with each ``{name}`` replaced by the SQL of ``parts[name]`` or, in turn
@@ -87,7 +96,7 @@ def _compose(
     return expand(template), tuple(params)
 
 
-def _value(value: object) -> Sql:
+def sql_value(value: object) -> Sql:
     return "%s", (value,)
 
 
@@ -97,44 +106,46 @@ def _subquery(queryset: QuerySet) -> Sql:
 
 
 @dataclass(frozen=True)
-class _Scope:
-    """One user's access rule as subqueries the dashboard's statements embed: the trios
-    they may see (``partners.selectors.trios_visible_to``; an agreement is visible when its
-    trio is, as ``agreements_visible_to`` says) and the organisations they act for in any
-    role, as legal team and as signatory (``agreements.access.acting_organisations``)."""
+class AccessSql:
+    """One user's access rule as SQL the dashboard's statements embed (``compose_sql``), the
+    consent section's too: the ids of the trios they may see, an array
+    (``partners.selectors.trios_visible_to``; an agreement is visible when its trio is, as
+    ``agreements_visible_to`` says, so ``trio_id = ANY({visible})``), the
+    organisations they act for (``agreements.access.acting_organisations``), and their
+    memberships, ``(organisation id, role)`` rows (``partners.selectors.memberships_of``)."""
 
-    user_id: int
     visible_trios: Sql
     acting: Sql
-    legal: Sql
-    signatory: Sql
+    memberships: Sql
 
 
-_SCOPES: dict[tuple[int, bool, bool], _Scope] = {}
+_ACCESS_SQL: dict[tuple[int, bool, bool], AccessSql] = {}
 
 
-def _scope(user: User) -> _Scope:
-    """``user``'s ``_Scope``. Building the rule's querysets costs the ORM milliseconds on
+def access_sql(user: User) -> AccessSql:
+    """``user``'s ``AccessSql``. Building the rule's querysets costs the ORM milliseconds on
     every request, while their SQL depends only on who asks: the user's id and the two flags
     the rule branches on (active, superuser). So it is compiled once per process for each
     such key and can never be stale: the rule's data (memberships, facilitators) is read by
     the SQL on every request."""
     key = (user.pk, user.is_active, user.is_superuser)
-    scope = _SCOPES.get(key)
+    scope = _ACCESS_SQL.get(key)
     if scope is None:
-        if len(_SCOPES) >= 4096:
-            _SCOPES.clear()
-        scope = _SCOPES[key] = _Scope(
-            user_id=user.pk,
-            visible_trios=_subquery(trios_visible_to(user).values("id")),
+        if len(_ACCESS_SQL) >= 4096:
+            _ACCESS_SQL.clear()
+        visible, params = _subquery(trios_visible_to(user).values("id"))
+        scope = _ACCESS_SQL[key] = AccessSql(
+            # An array, evaluated once per statement: PostgreSQL cannot estimate the rule's
+            # OR of subqueries (it guesses most trios) and would then read every agreement
+            # of a status instead of the visible trios' through the (trio, status) index.
+            visible_trios=(f"ARRAY({visible})", params),
             acting=_subquery(acting_organisations(user)),
-            legal=_subquery(acting_organisations(user, Role.LEGAL)),
-            signatory=_subquery(acting_organisations(user, Role.SIGNATORY)),
+            memberships=_subquery(memberships_of(user).values_list("organisation_id", "role")),
         )
     return scope
 
 
-def _signed_in(user: AnyUser) -> User | None:
+def signed_in(user: AnyUser) -> User | None:
     """The user the dashboard answers for; None for anonymous and inactive users, who see
     no trio and act for no party (``partners.selectors.memberships_of``)."""
     if not user.is_authenticated or not user.is_active:
@@ -188,12 +199,12 @@ def unreviewed_deviations(agreement: Agreement, organisation_ids: Iterable[int])
 
 
 #: The SQL of "what needs me", by fragment: ``{name}`` is another fragment or a value of the
-#: request (``_compose``). The correlated subqueries follow ``agreements.access``'s
+#: request (``compose_sql``). The correlated subqueries follow ``agreements.access``'s
 #: ``acting_party_rows`` (the row's parties the user acts for in a role).
 _WAITING_SQL = {
     "legal_parties_of_row": (
         "FROM partners_triomember tm WHERE tm.trio_id = agreements_agreement.trio_id "
-        "AND tm.organisation_id IN ({legal})"
+        "AND tm.organisation_id = ANY({legal})"
     ),
     "is_legal": "EXISTS (SELECT 1 {legal_parties_of_row})",
     "legal_parties": (
@@ -209,7 +220,7 @@ _WAITING_SQL = {
     "needs_signature": (
         "EXISTS (SELECT 1 FROM partners_triomember tm "
         "WHERE tm.trio_id = agreements_agreement.trio_id "
-        "AND tm.organisation_id IN ({signatory}) AND tm.organisation_id NOT IN "
+        "AND tm.organisation_id = ANY({signatory}) AND tm.organisation_id NOT IN "
         "(SELECT sg.organisation_id FROM agreements_signature sg "
         "WHERE sg.agreement_id = agreements_agreement.id))"
     ),
@@ -217,9 +228,9 @@ _WAITING_SQL = {
     # the user belongs to has answered, and who proposed them.
     "unanswered_proposals": (
         "FROM agreements_clauseoverride o WHERE o.agreement_id = agreements_agreement.id "
-        "AND o.status = {proposed} AND o.organisation_id NOT IN ({acting}) AND NOT EXISTS "
+        "AND o.status = {proposed} AND o.organisation_id <> ALL({acting}) AND NOT EXISTS "
         "(SELECT 1 FROM agreements_overrideresponse r WHERE r.override_id = o.id "
-        "AND r.organisation_id IN ({legal}))"
+        "AND r.organisation_id = ANY({legal}))"
     ),
     "unanswered": "(SELECT count(*) {unanswered_proposals})",
     "proposers": (
@@ -237,19 +248,24 @@ _WAITING_SQL = {
     # a trio where they are legal team or signatory, or their own draft. Each is found
     # through an index ((trio, status), created_by), so the statement reads only these rows
     # however many other agreements the user may see or exist.
-    "can_wait": (
+    "can_wait": "{legal_can_wait} UNION {signatory_can_wait} UNION {draft_can_wait}",
+    "legal_can_wait": (
         "SELECT a.id FROM partners_triomember tm JOIN agreements_agreement a "
         "ON a.trio_id = tm.trio_id AND a.status = ANY({legal_statuses}) "
-        "WHERE tm.organisation_id IN ({legal}) "
-        "UNION SELECT a.id FROM partners_triomember tm JOIN agreements_agreement a "
+        "WHERE tm.organisation_id = ANY({legal})"
+    ),
+    "signatory_can_wait": (
+        "SELECT a.id FROM partners_triomember tm JOIN agreements_agreement a "
         "ON a.trio_id = tm.trio_id AND a.status = {signing} "
-        "WHERE tm.organisation_id IN ({signatory}) "
-        "UNION SELECT a.id FROM agreements_agreement a "
+        "WHERE tm.organisation_id = ANY({signatory})"
+    ),
+    "draft_can_wait": (
+        "SELECT a.id FROM agreements_agreement a "
         "WHERE a.created_by_id = {user} AND a.status = {draft}"
     ),
     "waiting": (
         "agreements_agreement.id IN ({can_wait}) "
-        "AND agreements_agreement.trio_id IN ({visible}) AND ("
+        "AND agreements_agreement.trio_id = ANY({visible}) AND ("
         "(agreements_agreement.status = {in_review} AND {needs_approval}) "
         "OR (agreements_agreement.status = {signing} AND {needs_signature}) "
         "OR (agreements_agreement.status = {negotiating} AND {is_legal} AND {unanswered} > 0) "
@@ -259,44 +275,101 @@ _WAITING_SQL = {
     ),
 }
 
+#: What "what needs me" asks of someone who is no party's legal team / signatory: nothing,
+#: so PostgreSQL has no subquery to plan for it.
+_NOTHING = "SELECT NULL::uuid WHERE false"
+_NOT_LEGAL = {
+    "is_legal": "false",
+    "legal_parties": "ARRAY[]::integer[]",
+    "needs_approval": "false",
+    "unanswered": "0",
+    "proposers": "ARRAY[]::text[]",
+    "review_due": "false",
+    "legal_can_wait": _NOTHING,
+}
+_NOT_SIGNATORY = {"needs_signature": "false", "signatory_can_wait": _NOTHING}
+
+
+@dataclass(frozen=True)
+class _Acting:
+    """The organisations a user acts for (``agreements.access.acting_organisations``), in any
+    role, as legal team and as signatory: their memberships read once (one query), then
+    asked in memory, as ``agreements.access.roles_by_party`` does for one agreement."""
+
+    any: list[int]
+    legal: list[int]
+    signatory: list[int]
+
+
+def _acting(user: User) -> _Acting:
+    sql, params = access_sql(user).memberships
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        held = cursor.fetchall()
+    return _Acting(
+        any=sorted({organisation for organisation, _ in held}),
+        legal=sorted({organisation for organisation, role in held if role == Role.LEGAL}),
+        signatory=sorted({organisation for organisation, role in held if role == Role.SIGNATORY}),
+    )
+
+
+def _with_texts(agreement_ids: list[Any]) -> dict[Any, Agreement]:
+    """The agreements ``agreement_ids`` with their texts and reviews (one query; none for no
+    ids), for ``unreviewed_deviations``."""
+    if not agreement_ids:
+        return {}
+    rows = with_json_prefetch(
+        Agreement.objects.filter(pk__in=agreement_ids).select_related(
+            "trio__collaboratory", "template_version__template"
+        ),
+        *TEXT_PREFETCHES,
+        REVIEWS_PREFETCH,
+    )
+    return {agreement.pk: agreement for agreement in rows}
+
 
 def waiting_for(user: AnyUser) -> list[WaitingItem]:
-    """Items waiting for ``user``'s action, oldest first (one query):
+    """Items waiting for ``user``'s action, oldest first (the user's memberships, then one
+    query; one more for the texts when a change may wait for their review):
 
     * approve: in review, the user is legal of a party that has not approved the text;
     * sign: signing, the user is signatory of a party that has not signed;
     * answer: negotiating, another party's proposal the user's legal team has not answered;
     * review: a deviation from the standard that the user's legal team has not reviewed in
-      its current text (as the review page counts; the texts of only these agreements come
-      with the query);
+      its current text (as the review page counts, from the texts of only these agreements);
     * draft: a draft the user started, waiting to be completed and opened for negotiation.
     """
-    signed_in = _signed_in(user)
-    if signed_in is None:
+    person = signed_in(user)
+    if person is None:
         return []
-    scope = _scope(signed_in)
+    acting = _acting(person)
+    fragments = {
+        **_WAITING_SQL,
+        **({} if acting.legal else _NOT_LEGAL),
+        **({} if acting.signatory else _NOT_SIGNATORY),
+    }
     parts: dict[str, Sql] = {
-        "visible": scope.visible_trios,
-        "acting": scope.acting,
-        "legal": scope.legal,
-        "signatory": scope.signatory,
-        "user": _value(scope.user_id),
-        "draft": _value(Status.DRAFT),
-        "negotiating": _value(Status.NEGOTIATING),
-        "in_review": _value(Status.IN_REVIEW),
-        "signing": _value(Status.SIGNING),
-        "reviewable": _value(list(REVIEWABLE)),
-        "legal_statuses": _value(sorted({*REVIEWABLE, Status.NEGOTIATING, Status.IN_REVIEW})),
-        "proposed": _value(OverrideStatus.PROPOSED),
-        "accepted": _value(OverrideStatus.ACCEPTED),
+        "visible": access_sql(person).visible_trios,
+        "acting": sql_value(acting.any),
+        "legal": sql_value(acting.legal),
+        "signatory": sql_value(acting.signatory),
+        "user": sql_value(person.pk),
+        "draft": sql_value(Status.DRAFT),
+        "negotiating": sql_value(Status.NEGOTIATING),
+        "in_review": sql_value(Status.IN_REVIEW),
+        "signing": sql_value(Status.SIGNING),
+        "reviewable": sql_value(list(REVIEWABLE)),
+        "legal_statuses": sql_value(sorted({*REVIEWABLE, Status.NEGOTIATING, Status.IN_REVIEW})),
+        "proposed": sql_value(OverrideStatus.PROPOSED),
+        "accepted": sql_value(OverrideStatus.ACCEPTED),
     }
 
     def raw(fragment: str, output_field: Any = None) -> RawSQL:
-        sql, params = _compose(_WAITING_SQL[fragment], parts, _WAITING_SQL)
-        return RawSQL(sql, params, output_field=output_field)  # noqa: S611 - composed, see _compose
+        sql, params = compose_sql(fragments[fragment], parts, fragments)
+        return RawSQL(sql, params, output_field=output_field)  # noqa: S611 - composed, see compose_sql
 
     boolean = BooleanField()
-    rows = with_json_prefetch(
+    rows = list(
         Agreement.objects.filter(raw("waiting", boolean))
         .select_related("trio__collaboratory", "template_version__template")
         .annotate(
@@ -308,11 +381,12 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
             # Who proposed them, so the item says whose proposals wait for the user's answer.
             proposers=raw("proposers"),
             review_due=raw("review_due", boolean),
-        ),
-        *TEXT_PREFETCHES,
-        REVIEWS_PREFETCH,
-        when=Q(review_due=True),
-    ).order_by("status_changed_at", "reference")[:WAITING_LIMIT]
+        )
+        .order_by("status_changed_at", "reference")[:WAITING_LIMIT]
+    )
+    # The texts travel in their own query, only for the agreements whose changes may wait
+    # for the user's review: planning their subqueries cost more than the rest of the query.
+    texts = _with_texts([agreement.pk for agreement in rows if agreement.review_due])
     items: list[WaitingItem] = []
     for agreement in rows:
         detail = reverse("agreement-detail", args=[agreement.pk])
@@ -341,7 +415,7 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
                 )
             )
         if agreement.review_due:
-            n = len(unreviewed_deviations(agreement, agreement.legal_parties))
+            n = len(unreviewed_deviations(texts[agreement.pk], agreement.legal_parties))
             if n:
                 items.append(
                     WaitingItem(
@@ -395,10 +469,10 @@ class DateItem:
         return termination.ground_phrase(self.agreement.termination_ground)
 
 
-#: "Coming up" (``_compose``): ``{end}`` and ``{deadline}`` are ``agreements.terms``'s.
+#: "Coming up" (``compose_sql``): ``{end}`` and ``{deadline}`` are ``agreements.terms``'s.
 _DATES_SQL = {
     "dates": (
-        "agreements_agreement.trio_id IN ({visible}) AND ("
+        "agreements_agreement.trio_id = ANY({visible}) AND ("
         "(agreements_agreement.status = {active} AND {end} BETWEEN {today} AND {horizon}) "
         "OR (agreements_agreement.status = ANY({ended}) "
         "AND {deadline} BETWEEN {overdue_from} AND {horizon}))"
@@ -421,26 +495,24 @@ def coming_up(user: AnyUser, *, today: dt.date | None = None) -> list[DateItem]:
     termination was given: ``agreements.terms.end_date``), and destruction deadlines of
     ended agreements (agreed, or derived from the actual end and retention) due within 90
     days or passed in the last year, soonest first (one query)."""
-    signed_in = _signed_in(user)
-    if signed_in is None:
+    person = signed_in(user)
+    if person is None:
         return []
     today = today or timezone.localdate()
     parts: dict[str, Sql] = {
         **_terms_sql(),
-        "visible": _scope(signed_in).visible_trios,
-        "active": _value(Status.ACTIVE),
-        "ended": _value([Status.EXPIRED, Status.TERMINATED]),
-        "today": _value(today),
-        "horizon": _value(today + dt.timedelta(days=max(REMINDER_DAYS))),
-        "overdue_from": _value(today - dt.timedelta(days=OVERDUE_WINDOW_DAYS)),
+        "visible": access_sql(person).visible_trios,
+        "active": sql_value(Status.ACTIVE),
+        "ended": sql_value([Status.EXPIRED, Status.TERMINATED]),
+        "today": sql_value(today),
+        "horizon": sql_value(today + dt.timedelta(days=max(REMINDER_DAYS))),
+        "overdue_from": sql_value(today - dt.timedelta(days=OVERDUE_WINDOW_DAYS)),
     }
-    where, where_params = _compose(_DATES_SQL["dates"], parts)
-    soonest, soonest_params = _compose(_DATES_SQL["soonest"], parts)
-    rows = (
-        Agreement.objects.filter(RawSQL(where, where_params, output_field=BooleanField()))  # noqa: S611
-        .select_related("trio__collaboratory")
-        .order_by(RawSQL(soonest, soonest_params).asc(), "reference")[:DATES_LIMIT]  # noqa: S611
-    )
+    where, where_params = compose_sql(_DATES_SQL["dates"], parts)
+    soonest, soonest_params = compose_sql(_DATES_SQL["soonest"], parts)
+    condition = RawSQL(where, where_params, output_field=BooleanField())  # noqa: S611
+    order = RawSQL(soonest, soonest_params)  # noqa: S611
+    rows = Agreement.objects.filter(condition).order_by(order.asc(), "reference")[:DATES_LIMIT]
     items = []
     for agreement in rows:
         if agreement.status == Status.ACTIVE:
@@ -470,49 +542,56 @@ class ActivityItem:
         return reverse("agreement-detail", args=[self.agreement_id])
 
 
-# Each branch takes its newest {limit} rows, so neither sorts more than it must. The
-# statement starts with SELECT: pghistory adds its context to any other (a parenthesised
-# UNION would be taken for a write).
+# Each branch takes its newest {limit} events (time and id only), then the newest {limit} of
+# these get their names: nothing is read or named for the events not shown. The statement
+# starts with SELECT: pghistory adds its context to any other (a parenthesised UNION would
+# be taken for a write).
 _ACTIVITY = (
-    "SELECT at, kind, agreement_id, reference, title, first, last, a, b FROM ("
-    "(SELECT t.at, 'transition' AS kind, t.agreement_id, ag.reference, ag.title, "
-    "COALESCE(u.first_name, '') AS first, COALESCE(u.last_name, '') AS last, "
-    "t.from_status AS a, t.to_status AS b "
-    "FROM agreements_transition t JOIN agreements_agreement ag ON ag.id = t.agreement_id "
-    "LEFT JOIN auth_user u ON u.id = t.by_id "
-    "WHERE ag.trio_id IN ({visible}) ORDER BY t.at DESC LIMIT {limit}) "
-    "UNION ALL "
-    "(SELECT o.created_at, 'proposal', o.agreement_id, ag.reference, ag.title, org.name, '', "
-    "o.kind, "
+    "SELECT e.at, e.kind, e.agreement_id, ag.reference, ag.title, "
+    "CASE WHEN e.kind = 'transition' THEN COALESCE(u.first_name, '') ELSE org.name END, "
+    "CASE WHEN e.kind = 'transition' THEN COALESCE(u.last_name, '') ELSE '' END, "
+    "CASE WHEN e.kind = 'transition' THEN t.from_status ELSE o.kind END, "
+    "CASE WHEN e.kind = 'transition' THEN t.to_status WHEN o.kind = {insert} THEN o.heading "
     # The clause as the document names it, never its key: an inserted clause by its heading;
     # a changed one by the standard's label and heading ("7. Data security"), or, for a
     # clause inserted earlier, by that insertion's heading.
-    "CASE WHEN o.kind = {insert} THEN o.heading ELSE COALESCE("
+    "ELSE COALESCE("
     "(SELECT TRIM(COALESCE(c.number, '') || ' ' || COALESCE(c.heading, '')) "
     "FROM agreements_clause c WHERE c.version_id = ag.template_version_id "
     "AND c.key = o.clause_key), "
     "(SELECT i.heading FROM agreements_clauseoverride i WHERE i.agreement_id = o.agreement_id "
     "AND i.kind = {insert} AND i.new_key = o.clause_key ORDER BY i.created_at DESC LIMIT 1), "
     "o.heading) END "
+    "FROM ("
+    "(SELECT t.at, 'transition' AS kind, t.id, t.agreement_id "
+    "FROM agreements_transition t JOIN agreements_agreement ag ON ag.id = t.agreement_id "
+    "WHERE ag.trio_id = ANY({visible}) ORDER BY t.at DESC LIMIT {limit}) "
+    "UNION ALL "
+    "(SELECT o.created_at, 'proposal', o.id, o.agreement_id "
     "FROM agreements_clauseoverride o JOIN agreements_agreement ag ON ag.id = o.agreement_id "
-    "JOIN partners_organisation org ON org.id = o.organisation_id "
-    "WHERE ag.trio_id IN ({visible}) ORDER BY o.created_at DESC LIMIT {limit})"
-    ") AS events ORDER BY at DESC LIMIT {limit}"
+    "WHERE ag.trio_id = ANY({visible}) ORDER BY o.created_at DESC LIMIT {limit}) "
+    "ORDER BY at DESC LIMIT {limit}) AS e "
+    "JOIN agreements_agreement ag ON ag.id = e.agreement_id "
+    "LEFT JOIN agreements_transition t ON e.kind = 'transition' AND t.id = e.id "
+    "LEFT JOIN auth_user u ON u.id = t.by_id "
+    "LEFT JOIN agreements_clauseoverride o ON e.kind = 'proposal' AND o.id = e.id "
+    "LEFT JOIN partners_organisation org ON org.id = o.organisation_id "
+    "ORDER BY e.at DESC"
 )
 
 
 def recent_activity(user: AnyUser, *, limit: int = ACTIVITY_LIMIT) -> list[ActivityItem]:
     """Lifecycle steps and proposals across the user's visible agreements, newest first
     (one query)."""
-    signed_in = _signed_in(user)
-    if signed_in is None:
+    person = signed_in(user)
+    if person is None:
         return []
-    sql, params = _compose(
+    sql, params = compose_sql(
         _ACTIVITY,
         {
-            "visible": _scope(signed_in).visible_trios,
-            "limit": _value(limit),
-            "insert": _value("insert"),
+            "visible": access_sql(person).visible_trios,
+            "limit": sql_value(limit),
+            "insert": sql_value("insert"),
         },
     )
     with connection.cursor() as cursor:
@@ -535,6 +614,57 @@ def recent_activity(user: AnyUser, *, limit: int = ACTIVITY_LIMIT) -> list[Activ
             what = f"{verbs.get(a, a)} {named or 'a clause'}"
         items.append(ActivityItem(at, kind, agreement_id, ref, title, actor, what))
     return items
+
+
+# --- Partnerships -------------------------------------------------------------------------------
+
+
+#: A trio's members with their organisations travel with the trio (json_prefetch).
+TRIO_MEMBERS = JsonPrefetch(
+    "members",
+    TrioMember.objects.filter(trio=OuterRef("pk")).order_by("role"),
+    select=("organisation",),
+)
+
+
+class _CountedPaginator(Paginator):
+    """A paginator told its count, which came with the page's own rows."""
+
+    def __init__(self, per_page: int, count: int) -> None:
+        super().__init__([], per_page)
+        self.__dict__["count"] = count
+
+
+def partnerships_page(user: AnyUser, number: str | None, *, per_page: int) -> Page:
+    """Page ``number`` (as ``Paginator.get_page`` reads it) of the trios ``user`` may see,
+    in ``partners.selectors.trio_list_for_user``'s order, with their members and the
+    number of all of them: one query (three for a page number that is not a page)."""
+    person = signed_in(user)
+    if person is None:
+        return Paginator(Trio.objects.none(), per_page).get_page(number)
+    where, params = compose_sql(
+        "partners_trio.id = ANY({visible})", {"visible": access_sql(person).visible_trios}
+    )
+    trios = (
+        Trio.objects.filter(RawSQL(where, params, output_field=BooleanField()))  # noqa: S611
+        .select_related("collaboratory")
+        .order_by("collaboratory__name", "name")
+    )
+    try:
+        wanted = int(number) if number is not None else 1
+    except ValueError:
+        wanted = 1
+    if wanted >= 1:
+        rows = list(
+            with_json_prefetch(trios.annotate(total=Window(Count("*"))), TRIO_MEMBERS)[
+                (wanted - 1) * per_page : wanted * per_page
+            ]
+        )
+        if rows or wanted == 1:
+            paginator = _CountedPaginator(per_page, rows[0].total if rows else 0)
+            return Page(rows, wanted, paginator)
+    # Past the last page or below the first: the paginator's own answer (the last page).
+    return Paginator(with_json_prefetch(trios, TRIO_MEMBERS), per_page).get_page(number)
 
 
 # --- Partnership and organisation pages ---------------------------------------------------------

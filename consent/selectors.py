@@ -16,12 +16,22 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import Enum, auto
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Field,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from agreements.access import acting_parties, acts_for_party, party_ids
+from agreements.dashboard import access_sql, compose_sql, signed_in, sql_value
 from agreements.extensions import DashboardSection
 from agreements.models import Agreement, DataElement, Identifiability
 from agreements.models import Status as AgreementStatus
@@ -590,21 +600,67 @@ class ConsentRow:
         return round(100 * self.permitted / self.students)
 
 
+#: Consent coverage's rows (``agreements.dashboard.compose_sql``): the active agreements
+#: the user may see and acts for a party of (``consent_agreements_for_user``), with the
+#: counts of the maintained per-student state rows, which PostgreSQL takes only for the rows
+#: kept, after the order and limit.
+_COVERAGE_SQL = {
+    # The first rows by expiry, chosen before anything is counted.
+    "coverage": (
+        "agreements_agreement.id IN (SELECT a.id FROM agreements_agreement a "
+        "WHERE a.trio_id = ANY({visible}) AND a.status = {active} "
+        "AND EXISTS (SELECT 1 FROM partners_triomember tm "
+        "WHERE tm.trio_id = a.trio_id AND tm.organisation_id IN ({acting})) "
+        "ORDER BY a.expires_on, a.reference LIMIT {limit})"
+    ),
+    "students": (
+        "(SELECT count(*) FROM consent_studentconsent sc "
+        "WHERE sc.agreement_id = agreements_agreement.id)"
+    ),
+    "permitted": (
+        "(SELECT count(*) FROM consent_studentconsent sc "
+        "WHERE sc.agreement_id = agreements_agreement.id AND sc.permitted)"
+    ),
+    "kinds": (
+        "ARRAY(SELECT cr.kind FROM consent_consentrequirement cr "
+        "WHERE cr.agreement_id = agreements_agreement.id)"
+    ),
+    # The district's people see every count (``agreements.access.acts_for_party``).
+    "is_district": (
+        "EXISTS (SELECT 1 FROM partners_triomember tm "
+        "WHERE tm.trio_id = agreements_agreement.trio_id AND tm.role = {district} "
+        "AND tm.organisation_id IN ({acting}))"
+    ),
+}
+
+
 def consent_coverage(user: AnyUser) -> list[ConsentRow]:
     """Consent coverage of each active agreement whose consent the user may see (people of
-    the trio's own organisations), from the maintained per-student state rows — one grouped
-    query. Counts below ``MIN_CELL`` are hidden from everyone but the district's people."""
+    the trio's own organisations), from the maintained per-student state rows — one query.
+    Counts below ``MIN_CELL`` are hidden from everyone but the district's people."""
+    person = signed_in(user)
+    if person is None:
+        return []
+    access = access_sql(person)
+    parts = {
+        "visible": access.visible_trios,
+        "acting": access.acting,
+        "active": sql_value(AgreementStatus.ACTIVE),
+        "district": sql_value(TrioRole.DISTRICT),
+        "limit": sql_value(DASHBOARD_LIMIT),
+    }
+
+    def raw(fragment: str, output_field: Field | None = None) -> RawSQL:
+        sql, params = compose_sql(_COVERAGE_SQL[fragment], parts)
+        return RawSQL(sql, params, output_field=output_field)  # noqa: S611 - composed SQL
+
     rows = (
-        consent_agreements_for_user(user)
-        .filter(status=AgreementStatus.ACTIVE)
-        .select_related("trio__collaboratory")
+        Agreement.objects.filter(raw("coverage", BooleanField()))
         .annotate(
-            students=Count("consent_students"),
-            permitted=Count("consent_students", filter=Q(consent_students__permitted=True)),
-            kinds=ArraySubquery(
-                ConsentRequirement.objects.filter(agreement_id=OuterRef("pk")).values("kind")
-            ),
-            is_district=acts_for_party(user, party_role="district"),
+            students=raw("students", IntegerField()),
+            permitted=raw("permitted", IntegerField()),
+            kinds=raw("kinds"),
+            is_district=raw("is_district", BooleanField()),
         )
         .order_by("expires_on", "reference")[:DASHBOARD_LIMIT]
     )

@@ -176,7 +176,8 @@ def test_dashboard_empty_states_say_what_to_do_next(client, demo, outsider):
 
 def test_dashboard_query_count_is_fixed(client, demo, django_assert_max_num_queries):
     client.force_login(demo["users"]["director"])
-    # session, user, trio count, trio page, members (+organisations), waiting, coming up,
+    # session, user, trio page (+members, organisations and the count), memberships,
+    # waiting, the texts of the agreements whose changes may wait for review, coming up,
     # consent coverage, recent activity.
     with django_assert_max_num_queries(9):
         assert client.get(reverse("dashboard")).status_code == 200
