@@ -12,9 +12,10 @@ Two layers:
 - **this process**: a small LRU of the values themselves (no unpickling: a consolidated text
   is a tree of thousands of frozen dataclasses), which serves an agreement viewed again by the
   same worker;
-- **the "derived" cache alias** (Redis, shared by every worker and host): the pickled value, so
-  the first worker that derives a value saves the others the work. When Redis is down the value
-  is computed (and the failure logged): a cache never makes a page fail.
+- **the "derived" cache alias** (Redis, shared by every worker and host): the pickled value,
+  compressed (an agreement's text pickles to ~300 kB, ~55 kB compressed), so the first worker
+  that derives a value saves the others the work. When Redis is down the value is computed
+  (and the failure logged): a cache never makes a page fail.
 
 Values must be immutable (frozen dataclasses, tuples, strings): every caller in this process
 shares the same object.
@@ -26,7 +27,9 @@ import hashlib
 import importlib
 import json
 import logging
+import pickle
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -112,14 +115,16 @@ def derived[T](namespace: str, inputs: Any, compute: Callable[[], T], *, code: s
         return value
     shared = caches[ALIAS]
     try:
-        value = shared.get(key, _MISSING)
+        stored = shared.get(key)
     except Exception:  # noqa: BLE001 - a cache that is down must not take the page with it
         logger.warning("derived cache unavailable (get %s)", namespace, exc_info=True)
-        value = _MISSING
-    if value is _MISSING:
+        stored = None
+    if stored is not None:
+        value = pickle.loads(zlib.decompress(stored))  # noqa: S301 - our own cache's bytes
+    else:
         value = compute()
         try:
-            shared.set(key, value)
+            shared.set(key, zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1))
         except Exception:  # noqa: BLE001
             logger.warning("derived cache unavailable (set %s)", namespace, exc_info=True)
     _local.put(key, value)

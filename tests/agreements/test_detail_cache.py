@@ -77,6 +77,15 @@ def test_a_changed_term_shows_at_once(demo, deviating, page):
     assert old not in body
 
 
+def test_a_changed_term_the_header_does_not_state_shows_at_once(demo, deviating, page):
+    days = deviating.cure_days
+    assert f"cure the breach within {days} days" in page()
+    agreement_update(agreement=deviating, by=demo["users"]["director"], cure_days=days + 7)
+    shown = page()
+    assert f"cure the breach within {days + 7} days" in shown
+    assert f"cure the breach within {days} days" not in shown
+
+
 def test_a_new_data_element_shows_at_once(demo, deviating, page):
     assert "Attendance by week, bench" not in page()
     members = {m.role: m.organisation for m in deviating.trio.members.all()}
@@ -130,3 +139,14 @@ def test_derived_computes_once_per_input_and_code():
 def test_inputs_of_different_types_differ():
     assert digest({"days": 180}) != digest({"days": "180"})
     assert digest({"on": dt.date(2026, 1, 2)}) != digest({"on": "2026-01-02"})
+
+
+def test_a_text_from_the_shared_cache_is_the_text(deviating):
+    """Another worker reads the text another derived (pickled, compressed) as it was."""
+    derived_module.clear_local()
+    here = selectors.consolidated_text(fresh(deviating))
+    derived_module.clear_local()
+    there = selectors.consolidated_text(fresh(deviating))
+    assert there is not here
+    assert there == here
+    assert there.sha256 == here.sha256 == selectors._consolidate(fresh(deviating)).sha256
