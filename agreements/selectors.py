@@ -42,7 +42,7 @@ from agreements.text.consolidation import (
 from agreements.text.placeholders import PlaceholderValue
 from collaboratory.derived import derived, source_version
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
-from partners.models import ResearchQuestion, TrioMember
+from partners.models import ResearchQuestion, Trio, TrioMember
 from partners.selectors import AnyUser, scope_to_user
 
 
@@ -86,7 +86,7 @@ LIST_FIELDS = (
 def agreements_listed_for_user(
     user: AnyUser,
     *,
-    trio_ids: list[int] | None = None,
+    trios: list[int] | QuerySet[Trio] | None = None,
     status: str | None = None,
     trio_id: int | None = None,
     partnership: str = "",
@@ -96,14 +96,17 @@ def agreements_listed_for_user(
     """The visible agreements the list's filters keep, unordered and without the row's
     columns: what the list pages through and counts (a bounded count).
 
-    ``trio_ids``, when the caller has just read them from ``trios_visible_to(user)`` (a
-    person in a few partnerships), replace the visibility subquery: PostgreSQL then knows
-    how few rows they hold and reads them by the trio index instead of scanning the table.
+    ``trios`` is ``trios_visible_to(user)`` when the caller already has it: as the ids it
+    just read (a person in a few partnerships: PostgreSQL then knows how few rows they hold
+    and reads them by the trio index instead of scanning the table), or as the queryset
+    itself (built once per request instead of once for the page and once for the count).
     """
-    if trio_ids is not None:
-        queryset = Agreement.objects.filter(trio_id__in=trio_ids)
-    else:
+    if trios is None:
         queryset = agreements_visible_to(user)
+    elif isinstance(trios, list):
+        queryset = Agreement.objects.filter(trio_id__in=trios)
+    else:
+        queryset = Agreement.objects.filter(trio_id__in=trios.values("id"))
     if status:
         queryset = queryset.filter(status=status)
     if trio_id:

@@ -154,17 +154,14 @@ def _options(choices, current) -> list[tuple[str, str, bool]]:
 @login_required
 def agreement_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Queries: session, user, the viewer's first partnerships, the count (capped), the page.
-    trios = list(
-        trios_visible_to(request.user)
-        .order_by("name")
-        .values_list("id", "name")[: TRIO_CHOICES_MAX + 1]
-    )
+    visible = trios_visible_to(request.user)
+    trios = list(visible.order_by("name").values_list("id", "name")[: TRIO_CHOICES_MAX + 1])
     choices = trios if len(trios) <= TRIO_CHOICES_MAX else None
     form = AgreementFilterForm(request.GET or None, trios=choices)
     filters = form.cleaned_data if form.is_valid() else {}
     listed = agreements_listed_for_user(
         request.user,
-        trio_ids=None if choices is None else [pk for pk, _ in choices],
+        trios=visible if choices is None else [pk for pk, _ in choices],
         status=filters.get("status") or None,
         trio_id=filters.get("trio") or None,
         partnership=filters.get("partnership") or "",
