@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import RawSQL
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from agreements.access import acting_organisations
@@ -163,6 +164,26 @@ def _agreement_sql(expression: Any) -> str:
     return sql
 
 
+@functools.lru_cache(maxsize=64)
+def _reversed(name: str, samples: tuple[str, ...], script_prefix: str) -> str:
+    return reverse(name, args=samples)
+
+
+def link(name: str, *args: uuid.UUID | str) -> str:
+    """``reverse(name, args=args)`` for arguments a URL carries as they are (UUIDs, slugs):
+    the resolver reverses ``name`` once per process with sample arguments, and each link
+    puts its own in their place. The dashboard shows a hundred links; reversing each cost
+    more than rendering the rest of the page."""
+    samples = tuple(
+        str(uuid.UUID(int=n + 1)) if isinstance(arg, uuid.UUID) else f"zz{n}sample"
+        for n, arg in enumerate(args)
+    )
+    path = _reversed(name, samples, get_script_prefix())
+    for sample, arg in zip(samples, args, strict=True):
+        path = path.replace(sample, str(arg), 1)
+    return path
+
+
 # --- What needs me ----------------------------------------------------------------------------
 
 
@@ -174,6 +195,10 @@ class WaitingItem:
     action: str  # approve, sign, answer, review, draft
     label: str
     url: str
+
+    @property
+    def agreement_url(self) -> str:
+        return link("agreement-detail", self.agreement.pk)
 
 
 #: Every party's reviews of an agreement's deviating clauses, for the review page's rule.
@@ -389,14 +414,14 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
     texts = _with_texts([agreement.pk for agreement in rows if agreement.review_due])
     items: list[WaitingItem] = []
     for agreement in rows:
-        detail = reverse("agreement-detail", args=[agreement.pk])
+        detail = link("agreement-detail", agreement.pk)
         if agreement.status == Status.SIGNING and agreement.needs_signature:
             items.append(
                 WaitingItem(
                     agreement,
                     "sign",
                     "Sign for your organisation",
-                    reverse("agreement-sign", args=[agreement.pk]),
+                    link("agreement-sign", agreement.pk),
                 )
             )
         if agreement.status == Status.IN_REVIEW and agreement.needs_approval:
@@ -422,7 +447,7 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
                         agreement,
                         "review",
                         f"Review {n} changed clause{'s' if n != 1 else ''}",
-                        reverse("agreement-reviews", args=[agreement.pk]),
+                        link("agreement-reviews", agreement.pk),
                     )
                 )
         if agreement.status == Status.DRAFT and agreement.created_by_id == user.pk:
@@ -462,6 +487,10 @@ class DateItem:
     @property
     def days_overdue(self) -> int:
         return max(0, -self.days_left)
+
+    @property
+    def url(self) -> str:
+        return link("agreement-detail", self.agreement.pk)
 
     @property
     def ground(self) -> str:
@@ -531,7 +560,7 @@ def coming_up(user: AnyUser, *, today: dt.date | None = None) -> list[DateItem]:
 class ActivityItem:
     at: dt.datetime
     kind: str  # transition, proposal
-    agreement_id: object
+    agreement_id: uuid.UUID
     reference: str
     title: str
     actor: str
@@ -539,7 +568,7 @@ class ActivityItem:
 
     @property
     def url(self) -> str:
-        return reverse("agreement-detail", args=[self.agreement_id])
+        return link("agreement-detail", self.agreement_id)
 
 
 # Each branch takes its newest {limit} events (time and id only), then the newest {limit} of
@@ -612,6 +641,8 @@ def recent_activity(user: AnyUser, *, limit: int = ACTIVITY_LIMIT) -> list[Activ
             actor = first
             named = f"“{b}”" if a == "insert" else b
             what = f"{verbs.get(a, a)} {named or 'a clause'}"
+        if not isinstance(agreement_id, uuid.UUID):
+            agreement_id = uuid.UUID(str(agreement_id))
         items.append(ActivityItem(at, kind, agreement_id, ref, title, actor, what))
     return items
 
@@ -633,6 +664,29 @@ class _CountedPaginator(Paginator):
     def __init__(self, per_page: int, count: int) -> None:
         super().__init__([], per_page)
         self.__dict__["count"] = count
+
+
+@dataclass(frozen=True)
+class PartnershipCard:
+    """A trio on the dashboard, with the links to its page and its members'."""
+
+    trio: Trio
+    url: str
+    members: list[tuple[TrioMember, str]]
+
+
+def partnership_cards(trios: Iterable[Trio]) -> list[PartnershipCard]:
+    return [
+        PartnershipCard(
+            trio=trio,
+            url=link("trio-detail", trio.collaboratory.slug, trio.slug),
+            members=[
+                (member, link("organisation-detail", member.organisation.slug))
+                for member in trio.members.all()
+            ],
+        )
+        for trio in trios
+    ]
 
 
 def partnerships_page(user: AnyUser, number: str | None, *, per_page: int) -> Page:

@@ -29,7 +29,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         "agreements/dashboard.html",
         {
             "page": page,
-            "trios": page.object_list,
+            "trios": workspace.partnership_cards(page.object_list),
             "waiting": workspace.waiting_for(user),
             "dates": workspace.coming_up(user),
             "sections": sections,
