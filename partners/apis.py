@@ -9,6 +9,7 @@ through selectors scoped to the token's organisation (another organisation's obj
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -71,16 +72,25 @@ class PageQuery(serializers.Serializer):
     )
 
 
+@functools.cache
+def _parameter_names(query_serializer: type[serializers.Serializer]) -> list[str]:
+    """The query parameters ``query_serializer`` declares (a serializer deep-copies its
+    fields each time it is made, so this is worked out once per class)."""
+    return sorted(query_serializer().fields)
+
+
 def parse_query(request: Request, query_serializer: type[serializers.Serializer]) -> dict:
     """Validate the query string strictly against ``query_serializer``'s fields."""
-    allowed = sorted(query_serializer().fields)
+    allowed = _parameter_names(query_serializer)
+    if not allowed and not request.query_params:
+        return {}  # nothing declared, nothing given: nothing to validate
     for name in request.query_params:
         if name not in allowed:
             accepted = ", ".join(allowed) if allowed else "none"
             raise ParameterError(
                 name,
                 f"Unknown query parameter {name!r}; this endpoint accepts: {accepted}.",
-                allowed=allowed,
+                allowed=list(allowed),
             )
         if len(request.query_params.getlist(name)) > 1:
             raise ParameterError(name, f"Give the query parameter {name!r} only once.")
