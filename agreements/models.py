@@ -232,6 +232,8 @@ class Agreement(models.Model):
             models.Index(fields=["status", "expires_on"]),
             models.Index(fields=["trio", "status"]),
             models.Index(fields=["updated_at"]),
+            # Search: whether a visible agreement uses a template version, one probe each.
+            models.Index(fields=["template_version", "trio"], name="agreement_version_trio"),
             # Search (agreements/search.py) matches the table's stored search_document
             # column (migration 0014, GIN-indexed), OR-ed with the exact reference lookup.
             models.Index(Upper("reference"), name="agreement_reference_upper"),

@@ -11,7 +11,7 @@
 # its columns), the history tables (pghistory) do not copy them, and only search reads them
 # (agreements.search.StoredDocument). Adding them rewrites the three tables once.
 
-from django.db import migrations
+from django.db import migrations, models
 
 AGREEMENT = (
     "setweight(to_tsvector('english'::regconfig, COALESCE(title, '')), 'A') || "
@@ -54,4 +54,10 @@ class Migration(migrations.Migration):
         _column("agreements_agreement", AGREEMENT, "agreement_search_document"),
         _column("agreements_clauseoverride", OVERRIDE, "override_search_document"),
         _column("agreements_clause", CLAUSE, "clause_search_document"),
+        # Which template versions the user's visible agreements use (the standard clauses
+        # search offers): one probe per version, even for a version no agreement uses.
+        migrations.AddIndex(
+            model_name="agreement",
+            index=models.Index(fields=["template_version", "trio"], name="agreement_version_trio"),
+        ),
     ]
