@@ -339,7 +339,16 @@ CACHES = {
         "KEY_PREFIX": "derived",
         "TIMEOUT": 24 * 3600,
     },
+    "sessions": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "sessions",
+    },
 }
+# Sessions read from Redis, written through to PostgreSQL (collaboratory/sessions.py): a
+# signed-in request's session costs a Redis GET instead of a query.
+SESSION_ENGINE = "collaboratory.sessions"
+SESSION_CACHE_ALIAS = "sessions"
 # Webhook deliveries: exponential backoff with jitter from BASE seconds, each wait capped at
 # MAX, giving up once WINDOW seconds have passed since the event.
 # Whole seconds from the environment; a float so that tests may wait a fraction of one.

@@ -13,10 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.test import override_settings
 from django.urls import reverse
 
+from collaboratory.sessions import SessionStore
 from tests.project.test_settings import PRODUCTION, ROOT, _environment
 
 TEMPLATES = Path(ROOT) / "templates"
@@ -163,12 +166,34 @@ def test_a_session_expires_on_the_server_after_eight_hours(client, demo):
     left = session.expire_date - dt.datetime.now(dt.UTC)
     assert dt.timedelta(hours=7, minutes=59) < left <= dt.timedelta(hours=8)
     assert client.get(reverse("dashboard")).status_code == 200
-    # Eight hours later the same cookie no longer opens anything.
+    # Sessions are read from Redis (collaboratory/sessions.py): the copy there lives no longer
+    # than the session.
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    key = cache.make_and_validate_key(SessionStore.cache_key_prefix + session.session_key)
+    ttl = cache._cache.get_client(key).ttl(key)  # type: ignore[attr-defined]
+    assert dt.timedelta(hours=7, minutes=59) < dt.timedelta(seconds=ttl) <= dt.timedelta(hours=8)
+    # Eight hours later the same cookie no longer opens anything: the row has expired, and
+    # Redis has dropped its copy.
     Session.objects.filter(pk=session.pk).update(
         expire_date=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     )
+    cache.delete(SessionStore.cache_key_prefix + session.session_key)
     response = client.get(reverse("dashboard"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_a_session_still_opens_pages_while_the_session_cache_is_down(client, demo, settings):
+    client.post(reverse("login"), {"username": "counsel", "password": "collaboratory-demo"})
+    sessions = settings.CACHES["sessions"]
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {**sessions, "LOCATION": "redis://127.0.0.1:9/0"},
+    }
+    # Read from PostgreSQL, the record; the cache's failure is logged, not shown.
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert response.context["user"].username == "counsel"
 
 
 def test_no_template_has_inline_script_or_event_handlers():
