@@ -38,6 +38,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 
 from agreements.access import acting_organisations
 from agreements.lifecycle import REMINDER_DAYS, REVIEWABLE
@@ -182,6 +183,11 @@ def link(name: str, *args: uuid.UUID | str) -> str:
     for sample, arg in zip(samples, args, strict=True):
         path = path.replace(sample, str(arg), 1)
     return path
+
+
+def _month(number: int) -> str:
+    """The month's abbreviation as the date filter's "M" writes it ("Feb")."""
+    return str(MONTHS_3[number]).title()
 
 
 # --- What needs me ----------------------------------------------------------------------------
@@ -493,6 +499,11 @@ class DateItem:
         return link("agreement-detail", self.agreement.pk)
 
     @property
+    def day_text(self) -> str:
+        """As the |date:"j M Y" filter writes it (1 Feb 2027), for less than its cost."""
+        return f"{self.day.day} {_month(self.day.month)} {self.day.year}"
+
+    @property
     def ground(self) -> str:
         """For an end: "terminated for convenience"."""
         return termination.ground_phrase(self.agreement.termination_ground)
@@ -569,6 +580,17 @@ class ActivityItem:
     @property
     def url(self) -> str:
         return link("agreement-detail", self.agreement_id)
+
+    @property
+    def at_iso(self) -> str:
+        """As the |date:"c" filter writes it, in the current time zone."""
+        return timezone.localtime(self.at).isoformat()
+
+    @property
+    def at_text(self) -> str:
+        """As the |date:"j M Y, H:i" filter writes it, in the current time zone."""
+        at = timezone.localtime(self.at)
+        return f"{at.day} {_month(at.month)} {at.year}, {at.hour:02d}:{at.minute:02d}"
 
 
 # Each branch takes its newest {limit} events (time and id only), then the newest {limit} of
