@@ -153,7 +153,15 @@ async def _login(port: int, username: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
-def _mix(world: World, director_cookie: str, facilitator_cookie: str) -> list[Call]:
+def _mix(
+    world: World,
+    director_cookie: str,
+    facilitator_cookie: str,
+    positions: tuple[list[str], list[str]],
+) -> list[Call]:
+    # List pages anywhere in the list, as its "Older" links give (keyset positions).
+    own_positions, all_positions = positions
+
     def page(cookie: str, path_of):
         return lambda rng: (path_of(rng), {**PROXY, "Cookie": cookie})
 
@@ -172,7 +180,7 @@ def _mix(world: World, director_cookie: str, facilitator_cookie: str) -> list[Ca
         Call(
             "page: agreement list",
             10,
-            page(d, lambda r: f"/agreements/?page={r.randint(1, world.own_pages)}"),
+            page(d, lambda r: f"/agreements/?after={r.choice(own_positions)}"),
         ),
         Call("page: agreement detail", 12, page(d, lambda r: f"/agreements/{own(r)}/")),
         Call("page: search", 6, page(d, lambda r: f"/search/?q={r.choice(SEARCH_WORDS)}")),
@@ -180,7 +188,7 @@ def _mix(world: World, director_cookie: str, facilitator_cookie: str) -> list[Ca
         Call(
             "page: agreement list, facilitator (all)",
             4,
-            page(f, lambda r: f"/agreements/?page={r.randint(1, world.all_pages)}"),
+            page(f, lambda r: f"/agreements/?after={r.choice(all_positions)}"),
         ),
         Call(
             "page: agreement detail, facilitator",
@@ -246,10 +254,12 @@ def _print_curve(curve: Curve) -> None:
     print(flush=True)
 
 
-async def _drive(port: int, world: World) -> tuple[list[Step], Step, Step]:
+async def _drive(
+    port: int, world: World, positions: tuple[list[str], list[str]]
+) -> tuple[list[Step], Step, Step]:
     director = await _login(port, world.director)
     facilitator = await _login(port, world.facilitator)
-    mix = _mix(world, director, facilitator)
+    mix = _mix(world, director, facilitator, positions)
     rng = random.Random(1)
     for call in mix:  # every kind answers before any load
         path, headers = call.make(rng)
@@ -304,7 +314,8 @@ def _curves(world: World) -> list[Curve]:
                     f"({len(world.own_ids)} agreements visible to the district)",
                     file=sys.stderr,
                 )
-            steps, knee, baseline = asyncio.run(_drive(port, world))
+            positions = (world.list_positions(own=True), world.list_positions(own=False))
+            steps, knee, baseline = asyncio.run(_drive(port, world, positions))
             curve = Curve(size, steps, knee, baseline)
             _print_curve(curve)
             curves.append(curve)

@@ -54,16 +54,23 @@ def pages(world: World) -> list[Page]:
     def any_(n: int) -> str:
         return world.all_ids[(n * 104729) % len(world.all_ids)]
 
+    # Pages deep in the list, as its "Older" links give (the first page is the cheapest).
+    own_positions = world.list_positions(own=True)
+    all_positions = world.list_positions(own=False)
     return [
         Page("dashboard", "director", lambda n: "/"),
-        Page("list", "director", lambda n: f"/agreements/?page={1 + n % world.own_pages}"),
+        Page(
+            "list",
+            "director",
+            lambda n: f"/agreements/?after={own_positions[n % len(own_positions)]}",
+        ),
         Page("detail", "director", lambda n: f"/agreements/{own(n)}/"),
         Page("search", "director", lambda n: f"/search/?q={SEARCH_WORDS[n % 7]}"),
         Page("consent", "director", lambda n: f"/agreements/{own(n)}/consent/"),
         Page(
             "facilitator list",
             "facilitator",
-            lambda n: f"/agreements/?page={1 + (n * 37) % world.all_pages}",
+            lambda n: f"/agreements/?after={all_positions[n % len(all_positions)]}",
         ),
         Page("facilitator detail", "facilitator", lambda n: f"/agreements/{any_(n)}/"),
         Page("facilitator search", "facilitator", lambda n: f"/search/?q={SEARCH_WORDS[n % 7]}"),

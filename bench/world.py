@@ -42,21 +42,21 @@ class World:
     _state: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
-    def own_pages(self) -> int:
-        from agreements.web.partnerships import AGREEMENTS_PER_PAGE
-
-        return max(1, -(-len(self.own_ids) // AGREEMENTS_PER_PAGE))
-
-    @property
-    def all_pages(self) -> int:
-        from agreements.web.partnerships import AGREEMENTS_PER_PAGE
-
-        return max(1, -(-len(self.all_ids) // AGREEMENTS_PER_PAGE))
-
-    @property
     def api_pages(self) -> int:
         """Pages of API_PAGE_SIZE the API list requests are spread over (the first four)."""
         return max(1, min(4, -(-len(self.own_ids) // API_PAGE_SIZE)))
+
+    def list_positions(self, *, own: bool, count: int = 200) -> list[str]:
+        """``after`` positions of the agreement list (its keyset pages) at ``count`` agreements
+        spread over the district's (``own``) or all agreements: following one is a page deep
+        in the list, as "Older" links give."""
+        from agreements.models import Agreement
+        from agreements.web.agreement_list import Position
+
+        ids = self.own_ids if own else self.all_ids
+        sample = random.Random(7).sample(ids, min(count, len(ids)))
+        rows = Agreement.objects.filter(pk__in=sample).only("id", "updated_at")
+        return [str(Position.of(row)) for row in rows]
 
     @classmethod
     def build(cls, *, agreements: int, trios: int, organisations: int) -> World:
@@ -131,7 +131,7 @@ class World:
         return world
 
     def grow(self, total: int) -> None:
-        """Add agreements until there are ``total``, then ANALYZE."""
+        """Add agreements until there are ``total``, then VACUUM ANALYZE."""
         from agreements.demo import PLACEHOLDERS
         from agreements.models import (
             Agreement,
@@ -232,6 +232,8 @@ class World:
             Approval.objects.bulk_create(approvals, batch_size=2000)
             Signature.objects.bulk_create(signatures, batch_size=2000)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            # What autovacuum does soon after a bulk load in production: statistics, and the
+            # visibility map that lets counts read only an index.
+            cursor.execute("VACUUM ANALYZE")
         self.own_ids += [str(a.pk) for a in own]
         self.all_ids += [str(a.pk) for a in agreements]
