@@ -287,11 +287,18 @@ def _schedule(agreement: Agreement) -> list[ScheduleRow]:
     ]
 
 
-def _version_inputs(version: TemplateVersion) -> Any:
-    """A published version never changes (a database trigger refuses it): its id names its
-    clauses and frame. A draft's are named by their content."""
+def version_inputs(version: TemplateVersion) -> Any:
+    """A published version never changes (a database trigger refuses it): its id and the
+    moments it was made and published name its clauses and frame (the id alone is reused
+    after a database is flushed or restored while the shared cache keeps its entries). A
+    draft's are named by their content."""
     if version.is_published:
-        return ["published", version.pk]
+        return [
+            "published",
+            version.pk,
+            version.created_at.isoformat(),
+            version.published_at.isoformat() if version.published_at else None,
+        ]
     clauses = [
         [c.pk, c.key, c.number, c.heading, c.body, c.blocks, c.kind, c.label, c.generated]
         for c in version.clauses.all()
@@ -319,7 +326,7 @@ def override_inputs(override: ClauseOverride) -> list[Any]:
 def text_inputs(agreement: Agreement) -> dict[str, Any]:
     """Everything :func:`consolidated_text` reads, as plain data (collaboratory.derived)."""
     return {
-        "version": _version_inputs(agreement.template_version),
+        "version": version_inputs(agreement.template_version),
         "accepted": [override_inputs(o) for o in _accepted_overrides(agreement)],
         "values": sorted(placeholder_values(agreement).items()),
         "header": _header(agreement),

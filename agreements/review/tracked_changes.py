@@ -31,12 +31,20 @@ from dataclasses import dataclass, replace
 from agreements import parameters
 from agreements.models import Agreement, ClauseOverride, OverrideStatus, Status
 from agreements.review.selectors import accepted_overrides, standard_text
-from agreements.selectors import conflicts, parties, placeholder_values
+from agreements.selectors import (
+    TEXT_CODE,
+    conflicts,
+    override_inputs,
+    parties,
+    placeholder_values,
+    version_inputs,
+)
 from agreements.text import comparisons
 from agreements.text.comparisons import ClauseComparison, Comparison
 from agreements.text.consolidation import ConsolidatedText, consolidate, read_frame, stored_blocks
 from agreements.text.placeholders import PLACEHOLDERS
 from agreements.text.tracked import Author, TrackedProposal, proposal_changes
+from collaboratory.derived import derived
 
 AGAINST = ("current", "standard")
 CHANGES = ("pending", "accepted")
@@ -86,28 +94,15 @@ def proposals_tracked(
 ) -> dict[int, TrackedProposal]:
     """Every proposal of ``agreement`` (any status) as tracked changes by its party, against
     the clause as it reads now or as the standard has it, by override id."""
-    version = agreement.template_version
-    template_clauses = list(version.clauses.all())
+    if not agreement.overrides.all():
+        return {}
     values = placeholder_values(agreement)
     accepted = accepted_overrides(agreement)
     if against == "standard":
         base_values = parameters.before_changes(values, accepted)
-        base_text = consolidate(
-            clauses=template_clauses,
-            accepted_overrides=(),
-            values={},
-            frame=read_frame(version.frame),
-            fillins=agreement.fillins,
-        )
     else:
         base_values = values
-        base_text = consolidate(
-            clauses=template_clauses,
-            accepted_overrides=accepted,
-            values={},  # unfilled: parameters stay atoms, filled by proposal_changes
-            frame=read_frame(version.frame),
-            fillins=agreement.fillins,
-        )
+    base_text = _unfilled_text(agreement, accepted if against != "standard" else [])
     parts = {part.key: part for part in base_text.document.parts}
     deleted = {c.key: c.part for c in base_text.deleted if c.part is not None}
     party_authors = authors(agreement)
@@ -140,6 +135,30 @@ def proposals_tracked(
             labels=labels,
         )
     return tracked
+
+
+def _unfilled_text(agreement: Agreement, accepted: list[ClauseOverride]) -> ConsolidatedText:
+    """The template's text with ``accepted`` applied and its parameters left unfilled (atoms,
+    filled per proposal by proposal_changes), derived once per distinct input: with no
+    accepted change it is the same for every agreement of a version (collaboratory.derived)."""
+    version = agreement.template_version
+    inputs = {
+        "version": version_inputs(version),
+        "accepted": [override_inputs(o) for o in accepted],
+        "fillins": agreement.fillins,
+    }
+    return derived(
+        "unfilled-text",
+        inputs,
+        lambda: consolidate(
+            clauses=list(version.clauses.all()),
+            accepted_overrides=accepted,
+            values={},  # unfilled: parameters stay atoms, filled by proposal_changes
+            frame=read_frame(version.frame),
+            fillins=agreement.fillins,
+        ),
+        code=TEXT_CODE,
+    )
 
 
 # --- Comparisons and downloads including pending proposals ----------------------------------
