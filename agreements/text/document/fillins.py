@@ -30,27 +30,21 @@ from agreements.text.document.model import (
     Blank,
     BlankKind,
     Block,
-    BulletList,
     Document,
     Emph,
-    Indented,
     Inline,
-    ListItem,
-    OrderedList,
-    Paragraph,
     Param,
     Part,
     PartKind,
     Ref,
-    Row,
     Strong,
     Superscript,
-    Table,
     Term,
     Text,
     Underline,
 )
 from agreements.text.document.pandoc_ast import Literal
+from agreements.text.document.param_walk import BlockWalk
 from agreements.text.document.plain import inline_text
 from agreements.text.document.resolver import Resolver, ordered_items
 
@@ -85,7 +79,7 @@ def blank_kind(prompt: str) -> BlankKind:
     return BlankKind.TEXT
 
 
-class _Finder:
+class _Finder(BlockWalk):
     def __init__(self, document: Document, report: ImportReport) -> None:
         self.report = report
         resolver = Resolver(document)
@@ -114,29 +108,6 @@ class _Finder:
         label = self.resolver.part_label(part.key)
         self.where = f"{label} {inline_text(part.title)}".strip() or part.key
         return replace(part, title=_literal_text(part.title), blocks=self.blocks(part.blocks))
-
-    def blocks(self, blocks: Sequence[Block]) -> tuple[Block, ...]:
-        out: list[Block] = []
-        for block in blocks:
-            match block:
-                case Paragraph():
-                    out.append(Paragraph(self.inlines(block.inlines)))
-                case OrderedList():
-                    out.append(replace(block, items=self.items(block.items)))
-                case BulletList():
-                    out.append(BulletList(self.items(block.items)))
-                case Table():
-                    rows = tuple(
-                        Row(tuple(replace(c, blocks=self.blocks(c.blocks)) for c in row.cells))
-                        for row in block.rows
-                    )
-                    out.append(replace(block, rows=rows))
-                case Indented():
-                    out.append(Indented(self.blocks(block.blocks)))
-        return tuple(out)
-
-    def items(self, items: Sequence[ListItem]) -> tuple[ListItem, ...]:
-        return tuple(replace(item, blocks=self.blocks(item.blocks)) for item in items)
 
     def inlines(self, inlines: Sequence[Inline]) -> tuple[Inline, ...]:
         out: list[Inline] = []

@@ -1,8 +1,10 @@
-"""One walk over a block tree that rewrites its parameters and keeps everything else.
+"""One walk over a block tree that rewrites its inlines and keeps its structure.
 
-Filling a text (consolidation) and showing terms as atoms (tracked changes) walk the same
-structure: paragraphs, list items, table cells, indented blocks, and inline formatting with
-children. Only what a parameter becomes differs, so subclasses implement :meth:`param`.
+Filling a text (consolidation), showing terms as atoms (tracked changes) and finding blanks
+(fill-ins) walk the same structure: paragraphs, list items, table cells, indented blocks.
+:class:`BlockWalk` walks it and leaves the inlines to :meth:`BlockWalk.inlines`;
+:class:`ParamWalk` also walks inline formatting and leaves only what a parameter becomes to
+:meth:`ParamWalk.param`.
 """
 
 from __future__ import annotations
@@ -28,22 +30,11 @@ from agreements.text.document.model import (
 )
 
 
-class ParamWalk:
-    """Rewrites every :class:`Param` of a tree through :meth:`param`."""
-
-    def param(self, inline: Param) -> Inline:
-        raise NotImplementedError
+class BlockWalk:
+    """Rebuilds a block tree with every run of inlines rewritten by :meth:`inlines`."""
 
     def inlines(self, inlines: Sequence[Inline]) -> tuple[Inline, ...]:
-        out: list[Inline] = []
-        for inline in inlines:
-            if isinstance(inline, Param):
-                out.append(self.param(inline))
-            elif isinstance(inline, (Strong, Emph, Underline, Superscript, Term)):
-                out.append(replace(inline, children=self.inlines(inline.children)))
-            else:
-                out.append(inline)
-        return tuple(out)
+        raise NotImplementedError
 
     def blocks(self, blocks: Sequence[Block]) -> tuple[Block, ...]:
         out: list[Block] = []
@@ -62,4 +53,22 @@ class ParamWalk:
                     out.append(replace(block, rows=rows))
                 case Indented():
                     out.append(Indented(self.blocks(block.blocks)))
+        return tuple(out)
+
+
+class ParamWalk(BlockWalk):
+    """Rewrites every :class:`Param` of a tree through :meth:`param`."""
+
+    def param(self, inline: Param) -> Inline:
+        raise NotImplementedError
+
+    def inlines(self, inlines: Sequence[Inline]) -> tuple[Inline, ...]:
+        out: list[Inline] = []
+        for inline in inlines:
+            if isinstance(inline, Param):
+                out.append(self.param(inline))
+            elif isinstance(inline, (Strong, Emph, Underline, Superscript, Term)):
+                out.append(replace(inline, children=self.inlines(inline.children)))
+            else:
+                out.append(inline)
         return tuple(out)
