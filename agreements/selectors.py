@@ -12,6 +12,7 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Q,
     QuerySet,
 )
 from django.db.models.expressions import RawSQL
@@ -41,7 +42,7 @@ from agreements.text.consolidation import (
 )
 from agreements.text.placeholders import PlaceholderValue
 from collaboratory.derived import derived, source_version
-from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
+from collaboratory.json_prefetch import JsonPrefetch, store_prefetched, with_json_prefetch
 from partners.models import ResearchQuestion, Trio, TrioMember
 from partners.selectors import AnyUser, scope_to_user
 
@@ -149,6 +150,52 @@ def with_agreement_detail(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
     )
 
 
+def agreement_page_for_user(user: AnyUser, *extra: JsonPrefetch) -> QuerySet[Agreement]:
+    """``agreement_detail_for_user`` (and ``extra``) for the agreement page, except that a
+    published version's clauses do not travel with the row: ``with_version_clauses`` puts
+    them in place from the clauses derived once per version (a draft's travel as before)."""
+    queryset = agreements_visible_to(user).select_related(
+        "trio__collaboratory", "template_version__template", "created_by"
+    )
+    others = [spec for spec in DETAIL_PREFETCHES if spec is not CLAUSES_PREFETCH]
+    return with_json_prefetch(
+        with_json_prefetch(queryset, *others, *extra),
+        CLAUSES_PREFETCH,
+        when=~Q(template_version__status=VersionStatus.PUBLISHED),
+    )
+
+
+_CLAUSE_COLUMNS = [f.attname for f in Clause._meta.concrete_fields]
+CLAUSES_CODE = source_version("agreements.models", "agreements.selectors")
+
+
+def with_version_clauses(agreement: Agreement) -> Agreement:
+    """Put the clauses of ``agreement``'s published version where the clauses prefetch puts
+    them, unless they are there already. A published version never changes, so its clauses'
+    rows are derived once per version (collaboratory.derived, keyed by ``version_inputs``)
+    and each request makes its own model instances from them."""
+    version = agreement.template_version
+    cached = getattr(version, "_prefetched_objects_cache", {})
+    if "clauses" in cached or not version.is_published:
+        return agreement
+    rows = derived(
+        "version-clauses",
+        {"version": version_inputs(version), "columns": _CLAUSE_COLUMNS},
+        lambda: tuple(
+            tuple(row)
+            for row in Clause.objects.filter(version=version)
+            .order_by("order")
+            .values_list(*_CLAUSE_COLUMNS)
+        ),
+        code=CLAUSES_CODE,
+    )
+    clauses = [Clause.from_db(version._state.db, _CLAUSE_COLUMNS, row) for row in rows]
+    for clause in clauses:
+        Clause.version.field.set_cached_value(clause, version)
+    store_prefetched(version, "clauses", clauses)
+    return agreement
+
+
 def _of_agreement(model, *order: str) -> QuerySet:
     return model.objects.filter(agreement=OuterRef("pk")).order_by(*order)
 
@@ -161,15 +208,19 @@ PARTIES_PREFETCH = JsonPrefetch(
     via="trio",
 )
 
+#: The clauses of the agreement's template version (the largest collection: ~150 kB of JSON
+#: for a standard's 40 clauses).
+CLAUSES_PREFETCH = JsonPrefetch(
+    "clauses",
+    Clause.objects.filter(version=OuterRef("template_version_id")).order_by("order"),
+    via="template_version",
+)
+
 #: What the consolidated text reads besides the agreement row: its parties, its template's
 #: clauses, the overrides (with their answers) and the data elements (with their questions).
 TEXT_PREFETCHES = (
     PARTIES_PREFETCH,
-    JsonPrefetch(
-        "clauses",
-        Clause.objects.filter(version=OuterRef("template_version_id")).order_by("order"),
-        via="template_version",
-    ),
+    CLAUSES_PREFETCH,
     JsonPrefetch(
         "overrides",
         _of_agreement(ClauseOverride, "created_at", "id"),

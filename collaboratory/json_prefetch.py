@@ -21,7 +21,7 @@ queryset filters on ``OuterRef("<via>_id")``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -179,6 +179,11 @@ def _back_reference(spec: JsonPrefetch, parent: models.Model):
     if rel is None or rel.many_to_many or getattr(descriptor, "reverse", False):
         return None
     return rel.field if rel.field.model is spec.model else None
+
+
+def store_prefetched(instance: models.Model, attr: str, rows: Sequence[models.Model]) -> None:
+    """Put ``rows`` (found some other way, e.g. from a cache) where a prefetch puts them."""
+    _store(instance, attr, list(rows))
 
 
 def _store(instance: models.Model, attr: str, rows: list[models.Model]) -> None:

@@ -29,6 +29,7 @@ from agreements.review import tracked_changes
 from agreements.review.selectors import agreement_comparison
 from agreements.selectors import (
     agreement_detail_for_user,
+    agreement_page_for_user,
     agreements_visible_to,
     conflicts,
     consolidated_text,
@@ -37,6 +38,7 @@ from agreements.selectors import (
     parties,
     placeholder_values,
     text_inputs,
+    with_version_clauses,
 )
 from agreements.signing import services as signing
 from agreements.signing import termination
@@ -60,7 +62,6 @@ from agreements.web import forms
 from agreements.web.agreement_list import agreement_list as agreement_list  # the URL's view
 from collaboratory.derived import derived, source_version
 from collaboratory.errors import DomainError
-from collaboratory.json_prefetch import with_json_prefetch
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
 from partners.http import AuthenticatedHttpRequest
 from partners.models import Role
@@ -212,6 +213,7 @@ def _page_text(agreement: Agreement, text: ConsolidatedText, against: str) -> _T
 
 
 def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> dict:
+    with_version_clauses(agreement)
     text = consolidated_text(agreement)
     values = placeholder_values(agreement)
     held = roles_by_party(request.user, agreement)
@@ -304,8 +306,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
 @login_required
 def agreement_detail(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(
-        with_json_prefetch(agreement_detail_for_user(request.user), discussions.DISCUSSIONS),
-        pk=pk,
+        agreement_page_for_user(request.user, discussions.DISCUSSIONS), pk=pk
     )
     return render(request, "agreements/agreement_detail.html", _detail_context(request, agreement))
 
@@ -345,8 +346,7 @@ def _detail_again(
     form, its errors) go into that clause's item, so the form shows open with what was typed
     and the error beside each field. A clause the page does not show falls back to messages."""
     agreement = get_object_or_404(
-        with_json_prefetch(agreement_detail_for_user(request.user), discussions.DISCUSSIONS),
-        pk=pk,
+        agreement_page_for_user(request.user, discussions.DISCUSSIONS), pk=pk
     )
     context = _detail_context(request, agreement)
     item = next((i for i in context["clauses"] if i["clause"].key == clause_key), None)

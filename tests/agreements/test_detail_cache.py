@@ -1,6 +1,7 @@
 """The agreement page's text is derived once per input (collaboratory.derived): it is never
 stale, and a page seen again derives nothing anew."""
 
+import copy
 import datetime as dt
 import re
 
@@ -8,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from agreements import selectors
-from agreements.models import Agreement
+from agreements.models import Agreement, Clause
 from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.negotiation.services import agreement_update, data_element_add
 from agreements.selectors import with_agreement_detail
@@ -150,3 +151,36 @@ def test_a_text_from_the_shared_cache_is_the_text(deviating):
     assert there is not here
     assert there == here
     assert there.sha256 == here.sha256 == selectors._consolidate(fresh(deviating)).sha256
+
+
+def test_the_page_reads_a_published_versions_clauses_as_stored(
+    demo, deviating, django_assert_num_queries
+):
+    """The page's query leaves a published version's clauses out; they come from the rows
+    derived once per version, in this process or from the shared cache, as stored."""
+    version = deviating.template_version
+    assert version.is_published
+    stored = list(Clause.objects.filter(version=version).order_by("order").values())
+    for shared in (False, True):
+        if shared:
+            derived_module.clear_local()  # another worker: the rows come from Redis
+        agreement = selectors.agreement_page_for_user(demo["users"]["counsel"]).get(pk=deviating.pk)
+        assert "clauses" not in getattr(agreement.template_version, "_prefetched_objects_cache", {})
+        selectors.with_version_clauses(agreement)
+        with django_assert_num_queries(0):
+            clauses = list(agreement.template_version.clauses.all())
+            assert all(c.version is agreement.template_version for c in clauses)
+        assert [
+            {f.attname: getattr(c, f.attname) for f in Clause._meta.concrete_fields}
+            for c in clauses
+        ] == stored
+
+
+def test_a_published_version_with_a_reused_id_is_another_input(deviating):
+    """Ids restart after a flush or a restore while the shared cache keeps its entries: the
+    version's moments of creation and publication tell the two apart."""
+    version = deviating.template_version
+    again = copy.copy(version)
+    again.published_at = version.published_at + dt.timedelta(seconds=1)
+    assert again.pk == version.pk
+    assert digest(selectors.version_inputs(again)) != digest(selectors.version_inputs(version))
