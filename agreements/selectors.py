@@ -28,6 +28,7 @@ from agreements.models import (
     DataElement,
     OverrideResponse,
     OverrideStatus,
+    RenderJob,
     Signature,
     TemplateVersion,
     Transition,
@@ -159,7 +160,7 @@ def agreement_page_for_user(user: AnyUser, *extra: JsonPrefetch) -> QuerySet[Agr
     )
     others = [spec for spec in DETAIL_PREFETCHES if spec is not CLAUSES_PREFETCH]
     return with_json_prefetch(
-        with_json_prefetch(queryset, *others, *extra),
+        with_json_prefetch(queryset, *others, RENDER_JOBS_PREFETCH, *extra),
         CLAUSES_PREFETCH,
         when=~Q(template_version__status=VersionStatus.PUBLISHED),
     )
@@ -252,6 +253,12 @@ TEXT_PREFETCHES = (
 
 #: What the detail page reads besides the text's rows: questions, approvals, signatures and
 #: the status timeline.
+#: The page's documents section (agreements.documents.jobs.render_jobs_for): the render
+#: jobs with their documents, newest first, in the page's query instead of one of their own.
+RENDER_JOBS_PREFETCH = JsonPrefetch(
+    "render_jobs", _of_agreement(RenderJob, "-created_at", "-id"), select=("document",)
+)
+
 DETAIL_PREFETCHES = (
     *TEXT_PREFETCHES,
     JsonPrefetch(

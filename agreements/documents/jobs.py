@@ -79,7 +79,10 @@ def documents_visible_to(user: AnyUser) -> QuerySet[Document]:
 
 
 def render_jobs_for(agreement: Agreement) -> list[RenderJob]:
-    """The agreement's render jobs with their documents, newest first (one query)."""
+    """The agreement's render jobs with their documents, newest first (one query, or none
+    when the agreement page's query brought them: agreements.selectors.RENDER_JOBS_PREFETCH)."""
+    if "render_jobs" in getattr(agreement, "_prefetched_objects_cache", {}):
+        return list(agreement.render_jobs.all())
     return list(
         RenderJob.objects.filter(agreement=agreement)
         .select_related("document")

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from agreements import selectors
-from agreements.models import Agreement, Clause
+from agreements.documents.jobs import render_jobs_for, render_request
+from agreements.models import Agreement, Clause, DocumentKind
 from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.negotiation.services import agreement_update, data_element_add
 from agreements.selectors import with_agreement_detail
@@ -184,3 +185,16 @@ def test_a_published_version_with_a_reused_id_is_another_input(deviating):
     again.published_at = version.published_at + dt.timedelta(seconds=1)
     assert again.pk == version.pk
     assert digest(selectors.version_inputs(again)) != digest(selectors.version_inputs(version))
+
+
+def test_the_page_query_brings_the_render_jobs(demo, deviating, django_assert_num_queries):
+    """The documents section reads the render jobs the page's query brought, as stored."""
+    render_request(agreement=fresh(deviating), kind=DocumentKind.REVIEW, by=None)
+    stored = render_jobs_for(Agreement.objects.get(pk=deviating.pk))
+    assert stored
+    agreement = selectors.agreement_page_for_user(demo["users"]["counsel"]).get(pk=deviating.pk)
+    with django_assert_num_queries(0):
+        jobs = render_jobs_for(agreement)
+        assert [(j.pk, j.kind, j.status, j.text_hash, j.created_at, j.document) for j in jobs] == [
+            (j.pk, j.kind, j.status, j.text_hash, j.created_at, j.document) for j in stored
+        ]
