@@ -107,9 +107,7 @@ def test_a_few_partnerships_are_a_list_many_are_a_name_to_type(client, demo, mon
     trio = agreements_visible_to(director).first().trio
     page = client.get(LIST, {"trio": trio.pk}).content.decode()
     assert f'<option value="{trio.pk}" selected>' in page
-    assert all(
-        Agreement.objects.get(reference=r).trio_id == trio.pk for r in _references(page)
-    )
+    assert all(Agreement.objects.get(reference=r).trio_id == trio.pk for r in _references(page))
 
     monkeypatch.setattr(agreement_list, "TRIO_CHOICES_MAX", 0)
     page = client.get(LIST).content.decode()
