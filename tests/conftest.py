@@ -7,7 +7,6 @@ test database on that PostgreSQL.
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess
@@ -40,87 +39,12 @@ def _demo_is_seeded() -> bool:
     return Trio.objects.filter(slug="adaptive-practice").exists() and Agreement.objects.exists()
 
 
-class _DemoSnapshot:
-    """The seeded demo's rows, table by table (PostgreSQL's COPY text), kept in memory.
-
-    Transactional tests (the browser tests, the worker's) end with a flush that empties every
-    table; seeding again through the services takes some ten seconds each time, so the ``demo``
-    fixture puts back the very rows the session's seed made instead: same ids, same values,
-    with the tables' own triggers (history, frozen texts) held off while the rows go back,
-    since they fired when the rows were first made."""
-
-    def __init__(self) -> None:
-        from django.db import connection
-
-        self.tables = sorted(
-            connection.introspection.django_table_names(only_existing=True, include_views=False)
-        )
-        self.rows: dict[str, bytes] = {}
-        with connection.cursor() as cursor:
-            self.sequences = [
-                (sequence["name"], table, sequence["column"])
-                for table in self.tables
-                for sequence in connection.introspection.get_sequences(cursor, table)
-            ]
-            for table in self.tables:
-                buffer = io.BytesIO()
-                cursor.cursor.copy_expert(f"COPY {_quoted(table)} TO STDOUT", buffer)
-                self.rows[table] = buffer.getvalue()
-
-    def restore(self) -> None:
-        from django.contrib.contenttypes.models import ContentType
-        from django.db import connection, transaction
-
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger"
-                " WHERE NOT tgisinternal AND tgenabled <> 'D'"
-                " AND tgrelid = ANY(%s::regclass[])",
-                [self.tables],
-            )
-            triggers = cursor.fetchall()
-            for table, name, _ in triggers:
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {_quoted(name)}")
-            cursor.execute("TRUNCATE " + ", ".join(_quoted(t) for t in self.tables))
-            for table, rows in self.rows.items():
-                if rows:
-                    cursor.cursor.copy_expert(f"COPY {_quoted(table)} FROM STDIN", io.BytesIO(rows))
-            # The foreign keys are checked now (they are deferred), so the triggers can return.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            for table, name, enabled in triggers:
-                how = {"A": "ENABLE ALWAYS", "R": "ENABLE REPLICA"}.get(enabled, "ENABLE")
-                cursor.execute(f"ALTER TABLE {table} {how} TRIGGER {_quoted(name)}")
-            # Sequences only move forward, as they did when each test seeded anew. (The
-            # names come from PostgreSQL's catalogue, quoted.)
-            for sequence, table, column in self.sequences:
-                cursor.execute(
-                    f"SELECT setval(%s, GREATEST((SELECT last_value FROM {_quoted(sequence)}),"  # noqa: S608
-                    f" (SELECT COALESCE(MAX({_quoted(column)}), 1) FROM {_quoted(table)})))",
-                    [sequence],
-                )
-        # The flush made content types anew (post_migrate) with other ids, which this process
-        # remembers; the restored ones are the seed's.
-        ContentType.objects.clear_cache()
-
-
-def _quoted(name: str) -> str:
-    from django.db import connection
-
-    return connection.ops.quote_name(name)
-
-
-_snapshot: _DemoSnapshot | None = None
-
-
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Seed the demo once per session: ordinary tests roll back, so they all share it.
-    Transactional tests flush the database; the ``demo`` fixture restores the seeded rows
-    after that (``_DemoSnapshot``)."""
-    global _snapshot
+    Transactional tests flush the database; the ``demo`` fixture seeds again after that."""
     with django_db_blocker.unblock():
         _seed_demo()
-        _snapshot = _DemoSnapshot()
 
 
 @pytest.fixture
@@ -130,10 +54,7 @@ def demo(db):
     from partners.models import Collaboratory, Organisation, Trio
 
     if not _demo_is_seeded():
-        if _snapshot is None:
-            _seed_demo()
-        else:
-            _snapshot.restore()
+        _seed_demo()
     return {
         "collaboratory": Collaboratory.objects.get(slug="aims"),
         "users": {u.username: u for u in get_user_model().objects.all()},
