@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from agreements import search as search_module
 from agreements.models import Status
@@ -59,7 +59,7 @@ class SearchForm(forms.Form):
             "\n",
             '<option value="{}"{}>{}</option>',
             (
-                (value, mark_safe(" selected") if str(value) == chosen else "", label)
+                (value, " selected" if str(value) == chosen else "", label)
                 for value, label in cast(
                     list[tuple[Any, str]], field_of(self, name, forms.ChoiceField).choices
                 )
