@@ -7,9 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import (
-    BooleanField,
     CharField,
-    F,
     IntegerField,
     OuterRef,
     Q,
@@ -456,117 +454,6 @@ def _executed_documents() -> QuerySet:
     from agreements.models import Document, DocumentKind
 
     return Document.objects.filter(kind=DocumentKind.EXECUTED, sealed=True)
-
-
-# Raw SQL on purpose: an Exists() subquery is re-aliased and deep-copied on every list
-# request, which cost more than the whole rest of the query building at 100 rows.
-_HAS_EXECUTED_DOCUMENT = RawSQL(
-    "EXISTS (SELECT 1 FROM agreements_document d WHERE d.agreement_id = "
-    "agreements_agreement.id AND d.kind = 'executed' AND d.sealed)",
-    (),
-    output_field=BooleanField(),
-)
-_ROLE_ORDER = {"research": 0, "district": 1, "developer": 2}
-
-
-def agreement_list_for_organisation(
-    organisation_id: int,
-    *,
-    status: str | None = None,
-    trio_id: int | None = None,
-    updated_after: dt.datetime | None = None,
-    expires_before: dt.date | None = None,
-) -> QuerySet[Agreement]:
-    """The API's agreement list, newest change first. Count and slice it, then read the page
-    with ``agreement_rows`` (plain dicts, no model instances) and ``with_parties``."""
-    queryset = agreements_visible_to_organisation(organisation_id)
-    if status:
-        queryset = queryset.filter(status=status)
-    if trio_id is not None:
-        queryset = queryset.filter(trio_id=trio_id)
-    if updated_after is not None:
-        queryset = queryset.filter(updated_at__gt=updated_after)
-    if expires_before is not None:
-        queryset = queryset.filter(expires_on__lt=expires_before)
-    return queryset.order_by("-updated_at", "id")
-
-
-def agreement_rows(queryset: QuerySet[Agreement]) -> list[dict]:
-    """The list's columns of ``queryset`` (e.g. one page of it) in one query, as plain dicts
-    (``with_parties`` adds to them)."""
-    return [
-        dict(row)
-        for row in queryset.values(
-            "id",
-            "reference",
-            "title",
-            "status",
-            "status_changed_at",
-            "start_date",
-            "expires_on",
-            "updated_at",
-            "trio_id",
-            trio_name=F("trio__name"),
-            version_id=F("template_version_id"),
-            version_number=F("template_version__number"),
-            template_name=F("template_version__template__name"),
-            has_executed_document=_HAS_EXECUTED_DOCUMENT,
-        )
-    ]
-
-
-def with_parties(rows: list[dict]) -> list[dict]:
-    """Add ``parties`` to agreement rows: each trio member with its organisation and when it
-    approved (live approval) and signed. Three queries whatever the number of rows."""
-    agreement_ids = [row["id"] for row in rows]
-    members: dict[int, list[tuple]] = defaultdict(list)
-    for member in (
-        TrioMember.objects.filter(trio_id__in={row["trio_id"] for row in rows})
-        .values_list(
-            "trio_id",
-            "role",
-            "organisation_id",
-            "organisation__slug",
-            "organisation__name",
-            "organisation__kind",
-        )
-        .order_by("trio_id", "role")
-    ):
-        members[member[0]].append(member)
-    approved = {
-        (agreement_id, organisation_id): at
-        for agreement_id, organisation_id, at in Approval.objects.filter(
-            agreement_id__in=agreement_ids, voided_at__isnull=True
-        ).values_list("agreement_id", "organisation_id", "created_at")
-    }
-    signed = {
-        (agreement_id, organisation_id): at
-        for agreement_id, organisation_id, at in Signature.objects.filter(
-            agreement_id__in=agreement_ids
-        ).values_list("agreement_id", "organisation_id", "signed_at")
-    }
-    for row in rows:
-        row["parties"] = [
-            {
-                "organisation": {"id": org_id, "slug": slug, "name": name, "kind": kind},
-                "role": role,
-                "approved_at": approved.get((row["id"], org_id)),
-                "signed_at": signed.get((row["id"], org_id)),
-            }
-            for _, role, org_id, slug, name, kind in sorted(
-                members[row["trio_id"]], key=lambda m: _ROLE_ORDER.get(m[1], 9)
-            )
-        ]
-    return rows
-
-
-def agreement_detail_for_organisation(organisation_id: int) -> QuerySet[Agreement]:
-    """One agreement with everything the API detail and its ODRL terms need."""
-    from django.db.models import Exists, OuterRef
-
-    return with_agreement_detail(agreements_visible_to_organisation(organisation_id)).annotate(
-        has_executed_document=Exists(_executed_documents().filter(agreement=OuterRef("pk")))
-    )
 
 
 def latest_executed_document(agreement: Agreement):
