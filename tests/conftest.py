@@ -7,6 +7,7 @@ test database on that PostgreSQL.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -39,12 +40,110 @@ def _demo_is_seeded() -> bool:
     return Trio.objects.filter(slug="adaptive-practice").exists() and Agreement.objects.exists()
 
 
+class _DemoSnapshot:
+    """The seeded demo's rows, table by table (PostgreSQL's COPY text), kept in memory.
+
+    Ordinary tests run in a transaction that rolls back, so they share the demo the session
+    seeded. Transactional tests (the browser tests, the worker's) end with a flush that empties
+    every table; ``pytest_runtest_teardown`` below then puts back the very rows the session's
+    seed made, committed, before the next test starts: same ids, same values, with the tables'
+    own triggers (history, frozen texts) held off while the rows return, since they fired when
+    the rows were first made. Seeding again through the services would take seconds each time,
+    and seeding inside the next test's transaction would do it again for every test after
+    that (it rolls back) and leave the seed's deferred checks pending in that test."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        self.tables = sorted(
+            connection.introspection.django_table_names(only_existing=True, include_views=False)
+        )
+        self.rows: dict[str, bytes] = {}
+        with connection.cursor() as cursor:
+            self.sequences = [
+                (sequence["name"], table, sequence["column"])
+                for table in self.tables
+                for sequence in connection.introspection.get_sequences(cursor, table)
+            ]
+            for table in self.tables:
+                buffer = io.BytesIO()
+                cursor.cursor.copy_expert(f"COPY {_quoted(table)} TO STDOUT", buffer)
+                self.rows[table] = buffer.getvalue()
+
+    def restore(self) -> None:
+        """Put the rows back in a transaction of its own (autocommit outside any test's)."""
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import connection, transaction
+
+        assert connection.get_autocommit(), "the demo is restored between tests, committed"
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger"
+                " WHERE NOT tgisinternal AND tgenabled <> 'D'"
+                " AND tgrelid = ANY(%s::regclass[])",
+                [self.tables],
+            )
+            triggers = cursor.fetchall()
+            for table, name, _ in triggers:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {_quoted(name)}")
+            cursor.execute("TRUNCATE " + ", ".join(_quoted(t) for t in self.tables))
+            for table, rows in self.rows.items():
+                if rows:
+                    cursor.cursor.copy_expert(f"COPY {_quoted(table)} FROM STDIN", io.BytesIO(rows))
+            # The foreign keys are checked now (they are deferred), so the triggers can return.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table, name, enabled in triggers:
+                how = {"A": "ENABLE ALWAYS", "R": "ENABLE REPLICA"}.get(enabled, "ENABLE")
+                cursor.execute(f"ALTER TABLE {table} {how} TRIGGER {_quoted(name)}")
+            # Sequences only move forward, as they would have had the rows been made anew, so
+            # an id is never given twice in a session (caches keyed by ids stay truthful).
+            # (The names come from PostgreSQL's catalogue, quoted.)
+            for sequence, table, column in self.sequences:
+                cursor.execute(
+                    f"SELECT setval(%s, GREATEST((SELECT last_value FROM {_quoted(sequence)}),"  # noqa: S608
+                    f" (SELECT COALESCE(MAX({_quoted(column)}), 1) FROM {_quoted(table)})))",
+                    [sequence],
+                )
+        # The flush made content types anew (post_migrate) with other ids, which this process
+        # remembers; the restored ones are the seed's.
+        ContentType.objects.clear_cache()
+
+
+def _quoted(name: str) -> str:
+    from django.db import connection
+
+    return connection.ops.quote_name(name)
+
+
+_snapshot: _DemoSnapshot | None = None
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Seed the demo once per session: ordinary tests roll back, so they all share it.
-    Transactional tests flush the database; the ``demo`` fixture seeds again after that."""
+    """Seed the demo once per session and keep its rows (``_DemoSnapshot``): ordinary tests
+    roll back, so they all share it; after a transactional test's flush the rows go back."""
+    global _snapshot
     with django_db_blocker.unblock():
         _seed_demo()
+        _snapshot = _DemoSnapshot()
+    yield
+    # The test database goes after this; nothing is restored into it any more.
+    _snapshot = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a test's fixtures are torn down (a transactional test's flush among them), put
+    the demo back, committed, if the test left the database without it."""
+    yield
+    if _snapshot is None:
+        return
+    from django.db import connection
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        if connection.get_autocommit() and not _demo_is_seeded():
+            _snapshot.restore()
 
 
 @pytest.fixture
@@ -53,8 +152,10 @@ def demo(db):
     from agreements.models import Agreement
     from partners.models import Collaboratory, Organisation, Trio
 
-    if not _demo_is_seeded():
-        _seed_demo()
+    assert _demo_is_seeded(), (
+        "the demo is missing at the start of a test: a test before it emptied the database"
+        " without the flush that tells pytest_runtest_teardown to put the demo back"
+    )
     return {
         "collaboratory": Collaboratory.objects.get(slug="aims"),
         "users": {u.username: u for u in get_user_model().objects.all()},
