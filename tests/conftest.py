@@ -23,6 +23,9 @@ from django.contrib.auth import get_user_model
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
+# A real SMTP server for tests that read the app's mail (``mailbox``).
+from tests.mailbox import _smtp_server, mailbox  # noqa: E402, F401
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
