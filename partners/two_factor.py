@@ -187,6 +187,47 @@ def challenge(request: HttpRequest, *, why: str, next_url: str) -> HttpResponse:
     return redirect(f"{target}?{urlencode({'next': next_url})}")
 
 
+# --- proving control of the e-mail address before a first enrolment -------------------------
+
+#: The session proved (how, when, for which user) that its user controls their e-mail address.
+ENROLMENT_SESSION_KEY = "two_factor_enrolment_authorised"
+#: How long that proof lets this session enrol a first authenticator app.
+ENROLMENT_WINDOW = dt.timedelta(minutes=30)
+ENROLMENT_HOWS = ("invitation", "email-code")
+
+
+def enrolment_authorise(request: HttpRequest, *, how: str) -> None:
+    """Remember, for ENROLMENT_WINDOW, that the user signed in to this session proved control
+    of their e-mail address (``how``: "invitation" when they came through an invitation link,
+    "email-code" when they typed a code we e-mailed them). A signatory's or admin's first
+    authenticator app may only be enrolled in such a session: the password alone is not
+    enough, since whoever holds it could otherwise enrol their own phone and sign."""
+    if how not in ENROLMENT_HOWS:
+        raise ValueError(f"how must be one of {', '.join(ENROLMENT_HOWS)}, not {how!r}")
+    if not request.user.is_authenticated:
+        raise ValueError("enrolment_authorise needs a signed-in user")
+    request.session[ENROLMENT_SESSION_KEY] = {
+        "user": str(request.user.pk),
+        "how": how,
+        "at": timezone.now().isoformat(),
+    }
+
+
+def enrolment_authorised(request: HttpRequest) -> bool:
+    """This session's user proved control of their e-mail address within ENROLMENT_WINDOW
+    (``enrolment_authorise``), in this session and as the same user."""
+    recorded = request.session.get(ENROLMENT_SESSION_KEY)
+    if not isinstance(recorded, dict) or not request.user.is_authenticated:
+        return False
+    if recorded.get("user") != str(request.user.pk):
+        return False
+    try:
+        at = dt.datetime.fromisoformat(str(recorded.get("at")))
+    except ValueError:
+        return False
+    return timezone.now() - at < ENROLMENT_WINDOW
+
+
 # --- setting up -----------------------------------------------------------------------------
 
 
