@@ -5,7 +5,9 @@ from them escapes every piece first (``django.utils.html.escape`` / ``format_htm
 module must hand a finished HTML fragment to a template (search highlighting, glossary
 markup), it passes the fragment through :func:`sanitised`, which cleans it with nh3 against
 an explicit allow-list of tags and attributes before marking it safe. So even a bug in the
-escaping upstream cannot produce a script, an event handler or a ``javascript:`` URL.
+escaping upstream cannot produce a script, an event handler or a ``javascript:`` URL. A
+fragment a template rendered once and repeats with other values goes through :func:`stamped`,
+which puts each value in escaped.
 
 ``tests/security/test_no_unsafe_markup.py`` fails on ``mark_safe`` / ``SafeString(...)`` /
 ``|safe`` / ``{% autoescape off %}`` anywhere else.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import re
 
 import nh3
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 #: Tags our own fragments use; anything else is stripped (its text kept, escaped).
@@ -50,7 +53,8 @@ def _quotes_escaped(html: str) -> str:
 
 def sanitised(html: str) -> SafeString:
     """``html`` cleaned by nh3 (allow-listed tags and attributes only, no URLs, no comments),
-    marked safe for templates. The only function in the project that calls ``mark_safe``."""
+    marked safe for templates. With :func:`stamped`, the only function in the project that
+    calls ``mark_safe``."""
     cleaned = nh3.clean(
         str(html),
         tags=set(ALLOWED_TAGS),
@@ -61,3 +65,25 @@ def sanitised(html: str) -> SafeString:
         link_rel=None,
     )
     return mark_safe(_quotes_escaped(cleaned))  # noqa: S308 - nh3 just cleaned it against the allow-list
+
+
+#: What a stamp placeholder looks like: letters and digits only, so HTML escaping leaves it as
+#: it is wherever a template puts it (text or attribute).
+STAMP_PLACEHOLDER = re.compile(r"stamp[0-9a-f]{16}")
+
+
+def stamped(fragment: SafeString, slots: dict[str, str]) -> SafeString:
+    """``fragment`` (HTML a template rendered, every value in it already escaped) with each
+    placeholder of ``slots`` replaced by its value, escaped. The other function that calls
+    ``mark_safe``: nothing unescaped goes in, so what comes out is as safe as the template.
+
+    Used by the ``{% stamp %}`` tag (``agreements/templatetags/stamps.py``) to render a
+    fragment that repeats on a page (a form under each clause) once and stamp it per copy."""
+    if not isinstance(fragment, SafeString):
+        raise TypeError("stamped() takes HTML a template rendered (a SafeString)")
+    html = str(fragment)
+    for placeholder, value in slots.items():
+        if not STAMP_PLACEHOLDER.fullmatch(placeholder):
+            raise ValueError(f"{placeholder!r} is not a stamp placeholder")
+        html = html.replace(placeholder, escape(value))
+    return mark_safe(html)  # noqa: S308 - a rendered template with escaped values put in
