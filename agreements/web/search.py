@@ -17,6 +17,8 @@ from django.utils.safestring import SafeString
 
 from agreements import search as search_module
 from agreements.models import Status
+from agreements.web import agreement_list
+from agreements.web.fields import NormalisedCharField
 from collaboratory.forms import field_of
 from partners.selectors import trios_visible_to
 
@@ -38,16 +40,22 @@ class SearchForm(forms.Form):
     status = forms.ChoiceField(
         label="Agreement status", required=False, choices=[("", "Any status"), *Status.choices]
     )
-    trio = forms.TypedChoiceField(
-        label="Partnership", required=False, coerce=int, empty_value=None, choices=[]
-    )
+    #: Either filter only narrows what the viewer already sees: an id they cannot see, or a
+    #: name none of their partnerships has, matches nothing.
+    trio = forms.IntegerField(label="Partnership", required=False, min_value=1)
+    #: Someone who sees many partnerships (a facilitator) types part of a name instead of
+    #: scrolling a list of hundreds, as on the agreement list.
+    partnership = NormalisedCharField(required=False, max_length=200, label="Partnership")
 
-    def __init__(self, *args, trios=(), **kwargs):
+    def __init__(self, *args, trios=None, **kwargs):
+        """``trios``: (id, name) of the partnerships to choose from, or None: type a name."""
         super().__init__(*args, **kwargs)
-        field_of(self, "trio", forms.ChoiceField).choices = [
-            ("", "Any partnership"),
-            *[(t.pk, t.name) for t in trios],
-        ]
+        self.trio_choices = trios
+
+    def choices(self, name: str) -> list[tuple[Any, str]]:
+        if name == "trio":
+            return [("", "Any partnership"), *(self.trio_choices or [])]
+        return cast(list[tuple[Any, str]], field_of(self, name, forms.ChoiceField).choices)
 
     def select(self, name: str) -> SafeString:
         """The field's <select>, as Django's widget renders it but without a template per
@@ -60,9 +68,7 @@ class SearchForm(forms.Form):
             '<option value="{}"{}>{}</option>',
             (
                 (value, " selected" if str(value) == chosen else "", label)
-                for value, label in cast(
-                    list[tuple[Any, str]], field_of(self, name, forms.ChoiceField).choices
-                )
+                for value, label in self.choices(name)
             ),
         )
         return format_html(
@@ -89,22 +95,32 @@ class BoundedPaginator(Paginator):
 
 @login_required
 def search_view(request: HttpRequest) -> HttpResponse:
-    # Queries: session, user, trios for the filter; then every kind's first rows (5 queries,
-    # one per kind) or, for one kind, its count and one page.
-    trios = list(trios_visible_to(request.user).order_by("name").only("id", "name"))
-    form = SearchForm(request.GET or None, trios=trios)
+    # Queries: session, user, the viewer's first partnerships (then, for someone who sees more
+    # than a list holds, the ids of those the name box matches); then every kind's first rows
+    # (5 queries, one per kind) or, for one kind, its count and one page.
+    visible = trios_visible_to(request.user)
+    first = list(
+        visible.order_by("name").values_list("id", "name")[: agreement_list.TRIO_CHOICES_MAX + 1]
+    )
+    choices = first if len(first) <= agreement_list.TRIO_CHOICES_MAX else None
+    form = SearchForm(request.GET or None, trios=choices)
     data = form.cleaned_data if form.is_valid() else {}
     text = (data.get("q") or "").strip()
     filters = search_module.Filters(
         kind=data.get("kind") or "", status=data.get("status") or "", trio_id=data.get("trio")
     )
+    if choices is not None:
+        trio_ids = [pk for pk, _ in choices]
+    elif data.get("partnership"):
+        named = visible.filter(name__icontains=data["partnership"])
+        trio_ids = list(named.values_list("id", flat=True))
+    else:
+        trio_ids = None  # every visible trio: the searches read their ids themselves
     sections = []
     page = None
     if text:
         markers = search_module.Markers.new()
-        results = search_module.search(
-            request.user, text, filters, markers, trio_ids=[t.pk for t in trios]
-        )
+        results = search_module.search(request.user, text, filters, markers, trio_ids=trio_ids)
         if filters.kind:
             page = BoundedPaginator(results[filters.kind], PER_PAGE).get_page(
                 request.GET.get("page")
@@ -136,7 +152,10 @@ def search_view(request: HttpRequest) -> HttpResponse:
         "agreements/search.html",
         {
             "form": form,
-            "selects": {name: form.select(name) for name in ("kind", "status", "trio")},
+            "selects": {
+                name: form.select(name)
+                for name in ("kind", "status", *(("trio",) if choices is not None else ()))
+            },
             "text": text,
             "filters": filters,
             "sections": sections,

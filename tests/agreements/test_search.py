@@ -88,6 +88,35 @@ def test_filters_narrow_by_status_and_trio(demo):
     assert {a.status for a in rows} == {"expired"}
 
 
+def test_the_page_filters_by_a_list_for_a_few_partnerships_and_a_name_for_many(
+    client, demo, monkeypatch
+):
+    from agreements.web import agreement_list
+
+    facilitator = demo["users"]["facilitator"]
+    client.force_login(facilitator)
+    trio = demo["trios"]["open-curriculum"]
+    page = client.get(reverse("search"), {"q": "data", "trio": trio.pk}).content.decode()
+    assert '<select name="trio" id="id_trio">' in page
+    assert f'<option value="{trio.pk}" selected>' in page
+
+    monkeypatch.setattr(agreement_list, "TRIO_CHOICES_MAX", 0)
+    page = client.get(reverse("search"), {"q": "data"}).content.decode()
+    assert 'name="trio"' not in page and 'name="partnership"' in page
+    named = client.get(reverse("search"), {"q": "data", "partnership": "CURRICULUM impl"})
+    rows = [r for s in named.context["sections"] if s["kind"] == "agreements" for r in s["rows"]]
+    assert rows and {r.trio_id for r in rows} == {trio.pk}
+    nothing = client.get(reverse("search"), {"q": "data", "partnership": "no such partnership"})
+    assert not nothing.context["found"]
+    assert "or remove the filters" in nothing.content.decode()
+    # An id still narrows (a link may carry one), to nothing when the viewer cannot see it.
+    by_id = client.get(reverse("search"), {"q": "data", "trio": trio.pk, "kind": "agreements"})
+    assert {r.trio_id for r in by_id.context["page"].object_list} == {trio.pk}
+    client.force_login(demo["users"]["vendor"])
+    hidden = client.get(reverse("search"), {"q": "data", "trio": trio.pk})
+    assert not hidden.context["found"]
+
+
 def test_page_shows_highlighted_escaped_excerpts(client, demo):
     counsel = demo["users"]["counsel"]
     agreement = demo["agreements"][NEGOTIATING]
