@@ -26,7 +26,7 @@ def test_compose_limits_redis_and_evicts_only_expiring_keys():
 @pytest.mark.django_db
 def test_every_cache_key_expires(client, demo):
     client.force_login(demo["users"]["director"])  # a session in the sessions cache
-    derived("redis-memory-test", {"n": 1}, lambda: "value")
+    derived("redis-memory-test", {"n": 1}, lambda: "value", code="test")
     redis = caches["derived"]._cache.get_client()  # the redis-py client Django's backend holds
     for alias in ("derived", "sessions"):
         prefix = settings.CACHES[alias]["KEY_PREFIX"]
