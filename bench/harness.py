@@ -59,6 +59,28 @@ def timings(fn: Callable[[], object], *, repeat: int = 9, warmup: int = 1) -> li
     return samples
 
 
+def paired_medians_ms(
+    ours: Callable[[], object], baseline: Callable[[], object], *, repeat: int = 15
+) -> tuple[float, float]:
+    """Medians in milliseconds of ``ours`` and ``baseline``, timed in turn (ours, baseline,
+    ours, ...) so both see the same machine: for an enforced ratio on a shared machine, where
+    load that comes and goes between two separate series would decide the ratio."""
+    if SMOKE:
+        repeat = 1
+    ours(), baseline()  # warm-up
+    pairs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        ours()
+        middle = time.perf_counter()
+        baseline()
+        pairs.append((middle - start, time.perf_counter() - middle))
+    return (
+        statistics.median(a for a, _ in pairs) * 1000,
+        statistics.median(b for _, b in pairs) * 1000,
+    )
+
+
 def median_ms(fn: Callable[[], object], *, repeat: int = 9, warmup: int = 1) -> float:
     return statistics.median(timings(fn, repeat=repeat, warmup=warmup)) * 1000
 
