@@ -16,8 +16,11 @@ which puts each value in escaped.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from html import escape as _escape_text
 
 import nh3
+from django.utils.functional import Promise
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -87,3 +90,31 @@ def stamped(fragment: SafeString, slots: dict[str, str]) -> SafeString:
             raise ValueError(f"{placeholder!r} is not a stamp placeholder")
         html = html.replace(placeholder, escape(value))
     return mark_safe(html)  # noqa: S308 - a rendered template with escaped values put in
+
+
+def _escaped(value: object) -> str:
+    """``django.utils.html.conditional_escape`` without its lazy-string wrapper: markup that
+    says it is HTML (``__html__``) as it is, anything else escaped as Django escapes it
+    (``html.escape`` with quotes; Django's ``escape`` is that function)."""
+    if isinstance(value, Promise):
+        value = str(value)
+    as_html = getattr(value, "__html__", None)
+    if as_html is not None:
+        return as_html()
+    return _escape_text(str(value), quote=True)
+
+
+def html_format(format_string: str, *args: object) -> SafeString:
+    """``django.utils.html.format_html`` for the document renderers' hot paths, which call it
+    for every word run of a clause: the same result (each argument escaped unless it is
+    already HTML), without the per-call cost of Django's lazy-string wrappers (a third of a
+    structured redline's time). ``format_string`` must be a literal, as for format_html
+    (the markup lint checks both)."""
+    return mark_safe(format_string.format(*map(_escaped, args)))  # noqa: S308 - every argument escaped
+
+
+def html_join(separator: str, format_string: str, rows: Iterable[Iterable[object]]) -> SafeString:
+    """``django.utils.html.format_html_join`` as :func:`html_format` is ``format_html``."""
+    return mark_safe(  # noqa: S308 - every argument escaped
+        _escaped(separator).join(format_string.format(*map(_escaped, row)) for row in rows)
+    )

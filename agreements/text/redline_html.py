@@ -15,10 +15,11 @@ import re
 from collections.abc import Iterable, Iterator
 from enum import Enum
 
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from agreements.text.redline import Op, diff_tokens, number_changes
+from collaboratory.safe_html import html_format, html_join
 
 __all__ = ["redline_html", "side_by_side"]
 
@@ -75,16 +76,16 @@ def _render(
 
     def mark(kind: str, text: str, number: int) -> SafeString:
         if number in anchored:
-            attributes = format_html(' data-change="{}"', number)
+            attributes = html_format(' data-change="{}"', number)
         else:
             anchored.add(number)
-            attributes = format_html(
+            attributes = html_format(
                 ' id="{}{}{}" data-change="{}"', id_prefix, number, id_suffix, number
             )
         cue = f"{_CUES[kind]} by {author}" if author else _CUES[kind]
         if author:
-            attributes = format_html('{} title="{}"', attributes, cue[:1].upper() + cue[1:])
-        return format_html(_MARKS[kind], cue, attributes, cue, text)
+            attributes = html_format('{} title="{}"', attributes, cue[:1].upper() + cue[1:])
+        return html_format(_MARKS[kind], cue, attributes, cue, text)
 
     for op, number in numbered:
         if op.kind not in kinds:
@@ -102,11 +103,11 @@ def _render(
                 paragraphs[-1].append(escape(piece))
             else:
                 paragraphs[-1].append(mark(op.kind, piece, number))
-    return format_html_join(
+    return html_join(
         "\n",
         "<p>{}</p>",
         (
-            (format_html_join("", "{}", ((f,) for f in fragments)),)
+            (html_join("", "{}", ((f,) for f in fragments)),)
             for fragments in paragraphs
             if fragments
         ),

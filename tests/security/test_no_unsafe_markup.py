@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SANCTIONED = ROOT / "collaboratory" / "safe_html.py"
 SKIP_DIRS = {".venv", "var", "node_modules", ".git", "__pycache__", "staticfiles", "vendor"}
 MARKING = {"mark_safe", "SafeString", "SafeText"}
-FORMATTING = {"format_html": 0, "format_html_join": 1}  # position of the format string
+#: Position of the format string (collaboratory.safe_html's html_format / html_join are
+#: format_html / format_html_join without Django's lazy-string wrappers).
+FORMATTING = {"format_html": 0, "format_html_join": 1, "html_format": 0, "html_join": 1}
 TEMPLATE_RULES = [
     (re.compile(r"\|\s*safe\b(?!seq)"), "the |safe filter"),
     (re.compile(r"\|\s*safeseq\b"), "the |safeseq filter"),
@@ -152,8 +154,9 @@ def test_plain_text_exceptions_exist_and_are_text_templates():
 
 
 def test_the_sanctioned_module_is_the_one_that_calls_mark_safe():
-    """Two calls, each in the function that earns it: ``sanitised`` (nh3 cleaned the HTML)
-    and ``stamped`` (a rendered template with escaped values put in)."""
+    """Each call in a function that earns it: ``sanitised`` (nh3 cleaned the HTML),
+    ``stamped`` (a rendered template with escaped values put in), ``html_format`` and
+    ``html_join`` (every argument escaped, as format_html does)."""
     tree = ast.parse(SANCTIONED.read_text())
     callers = {
         function.name
@@ -162,8 +165,8 @@ def test_the_sanctioned_module_is_the_one_that_calls_mark_safe():
         for node in ast.walk(function)
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "mark_safe"
     }
-    assert callers == {"sanitised", "stamped"}
-    assert len(python_findings(SANCTIONED)) == 2
+    assert callers == {"sanitised", "stamped", "html_format", "html_join"}
+    assert len(python_findings(SANCTIONED)) == 4
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from agreements.text.document.model import (
@@ -56,6 +56,7 @@ from agreements.text.document.model import (
 )
 from agreements.text.document.plain import ref_text
 from agreements.text.document.resolver import Resolver, list_labels
+from collaboratory.safe_html import html_format, html_join
 
 _STYLE_TAGS: dict[type, tuple[SafeString, SafeString]] = {
     Strong: (SafeString("<strong>"), SafeString("</strong>")),
@@ -73,7 +74,7 @@ def column_widths(widths: Sequence[float]) -> SafeString:
     if total <= 0:
         return SafeString("")
     return _join(
-        format_html('<col class="col-w{}">', min(100, max(5, round(20 * width / total) * 5)))
+        html_format('<col class="col-w{}">', min(100, max(5, round(20 * width / total) * 5)))
         for width in widths
     )
 
@@ -85,7 +86,7 @@ def _join(pieces: Iterable[SafeString]) -> SafeString:
         if not isinstance(piece, SafeString):
             raise TypeError("only escaped pieces may be joined")
         checked.append(piece)
-    return format_html_join("", "{}", ((piece,) for piece in checked))
+    return html_join("", "{}", ((piece,) for piece in checked))
 
 
 #: Turns a run of plain text into safe HTML; the default is ``escape``. A hook must escape every
@@ -139,8 +140,8 @@ class HtmlRenderer:
         """The document's title lines as ``<header class="document-title">`` ("" for none)."""
         if self.document is None or not self.document.title:
             return SafeString("")
-        lines = _join(format_html("<p>{}</p>", self.inlines(line)) for line in self.document.title)
-        return format_html('<header class="document-title">{}</header>', lines)
+        lines = _join(html_format("<p>{}</p>", self.inlines(line)) for line in self.document.title)
+        return html_format('<header class="document-title">{}</header>', lines)
 
     def part(self, part: Part, *, text: TextHook | None = None) -> SafeString:
         """A part as ``<section>`` with its heading (label and title) and its body."""
@@ -167,7 +168,7 @@ class HtmlRenderer:
     def whole(self) -> SafeString:
         """The whole document as ``<article class="document">``."""
         parts = _join(self._part(part) for part in self.document.parts) if self.document else ""
-        return format_html('<article class="document">{}{}</article>', self.title(), parts)
+        return html_format('<article class="document">{}{}</article>', self.title(), parts)
 
     @contextmanager
     def _hook(self, text: TextHook | None) -> Iterator[None]:
@@ -201,14 +202,14 @@ class HtmlRenderer:
                 opening, closing = _STYLE_TAGS[type(inline)]
                 return _join((opening, self.inlines(inline.children), closing))
             case Blank():
-                return format_html(
+                return html_format(
                     '<span class="blank" data-kind="{}">{}</span>',
                     inline.kind.value,
                     inline.prompt,
                 )
             case Param():
                 value = self.params.get(inline.name, f"[[{inline.name}]]")
-                return format_html(
+                return html_format(
                     '<span class="param" data-name="{}">{}</span>', inline.name, value
                 )
             case Ref():
@@ -218,8 +219,8 @@ class HtmlRenderer:
     def ref(self, ref: Ref) -> SafeString:
         text = self.resolver.ref_text(ref) if self.resolver is not None else None
         if text is None:
-            return format_html('<span class="ref ref--missing">{}</span>', ref_text(ref, None))
-        return format_html(
+            return html_format('<span class="ref ref--missing">{}</span>', ref_text(ref, None))
+        return html_format(
             '<a class="ref" href="#{}">{}</a>', self.anchor(ref.target, ref.item), text
         )
 
@@ -249,23 +250,23 @@ class HtmlRenderer:
         for block in blocks:
             match block:
                 case Paragraph():
-                    pieces.append(format_html("<p>{}</p>", self.inlines(block.inlines)))
+                    pieces.append(html_format("<p>{}</p>", self.inlines(block.inlines)))
                 case OrderedList():
                     pieces.append(self.ordered(block, key, chain, path, position))
                 case BulletList():
                     items = (
-                        format_html(
+                        html_format(
                             '<li><div class="item-body">{}</div></li>',
                             self.blocks(item.blocks, key, chain, path),
                         )
                         for item in block.items
                     )
-                    pieces.append(format_html('<ul class="doc-bullets">{}</ul>', _join(items)))
+                    pieces.append(html_format('<ul class="doc-bullets">{}</ul>', _join(items)))
                 case Table():
                     pieces.append(self.table(block, key))
                 case Indented():
                     inner = self._blocks(block.blocks, key, chain, path, position)
-                    pieces.append(format_html('<div class="indented">{}</div>', inner))
+                    pieces.append(html_format('<div class="indented">{}</div>', inner))
         return _join(pieces)
 
     def ordered(
@@ -285,16 +286,16 @@ class HtmlRenderer:
             if key is None:
                 opening = SafeString("<li>")
             else:
-                opening = format_html('<li id="{}">', self.anchor(key, here))
+                opening = html_format('<li id="{}">', self.anchor(key, here))
             items.append(
-                format_html(
+                html_format(
                     '{}<span class="label">{}</span><div class="item-body">{}</div></li>',
                     opening,
                     label,
                     body,
                 )
             )
-        return format_html(
+        return html_format(
             '<ol class="{}">{}</ol>', _list_class(label for label, _ in labels), _join(items)
         )
 
@@ -303,11 +304,11 @@ class HtmlRenderer:
         head, body = table.rows[: table.header_rows], table.rows[table.header_rows :]
         sections = []
         if head:
-            sections.append(format_html("<thead>{}</thead>", self.rows(head, "th", key)))
+            sections.append(html_format("<thead>{}</thead>", self.rows(head, "th", key)))
         if body:
-            sections.append(format_html("<tbody>{}</tbody>", self.rows(body, "td", key)))
-        colgroup = format_html("<colgroup>{}</colgroup>", cols) if cols else SafeString("")
-        return format_html('<table class="doc-table">{}{}</table>', colgroup, _join(sections))
+            sections.append(html_format("<tbody>{}</tbody>", self.rows(body, "td", key)))
+        colgroup = html_format("<colgroup>{}</colgroup>", cols) if cols else SafeString("")
+        return html_format('<table class="doc-table">{}{}</table>', colgroup, _join(sections))
 
     def rows(self, rows: Sequence, tag: str, key: str | None) -> SafeString:
         out = []
@@ -315,12 +316,12 @@ class HtmlRenderer:
             cells = []
             for cell in row.cells:
                 spans = _join(
-                    format_html(' {}="{}"', name, value)
+                    html_format(' {}="{}"', name, value)
                     for name, value in (("colspan", cell.colspan), ("rowspan", cell.rowspan))
                     if value != 1
                 )
                 cells.append(
-                    format_html(
+                    html_format(
                         "<{}{}>{}</{}>",
                         tag,
                         spans,
@@ -328,7 +329,7 @@ class HtmlRenderer:
                         tag,
                     )
                 )
-            out.append(format_html("<tr>{}</tr>", _join(cells)))
+            out.append(html_format("<tr>{}</tr>", _join(cells)))
         return _join(out)
 
     # --- parts ---
@@ -338,12 +339,12 @@ class HtmlRenderer:
         heading = SafeString("")
         if label or part.title:
             label_html = (
-                format_html('<span class="label">{}</span> ', label) if label else SafeString("")
+                html_format('<span class="label">{}</span> ', label) if label else SafeString("")
             )
-            heading = format_html(
+            heading = html_format(
                 '<h2 class="part-heading">{}{}</h2>', label_html, self.inlines(part.title)
             )
-        return format_html(
+        return html_format(
             '<section class="part part--{}" id="{}">{}{}</section>',
             part.kind.value,
             self.anchor(part.key),

@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterable, Mapping
 from itertools import groupby
 
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from agreements.text.document.docx_inlines import MARK_ORDER
@@ -56,6 +56,7 @@ from agreements.text.document.redline import (
     TableDiff,
     TextDiff,
 )
+from collaboratory.safe_html import html_format, html_join
 
 __all__ = ["redline_html"]
 
@@ -89,7 +90,7 @@ def _join(pieces: Iterable[SafeString]) -> SafeString:
         if not isinstance(piece, SafeString):
             raise TypeError("only escaped pieces may be joined")
         checked.append(piece)
-    return format_html_join("", "{}", ((piece,) for piece in checked))
+    return html_join("", "{}", ((piece,) for piece in checked))
 
 
 class _Renderer:
@@ -123,12 +124,12 @@ class _Renderer:
         self, status: Status, change: int | None, classes: tuple[str, ...] = ()
     ) -> SafeString:
         names = (*classes, *_STATUS_CLASSES[status])
-        pieces = [format_html(' class="{}"', " ".join(names))] if names else []
+        pieces = [html_format(' class="{}"', " ".join(names))] if names else []
         if change is not None:
             anchor = self._anchor(change, status)
             if anchor is not None:
-                pieces.append(format_html(' id="{}"', anchor))
-            pieces.append(format_html(' data-change="{}"', change))
+                pieces.append(html_format(' id="{}"', anchor))
+            pieces.append(html_format(' data-change="{}"', change))
         return _join(pieces)
 
     def move_note(self, status: Status, change: int | None, label: str) -> SafeString:
@@ -146,7 +147,7 @@ class _Renderer:
             other = f"{change}-from"
             where = "above" if other in self.anchored else "below"
             text = f"moved from {label}" if label else f"moved from {where}"
-        return format_html(' <a class="move-note" href="#{}{}">{}</a>', self.id_prefix, other, text)
+        return html_format(' <a class="move-note" href="#{}{}">{}</a>', self.id_prefix, other, text)
 
     # -- text ---------------------------------------------------------------------------------
 
@@ -170,11 +171,11 @@ class _Renderer:
         if kind == "delete" and change in self.moved_from:
             css, cue = f"{css} redline-moved", "moved from here"
         anchor = self._anchor(change, Status.MOVED_FROM if change in self.moved_from else None)
-        ident = format_html(' id="{}"', anchor) if anchor is not None else _EMPTY
+        ident = html_format(' id="{}"', anchor) if anchor is not None else _EMPTY
         if self.author:
             cue = f"{cue} by {self.author}"
-            ident = format_html('{} title="{}"', ident, cue[:1].upper() + cue[1:])
-        return format_html(
+            ident = html_format('{} title="{}"', ident, cue[:1].upper() + cue[1:])
+        return html_format(
             '<{} class="{}" aria-label="{}"{} data-change="{}">'
             '<span class="visually-hidden">[{}: </span>{}<span class="visually-hidden">]</span>'
             "</{}>",
@@ -193,33 +194,33 @@ class _Renderer:
         if isinstance(atom, Break):
             return SafeString("<br>")
         if isinstance(atom, Blank):
-            content = format_html(
+            content = html_format(
                 '<span class="blank" data-kind="{}">{}</span>', atom.kind.value, atom.prompt
             )
         elif isinstance(atom, Param):
             value = self.params.get(atom.name, f"[[{atom.name}]]")
             label = self.param_labels.get(atom.name)
             if label:
-                content = format_html(
+                content = html_format(
                     '<span class="param" data-name="{}" title="Term: {}">{}</span>',
                     atom.name,
                     label,
                     value,
                 )
             else:
-                content = format_html(
+                content = html_format(
                     '<span class="param" data-name="{}">{}</span>', atom.name, value
                 )
         elif isinstance(atom, Ref):
             if span.kind != "delete" and atom.target in self.part_keys:
-                content = format_html(
+                content = html_format(
                     '<a class="ref" href="#{}part-{}">{}</a>',
                     self.id_prefix,
                     atom.target,
                     span.text,
                 )
             else:
-                content = format_html('<span class="ref">{}</span>', span.text)
+                content = html_format('<span class="ref">{}</span>', span.text)
         else:
             content = escape(span.text)
         for mark in reversed(MARK_ORDER):
@@ -241,17 +242,17 @@ class _Renderer:
                 attributes = self.change_attributes(block.status, block.change)
                 text = self.text(block.text)
                 note = self.move_note(block.status, block.change, "")
-                return format_html("<p{}>{}{}</p>", attributes, text, note)
+                return html_format("<p{}>{}{}</p>", attributes, text, note)
             case ListDiff():
                 tag, css = ("ol", "doc-list") if block.ordered else ("ul", "doc-bullets")
                 attributes = self.change_attributes(block.status, block.change, (css,))
                 items = _join(self.item(item, block.ordered) for item in block.items)
-                return format_html("<{}{}>{}</{}>", tag, attributes, items, tag)
+                return html_format("<{}{}>{}</{}>", tag, attributes, items, tag)
             case TableDiff():
                 return self.table(block)
             case IndentedDiff():
                 attributes = self.change_attributes(block.status, block.change, ("indented",))
-                return format_html("<div{}>{}</div>", attributes, self.blocks(block.blocks))
+                return html_format("<div{}>{}</div>", attributes, self.blocks(block.blocks))
         raise TypeError(f"not a block diff: {block!r}")
 
     def item(self, item: ItemDiff, ordered: bool) -> SafeString:
@@ -259,8 +260,8 @@ class _Renderer:
             self.moved_from.add(item.change)
         attributes = self.change_attributes(item.status, item.change)
         note = self.move_note(item.status, item.change, item.moved_label)
-        label = format_html('<span class="label">{}</span>', item.label) if ordered else _EMPTY
-        return format_html(
+        label = html_format('<span class="label">{}</span>', item.label) if ordered else _EMPTY
+        return html_format(
             '<li{}>{}<div class="item-body">{}{}</div></li>',
             attributes,
             label,
@@ -274,11 +275,11 @@ class _Renderer:
         head, body = table.rows[: table.header_rows], table.rows[table.header_rows :]
         sections = []
         if head:
-            sections.append(format_html("<thead>{}</thead>", self.rows(head, "th")))
+            sections.append(html_format("<thead>{}</thead>", self.rows(head, "th")))
         if body:
-            sections.append(format_html("<tbody>{}</tbody>", self.rows(body, "td")))
-        colgroup = format_html("<colgroup>{}</colgroup>", cols) if cols else _EMPTY
-        return format_html("<table{}>{}{}</table>", attributes, colgroup, _join(sections))
+            sections.append(html_format("<tbody>{}</tbody>", self.rows(body, "td")))
+        colgroup = html_format("<colgroup>{}</colgroup>", cols) if cols else _EMPTY
+        return html_format("<table{}>{}{}</table>", attributes, colgroup, _join(sections))
 
     def rows(self, rows: Iterable[RowDiff], tag: str) -> SafeString:
         out = []
@@ -290,13 +291,13 @@ class _Renderer:
             cells = []
             for index, cell in enumerate(row.cells):
                 spans = _join(
-                    format_html(' {}="{}"', name, value)
+                    html_format(' {}="{}"', name, value)
                     for name, value in (("colspan", cell.colspan), ("rowspan", cell.rowspan))
                     if value != 1
                 )
                 content = _join((self.blocks(cell.blocks), note if index == 0 else _EMPTY))
-                cells.append(format_html("<{}{}>{}</{}>", tag, spans, content, tag))
-            out.append(format_html("<tr{}>{}</tr>", attributes, _join(cells)))
+                cells.append(html_format("<{}{}>{}</{}>", tag, spans, content, tag))
+            out.append(html_format("<tr{}>{}</tr>", attributes, _join(cells)))
         return _join(out)
 
     # -- parts --------------------------------------------------------------------------------
@@ -314,17 +315,17 @@ class _Renderer:
             anchor = self._anchor(part.change, part.status)
             heading_attributes = _join(
                 [
-                    format_html(' id="{}"', anchor) if anchor else _EMPTY,
-                    format_html(' data-change="{}"', part.change),
+                    html_format(' id="{}"', anchor) if anchor else _EMPTY,
+                    html_format(' data-change="{}"', part.change),
                 ]
             )
         note = self.move_note(part.status, part.change, part.moved_label)
         heading = _EMPTY
         if part.label or part.title.spans or note:
             label = (
-                format_html('<span class="label">{}</span> ', part.label) if part.label else _EMPTY
+                html_format('<span class="label">{}</span> ', part.label) if part.label else _EMPTY
             )
-            heading = format_html(
+            heading = html_format(
                 '<h2 class="part-heading"{}>{}{}{}</h2>',
                 heading_attributes,
                 label,
@@ -332,10 +333,10 @@ class _Renderer:
                 note,
             )
         elif part.change is not None:  # an untitled preamble inserted or deleted
-            heading = format_html('<span class="change-anchor"{}></span>', heading_attributes)
-        ident = _EMPTY if moved_away else format_html(' id="{}part-{}"', self.id_prefix, part.key)
+            heading = html_format('<span class="change-anchor"{}></span>', heading_attributes)
+        ident = _EMPTY if moved_away else html_format(' id="{}part-{}"', self.id_prefix, part.key)
         body = _EMPTY if moved_away else self.blocks(part.blocks)
-        return format_html(
+        return html_format(
             '<section class="{}"{}>{}{}</section>', " ".join(classes), ident, heading, body
         )
 
@@ -366,12 +367,12 @@ def redline_html(
     renderer = _Renderer(id_prefix, params, keys, author, param_labels)
     wrapper = f"document redline party--{party}" if party else "document redline"
     if isinstance(diff, PartDiff):
-        return format_html('<div class="{}">{}</div>', wrapper, renderer.part(diff))
+        return html_format('<div class="{}">{}</div>', wrapper, renderer.part(diff))
     if isinstance(diff, BlocksDiff):
-        return format_html('<div class="{}">{}</div>', wrapper, renderer.blocks(diff.blocks))
+        return html_format('<div class="{}">{}</div>', wrapper, renderer.blocks(diff.blocks))
     lines = renderer.blocks(diff.title)
     title = (
-        format_html('<header class="document-title">{}</header>', lines) if diff.title else _EMPTY
+        html_format('<header class="document-title">{}</header>', lines) if diff.title else _EMPTY
     )
     parts = _join(renderer.part(part) for part in diff.parts)
-    return format_html('<article class="document redline">{}{}</article>', title, parts)
+    return html_format('<article class="document redline">{}{}</article>', title, parts)
