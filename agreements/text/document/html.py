@@ -56,7 +56,7 @@ from agreements.text.document.model import (
 )
 from agreements.text.document.plain import ref_text
 from agreements.text.document.resolver import Resolver, list_labels
-from collaboratory.safe_html import html_format, html_join
+from collaboratory.safe_html import html_concat, html_format
 
 _STYLE_TAGS: dict[type, tuple[SafeString, SafeString]] = {
     Strong: (SafeString("<strong>"), SafeString("</strong>")),
@@ -79,14 +79,8 @@ def column_widths(widths: Sequence[float]) -> SafeString:
     )
 
 
-def _join(pieces: Iterable[SafeString]) -> SafeString:
-    """Concatenate pieces that are each already safe (escaped text or fixed tags)."""
-    checked = []
-    for piece in pieces:
-        if not isinstance(piece, SafeString):
-            raise TypeError("only escaped pieces may be joined")
-        checked.append(piece)
-    return html_join("", "{}", ((piece,) for piece in checked))
+#: Concatenate pieces that are each already safe (escaped text or fixed tags).
+_join = html_concat
 
 
 #: Turns a run of plain text into safe HTML; the default is ``escape``. A hook must escape every

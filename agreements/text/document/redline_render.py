@@ -56,7 +56,7 @@ from agreements.text.document.redline import (
     TableDiff,
     TextDiff,
 )
-from collaboratory.safe_html import html_format, html_join
+from collaboratory.safe_html import html_concat, html_format
 
 __all__ = ["redline_html"]
 
@@ -83,14 +83,8 @@ _NEWLINE_RE = re.compile(r"\r\n?|\n")
 _EMPTY = SafeString("")
 
 
-def _join(pieces: Iterable[SafeString]) -> SafeString:
-    """Concatenate pieces that are each already safe (escaped text or fixed tags)."""
-    checked = []
-    for piece in pieces:
-        if not isinstance(piece, SafeString):
-            raise TypeError("only escaped pieces may be joined")
-        checked.append(piece)
-    return html_join("", "{}", ((piece,) for piece in checked))
+#: Concatenate pieces that are each already safe (escaped text or fixed tags).
+_join = html_concat
 
 
 class _Renderer:
