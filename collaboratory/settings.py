@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from collaboratory.env import env_bool, env_int, env_list, env_str
+from collaboratory.proxies import trusted_proxies_from
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,8 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "pgtrigger",
     "pghistory",
-    # Login throttling and two-factor authentication (issue 9).
-    "axes",
+    # Two-factor authentication (issue 9); login throttling is partners/login_throttle.py.
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",  # single-use backup codes (partners/two_factor.py)
@@ -85,8 +85,6 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Tags every history event written during a request with its user and URL.
     "pghistory.middleware.HistoryMiddleware",
-    # Last, as django-axes asks: turns a locked-out login into our lockout page.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "collaboratory.urls"
@@ -135,11 +133,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# django-axes first: it refuses a locked-out username+address before any password check.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+# The model backend behind login throttling: a delayed attempt is refused before any password
+# check (partners/login_throttle.py).
+AUTHENTICATION_BACKENDS = ["partners.login_throttle.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -424,18 +420,30 @@ CELERY_BEAT_SCHEDULE["consent-daily"] = {
     "schedule": crontab(hour=2, minute=30),
 }
 
-# --- Login throttling and two-factor authentication (issue 9) -------------------------------
-# After LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, logging in as
-# that username from that address is refused for LOGIN_LOCKOUT_MINUTES (other people and
-# other addresses are unaffected); a successful login clears the count.
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_VERBOSE = False
-# The same address the signatures record (REMOTE_ADDR; see collaboratory/web.py).
-AXES_CLIENT_IP_CALLABLE = "collaboratory.web.client_ip"
-AXES_LOCKOUT_CALLABLE = "partners.views_account.locked_out"
+# --- Login throttling (issue 19; partners/login_throttle.py) and two-factor (issue 9) -------
+# Progressive delays, never a hard lock: after LOGIN_FAILURE_LIMIT wrong passwords (for one
+# username from one client, or for the username from clients that already failed for it),
+# each further attempt waits twice as long as the one before, from LOGIN_DELAY_BASE_SECONDS
+# up to LOGIN_DELAY_MAX_MINUTES; one address gets LOGIN_ADDRESS_FAILURE_LIMIT wrong
+# passwords (any usernames) before its own delays start. Counts are forgotten after a day
+# without failures; a successful login resets them.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
+LOGIN_DELAY_BASE_SECONDS = env_int("LOGIN_DELAY_BASE_SECONDS", 2, minimum=1)
+LOGIN_DELAY_MAX = dt.timedelta(minutes=env_int("LOGIN_DELAY_MAX_MINUTES", 15, minimum=1))
+LOGIN_FAILURE_WINDOW = dt.timedelta(hours=24)
+# The account's owner is e-mailed after LOGIN_FAILURE_LIMIT wrong passwords, at most once
+# per this period.
+LOGIN_FAILURE_NOTICE_PERIOD = dt.timedelta(hours=24)
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks, comma
+# separated); empty: the socket's address is the client's (collaboratory/proxies.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", default=[])
+trusted_proxies_from(TRUSTED_PROXIES)  # a bad value stops the start with the fix named
+CELERY_BEAT_SCHEDULE["login-throttle-purge"] = {
+    # Forget login counters past their window and spent enrolment codes.
+    "task": "partners.login_throttle_purge",
+    "schedule": crontab(minute=17),
+}
 # Signatories and organisation admins confirm signing and API tokens with a TOTP code.
 OTP_TOTP_ISSUER = "Collaboratory"
 # The Django admin lists devices (to remove a lost phone's) but never shows their secrets.

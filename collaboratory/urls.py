@@ -3,17 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from collaboratory.health import healthz
+from partners import views_account
 
 admin.site.site_header = "Collaboratory administration"
 admin.site.site_title = "Collaboratory admin"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    # Django's login page behind the login throttle (partners/login_throttle.py).
+    path("login/", views_account.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("partners.urls_account")),  # two-factor authentication
     path("admin/", admin.site.urls),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
 
 from collaboratory.errors import DomainError
+from collaboratory.proxies import client_address
 
 
 def error_messages(error: DomainError) -> list[str]:
@@ -32,7 +34,14 @@ def add_to_form(form: forms.Form, error: DomainError) -> None:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: the socket's, or behind TRUSTED_PROXIES the right-most
+    untrusted address of X-Forwarded-For (collaboratory/proxies.py). Signatures record it
+    and login throttling counts by it."""
+    return client_address(
+        request.META.get("REMOTE_ADDR"),
+        request.META.get("HTTP_X_FORWARDED_FOR"),
+        settings.TRUSTED_PROXIES,
+    )
 
 
 def user_agent(request: HttpRequest) -> str:

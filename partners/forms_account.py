@@ -33,3 +33,22 @@ class VerifyForm(CodeForm):
             "The code your authenticator app shows now for Collaboratory. Lost your phone? "
             "Enter one of your backup codes (like abcd-efgh) instead."
         )
+
+
+class EmailCodeForm(forms.Form):
+    """The code we e-mailed, before a first set-up (partners/two_factor.py)."""
+
+    code = forms.CharField(
+        label="Code from the e-mail",
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+                "size": "8",
+            }
+        ),
+        help_text="6 digits, from the e-mail “Your code to set up two-factor authentication”.",
+    )

@@ -387,3 +387,54 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed {self.prefix}… of {self.user}"
+
+
+# --- Login throttling and e-mailed enrolment codes (issue 19) ------------------------------
+
+
+class LoginThrottleScope(models.TextChoices):
+    USERNAME = "username", "a username, from clients that failed for it"
+    ADDRESS = "address", "a client address, for any username"
+    CLIENT = "client", "a username from one client (address or known device)"
+
+
+class LoginThrottle(models.Model):
+    """Recent wrong passwords counted under one key (partners/login_throttle.py says how
+    they delay further attempts). Rows are upserted in one statement per failure, so
+    concurrent attempts cannot lose a count; a count older than the window restarts."""
+
+    scope = models.CharField(max_length=10, choices=LoginThrottleScope.choices)
+    key = models.CharField(max_length=300)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    #: When the account's owner was last e-mailed about wrong passwords (username scope).
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="partners_login_throttle_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}: {self.failures} wrong passwords"
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code e-mailed to a user so they can prove control of their address before
+    enrolling their first authenticator app (partners/two_factor.py). Only a keyed hash is
+    stored; it expires soon, allows a few attempts and works once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolment_codes"
+    )
+    digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="partners_enrolcode_user")]
+
+    def __str__(self) -> str:
+        return f"Enrolment code for {self.user_id} ({self.created_at:%Y-%m-%d %H:%M})"

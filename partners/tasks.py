@@ -1,10 +1,10 @@
-"""Celery tasks for webhooks: thin, take ids, call partners.webhooks, safe to run twice."""
+"""Celery tasks for webhooks and login throttling: thin, call a service, safe to run twice."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from partners import webhooks
+from partners import login_throttle, webhooks
 
 
 @shared_task(name="partners.deliver_webhook", acks_late=True)
@@ -25,3 +25,9 @@ def webhooks_enqueue_due() -> int:
 def send_webhook_breaker_notices() -> int:
     """E-mail organisation admins about endpoints the circuit breaker disabled."""
     return webhooks.webhook_breaker_notices_send()
+
+
+@shared_task(name="partners.login_throttle_purge")
+def login_throttle_purge() -> int:
+    """Beat, hourly: forget login counters past their window and spent enrolment codes."""
+    return login_throttle.login_throttle_purge()

@@ -9,6 +9,11 @@ when the browser closes). The session also keeps which kind of factor passed and
 
 One authenticator app (a confirmed ``TOTPDevice``) per user. Setting one up never writes
 before the app has proved it shows the right code: the new secret waits in the session.
+The password alone does not let anyone set up a *first* app (issue 19): the session must
+first prove control of the account's e-mail address, through the invitation link or a
+one-time code we e-mail (``enrolment_authorise``; 6 digits, 10 minutes, 5 tries, once, only
+a keyed hash stored), or have just removed the old app with a code from it. Otherwise
+whoever learnt a signatory's password could put their own phone on the account and sign.
 
 With the app come ten single-use **backup codes** (a ``StaticDevice``), shown once, for the
 day the phone is lost: each verifies one session in place of an app code. Only a keyed hash
@@ -23,6 +28,7 @@ import binascii
 import datetime as dt
 import functools
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +42,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import get_random_string, salted_hmac
+from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp import verify_token
@@ -46,7 +52,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from collaboratory.errors import DomainError
-from partners.models import Membership, Role
+from collaboratory.mail import send_mail_message
+from partners.models import EnrolmentCode, Membership, Role
 from partners.selectors import AnyUser, User
 
 ROLES_NEEDING_TWO_FACTOR = (Role.SIGNATORY, Role.ADMIN)
@@ -193,7 +200,12 @@ def challenge(request: HttpRequest, *, why: str, next_url: str) -> HttpResponse:
 ENROLMENT_SESSION_KEY = "two_factor_enrolment_authorised"
 #: How long that proof lets this session enrol a first authenticator app.
 ENROLMENT_WINDOW = dt.timedelta(minutes=30)
-ENROLMENT_HOWS = ("invitation", "email-code")
+#: "authenticator": the session just removed the old app with a code from it (a new phone).
+ENROLMENT_HOWS = ("invitation", "email-code", "authenticator")
+#: E-mailed codes: how long one works, how many wrong tries it takes, how many an hour.
+ENROLMENT_CODE_LIFETIME = dt.timedelta(minutes=10)
+ENROLMENT_CODE_ATTEMPTS = 5
+ENROLMENT_CODES_PER_HOUR = 5
 
 
 def enrolment_authorise(request: HttpRequest, *, how: str) -> None:
@@ -226,6 +238,154 @@ def enrolment_authorised(request: HttpRequest) -> bool:
     except ValueError:
         return False
     return timezone.now() - at < ENROLMENT_WINDOW
+
+
+def enrolment_allowed(request: HttpRequest) -> bool:
+    """May this session enrol a first authenticator app? Only once it proved control of the
+    user's e-mail address (or removed the old app with a code from it): the password alone
+    must not let whoever holds it put their own phone on the account. Asked of everyone,
+    not only of today's signatories and admins, so that an app enrolled with a password
+    alone cannot become a signing factor when its owner is later given the role."""
+    return enrolment_authorised(request)
+
+
+def masked_email(address: str) -> str:
+    """``d•••••r@riverbend-usd.example``: enough to recognise one's own address."""
+    local, _, domain = address.partition("@")
+    if len(local) <= 2:
+        return f"{local[:1]}•@{domain}"
+    return f"{local[0]}{'•' * min(len(local) - 2, 6)}{local[-1]}@{domain}"
+
+
+def _enrolment_code_digest(user_id: object, code: str) -> str:
+    """What is stored for an e-mailed code: a keyed hash bound to its user, never the code."""
+    return salted_hmac(
+        "collaboratory.two_factor.enrolment_code", f"{user_id}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def enrolment_code_pending(user: AnyUser) -> EnrolmentCode | None:
+    """The latest e-mailed code, while it can still be used."""
+    if not user.is_authenticated:
+        return None
+    latest = EnrolmentCode.objects.filter(user=user).order_by("-created_at", "-id").first()
+    if (
+        latest is None
+        or latest.used_at is not None
+        or latest.expires_at <= timezone.now()
+        or latest.attempts >= ENROLMENT_CODE_ATTEMPTS
+    ):
+        return None
+    return latest
+
+
+@transaction.atomic
+def enrolment_code_send(*, user: User) -> EnrolmentCode:
+    """E-mail ``user`` a 6-digit code that proves control of their address for a first
+    enrolment. It replaces any earlier one, works once, for ENROLMENT_CODE_LIFETIME, and
+    takes ENROLMENT_CODE_ATTEMPTS wrong tries; at most ENROLMENT_CODES_PER_HOUR are sent an
+    hour (a password thief cannot flood the owner's mailbox). Only a keyed hash is kept."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if not user.email:
+        raise DomainError(
+            "Your account has no e-mail address, so we cannot send you a code. Ask your "
+            "organisation's admin to add it (or to invite you again), then try again."
+        )
+    now = timezone.now()
+    if (
+        EnrolmentCode.objects.filter(user=user, created_at__gt=now - dt.timedelta(hours=1)).count()
+        >= ENROLMENT_CODES_PER_HOUR
+    ):
+        raise DomainError(
+            f"We have sent you {ENROLMENT_CODES_PER_HOUR} codes in the last hour. Use the "
+            "latest one, or ask for a new code in an hour."
+        )
+    # Earlier codes stop working: only the latest e-mail counts.
+    EnrolmentCode.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(
+        expires_at=now
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    row = EnrolmentCode(
+        user=user,
+        digest=_enrolment_code_digest(user.pk, code),
+        created_at=now,
+        expires_at=now + ENROLMENT_CODE_LIFETIME,
+    )
+    row.full_clean()
+    row.save()
+    minutes = int(ENROLMENT_CODE_LIFETIME.total_seconds() // 60)
+    text = (
+        f"Hello {user.get_full_name() or user.get_username()},\n\n"
+        f"Your code to set up two-factor authentication on Collaboratory is:\n\n"
+        f"    {code}\n\n"
+        f"Enter it on the two-factor page within {minutes} minutes. It works once.\n\n"
+        "If you did not ask for it, someone who knows your password may be trying to put "
+        "their phone on your account. Do not share the code with anyone; change your "
+        "password and tell your organisation's Collaboratory admin.\n\nCollaboratory\n"
+    )
+    address = user.email
+    transaction.on_commit(
+        lambda: send_mail_message(
+            subject="Your code to set up two-factor authentication", text=text, to=[address]
+        )
+    )
+    return row
+
+
+def enrolment_code_check(*, request: HttpRequest, code: str) -> None:
+    """Accept the e-mailed ``code`` for the signed-in user and authorise this session to
+    enrol (``enrolment_authorise(how="email-code")``). A wrong code counts against the code
+    (and the count is kept when the check fails); an expired, used or exhausted code is
+    refused saying so."""
+    cleaned = re.sub(r"[\s-]", "", code or "")
+    if not CODE.match(cleaned):
+        raise DomainError({"code": "Enter the 6-digit code from the e-mail we sent you."})
+    user = request.user
+    if not user.is_authenticated:
+        raise DomainError("Log in first.")
+    now = timezone.now()
+    refusal: str | None = None
+    with transaction.atomic():
+        latest = (
+            EnrolmentCode.objects.select_for_update()
+            .filter(user=user)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        matches = latest is not None and constant_time_compare(
+            latest.digest, _enrolment_code_digest(user.pk, cleaned)
+        )
+        if latest is None:
+            refusal = "We have not sent you a code yet. Choose “E-mail me a code” first."
+        elif latest.used_at is not None:
+            refusal = (
+                "That code was already used: each code works once. Ask for a new code."
+                if matches
+                else "That code is not right, and your last code was already used. Ask for a "
+                "new code."
+            )
+        elif latest.expires_at <= now:
+            minutes = int(ENROLMENT_CODE_LIFETIME.total_seconds() // 60)
+            refusal = (
+                f"That code has expired: codes work for {minutes} minutes. Ask for a new code."
+            )
+        elif latest.attempts >= ENROLMENT_CODE_ATTEMPTS:
+            refusal = "Too many wrong codes for this e-mail. Ask for a new code."
+        elif not matches:
+            latest.attempts += 1
+            latest.save(update_fields=["attempts"])
+            left = ENROLMENT_CODE_ATTEMPTS - latest.attempts
+            refusal = "That code is not right. Check the latest e-mail from Collaboratory; " + (
+                f"{left} more tr{'ies' if left != 1 else 'y'} with this code."
+                if left
+                else "that was the last try with this code: ask for a new one."
+            )
+        else:
+            latest.used_at = now
+            latest.save(update_fields=["used_at"])
+    if refusal is not None:
+        raise DomainError({"code": refusal})
+    enrolment_authorise(request, how="email-code")
 
 
 # --- setting up -----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Account pages: two-factor authentication (set up, verify once per session, remove) and
-the page shown when logging in is paused after too many wrong passwords (django-axes).
+"""Account pages: the login page (behind login throttling), two-factor authentication (prove
+the e-mail address, set up, verify once per session, remove) and the page shown when logging
+in must wait after too many wrong passwords.
 
-The rule of who must use a second factor and when lives in partners/two_factor.py."""
+The rule of who must use a second factor and when lives in partners/two_factor.py; the
+login delays in partners/login_throttle.py."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,9 +20,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from collaboratory.errors import DomainError
-from collaboratory.web import add_to_form
-from partners import two_factor
-from partners.forms_account import CodeForm, VerifyForm
+from collaboratory.web import add_to_form, flash_error
+from partners import login_throttle, two_factor
+from partners.forms_account import CodeForm, EmailCodeForm, VerifyForm
 from partners.http import AuthenticatedHttpRequest
 
 
@@ -38,6 +41,15 @@ def two_factor_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     next_url = two_factor.safe_next_url(request)
     if device is not None:
         return render(request, "account/two_factor.html", _status_context(request, device))
+    if not two_factor.enrolment_allowed(request):
+        # First the e-mail step; a set-up posted without it is refused and writes nothing.
+        if request.method == "POST":
+            messages.error(
+                request,
+                "First confirm it is you with a code we e-mail you (or the link in your "
+                "invitation); then set up your authenticator app.",
+            )
+        return _email_step(request, status=403 if request.method == "POST" else 200)
     key = two_factor.setup_key(request)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -71,6 +83,65 @@ def two_factor_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
+
+
+def _email_step(request: AuthenticatedHttpRequest, *, form=None, status: int = 200) -> HttpResponse:
+    """The set-up page before the e-mail address is proven: send a code, then type it."""
+    pending = two_factor.enrolment_code_pending(request.user)
+    return render(
+        request,
+        "account/two_factor.html",
+        {
+            "device": None,
+            "email_step": True,
+            "email": two_factor.masked_email(request.user.email) if request.user.email else "",
+            "code_sent": pending,
+            "code_form": form or EmailCodeForm(),
+            "required": two_factor.two_factor_required_for(request.user),
+            "next": two_factor.safe_next_url(request),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def two_factor_email_code(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """E-mail a one-time code that proves the address, before a first set-up."""
+    next_url = two_factor.safe_next_url(request)
+    if two_factor.confirmed_device(request.user) is None:
+        try:
+            two_factor.enrolment_code_send(user=request.user)
+        except DomainError as error:
+            flash_error(request, error)
+        else:
+            messages.success(
+                request,
+                f"We e-mailed a 6-digit code to {two_factor.masked_email(request.user.email)}. "
+                "Enter it below; it works once, for 10 minutes.",
+            )
+    return redirect(_with_next("two-factor", next_url))
+
+
+@login_required
+@require_POST
+def two_factor_email_code_confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Accept the e-mailed code: this session may now set up an authenticator app."""
+    next_url = two_factor.safe_next_url(request)
+    if two_factor.confirmed_device(request.user) is not None:
+        return redirect(_with_next("two-factor", next_url))
+    form = EmailCodeForm(request.POST)
+    if form.is_valid():
+        try:
+            two_factor.enrolment_code_check(request=request, code=form.cleaned_data["code"])
+        except DomainError as error:
+            add_to_form(form, error)
+        else:
+            messages.success(
+                request, "Thank you: your e-mail address is confirmed. Now set up your app."
+            )
+            return redirect(_with_next("two-factor", next_url))
+    return _email_step(request, form=form, status=400)
 
 
 @never_cache
@@ -112,6 +183,8 @@ def two_factor_remove(request: AuthenticatedHttpRequest) -> HttpResponse:
         except DomainError as error:
             add_to_form(form, error)
         else:
+            # The code from the old app proves it is them: the new phone needs no e-mail.
+            two_factor.enrolment_authorise(request, how="authenticator")
             messages.success(
                 request,
                 "Your authenticator app is removed. Set up a new one below"
@@ -162,22 +235,39 @@ def _required(request: HttpRequest) -> bool:
     return two_factor.two_factor_required_for(request.user)
 
 
-def locked_out(
-    request: HttpRequest,
-    original_response: HttpResponse | None = None,
-    credentials: dict | None = None,
-) -> HttpResponse:
-    """django-axes' lockout response (AXES_LOCKOUT_CALLABLE): a page in our layout that
-    says what happened and when to try again, with 429 Too Many Requests."""
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    username = (credentials or {}).get("username") or request.POST.get("username", "")
-    return render(
+class LoginView(auth_views.LoginView):
+    """Django's login page behind the login throttle: an attempt refused during a delay
+    gets a page saying when to try again (429, Retry-After); a successful login marks the
+    browser as known for that username, so wrong passwords sent by others never hold it
+    back (partners/login_throttle.py)."""
+
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form) -> HttpResponse:
+        refusal = getattr(self.request, login_throttle.REFUSAL_ATTRIBUTE, None)
+        if isinstance(refusal, login_throttle.Refusal):
+            return login_delayed(self.request, refusal)
+        return super().form_invalid(form)
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        login_throttle.remember_device(response, form.get_user().get_username())
+        return response
+
+
+def login_delayed(request: HttpRequest, refusal: login_throttle.Refusal) -> HttpResponse:
+    """Logging in as this username from here must wait: say until when, in our layout."""
+    response = render(
         request,
         "registration/locked_out.html",
         {
-            "username": username,
-            "failure_limit": settings.AXES_FAILURE_LIMIT,
-            "minutes": minutes,
+            "username": refusal.username,
+            "until": refusal.until,
+            "wait": refusal.wait,
+            "failure_limit": settings.LOGIN_FAILURE_LIMIT,
+            "max_minutes": int(settings.LOGIN_DELAY_MAX.total_seconds() // 60),
         },
         status=429,
     )
+    response["Retry-After"] = str(refusal.seconds)
+    return response

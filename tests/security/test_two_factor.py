@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import segno
 from django.contrib.auth import get_user_model
+from django.test import RequestFactory
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
@@ -25,7 +26,7 @@ from playwright.sync_api import Page, expect
 from agreements.models import Agreement, Status
 from partners.models import ApiToken, Role
 from partners.services import membership_grant
-from partners.two_factor import SETUP_KEY_SESSION_KEY
+from partners.two_factor import SETUP_KEY_SESSION_KEY, enrolment_authorise
 from tests.conftest import otp_code, otp_device, otp_verified
 
 SIGNING = "Open Curriculum Implementation Data Agreement"
@@ -63,6 +64,18 @@ def wrong_code_for(device) -> str:
 
 def session_verified(client) -> bool:
     return DEVICE_ID_SESSION_KEY in client.session
+
+
+def log_in_with_email_proven(client, user) -> None:
+    """Log in as ``user`` in a session that proved control of their e-mail address, as the
+    invitation link or the e-mailed code does (issue 19): only such a session may set up a
+    first authenticator app (tests/partners/test_enrolment.py tests that rule)."""
+    client.force_login(user)
+    request = RequestFactory().get("/")
+    request.user = user
+    request.session = client.session
+    enrolment_authorise(request, how="email-code")
+    request.session.save()
 
 
 @pytest.fixture
@@ -238,7 +251,7 @@ def test_strangers_still_get_404_and_are_not_asked_for_a_code(client, demo, dire
 
 
 def test_the_setup_page_shows_a_qr_code_of_the_otpauth_uri_and_the_secret(client, demo, director):
-    client.force_login(director)
+    log_in_with_email_proven(client, director)
     response = client.get(reverse("two-factor"))
     assert response.status_code == 200
     page = response.content.decode()
@@ -266,7 +279,7 @@ def test_the_setup_page_shows_a_qr_code_of_the_otpauth_uri_and_the_secret(client
 
 
 def test_setting_up_with_the_apps_code_turns_it_on_and_returns_to_signing(client, demo, director):
-    client.force_login(director)
+    log_in_with_email_proven(client, director)
     client.get(reverse("two-factor"))
     key = bytes.fromhex(client.session[SETUP_KEY_SESSION_KEY])
     response = client.post(
@@ -291,7 +304,7 @@ def test_setting_up_with_the_apps_code_turns_it_on_and_returns_to_signing(client
 
 
 def test_setting_up_with_a_wrong_code_is_refused(client, demo, director):
-    client.force_login(director)
+    log_in_with_email_proven(client, director)
     client.get(reverse("two-factor"))
     response = client.post(reverse("two-factor"), {"code": WRONG})
     assert response.status_code == 400
@@ -382,11 +395,12 @@ def _shoot(page: Page, folder: Path, name: str) -> list[str]:
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
-    page: Page, live_server, demo, tmp_path
+    page: Page, live_server, demo, tmp_path, mailbox
 ):
-    """Researcher (a signatory) meets the set-up on the way to signing, scans (here: reads)
-    the secret, types the app's code and lands on the signing page; the director, whose app
-    exists, is asked for a code. Both pages fit a phone and trip no CSP violation."""
+    """Researcher (a signatory) meets the set-up on the way to signing, confirms their
+    e-mail address with the code we mail them (issue 19), scans (here: reads) the secret,
+    types the app's code and lands on the signing page; the director, whose app exists, is
+    asked for a code. Both pages fit a phone and trip no CSP violation."""
     folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     violations: list[str] = []
@@ -400,6 +414,15 @@ def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
     page.goto(f"{live_server.url}{sign_url(demo)}")
     expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Signing commits your organisation")
+    # The password alone does not let anyone add a phone: first the e-mailed code.
+    expect(page.get_by_role("img", name=re.compile("QR code"))).to_have_count(0)
+    page.get_by_role("button", name="E-mail me a code").click()
+    message = mailbox.wait_for(to="researcher@northfield-university.example", subject="code")
+    code = re.search(r"\b(\d{6})\b", mailbox.text(message))
+    assert code is not None
+    page.get_by_label("Code from the e-mail").fill(code.group(1))
+    page.get_by_role("button", name="Confirm the code").click()
+    expect(page.get_by_role("status")).to_contain_text("your e-mail address is confirmed")
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
     overflowing += _shoot(page, folder, "two-factor-setup")
     secret = page.locator("#setup-key").inner_text().replace(" ", "")
@@ -441,7 +464,7 @@ def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
 def _set_up_app(client, user) -> tuple[bytes, list[str]]:
     """Set up an authenticator app through the page; returns its key and the backup codes
     the page showed."""
-    client.force_login(user)
+    log_in_with_email_proven(client, user)
     client.get(reverse("two-factor"))
     key = bytes.fromhex(client.session[SETUP_KEY_SESSION_KEY])
     client.post(reverse("two-factor"), {"code": f"{totp(key):06d}"})

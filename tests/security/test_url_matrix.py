@@ -339,7 +339,15 @@ MATRIX: dict[str, Entry] = {
     "calendar-settings": Entry({"GET": same(roles(200))}),
     # Two-factor authentication (partners/views_account.py): about the signed-in user only.
     # Verify without a device sends to set-up; removing needs a code (empty POST: refused).
-    "two-factor": Entry({"GET": same(roles(200)), "POST": same(roles(200))}),
+    # A set-up posted before the e-mail step (issue 19) is refused (403); the facilitator
+    # has an app, so the page shows its status.
+    "two-factor": Entry({"GET": same(roles(200)), "POST": same(roles(403, facilitator=200))}),
+    # The e-mail step before a first set-up: send a code (back to the page), then type it
+    # (an empty one is refused, 400); the facilitator, who has an app, is sent back.
+    "two-factor-email-code": Entry({"GET": NOT_ALLOWED, "POST": same(roles(302))}),
+    "two-factor-email-code-confirm": Entry(
+        {"GET": NOT_ALLOWED, "POST": same(roles(400, facilitator=302))}
+    ),
     "two-factor-verify": Entry({"GET": same(roles(302)), "POST": same(roles(302))}),
     # Nobody has an app but the facilitator, who must confirm removing it with a code (400).
     "two-factor-remove": Entry({"GET": NOT_ALLOWED, "POST": same(roles(302, facilitator=400))}),
@@ -435,9 +443,6 @@ ADMIN_MODELS = {
     "consent_consentexport": "consent.ConsentExport",
     "consent_consentpurgelog": "consent.ConsentPurgeLog",
     "audit_auditentry": "audit.AuditEntry",
-    "axes_accessattempt": None,
-    "axes_accessfailurelog": None,
-    "axes_accesslog": None,
     "otp_totp_totpdevice": None,
     "otp_static_staticdevice": None,  # backup codes (hashes only)
 }
@@ -468,9 +473,6 @@ FACILITATOR_ADMIN = {
 #: Registered models with no rows in the demo.
 EMPTY_ADMIN_MODELS = {
     "auth_group",
-    "axes_accessattempt",
-    "axes_accessfailurelog",
-    "axes_accesslog",
     "otp_totp_totpdevice",
     "otp_static_staticdevice",
     "consent_consentexport",
