@@ -50,6 +50,15 @@ class VersionStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
 
 
+class TemplateUsage(models.TextChoices):
+    """Whether the agreement wizard offers a template: only ``in_use`` ones, and of those only
+    their published, current (not retired) versions."""
+
+    IN_USE = "in_use", "Published for use"
+    DRAFT = "draft", "Draft (not offered)"
+    TEST = "test", "Test (not offered)"
+
+
 class PartKind(models.TextChoices):
     """Where a clause sits in the document's outline (``agreements.text.document.model``)."""
 

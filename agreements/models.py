@@ -31,6 +31,7 @@ from agreements.choices import (
     ReviewState,
     SharingMode,
     Status,
+    TemplateUsage,
     TerminationGround,
     VersionStatus,
     key_validator,
@@ -46,6 +47,12 @@ class DSATemplate(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80)
     description = models.TextField(blank=True)
+    usage = models.CharField(
+        max_length=12,
+        choices=TemplateUsage.choices,
+        default=TemplateUsage.IN_USE,
+        help_text="Only templates published for use are offered in the agreement wizard.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,6 +91,15 @@ class TemplateVersion(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    retired_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A retired version is no longer offered for new agreements; agreements on it "
+        "keep it.",
+    )
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -94,6 +110,10 @@ class TemplateVersion(models.Model):
                 condition=models.Q(status="draft") | models.Q(published_at__isnull=False),
                 name="published_version_has_date",
             ),
+            models.CheckConstraint(
+                condition=models.Q(retired_at__isnull=True) | models.Q(status="published"),
+                name="only_published_versions_retire",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,6 +122,10 @@ class TemplateVersion(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == VersionStatus.PUBLISHED
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 @pghistory.track()
