@@ -27,6 +27,20 @@ class AuditAction(models.TextChoices):
     ADMIN_ADDITION = "admin_addition", "Admin: added"
     ADMIN_CHANGE = "admin_change", "Admin: changed"
     ADMIN_DELETION = "admin_deletion", "Admin: deleted"
+    INVITATION_SENT = "invitation_sent", "Invitation sent"
+    INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+    INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+    MEMBER_ROLES_CHANGED = "member_roles_changed", "Member's roles changed"
+    MEMBER_DEACTIVATED = "member_deactivated", "Member deactivated"
+    MEMBER_REACTIVATED = "member_reactivated", "Member reactivated"
+    MEMBER_TWO_FACTOR_RESET = "member_2fa_reset", "Member's two-factor reset"
+    PASSWORD_RESET = "password_reset", "Password reset by e-mail"
+    TEMPLATE_CREATED = "template_created", "Template created"
+    TEMPLATE_USAGE = "template_usage", "Template offered / not offered"
+    VERSION_CREATED = "version_created", "Template version created"
+    VERSION_EDITED = "version_edited", "Template draft edited"
+    VERSION_PUBLISHED = "version_published", "Template version published"
+    VERSION_RETIRED = "version_retired", "Template version retired"
 
 
 class AuditEntry(models.Model):
