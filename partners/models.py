@@ -438,3 +438,44 @@ class EnrolmentCode(models.Model):
 
     def __str__(self) -> str:
         return f"Enrolment code for {self.user_id} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Invitation(models.Model):
+    """An organisation admin's invitation of a colleague by e-mail (partners/people.py).
+
+    The link carries a random token; only its SHA-256 is stored. It works once, until
+    ``expires_at``, unless revoked; re-sending makes a new token (the old link stops working).
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    roles = ArrayField(models.CharField(max_length=20, choices=Role.choices))
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_sent",
+    )
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_accepted",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "email"], name="partners_invitation_org")]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organisation_id}"

@@ -11,9 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        # Planned after partners 0007_people (issue 19's invitations), which had not landed
-        # when this was committed: when it does, this depends on it instead.
-        ("partners", "0006_webhook_termination_events"),
+        ("partners", "0007_people"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
