@@ -427,6 +427,12 @@ CELERY_BEAT_SCHEDULE["consent-daily"] = {
 # up to LOGIN_DELAY_MAX_MINUTES; one address gets LOGIN_ADDRESS_FAILURE_LIMIT wrong
 # passwords (any usernames) before its own delays start. Counts are forgotten after a day
 # without failures; a successful login resets them.
+if env_str("LOGIN_LOCKOUT_MINUTES", ""):
+    raise ImproperlyConfigured(
+        "LOGIN_LOCKOUT_MINUTES is gone: logging in is no longer locked for a fixed time but "
+        "delayed a little longer after each wrong password. Set LOGIN_DELAY_MAX_MINUTES (the "
+        "longest wait, default 15) instead, or remove the variable."
+    )
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
 LOGIN_DELAY_BASE_SECONDS = env_int("LOGIN_DELAY_BASE_SECONDS", 2, minimum=1)

@@ -198,6 +198,33 @@ def test_an_ipv6_client_is_counted_by_its_64():
     assert address_key(None) == "unknown"
 
 
+def load_settings(**variables: str) -> subprocess.CompletedProcess[str]:
+    """Start-up of the production settings with ``variables`` (as tests/project does)."""
+    environment = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        "DEBUG": "false",
+        "SECRET_KEY": "s" * 64,
+        "ALLOWED_HOSTS": "collaboratory.example.org",
+        **variables,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import collaboratory.settings"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_trusted_proxies_load_and_the_old_lockout_setting_is_named():
+    assert load_settings(TRUSTED_PROXIES="10.0.0.5, 192.168.10.0/24,fd00::/8").returncode == 0
+    result = load_settings(LOGIN_LOCKOUT_MINUTES="15")
+    assert result.returncode != 0
+    assert "LOGIN_LOCKOUT_MINUTES is gone" in result.stderr
+    assert "Set LOGIN_DELAY_MAX_MINUTES" in result.stderr
+
+
 def test_a_bad_trusted_proxies_value_is_a_clear_start_up_error():
     with pytest.raises(ImproperlyConfigured, match="'10.0.0.300' is not an IP address"):
         trusted_proxies_from(["10.0.0.5", "10.0.0.300"])
@@ -206,21 +233,7 @@ def test_a_bad_trusted_proxies_value_is_a_clear_start_up_error():
         "fd00::/8",
         "10.1.0.0/16",
     ]
-    environment = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
-        "DEBUG": "false",
-        "SECRET_KEY": "s" * 64,
-        "ALLOWED_HOSTS": "collaboratory.example.org",
-        "TRUSTED_PROXIES": "10.0.0.5,proxy.internal",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", "import collaboratory.settings"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = load_settings(TRUSTED_PROXIES="10.0.0.5,proxy.internal")
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "TRUSTED_PROXIES: 'proxy.internal' is not an IP address or network" in result.stderr
