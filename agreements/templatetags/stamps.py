@@ -31,21 +31,28 @@ register = template.Library()
 _ALWAYS = ("request", "csrf_token")
 
 
+#: Per page: (template, page names, slot names) -> (placeholders, the rendering or None).
+_Cache = dict[
+    tuple[str, tuple[str, ...], tuple[str, ...]], tuple[dict[str, str], SafeString | None]
+]
+
+
 @register.simple_tag(takes_context=True)
 def stamp(context: template.Context, template_name: str, page: str = "", **slots: Any) -> str:
     names = (*_ALWAYS, *page.split())
     fixed = {name: context.get(name) for name in names}
     renderer = context.template.engine.get_template(template_name)  # type: ignore[union-attr]
     # The bottom of the render context lasts the whole page (each include gets a fresh top).
-    cache = context.render_context.dicts[0].setdefault("stamps", {})
+    bottom: dict[str, Any] = context.render_context.dicts[0]
+    cache: _Cache = bottom.setdefault("stamps", {})
     key = (template_name, names, tuple(sorted(slots)))
     if key not in cache:
         placeholders = {name: f"stamp{secrets.token_hex(8)}" for name in slots}
         html = renderer.render(context.new({**fixed, **placeholders}))
         whole = isinstance(html, SafeString) and all(p in html for p in placeholders.values())
         cache[key] = (placeholders, html if whole else None)
-    placeholders, html = cache[key]
+    placeholders, rendered = cache[key]
     values = {name: "" if value is None else str(value) for name, value in slots.items()}
-    if html is None:
+    if rendered is None:
         return renderer.render(context.new({**fixed, **values}))
-    return stamped(html, {placeholders[name]: value for name, value in values.items()})
+    return stamped(rendered, {placeholders[name]: value for name, value in values.items()})
