@@ -19,7 +19,7 @@ The contract, which the tag enforces where it can:
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from django import template
 from django.utils.safestring import SafeString
@@ -43,7 +43,7 @@ def stamp(context: template.Context, template_name: str, page: str = "", **slots
     fixed = {name: context.get(name) for name in names}
     renderer = context.template.engine.get_template(template_name)  # type: ignore[union-attr]
     # The bottom of the render context lasts the whole page (each include gets a fresh top).
-    bottom: dict[str, Any] = context.render_context.dicts[0]
+    bottom = cast(dict[str, Any], context.render_context.dicts[0])
     cache: _Cache = bottom.setdefault("stamps", {})
     key = (template_name, names, tuple(sorted(slots)))
     if key not in cache:
