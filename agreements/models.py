@@ -645,3 +645,32 @@ class ClauseReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} {self.state} {self.clause_key}"
+
+
+class TemplateUpgrade(models.Model):
+    """A facilitator moved an agreement in negotiation to a newer version of its template
+    (agreements.negotiation.upgrade): the version differences became the facilitator's
+    proposals. The agreement keeps ``from_version`` as its base; accepting every proposal
+    gives ``to_version``'s text. One per agreement and target version."""
+
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="template_upgrades"
+    )
+    from_version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="+")
+    to_version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposals = models.ManyToManyField(ClauseOverride, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "to_version"], name="one_upgrade_per_target_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id} to {self.to_version}"

@@ -23,6 +23,11 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
     # {clause} is the document's name for it ("7. Data security", agreements.text.titles).
     "override_proposed": ((Role.LEGAL,), "{ref}: {org} proposes a change to {clause}"),
     "conflict": ((Role.LEGAL,), "{ref}: conflicting proposals on {clause}"),
+    # A facilitator moved the agreement to a newer template version (negotiation.upgrade).
+    "template_upgrade": (
+        (Role.LEGAL,),
+        "{ref}: {org} proposes {count} changes to move to {version}",
+    ),
     "ready_for_review": ((Role.LEGAL,), "{ref} is ready for your legal review"),
     "approval_voided": ((Role.LEGAL,), "{ref}: your approval was voided"),
     "ready_to_sign": ((Role.SIGNATORY,), "{ref} is approved and ready to sign"),

@@ -9,6 +9,7 @@ from agreements.web import fillins as views_fillins
 from agreements.web import partnerships as views_partnerships
 from agreements.web import review as views_review
 from agreements.web import search as views_search
+from agreements.web import template_upgrade as views_template_upgrade
 from agreements.web import termination as views_termination
 from agreements.web import views
 from agreements.web import wizard as views_wizard
@@ -147,6 +148,11 @@ urlpatterns += [
         "agreements/<uuid:pk>/compare/newer-version/",
         views_review.agreement_compare_upgrade,
         name="agreement-compare-upgrade",
+    ),
+    path(
+        "agreements/<uuid:pk>/compare/newer-version/move/",
+        views_template_upgrade.agreement_template_upgrade,
+        name="agreement-template-upgrade",
     ),
     path(
         "agreements/<uuid:pk>/redline.docx",

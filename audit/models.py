@@ -41,6 +41,7 @@ class AuditAction(models.TextChoices):
     VERSION_EDITED = "version_edited", "Template draft edited"
     VERSION_PUBLISHED = "version_published", "Template version published"
     VERSION_RETIRED = "version_retired", "Template version retired"
+    TEMPLATE_UPGRADE = "template_upgrade", "Agreement moved to a newer template version"
 
 
 class AuditEntry(models.Model):

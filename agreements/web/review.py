@@ -50,6 +50,7 @@ from agreements.text.consolidation import read_frame
 from agreements.text.document.html import HtmlRenderer
 from agreements.text.document.model import Document
 from agreements.web.fields import NormalisedCharField
+from agreements.web.template_upgrade import may_move
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -292,6 +293,8 @@ def agreement_compare_upgrade(request: HttpRequest, pk) -> HttpResponse:
         overrides = {o.pk: o for o in agreement.overrides.all()}
         context.update(_comparison_context(preview.comparison, _view_mode(request)))
         context["carried"] = [(c, overrides.get(c.override_id)) for c in preview.carried]
+    # The facilitator's way to move (agreements.web.template_upgrade).
+    context["may_move"] = may_move(request.user, agreement, target)
     return render(request, "agreements/review/upgrade.html", context)
 
 

@@ -278,6 +278,16 @@ MATRIX: dict[str, Entry] = {
     ),
     "agreement-compare-earlier": Entry({"GET": seen(200)}, AGREEMENT, secret=_title()),
     "agreement-compare-upgrade": Entry({"GET": seen(200)}, AGREEMENT, secret=_title()),
+    # The move to a newer template version: the collaboratory's facilitators only (parties
+    # too get 404); an empty POST answers a redirect with a message.
+    "agreement-template-upgrade": Entry(
+        {
+            "GET": seen(200, own={"facilitator"}, other={"facilitator"}),
+            "POST": seen(302, own={"facilitator"}, other={"facilitator"}),
+        },
+        AGREEMENT,
+        secret=_title(),
+    ),
     "agreement-redline-docx": Entry(
         {"GET": seen(200)}, AGREEMENT, stubs=("agreements.review.redline_word.redline_docx",)
     ),
