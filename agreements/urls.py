@@ -10,6 +10,7 @@ from agreements.web import partnerships as views_partnerships
 from agreements.web import review as views_review
 from agreements.web import search as views_search
 from agreements.web import template_upgrade as views_template_upgrade
+from agreements.web import template_workspace as views_templates
 from agreements.web import termination as views_termination
 from agreements.web import views
 from agreements.web import wizard as views_wizard
@@ -174,6 +175,52 @@ urlpatterns += [
         "template-versions/<int:old>/compare/<int:new>/",
         views_review.template_compare,
         name="template-compare",
+    ),
+    # The template workspace (facilitators): templates, versions, drafts, publication.
+    path("templates/", views_templates.template_list, name="template-list"),
+    path("templates/new/", views_templates.template_new, name="template-new"),
+    path("templates/<int:pk>/usage/", views_templates.template_usage, name="template-usage"),
+    path(
+        "templates/<int:pk>/versions/new/",
+        views_templates.template_version_new,
+        name="template-version-new",
+    ),
+    path("templates/<int:pk>/import/", views_templates.template_import, name="template-import"),
+    path(
+        "templates/<int:pk>/compare/",
+        views_templates.template_compare_pick,
+        name="template-compare-pick",
+    ),
+    path("templates/versions/<int:pk>/", views_templates.template_version, name="template-version"),
+    path(
+        "templates/versions/<int:pk>/clauses/new/",
+        views_templates.clause_add,
+        name="template-clause-add",
+    ),
+    path(
+        "templates/versions/<int:pk>/clauses/<int:clause>/",
+        views_templates.clause_edit,
+        name="template-clause-edit",
+    ),
+    path(
+        "templates/versions/<int:pk>/clauses/<int:clause>/remove/",
+        views_templates.clause_remove,
+        name="template-clause-remove",
+    ),
+    path(
+        "templates/versions/<int:pk>/clauses/<int:clause>/move/",
+        views_templates.clause_move,
+        name="template-clause-move",
+    ),
+    path(
+        "templates/versions/<int:pk>/publish/",
+        views_templates.version_publish,
+        name="template-version-publish",
+    ),
+    path(
+        "templates/versions/<int:pk>/retire/",
+        views_templates.version_retire,
+        name="template-version-retire",
     ),
     path("deviations/", views_review.deviation_index, name="deviation-index"),
     path(

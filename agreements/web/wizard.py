@@ -44,7 +44,7 @@ from agreements.negotiation.wizard import (
     agreement_create_from_wizard,
     binding_purpose,
 )
-from agreements.selectors import published_versions
+from agreements.standards.workspace import offered_versions
 from agreements.text.document.html import HtmlRenderer
 from agreements.web import wizard_forms as wf
 from collaboratory.errors import DomainError
@@ -147,8 +147,9 @@ def _parties(trio: Trio):
 
 
 def _versions(trio: Trio):
+    # Only published, not retired versions of templates published for use (not drafts/tests).
     return list(
-        published_versions()
+        offered_versions()
         .filter(template__collaboratory_id=trio.collaboratory_id)
         .order_by("template__name", "-number")
     )

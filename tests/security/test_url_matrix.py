@@ -325,6 +325,54 @@ MATRIX: dict[str, Entry] = {
     # Consent: the parties; student-level pages (students, records, imports, roster) the
     # district only.
     "consent-dashboard": Entry({"GET": parties()}, CONSENT, secret=_title("consent")),
+    # The template workspace: the collaboratory's facilitators only (v2 is published, so its
+    # clause and publish pages send the facilitator back to the read-only version page).
+    "template-list": Entry({"GET": same(roles(404, facilitator=200))}),
+    "template-new": Entry(
+        {"GET": same(roles(404, facilitator=200)), "POST": same(roles(404, facilitator=200))}
+    ),
+    "template-usage": Entry(
+        {"GET": NOT_ALLOWED, "POST": same(roles(404, facilitator=302))},
+        lambda w, side: {"pk": w["template_pk"]},
+    ),
+    "template-version-new": Entry(
+        {"GET": NOT_ALLOWED, "POST": same(roles(404, facilitator=302))},
+        lambda w, side: {"pk": w["template_pk"]},
+    ),
+    "template-import": Entry(
+        {"GET": same(roles(404, facilitator=200)), "POST": same(roles(404, facilitator=200))},
+        lambda w, side: {"pk": w["template_pk"]},
+    ),
+    "template-compare-pick": Entry(
+        {"GET": same(roles(404, facilitator=302))}, lambda w, side: {"pk": w["template_pk"]}
+    ),
+    "template-version": Entry(
+        {"GET": same(roles(404, facilitator=200))}, lambda w, side: {"pk": w["v2"]}
+    ),
+    "template-clause-add": Entry(
+        {"GET": same(roles(404, facilitator=302)), "POST": same(roles(404, facilitator=302))},
+        lambda w, side: {"pk": w["v2"]},
+    ),
+    "template-clause-edit": Entry(
+        {"GET": same(roles(404, facilitator=302)), "POST": same(roles(404, facilitator=302))},
+        lambda w, side: {"pk": w["v2"], "clause": w["v2_clause"]},
+    ),
+    "template-clause-remove": Entry(
+        {"GET": NOT_ALLOWED, "POST": same(roles(404, facilitator=302))},
+        lambda w, side: {"pk": w["v2"], "clause": w["v2_clause"]},
+    ),
+    "template-clause-move": Entry(
+        {"GET": NOT_ALLOWED, "POST": same(roles(404, facilitator=302))},
+        lambda w, side: {"pk": w["v2"], "clause": w["v2_clause"]},
+    ),
+    "template-version-publish": Entry(
+        {"GET": same(roles(404, facilitator=302)), "POST": same(roles(404, facilitator=302))},
+        lambda w, side: {"pk": w["v2"]},
+    ),
+    "template-version-retire": Entry(
+        {"GET": NOT_ALLOWED, "POST": same(roles(404, facilitator=302))},
+        lambda w, side: {"pk": w["v2"]},
+    ),
     "consent-requirement": Entry({"GET": parties(), "POST": parties()}, CONSENT),
     "consent-form-add": Entry({"GET": parties(), "POST": parties()}, CONSENT),
     "consent-form-detail": Entry({"GET": parties()}, _k(pk="consent", form_id="consent_form")),
@@ -895,6 +943,8 @@ ADMIN_ROLES = ("anonymous", "director", "lakeshore", "facilitator")
 
 def _roles_for(key: str) -> tuple[str, ...]:
     return ADMIN_ROLES if key.startswith("admin") else ROLES
+        "template_pk": base["versions"][2].template_id,
+        "v2_clause": base["versions"][2].clauses.order_by("order").first().pk,
 
 
 CASES = [
