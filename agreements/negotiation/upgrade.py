@@ -82,16 +82,21 @@ class VersionChange:
     @property
     def summary(self) -> str:
         """What the proposal does, in a line: "Changes the heading and text of “Breach”"."""
+        return self.describe()
+
+    def describe(self, title: str = "") -> str:
+        """``summary`` naming the clause as the agreement's text does (``title``, e.g.
+        "9. Data Minimisation") when given."""
         if self.kind == OverrideKind.INSERT:
             return f"Adds “{self.new_heading or self.new_key}”"
         if self.kind == OverrideKind.DELETE:
-            return f"Removes “{self.old_heading or self.clause_key}”"
+            return f"Removes “{title or self.old_heading or self.clause_key}”"
         what = " and ".join(
             part
             for part, changed in (("heading", self.heading_changed), ("text", self.body_changed))
             if changed
         )
-        return f"Changes the {what} of “{self.old_heading or self.clause_key}”"
+        return f"Changes the {what} of “{title or self.old_heading or self.clause_key}”"
 
 
 def _label(clause: Any) -> str:

@@ -91,7 +91,8 @@ def agreement_template_upgrade(request: AuthenticatedHttpRequest, pk) -> HttpRes
                 "changes": [
                     (
                         change,
-                        text.clause(change.clause_key),
+                        change.describe(_title(text.clause(change.clause_key))),
+                        _title(text.clause(change.clause_key)),
                         changed_by_parties.get(change.clause_key, [])
                         if change.kind != "insert"
                         else [],
@@ -102,6 +103,13 @@ def agreement_template_upgrade(request: AuthenticatedHttpRequest, pk) -> HttpRes
             }
         )
     return render(request, "agreements/upgrade_confirm.html", context)
+
+
+def _title(clause) -> str:
+    """A clause as the text names it: "9. Data Minimisation" ("" when it is not there)."""
+    if clause is None:
+        return ""
+    return f"{clause.number} {clause.heading}".strip()
 
 
 def _changed_by_parties(agreement: Agreement) -> dict[str, list]:
