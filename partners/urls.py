@@ -2,7 +2,7 @@ from django.urls import path
 
 # Partner API access for organisation admins (tokens, webhooks) — partners/views_api.py.
 # The partnership and organisation pages list agreements: they are agreements' pages.
-from partners import views_api
+from partners import views_api, views_people
 
 urlpatterns = [
     path("api-access/", views_api.api_access, name="api-access"),
@@ -42,4 +42,46 @@ urlpatterns = [
         views_api.webhook_redeliver,
         name="organisation-webhook-redeliver",
     ),
+    # People of an organisation, for its admins; accepting an invitation — views_people.py.
+    path(
+        "organisations/<slug:slug>/people/",
+        views_people.organisation_people,
+        name="organisation-people",
+    ),
+    path(
+        "organisations/<slug:slug>/people/invite/",
+        views_people.invitation_create,
+        name="organisation-invite",
+    ),
+    path(
+        "organisations/<slug:slug>/people/invitations/<int:pk>/resend/",
+        views_people.invitation_resend,
+        name="organisation-invitation-resend",
+    ),
+    path(
+        "organisations/<slug:slug>/people/invitations/<int:pk>/revoke/",
+        views_people.invitation_revoke,
+        name="organisation-invitation-revoke",
+    ),
+    path(
+        "organisations/<slug:slug>/people/<int:user_id>/roles/",
+        views_people.member_roles,
+        name="organisation-member-roles",
+    ),
+    path(
+        "organisations/<slug:slug>/people/<int:user_id>/deactivate/",
+        views_people.member_deactivate,
+        name="organisation-member-deactivate",
+    ),
+    path(
+        "organisations/<slug:slug>/people/<int:user_id>/reactivate/",
+        views_people.member_reactivate,
+        name="organisation-member-reactivate",
+    ),
+    path(
+        "organisations/<slug:slug>/people/<int:user_id>/reset-two-factor/",
+        views_people.member_two_factor_reset,
+        name="organisation-member-two-factor-reset",
+    ),
+    path("invitation/<str:token>/", views_people.invitation_accept, name="invitation-accept"),
 ]
