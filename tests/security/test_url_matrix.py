@@ -133,6 +133,32 @@ def org_admin(ok=200):
     return seen(ok, own=OWN_ADMIN, other=OTHER_ADMIN)
 
 
+def people_admin(ok=TWO_FACTOR):
+    """The People pages: admins after two-factor; everyone else 404, the organisation's
+    other members included (Lakeshore's director in Lakeshore)."""
+    return seen(ok, own=OWN_ADMIN, other=OTHER_ADMIN)
+
+
+def _people_k(**fixed: object) -> Callable[[dict, str], dict]:
+    """slug of the side's organisation and a member of it (user_id), plus ``fixed``."""
+
+    def build(world: dict, side: str) -> dict:
+        from partners.models import Membership
+
+        member = (
+            Membership.objects.filter(organisation__slug=world[side]["org"])
+            .order_by("user_id")
+            .values_list("user_id", flat=True)
+            .first()
+        )
+        return {"slug": world[side]["org"], "user_id": member, **fixed}
+
+    def build_invitation(world: dict, side: str) -> dict:
+        return {"slug": world[side]["org"], **fixed}
+
+    return build_invitation if "pk" in fixed else build
+
+
 def same(table: dict[str, object]) -> dict[str, dict[str, object]]:
     """For URLs with no object: one answer per role."""
     return {"-": table}
@@ -441,6 +467,46 @@ MATRIX: dict[str, Entry] = {
         {"GET": NOT_ALLOWED, "POST": org_admin(TWO_FACTOR)},
         _k(slug="org", pk="webhook", delivery_id="delivery"),
     ),
+    # People pages (issue 19, partners/views_people.py): the organisation's admins, after
+    # two-factor; anyone else, its other members included, gets 404.
+    # Access is decided before the member or invitation is looked up.
+    "organisation-people": Entry({"GET": people_admin()}, ORG),
+    "organisation-invite": Entry({"GET": NOT_ALLOWED, "POST": people_admin()}, ORG),
+    "organisation-invitation-resend": Entry(
+        {"GET": NOT_ALLOWED, "POST": people_admin()}, _people_k(pk=0)
+    ),
+    "organisation-invitation-revoke": Entry(
+        {"GET": NOT_ALLOWED, "POST": people_admin()}, _people_k(pk=0)
+    ),
+    "organisation-member-roles": Entry({"GET": NOT_ALLOWED, "POST": people_admin()}, _people_k()),
+    "organisation-member-deactivate": Entry(
+        {"GET": NOT_ALLOWED, "POST": people_admin()}, _people_k()
+    ),
+    "organisation-member-reactivate": Entry(
+        {"GET": NOT_ALLOWED, "POST": people_admin()}, _people_k()
+    ),
+    "organisation-member-two-factor-reset": Entry(
+        {"GET": NOT_ALLOWED, "POST": people_admin()}, _people_k()
+    ),
+    # An invitation link is its own authority: an unknown token is 404 for everyone.
+    "invitation-accept": Entry(
+        {
+            "GET": same(roles(404, anonymous=404)),
+            "POST": same(roles(404, anonymous=404)),
+        },
+        lambda world, side: {"token": "not-a-real-token"},
+    ),
+    # Forgotten password (Django's views): open to everyone; the answer never says whether
+    # an address has an account (an empty POST is the form again).
+    "password_reset": Entry(
+        {"GET": same(roles(200, anonymous=200)), "POST": same(roles(200, anonymous=200))}
+    ),
+    "password_reset_done": Entry({"GET": same(roles(200, anonymous=200))}),
+    "password_reset_confirm": Entry(
+        {"GET": same(roles(200, anonymous=200))},
+        lambda world, side: {"uidb64": "MQ", "token": "not-a-token"},
+    ),
+    "password_reset_complete": Entry({"GET": same(roles(200, anonymous=200))}),
     # The partner API (bearer tokens of the role's organisation).
     "api-schema": Entry({"GET": same(roles(200, anonymous=200))}, api=True),
     "api-docs": Entry({"GET": same(roles(200, anonymous=200))}, api=True),
