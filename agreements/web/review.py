@@ -50,7 +50,7 @@ from agreements.text.consolidation import read_frame
 from agreements.text.document.html import HtmlRenderer
 from agreements.text.document.model import Document
 from agreements.web.fields import NormalisedCharField
-from agreements.web.template_upgrade import may_move
+from agreements.web.template_upgrade import may_move, move_refusal
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -295,6 +295,7 @@ def agreement_compare_upgrade(request: HttpRequest, pk) -> HttpResponse:
         context["carried"] = [(c, overrides.get(c.override_id)) for c in preview.carried]
     # The facilitator's way to move (agreements.web.template_upgrade).
     context["may_move"] = may_move(request.user, agreement, target)
+    context["move_refused"] = move_refusal(request.user, agreement, target)
     return render(request, "agreements/review/upgrade.html", context)
 
 

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from agreements.models import Agreement, Clause, TemplateVersion
+from agreements.models import OPEN_OVERRIDE_STATUSES, Agreement, Clause, TemplateVersion
 from agreements.negotiation import upgrade
 from agreements.review.selectors import agreement_for_comparison, newer_versions
 from agreements.selectors import consolidated_text
@@ -34,6 +34,14 @@ def _target(
     candidates = list(newer_versions(agreement.template_version))
     target = next((v for v in candidates if str(v.pk) == wanted), None)
     return candidates, target or (candidates[0] if candidates else None)
+
+
+def move_refusal(user, agreement: Agreement, target: TemplateVersion | None) -> str:
+    """Why the preview page cannot offer a facilitator the move ("" for anyone else, and when
+    it can): the agreement's status, or its earlier move."""
+    if target is None or not upgrade.is_facilitator(user, agreement):
+        return ""
+    return upgrade.refusal(agreement, target)
 
 
 def may_move(user, agreement: Agreement, target: TemplateVersion | None) -> bool:
@@ -81,10 +89,7 @@ def agreement_template_upgrade(request: AuthenticatedHttpRequest, pk) -> HttpRes
             list(agreement.template_version.clauses.all()),
             list(Clause.objects.filter(version=target).order_by("order")),
         )
-        changed_by_parties = {
-            key: [o for o in overrides if o.status == "accepted"]
-            for key, overrides in _changed_by_parties(agreement).items()
-        }
+        changed_by_parties = _changed_by_parties(agreement)
         text = consolidated_text(agreement)
         context.update(
             {
@@ -113,8 +118,9 @@ def _title(clause) -> str:
 
 
 def _changed_by_parties(agreement: Agreement) -> dict[str, list]:
+    """The parties' open proposals (pending or accepted) by the clause they change."""
     found: dict[str, list] = {}
     for override in agreement.overrides.all():
-        if override.kind != "insert":
+        if override.kind != "insert" and override.status in OPEN_OVERRIDE_STATUSES:
             found.setdefault(override.clause_key, []).append(override)
     return found

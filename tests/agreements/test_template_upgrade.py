@@ -18,7 +18,7 @@ from agreements.models import (
     TemplateUpgrade,
     TemplateVersion,
 )
-from agreements.negotiation.proposals import override_propose, override_respond
+from agreements.negotiation.proposals import conflict_resolve, override_propose, override_respond
 from agreements.negotiation.services import agreement_create, agreement_open_negotiation
 from agreements.negotiation.upgrade import agreement_template_upgrade, version_changes
 from agreements.selectors import conflicts, consolidated_text, with_agreement_detail
@@ -271,3 +271,54 @@ def test_the_confirmation_names_the_status_of_an_agreement_that_cannot_move(
         page = client.get(move, {"version": v2.pk}).content.decode()
     assert "This agreement is draft" in page
     assert 'name="version"' not in page  # no form to move it
+
+
+@pytest.mark.django_db
+def test_the_party_settles_the_conflict_by_taking_the_new_versions_text(demo):
+    v1, v2 = _versions(demo)
+    users = demo["users"]
+    agreement = _new_agreement(demo, v1)
+    expected, _ = version_changes(
+        list(v1.clauses.order_by("order")), list(v2.clauses.order_by("order"))
+    )
+    changed = next(c for c in expected if c.kind == "replace")
+    own = override_propose(
+        agreement=agreement,
+        by=users["counsel"],
+        kind="replace",
+        clause_key=changed.clause_key,
+        body="Northfield's own wording of this clause.",
+        rationale="Ours.",
+    )
+    override_respond(override=own, by=users["vendor"], decision="accept")
+    override_respond(override=own, by=users["director"], decision="accept")
+    agreement_template_upgrade(agreement=_fresh(agreement), by=users["facilitator"], version=v2)
+    theirs = ClauseOverride.objects.get(
+        agreement=agreement, clause_key=changed.clause_key, organisation__slug="aims-hub"
+    )
+    # Accepting the facilitator's proposal waits for the conflict to be settled.
+    with pytest.raises(DomainError, match="Resolve the conflict first"):
+        override_respond(override=theirs, by=users["vendor"], decision="accept")
+
+    conflict_resolve(
+        agreement=_fresh(agreement), clause_key=changed.clause_key, by=users["counsel"], keep=theirs
+    )
+    for username in LEGAL:
+        override_respond(override=theirs, by=users[username], decision="accept")
+
+    on_v2 = consolidated_text(_fresh(_new_agreement(demo, v2, negotiate=False)))
+    text = consolidated_text(_fresh(agreement))
+    assert text.clause(changed.clause_key).body == on_v2.clause(changed.clause_key).body
+    own.refresh_from_db()
+    assert own.status == OverrideStatus.SUPERSEDED
+
+
+@pytest.mark.django_db
+def test_the_preview_tells_the_facilitator_why_an_agreement_cannot_move(client, demo):
+    v1, v2 = _versions(demo)
+    agreement = _new_agreement(demo, v1)
+    agreement_template_upgrade(agreement=agreement, by=demo["users"]["facilitator"], version=v2)
+    client.force_login(demo["users"]["facilitator"])
+    page = client.get(reverse("agreement-compare-upgrade", args=[agreement.pk])).content.decode()
+    assert "already moved to" in page
+    assert "Move this agreement to version" not in page
