@@ -14,9 +14,11 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from agreements.models import ClauseOverride, OverrideKind, TemplateVersion
+from agreements.models import Agreement, ClauseOverride, OverrideKind, TemplateVersion
+from agreements.negotiation.proposals import override_propose, override_respond
 from agreements.negotiation.services import agreement_create, agreement_open_negotiation
 from agreements.negotiation.upgrade import version_changes
+from agreements.selectors import with_agreement_detail
 from tests.browser.test_workspace_journeys import (  # noqa: F401 - the fixture bypasses CSP for axe
     assert_accessible,
     browser_context_args,
@@ -50,8 +52,20 @@ def test_the_facilitator_moves_an_agreement_and_counsel_accepts_a_proposal(
     changes, _ = version_changes(
         list(v1.clauses.order_by("order")), list(v2.clauses.order_by("order"))
     )
-    changed = next(c for c in changes if c.kind == OverrideKind.REPLACE and c.body_changed)
+    replaced = [c for c in changes if c.kind == OverrideKind.REPLACE and c.body_changed]
+    changed, theirs = replaced[0], replaced[1]
     hub = demo["orgs"]["aims-hub"].name
+    # Riverbend already changed another clause version 2 changes: it becomes a conflict.
+    own = override_propose(
+        agreement=with_agreement_detail(Agreement.objects.all()).get(pk=agreement.pk),
+        by=director,
+        kind="replace",
+        clause_key=theirs.clause_key,
+        body="Riverbend's own wording of this clause.",
+        rationale="Ours.",
+    )
+    for username in ("counsel", "vendor"):
+        override_respond(override=own, by=demo["users"][username], decision="accept")
 
     # The facilitator previews version 2 and moves the agreement to it.
     log_in(page, live_server, "facilitator")
@@ -69,6 +83,9 @@ def test_the_facilitator_moves_an_agreement_and_counsel_accepts_a_proposal(
     expect(listing).to_contain_text(
         re.compile(rf"Changes the text of “\d+\. {re.escape(changed.old_heading)}”")
     )
+    expect(listing).to_contain_text(
+        "Riverbend Unified School District already changed this clause (accepted)"
+    )
     page.screenshot(path=str(shots / "upgrade-2-confirm.png"), full_page=True)
     assert_accessible(page)
     page.get_by_role("button", name="Move this agreement to version 2").click()
@@ -77,11 +94,19 @@ def test_the_facilitator_moves_an_agreement_and_counsel_accepts_a_proposal(
         f"{len(changes)} proposals are waiting"
     )
     page.screenshot(path=str(shots / "upgrade-3-moved.png"), full_page=True)
-    assert ClauseOverride.objects.filter(agreement=agreement).count() == len(changes)
+    assert ClauseOverride.objects.filter(
+        agreement=agreement, organisation__slug="aims-hub"
+    ).count() == len(changes)
 
-    # The preview no longer offers a second move.
+    # The preview no longer offers a second move, and says why; nor a move of a signed one.
     page.goto(f"{live_server.url}{reverse('agreement-compare-upgrade', args=[agreement.pk])}")
     expect(page.get_by_role("link", name="Move this agreement to version 2")).to_have_count(0)
+    expect(page.get_by_role("status").filter(has_text="already moved to")).to_be_visible()
+    active = demo["agreements"]["Productive Struggle Classroom Study"]
+    page.goto(f"{live_server.url}{reverse('agreement-compare-upgrade', args=[active.pk])}")
+    expect(page.get_by_role("status").filter(has_text="This agreement is active")).to_be_visible()
+    expect(page.get_by_role("link", name="Move this agreement to version 2")).to_have_count(0)
+    page.screenshot(path=str(shots / "upgrade-3b-active-refused.png"))
 
     # Northfield's counsel reads the facilitator's proposal as tracked changes and accepts it.
     page.context.clear_cookies()
