@@ -104,7 +104,8 @@ def version_changes(old: TemplateVersion | None, new: TemplateVersion) -> Versio
         if before is None:
             added.append(clause_label(clause))
         elif (before.heading, before.body.strip()) != (clause.heading, clause.body.strip()):
-            changed.append(clause_label(clause))
+            was, now = clause_label(before), clause_label(clause)
+            changed.append(now if was == now else f"{was} → {now}")
     removed = [clause_label(c) for key, c in old_clauses.items() if key not in new_keys]
     old_order = [k for k in old_clauses if k in new_keys]
     new_order = [c.key for c in new_clauses if c.key in old_clauses]

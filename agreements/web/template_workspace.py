@@ -76,10 +76,15 @@ class ImportForm(forms.Form):
 
 
 class ClauseForm(forms.Form):
-    heading = NormalisedCharField(max_length=300, label="Heading")
+    heading = NormalisedCharField(
+        max_length=300,
+        label="Heading",
+        error_messages={"required": "Give the clause a heading."},
+    )
     body = MarkdownField(
         widget=forms.Textarea(attrs={"rows": 14}),
         label="Text",
+        error_messages={"required": "Write the clause's text: a template clause needs its text."},
         help_text="Markdown: a blank line between paragraphs, “- ” for a list item, "
         "[[placeholder]] for a value filled per agreement.",
     )

@@ -212,7 +212,7 @@ def test_a_draft_version_page_edits_and_links_the_comparison(
     form = client.get(edit)
     assert form.status_code == 200
     refused = client.post(edit, {"heading": "", "body": "Words."})
-    assert "This field is required" in refused.content.decode()
+    assert "Give the clause a heading." in refused.content.decode()
     saved = client.post(edit, {"heading": "Purpose, revised", "body": "Only for **research**."})
     assert saved.status_code == 302
     clause.refresh_from_db()
