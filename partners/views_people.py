@@ -8,6 +8,7 @@ with two-factor authentication, as for API access: these acts change who can sig
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
@@ -252,7 +253,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as error:
             add_to_form(form, error)
         else:
-            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             return _after_accept(request, invitation)
     return render(
         request,
