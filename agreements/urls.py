@@ -218,6 +218,11 @@ urlpatterns += [
         name="template-version-publish",
     ),
     path(
+        "templates/versions/<int:pk>/export.<str:fmt>",
+        views_templates.version_export,
+        name="template-version-export",
+    ),
+    path(
         "templates/versions/<int:pk>/retire/",
         views_templates.version_retire,
         name="template-version-retire",

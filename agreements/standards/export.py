@@ -21,6 +21,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
@@ -33,6 +34,8 @@ from agreements.text.document.docx_export import docx_export
 from agreements.text.document.html import render_html
 from agreements.text.document.markdown_export import export_markdown
 from agreements.text.document.model import Document
+from audit.models import AuditAction
+from audit.services import record as audit_record
 
 PDF_TEMPLATE = "agreements/pdf/template_version.html"
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -98,3 +101,17 @@ def version_export(version: TemplateVersion, fmt: str) -> Export:
     writer, content_type = FORMATS[fmt]
     data = writer(version, version_document(version))
     return Export(data=data, content_type=content_type, filename=export_filename(version, fmt))
+
+
+@transaction.atomic
+def template_version_download(*, version: TemplateVersion, fmt: str, by) -> Export:
+    """:func:`version_export` for a person in the template workspace, recorded in the audit
+    chain as an export (ValueError for an unknown format; nothing recorded then)."""
+    export = version_export(version, fmt)
+    audit_record(
+        action=AuditAction.EXPORT,
+        target=version,
+        actor=by,
+        payload={"export": "template", "format": fmt, "via": "workspace"},
+    )
+    return export

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from agreements.choices import TemplateUsage, VersionStatus
 from agreements.models import Clause, DSATemplate, TemplateVersion
 from agreements.standards import services
+from agreements.standards.export import template_version_download
 from agreements.standards.limits import max_upload_bytes
 from agreements.standards.workspace import (
     last_published_before,
@@ -402,6 +403,22 @@ def version_publish(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "clause_count": version.clauses.count(),
         },
     )
+
+
+@login_required
+def version_export(request: AuthenticatedHttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The version as Markdown or Word, to edit outside and import again as a new draft."""
+    version = _version(request, pk)
+    if fmt not in ("md", "docx"):
+        raise Http404("Download a version as md or docx.")
+    try:
+        export = template_version_download(version=version, fmt=fmt, by=request.user)
+    except ValueError as error:
+        messages.error(request, f"Cannot export {version}: {error}")
+        return redirect(_version_url(version))
+    response = HttpResponse(export.data, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
 
 
 @login_required

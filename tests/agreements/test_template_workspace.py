@@ -289,3 +289,18 @@ def test_creating_a_template_and_marking_it_test_in_the_pages(client, facilitato
     assert created.usage == TemplateUsage.TEST
     client.post(reverse("template-version-new", args=[created.pk]), {"start": "empty"})
     assert created.versions.count() == 1 and not created.versions.get().clauses.exists()
+
+
+def test_a_version_downloads_as_markdown_that_imports_back(client, facilitator, v2, template):
+    client.force_login(facilitator)
+    response = client.get(reverse("template-version-export", args=[v2.pk, "md"]))
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    assert audited(AuditAction.EXPORT, v2)
+    upload = io.BytesIO(response.content)
+    upload.name = "v2.md"
+    client.post(reverse("template-import", args=[template.pk]), {"file": upload})
+    imported = template.versions.order_by("-number").first()
+    assert list(imported.clauses.values_list("key", flat=True)) == list(
+        v2.clauses.values_list("key", flat=True)
+    )
+    assert client.get(reverse("template-version-export", args=[v2.pk, "exe"])).status_code == 404

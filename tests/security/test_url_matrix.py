@@ -395,6 +395,9 @@ MATRIX: dict[str, Entry] = {
         {"GET": same(roles(404, facilitator=302)), "POST": same(roles(404, facilitator=302))},
         lambda w, side: {"pk": w["v2"]},
     ),
+    "template-version-export": Entry(
+        {"GET": same(roles(404, facilitator=200))}, lambda w, side: {"pk": w["v2"], "fmt": "md"}
+    ),
     "template-version-retire": Entry(
         {"GET": NOT_ALLOWED, "POST": same(roles(404, facilitator=302))},
         lambda w, side: {"pk": w["v2"]},
@@ -943,6 +946,8 @@ def _build_world() -> dict:
         "v1": base["versions"][1].pk,
         "v2": base["versions"][2].pk,
         "template": DSATemplate.objects.get(pk=base["versions"][2].template_id).slug,
+        "template_pk": base["versions"][2].template_id,
+        "v2_clause": base["versions"][2].clauses.order_by("order").first().pk,
         "agreement_ct": ContentType.objects.get_for_model(Agreement).pk,
         "admin_ids": {},
     }
@@ -1009,8 +1014,6 @@ ADMIN_ROLES = ("anonymous", "director", "lakeshore", "facilitator")
 
 def _roles_for(key: str) -> tuple[str, ...]:
     return ADMIN_ROLES if key.startswith("admin") else ROLES
-        "template_pk": base["versions"][2].template_id,
-        "v2_clause": base["versions"][2].clauses.order_by("order").first().pk,
 
 
 CASES = [
