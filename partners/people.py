@@ -78,18 +78,19 @@ def invitations_pending(organisation: Organisation) -> QuerySet[Invitation]:
     )
 
 
-def admins_of(organisation_ids: list[int]) -> list[User]:
-    """Active admins of these organisations (whom to ask for help)."""
-    return list(
-        get_user_model()
-        .objects.filter(
-            is_active=True,
-            memberships__organisation_id__in=organisation_ids,
-            memberships__role=Role.ADMIN,
+def admins_by_organisation(organisation_ids: list[int]) -> dict[int, list[User]]:
+    """Active admins of each of these organisations, by name (whom to ask for help)."""
+    found: dict[int, list[User]] = {}
+    rows = (
+        Membership.objects.filter(
+            organisation_id__in=organisation_ids, role=Role.ADMIN, user__is_active=True
         )
-        .distinct()
-        .order_by("last_name", "first_name")
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
     )
+    for membership in rows:
+        found.setdefault(membership.organisation_id, []).append(membership.user)
+    return found
 
 
 def _digest(token: str) -> str:

@@ -43,6 +43,7 @@ urlpatterns = [
         name="organisation-webhook-redeliver",
     ),
     # People of an organisation, for its admins; accepting an invitation — views_people.py.
+    path("people/", views_people.people_index, name="people"),
     path(
         "organisations/<slug:slug>/people/",
         views_people.organisation_people,

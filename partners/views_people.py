@@ -28,7 +28,7 @@ from collaboratory.web import add_to_form, flash_error
 from partners import people, two_factor
 from partners.forms_people import AcceptForm, InviteForm, RolesForm
 from partners.http import AuthenticatedHttpRequest
-from partners.models import Invitation, Organisation, Role
+from partners.models import Invitation, Membership, Organisation, Role
 from partners.selectors import organisations_administered_by
 
 WHY_PEOPLE = "Managing your organisation's people needs two-factor authentication."
@@ -46,6 +46,31 @@ def _admin_organisation(request: HttpRequest, slug: str) -> Organisation:
     # Like the API pages: anyone who is not an admin of the organisation, its other members
     # included, gets 404 (the URL matrix's rule: no 403 that confirms what exists).
     return get_object_or_404(organisations_administered_by(request.user), slug=slug)
+
+
+@never_cache
+@login_required
+def people_index(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Where "ask an admin" leads: an admin goes to their organisation's People page (or
+    picks one); anyone else sees who the admins of their organisations are."""
+    # Queries: session, user, the user's memberships (+organisation), those organisations'
+    # admins.
+    memberships = list(Membership.objects.filter(user=request.user).select_related("organisation"))
+    administered = sorted(
+        {m.organisation for m in memberships if m.role == Role.ADMIN}, key=lambda o: o.name
+    )
+    if len(administered) == 1:
+        return redirect("organisation-people", slug=administered[0].slug)
+    others = sorted({m.organisation for m in memberships} - set(administered), key=lambda o: o.name)
+    admins = people.admins_by_organisation([o.pk for o in others])
+    return render(
+        request,
+        "partners/people/index.html",
+        {
+            "administered": administered,
+            "others": [(o, admins.get(o.pk, [])) for o in others],
+        },
+    )
 
 
 def _people_page(

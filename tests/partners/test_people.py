@@ -258,3 +258,12 @@ def test_password_reset_answers_the_same_for_unknown_addresses(client, director,
 
 def test_login_page_links_to_password_reset(client):
     assert reverse("password_reset") in client.get(reverse("login")).content.decode()
+
+
+def test_people_index_sends_admins_on_and_shows_others_their_admins(client, demo, riverbend):
+    client.force_login(demo["users"]["director"])
+    response = client.get(reverse("people"))
+    assert response["Location"] == reverse("organisation-people", args=[riverbend.slug])
+    client.force_login(demo["users"]["lakeshore"])
+    body = client.get(reverse("people")).content.decode()
+    assert "Lakeshore" in body and "Ask them" in body
