@@ -473,6 +473,9 @@ MATRIX: dict[str, Entry] = {
     # People pages (issue 19, partners/views_people.py): the organisation's admins, after
     # two-factor; anyone else, its other members included, gets 404.
     # Access is decided before the member or invitation is looked up.
+    # Whom to ask (linked from the two-factor pages): an organisation admin is sent to their
+    # People page; anyone else sees their organisations' admins.
+    "people": Entry({"GET": same(roles(200, director=302, vendor=302, facilitator=302))}),
     "organisation-people": Entry({"GET": people_admin()}, ORG),
     "organisation-invite": Entry({"GET": NOT_ALLOWED, "POST": people_admin()}, ORG),
     "organisation-invitation-resend": Entry(
