@@ -26,7 +26,7 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
     # A facilitator moved the agreement to a newer template version (negotiation.upgrade).
     "template_upgrade": (
         (Role.LEGAL,),
-        "{ref}: {org} proposes {count} changes to move to {version}",
+        "{ref}: {org} proposes moving to a newer template version",
     ),
     "ready_for_review": ((Role.LEGAL,), "{ref} is ready for your legal review"),
     "approval_voided": ((Role.LEGAL,), "{ref}: your approval was voided"),

@@ -39,7 +39,7 @@ def _target(
 def move_refusal(user, agreement: Agreement, target: TemplateVersion | None) -> str:
     """Why the preview page cannot offer a facilitator the move ("" for anyone else, and when
     it can): the agreement's status, or its earlier move."""
-    if target is None or not upgrade.is_facilitator(user, agreement):
+    if target is None or not _offered_to(user, agreement):
         return ""
     return upgrade.refusal(agreement, target)
 
@@ -49,9 +49,21 @@ def may_move(user, agreement: Agreement, target: TemplateVersion | None) -> bool
     while the agreement can move)."""
     return (
         target is not None
-        and upgrade.is_facilitator(user, agreement)
+        and _offered_to(user, agreement)
         and not upgrade.refusal(agreement, target)
     )
+
+
+def _offered_to(user, agreement: Agreement) -> bool:
+    """Whether the preview offers ``user`` the move: a facilitator of the agreement's
+    collaboratory. Facilitators are staff (the navigation's Templates and Deviations follow
+    the same flag), so the parties' preview asks the database nothing more."""
+    if not (user.is_staff or user.is_superuser):
+        return False
+    cache = f"_facilitates_{agreement.trio.collaboratory_id}"
+    if not hasattr(user, cache):
+        setattr(user, cache, upgrade.is_facilitator(user, agreement))
+    return bool(getattr(user, cache))
 
 
 @login_required

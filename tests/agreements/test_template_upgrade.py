@@ -162,7 +162,8 @@ def test_the_move_is_audited_and_the_parties_are_told(demo):
     assert entry.payload["to_version"] == v2.pk
     told = Notification.objects.filter(agreement=agreement, event="template_upgrade")
     assert {n.recipient.username for n in told} >= set(LEGAL)
-    assert all("to move to" in n.subject and "AIMS" in n.subject for n in told)
+    assert all("proposes moving to a newer template version" in n.subject for n in told)
+    assert all(f"to {v2} of its template" in n.body for n in told)
 
 
 @pytest.mark.django_db
