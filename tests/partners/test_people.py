@@ -267,3 +267,35 @@ def test_people_index_sends_admins_on_and_shows_others_their_admins(client, demo
     client.force_login(demo["users"]["lakeshore"])
     body = client.get(reverse("people")).content.decode()
     assert "Lakeshore" in body and "Ask them" in body
+
+
+def test_invitation_page_for_expired_and_revoked_links_says_so(
+    client, riverbend, director, mailoutbox, django_capture_on_commit_callbacks
+):
+    invitation, token = _invite(riverbend, director, mailoutbox, django_capture_on_commit_callbacks)
+    url = reverse("invitation-accept", args=[token])
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+    response = client.get(url)
+    assert response.status_code == 410 and "has expired" in response.content.decode()
+    people.invitation_revoke(invitation=invitation, by=director)
+    assert "withdrawn" in client.get(url).content.decode()
+    assert client.get(reverse("invitation-accept", args=["nonsense"])).status_code == 404
+
+
+def test_an_existing_account_signs_in_then_joins(
+    client, demo, riverbend, director, mailoutbox, django_capture_on_commit_callbacks
+):
+    counsel = demo["users"]["counsel"]
+    _, token = _invite(
+        riverbend, director, mailoutbox, django_capture_on_commit_callbacks, email=counsel.email
+    )
+    url = reverse("invitation-accept", args=[token])
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    client.force_login(counsel)
+    assert "Join Riverbend" in client.get(url).content.decode()
+    response = client.post(url)
+    assert response.status_code == 302
+    assert Membership.objects.filter(
+        user=counsel, organisation=riverbend, role=Role.SIGNATORY
+    ).exists()
