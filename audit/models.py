@@ -42,6 +42,10 @@ class AuditAction(models.TextChoices):
     VERSION_PUBLISHED = "version_published", "Template version published"
     VERSION_RETIRED = "version_retired", "Template version retired"
     TEMPLATE_UPGRADE = "template_upgrade", "Agreement moved to a newer template version"
+    ORGANISATION_CREATED = "organisation_created", "Organisation created"
+    ORGANISATION_CHANGED = "organisation_changed", "Organisation changed"
+    TRIO_CREATED = "trio_created", "Trio created"
+    TRIO_CHANGED = "trio_changed", "Trio changed"
 
 
 class AuditEntry(models.Model):

@@ -242,10 +242,14 @@ def seed_partners() -> Collaboratory:
 
 
 def _grant_facilitator_admin_permissions(user) -> None:
-    """Facilitators manage partners and templates in the admin (not users or auth)."""
+    """What facilitators may still do in the admin: maintain partners (collaboratories,
+    memberships, research questions) and read consent records. Not the agreements app:
+    templates are managed in the template workspace, organisations and trios on the
+    Partnerships pages, agreements are read on their own pages and change only through their
+    services, so the admin's agreement pages are for staff maintenance (superusers) only.
+    Permissions an earlier seed granted for agreements are taken back."""
     from django.contrib.auth.models import Permission
 
-    permissions = Permission.objects.filter(
-        content_type__app_label__in=["partners", "agreements", "consent"]
-    )
+    permissions = Permission.objects.filter(content_type__app_label__in=["partners", "consent"])
     user.user_permissions.add(*permissions)
+    user.user_permissions.remove(*Permission.objects.filter(content_type__app_label="agreements"))

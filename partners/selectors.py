@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as User  # re-exported: the one definition
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models import Count, Model, Prefetch, Q, QuerySet
 
 from partners.models import (
     Collaboratory,
@@ -22,12 +22,16 @@ from partners.models import (
     Role,
     Trio,
     TrioMember,
+    TrioRole,
 )
 
 #: The signed-in user (``User``: the project keeps Django's default auth user, so model fields
 #: and lookups expect exactly this class) and anyone who may be asking, signed in or not: the
 #: one definition for every app (partners is the lowest app that knows users).
 type AnyUser = User | AnonymousUser
+
+#: The kinds of organisation that form trios (the Partnerships pages offer these).
+PARTNER_KINDS = tuple(TrioRole.values)
 
 
 def memberships_of(user: AnyUser, roles: Iterable[str] = ()) -> QuerySet[Membership]:
@@ -164,3 +168,41 @@ def people_of(organisation_ids: list[int]) -> dict[int, list[Person]]:
         org: [Person(name, tuple(roles)) for name, roles in people.values()]
         for org, people in found.items()
     }
+
+
+# --- Partnerships pages (facilitators) -------------------------------------------------------
+
+
+def partnership_trios(user: AnyUser) -> QuerySet[Trio]:
+    """Trios of the collaboratories ``user`` facilitates, with collaboratory, members and
+    agreement count (3 queries when listed)."""
+    return (
+        Trio.objects.filter(collaboratory_id__in=staffed_collaboratories(user).values("id"))
+        .select_related("collaboratory")
+        .prefetch_related(
+            Prefetch(
+                "members",
+                queryset=TrioMember.objects.select_related("organisation").order_by("role"),
+            )
+        )
+        .annotate(agreement_count=Count("agreements", distinct=True))
+        .order_by("collaboratory__name", "name")
+    )
+
+
+def partnership_organisations(user: AnyUser) -> QuerySet[Organisation]:
+    """Organisations a facilitator manages on the Partnerships pages: partner organisations
+    (research, district, developer) that are members of trios of the collaboratories they
+    facilitate, or of no trio yet (just created, ready to join one). An organisation that is
+    also in another collaboratory's trio is left to that collaboratory's facilitators and
+    staff: one facilitator cannot rename it under the others."""
+    if not user.is_authenticated or not user.is_active:
+        return Organisation.objects.none()
+    partners = Organisation.objects.filter(kind__in=PARTNER_KINDS)
+    if user.is_superuser:
+        return partners
+    staffed = staffed_collaboratories(user).values("id")
+    in_other_collaboratories = TrioMember.objects.exclude(
+        trio__collaboratory_id__in=staffed
+    ).values("organisation_id")
+    return partners.exclude(id__in=in_other_collaboratories)

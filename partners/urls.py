@@ -2,7 +2,7 @@ from django.urls import path
 
 # Partner API access for organisation admins (tokens, webhooks) — partners/views_api.py.
 # The partnership and organisation pages list agreements: they are agreements' pages.
-from partners import views_api, views_people
+from partners import views_api, views_partnerships, views_people
 
 urlpatterns = [
     path("api-access/", views_api.api_access, name="api-access"),
@@ -85,4 +85,22 @@ urlpatterns = [
         name="organisation-member-two-factor-reset",
     ),
     path("invitation/<str:token>/", views_people.invitation_accept, name="invitation-accept"),
+    # Organisations and trios of a collaboratory, for its facilitators — views_partnerships.py.
+    path("partnerships/", views_partnerships.partnership_list, name="partnership-list"),
+    path(
+        "partnerships/organisations/new/",
+        views_partnerships.organisation_new,
+        name="partnership-organisation-new",
+    ),
+    path(
+        "partnerships/organisations/<slug:slug>/edit/",
+        views_partnerships.organisation_edit,
+        name="partnership-organisation-edit",
+    ),
+    path("partnerships/trios/new/", views_partnerships.trio_new, name="partnership-trio-new"),
+    path(
+        "partnerships/trios/<int:pk>/edit/",
+        views_partnerships.trio_edit,
+        name="partnership-trio-edit",
+    ),
 ]

@@ -116,8 +116,8 @@ def test_agreement_must_use_a_published_version(published, demo):
         )
 
 
-def test_facilitator_imports_markdown_in_the_admin(client, demo, template):
-    otp_verified(client, demo["users"]["facilitator"])
+def test_staff_import_markdown_in_the_admin(client, admin_user, demo, template):
+    otp_verified(client, admin_user)  # staff maintenance: the admin
     text = (
         "# Short DSA\n\n## 1. Purpose {#purpose}\n\nFor [[purpose_summary]].\n\n"
         "## 2. Retention {#data-retention}\n\nDestroy within [[retention_days]] days.\n"
@@ -133,8 +133,8 @@ def test_facilitator_imports_markdown_in_the_admin(client, demo, template):
     assert list(version.clauses.values_list("key", flat=True)) == ["purpose", "data-retention"]
 
 
-def test_admin_import_reports_errors_and_creates_nothing(client, demo, template):
-    otp_verified(client, demo["users"]["facilitator"])
+def test_admin_import_reports_errors_and_creates_nothing(client, admin_user, demo, template):
+    otp_verified(client, admin_user)  # staff maintenance: the admin
     before = template.versions.count()
     upload = io.BytesIO(b"# T\n\n## 1. A {#a}\n\nUses [[no_such_thing]].\n")
     upload.name = "bad.md"
@@ -190,8 +190,10 @@ def test_creating_a_version_with_a_clause_without_text_is_a_validation_error(tem
     assert template.versions.count() == before
 
 
-def test_the_admin_import_names_a_clause_without_text_instead_of_failing(client, demo, template):
-    otp_verified(client, demo["users"]["facilitator"])
+def test_the_admin_import_names_a_clause_without_text_instead_of_failing(
+    client, admin_user, demo, template
+):
+    otp_verified(client, admin_user)  # staff maintenance: the admin
     before = template.versions.count()
     upload = io.BytesIO(NO_BODY)
     upload.name = "t.md"
@@ -219,7 +221,7 @@ SAME_RULES_CASES = {
 
 @pytest.mark.parametrize("case", SAME_RULES_CASES)
 def test_the_admin_import_and_the_service_accept_and_refuse_the_same_files(
-    client, demo, template, settings, case
+    client, admin_user, demo, template, settings, case
 ):
     """Both read uploads through parse_upload: same names, size limit, UTF-8 rule, messages."""
     from html import unescape
@@ -239,7 +241,7 @@ def test_the_admin_import_and_the_service_accept_and_refuse_the_same_files(
     refusals = [str(issue) for issue in report.errors]
     assert expected is None or expected in " ".join(refusals)
 
-    otp_verified(client, demo["users"]["facilitator"])
+    otp_verified(client, admin_user)  # staff maintenance: the admin
     upload = io.BytesIO(data)
     upload.name = name
     response = client.post(
@@ -257,14 +259,14 @@ def test_the_admin_import_and_the_service_accept_and_refuse_the_same_files(
 
 @pytest.mark.parametrize("fmt", ["md", "docx"])
 def test_admin_export_writes_the_version_document_and_reads_back_to_it(
-    client, demo, published, fmt
+    client, admin_user, demo, published, fmt
 ):
     """The export is the library's writer over the version's document: importing it gives
     the same canonical text, and Word users see no markup characters."""
     from agreements.standards.services import template_import, version_document
     from agreements.text.document import canonical
 
-    otp_verified(client, demo["users"]["facilitator"])
+    otp_verified(client, admin_user)  # staff maintenance: the admin
     response = client.get(
         reverse("admin:agreements_templateversion_export", args=[published.pk, fmt])
     )
@@ -289,8 +291,8 @@ def test_admin_export_writes_the_version_document_and_reads_back_to_it(
         assert len(numbered) >= published.clauses.count() - 1  # Word numbers the clauses
 
 
-def test_admin_actions_copy_and_publish(client, demo, published):
-    otp_verified(client, demo["users"]["facilitator"])
+def test_admin_actions_copy_and_publish(client, admin_user, demo, published):
+    otp_verified(client, admin_user)  # staff maintenance: the admin
     url = reverse("admin:agreements_templateversion_changelist")
     client.post(url, {"action": "copy_versions", "_selected_action": [published.pk]})
     draft = published.template.versions.order_by("-number").first()

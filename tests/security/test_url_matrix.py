@@ -548,6 +548,22 @@ MATRIX: dict[str, Entry] = {
         _k(pk="webhook", delivery_id="delivery"),
         api=True,
     ),
+    # Partnerships: the collaboratory's facilitators only.
+    "partnership-list": Entry({"GET": same(roles(404, facilitator=200))}),
+    "partnership-organisation-new": Entry(
+        {"GET": same(roles(404, facilitator=200)), "POST": same(roles(404, facilitator=200))}
+    ),
+    "partnership-organisation-edit": Entry(
+        {"GET": same(roles(404, facilitator=200)), "POST": same(roles(404, facilitator=200))},
+        lambda w, side: {"slug": w[OWN]["org"]},
+    ),
+    "partnership-trio-new": Entry(
+        {"GET": same(roles(404, facilitator=200)), "POST": same(roles(404, facilitator=200))}
+    ),
+    "partnership-trio-edit": Entry(
+        {"GET": same(roles(404, facilitator=200)), "POST": same(roles(404, facilitator=200))},
+        lambda w, side: {"pk": w["partnership_trio_pk"]},
+    ),
     # Anything else under /api/v1/: the API's JSON 404, token or not.
     "api/v1/^.*$": Entry({"GET": same(roles(404, anonymous=404))}, api=True),
 }
@@ -589,11 +605,9 @@ FACILITATOR_ADMIN = {
     "partners_trio": ALL_VIEWS,
     "partners_collaboratory": ALL_VIEWS,
     "partners_researchquestion": ALL_VIEWS,
-    "agreements_dsatemplate": ALL_VIEWS,
-    # Published versions cannot be deleted; agreements are read-only.
-    "agreements_templateversion": ALL_VIEWS - {"delete"},
-    "agreements_agreement": VIEW_ONLY,
-    "agreements_notification": VIEW_ONLY | {"delete"},
+    # Nothing of the agreements app (partners/demo.py): templates have the template
+    # workspace, organisations and trios the Partnerships pages; its admin is staff
+    # maintenance.
     "consent_consentform": VIEW_ONLY,
     "consent_consentimport": VIEW_ONLY,
     "consent_consentrequirement": VIEW_ONLY,
@@ -660,18 +674,19 @@ MATRIX.update(
                 "object_id": w[OWN]["agreement"],
             },
         ),
-        "admin:app_list": Entry({"GET": ADMIN_PAGE}, lambda w, side: {"app_label": "agreements"}),
+        # An app the facilitator has permissions in (none in agreements any more: 404 there).
+        "admin:app_list": Entry({"GET": ADMIN_PAGE}, lambda w, side: {"app_label": "partners"}),
         "admin:auth_user_password_change": Entry(
             {"GET": ADMIN_ONLY}, lambda w, side: {"id": w["admin_ids"]["auth.User"]}
         ),
         "admin:otp_totp_totpdevice_config": Entry({"GET": ADMIN_ONLY}, lambda w, side: {"pk": 0}),
         "admin:otp_totp_totpdevice_qrcode": Entry({"GET": ADMIN_ONLY}, lambda w, side: {"pk": 0}),
         "admin:agreements_dsatemplate_import": Entry(
-            {"GET": ADMIN_PAGE},
+            {"GET": ADMIN_ONLY},
             lambda w, side: {"template_id": w["admin_ids"]["agreements.DSATemplate"]},
         ),
         "admin:agreements_templateversion_export": Entry(
-            {"GET": ADMIN_PAGE}, lambda w, side: {"version_id": w["v2"], "fmt": "md"}
+            {"GET": ADMIN_ONLY}, lambda w, side: {"version_id": w["v2"], "fmt": "md"}
         ),
         "admin/(?P<url>.*)$": Entry(
             {"GET": same(roles(ADMIN_LOGIN, anonymous=ADMIN_LOGIN, facilitator=404))},
@@ -950,6 +965,7 @@ def _build_world() -> dict:
         "v2": base["versions"][2].pk,
         "template": DSATemplate.objects.get(pk=base["versions"][2].template_id).slug,
         "template_pk": base["versions"][2].template_id,
+        "partnership_trio_pk": base["trios"]["adaptive-practice"].pk,
         "v2_clause": base["versions"][2].clauses.order_by("order").first().pk,
         "agreement_ct": ContentType.objects.get_for_model(Agreement).pk,
         "admin_ids": {},
