@@ -149,6 +149,9 @@ PAGES: list[MainPage] = [
         "deviation-analytics", "facilitator", _url("deviation-analytics", "aims", "standard-dsa")
     ),
     MainPage("template-compare", "facilitator", _template_compare),
+    # The facilitator's Partnerships pages (organisations and trios).
+    MainPage("partnerships", "facilitator", _url("partnership-list")),
+    MainPage("partnership-trio-new", "facilitator", _url("partnership-trio-new")),
 ]
 
 #: People whose session is verified with their authenticator before the walk (signing and
