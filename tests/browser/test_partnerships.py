@@ -93,3 +93,21 @@ def test_a_facilitator_adds_an_organisation_and_a_trio(page: Page, live_server, 
     page.screenshot(path=str(folder / "pp-trio-page.png"), full_page=True)
     trio = Trio.objects.get(name="Westbrook Algebra Readiness")
     assert trio.member("district").name == "Westbrook Unified School District"
+
+
+def test_a_trio_with_signed_agreements_keeps_its_members(page: Page, live_server, demo, tmp_path):
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    _sign_in(page, live_server, "facilitator")
+    page.goto(live_server.url + reverse("partnership-list"))
+    page.get_by_role("link", name="Edit Adaptive Practice in Algebra I").click()
+    expect(page.get_by_label("Curriculum developer")).to_have_value(
+        str(demo["orgs"]["brightpath-learning"].pk)
+    )
+    page.get_by_label("Curriculum developer").select_option(label="OpenAlgebra Foundation")
+    page.get_by_role("button", name="Save the trio").click()
+    expect(page.get_by_role("alert")).to_contain_text("members cannot change: agreement")
+    assert serious_violations(page) == []
+    page.screenshot(path=str(folder / "pp-trio-edit-refused.png"), full_page=True)
+    trio = Trio.objects.get(slug="adaptive-practice")
+    assert trio.member("developer") == demo["orgs"]["brightpath-learning"]
