@@ -414,7 +414,7 @@ class Drill:
         counsel = get_user_model().objects.get(username="counsel")
         session = SessionStore()
         session[SESSION_KEY] = str(counsel.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         session[HASH_SESSION_KEY] = counsel.get_session_auth_hash()
         session.create()
         assert settings.SESSION_COOKIE_NAME == "sessionid"
@@ -641,6 +641,7 @@ class Drill:
     def check_object_store_outage(self) -> None:
         import urllib.request
 
+        from django.conf import settings
         from django.contrib.auth import (
             BACKEND_SESSION_KEY,
             HASH_SESSION_KEY,
@@ -660,7 +661,7 @@ class Drill:
             director = get_user_model().objects.get(username="director")
             session = SessionStore()
             session[SESSION_KEY] = str(director.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
             session[HASH_SESSION_KEY] = director.get_session_auth_hash()
             session.create()
             url = reverse("document-download", args=[job.agreement_id, job.document_id])
