@@ -15,12 +15,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import caches
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from redis.exceptions import RedisError
 
 from collaboratory.errors import DomainError
 from collaboratory.mail import send_mail_message
@@ -30,6 +32,10 @@ from partners.forms_people import AcceptForm, InviteForm, RolesForm
 from partners.http import AuthenticatedHttpRequest
 from partners.models import Invitation, Membership, Organisation, Role
 from partners.selectors import organisations_administered_by
+
+#: Reset mails one account gets in an hour, however often its address is typed in: the form
+#: answers the same either way, so it cannot be used to flood someone's inbox.
+RESET_MAILS_PER_HOUR = 3
 
 WHY_PEOPLE = "Managing your organisation's people needs two-factor authentication."
 
@@ -346,6 +352,8 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         """Written here (plain text, no template escaping) and sent through the project's one
         mail helper (text part, escaped HTML part)."""
         user = context["user"]
+        if not _reset_mail_allowed(user.pk):
+            return
         path = reverse(
             "password_reset_confirm", kwargs={"uidb64": context["uid"], "token": context["token"]}
         )
@@ -359,6 +367,24 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             "Collaboratory\n"
         )
         send_mail_message(subject="Reset your Collaboratory password", text=text, to=[to_email])
+
+
+def reset_mail_key(user_id: int) -> str:
+    """The Redis key counting this hour's reset mails of an account."""
+    return f"password-reset-mails:{user_id}:{timezone.now():%Y%m%d%H}"
+
+
+def _reset_mail_allowed(user_id: int) -> bool:
+    """Counts this hour's reset mails of the account in Redis (shared by every web process).
+    When Redis cannot count, the mail goes: a missed limit costs an extra e-mail, a refused
+    reset would lock a person out of their account."""
+    key = reset_mail_key(user_id)
+    counter = caches["api"]
+    try:
+        counter.add(key, 0, timeout=3600)
+        return counter.incr(key) <= RESET_MAILS_PER_HOUR
+    except (ConnectionError, RedisError, ValueError):
+        return True
 
 
 class PasswordResetView(auth_views.PasswordResetView):

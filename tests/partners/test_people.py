@@ -245,6 +245,18 @@ def test_invite_form_errors_say_what_to_fix(client, riverbend, director):
     assert not Invitation.objects.exists()
 
 
+@pytest.fixture
+def reset_mails_uncounted(director):
+    """This hour's count of the director's reset mails starts from nothing (it lives in Redis,
+    which tests share)."""
+    from django.core.cache import caches
+
+    from partners.views_people import reset_mail_key
+
+    caches["api"].delete(reset_mail_key(director.pk))
+
+
+@pytest.mark.usefixtures("reset_mails_uncounted")
 def test_password_reset_answers_the_same_for_unknown_addresses(client, director, mailoutbox):
     url = reverse("password_reset")
     known = client.post(url, {"email": director.email})
@@ -254,6 +266,18 @@ def test_password_reset_answers_the_same_for_unknown_addresses(client, director,
     assert [m.to for m in mailoutbox] == [[director.email]]
     assert "/password-reset/" in mailoutbox[0].body
     assert mailoutbox[0].alternatives  # text and HTML parts, through the one mail helper
+
+
+@pytest.mark.usefixtures("reset_mails_uncounted")
+def test_password_reset_mails_an_account_at_most_a_few_times_an_hour(client, director, mailoutbox):
+    from partners.views_people import RESET_MAILS_PER_HOUR
+
+    url = reverse("password_reset")
+    for _ in range(RESET_MAILS_PER_HOUR + 3):
+        response = client.post(url, {"email": director.email})
+        # The answer never changes: it says nothing about the account or the limit.
+        assert response["Location"] == reverse("password_reset_done")
+    assert len(mailoutbox) == RESET_MAILS_PER_HOUR
 
 
 def test_login_page_links_to_password_reset(client):
