@@ -16,12 +16,12 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
+from tests.browser.screens import shoot
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "collaboratory-demo"
 DIRECTOR_EMAIL = "director@riverbend-usd.example"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def _log_in(page: Page, live_server, username: str, password: str = PASSWORD) -> None:
@@ -29,18 +29,6 @@ def _log_in(page: Page, live_server, username: str, password: str = PASSWORD) ->
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-
-
-def _shoot(page: Page, folder: Path, name: str) -> list[str]:
-    """Screenshots at desktop and phone widths; the widths at which the page scrolls sideways."""
-    overflowing = []
-    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
-        if page.evaluate("document.documentElement.scrollWidth") > viewport["width"]:
-            overflowing.append(f"{name} at {label}")
-        page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
-    return overflowing
 
 
 @pytest.fixture
@@ -65,7 +53,7 @@ def test_the_director_confirms_the_emailed_code_then_sets_up_the_app(
     expect(page.get_by_role("heading", name="First, confirm it is you")).to_be_visible()
     expect(page.get_by_text("d••••••r@riverbend-usd.example")).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_have_count(0)
-    overflowing += _shoot(page, folder, "enrolment-email-step")
+    overflowing += shoot(page, folder, "enrolment-email-step")
 
     page.get_by_role("button", name="E-mail me a code").click()
     expect(page.get_by_role("status")).to_contain_text("We e-mailed a 6-digit code")
@@ -73,20 +61,20 @@ def test_the_director_confirms_the_emailed_code_then_sets_up_the_app(
     found = re.search(r"\b(\d{6})\b", mailbox.text(message))
     assert found is not None
     code = found.group(1)
-    overflowing += _shoot(page, folder, "enrolment-code-sent")
+    overflowing += shoot(page, folder, "enrolment-code-sent")
 
     wrong = "000000" if code != "000000" else "111111"
     page.get_by_label("Code from the e-mail").fill(wrong)
     page.get_by_role("button", name="Confirm the code").click()
     expect(page.locator(".errorlist")).to_contain_text("That code is not right.")
     expect(page.get_by_label("Code from the e-mail")).to_have_attribute("aria-invalid", "true")
-    overflowing += _shoot(page, folder, "enrolment-wrong-code")
+    overflowing += shoot(page, folder, "enrolment-wrong-code")
 
     page.get_by_label("Code from the e-mail").fill(code)
     page.get_by_role("button", name="Confirm the code").click()
     expect(page.get_by_role("status")).to_contain_text("your e-mail address is confirmed")
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
-    overflowing += _shoot(page, folder, "enrolment-setup")
+    overflowing += shoot(page, folder, "enrolment-setup")
     secret = page.locator("#setup-key").inner_text().replace(" ", "")
     page.get_by_label("6-digit code").fill(f"{totp(base64.b32decode(secret)):06d}")
     page.get_by_role("button", name="Turn on two-factor authentication").click()
@@ -115,7 +103,7 @@ def test_a_guessers_wrong_passwords_are_delayed_and_the_directors_browser_gets_i
     expect(other.get_by_role("heading", name="Logging in is paused")).to_be_visible()
     expect(other.get_by_role("alert")).to_contain_text("you can try again at")
     expect(other.get_by_role("alert")).to_contain_text("Too many wrong passwords for “director”")
-    overflowing = _shoot(other, folder, "login-delayed")
+    overflowing = shoot(other, folder, "login-delayed")
     guesser.close()
 
     # The director's own browser is not held back.

@@ -14,14 +14,13 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from partners.models import Membership, Role
+from tests.browser.screens import shoot
 from tests.conftest import otp_device, otp_verify_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "collaboratory-demo"
 NEW_PASSWORD = "a-fresh-Passphrase-2026"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -32,15 +31,7 @@ def folder(tmp_path) -> Path:
 
 
 def _shoot(page: Page, folder: Path, name: str) -> list[str]:
-    """Screenshots at desktop and phone widths; the widths at which the page scrolls sideways."""
-    overflowing = []
-    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
-        if page.evaluate("document.documentElement.scrollWidth") > viewport["width"]:
-            overflowing.append(f"{name} at {label}")
-        page.screenshot(path=str(folder / f"people-{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
-    return overflowing
+    return shoot(page, folder, f"people-{name}")
 
 
 def _log_in(page: Page, live_server, username: str, password: str = PASSWORD) -> None:

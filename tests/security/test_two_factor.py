@@ -27,6 +27,7 @@ from agreements.models import Agreement, Status
 from partners.models import ApiToken, Role
 from partners.services import membership_grant
 from partners.two_factor import SETUP_KEY_SESSION_KEY, enrolment_authorise
+from tests.browser.screens import shoot
 from tests.conftest import otp_code, otp_device, otp_verified
 
 SIGNING = "Open Curriculum Implementation Data Agreement"
@@ -368,9 +369,6 @@ def test_the_pages_query_counts(client, demo, director, django_assert_max_num_qu
 
 # --- in Chromium ------------------------------------------------------------------------------
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
 
 def _log_in(page: Page, live_server, username: str) -> None:
     page.goto(f"{live_server.url}{reverse('login')}")
@@ -378,18 +376,6 @@ def _log_in(page: Page, live_server, username: str) -> None:
     page.get_by_label("Password").fill("collaboratory-demo")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Your partnerships")).to_be_visible()
-
-
-def _shoot(page: Page, folder: Path, name: str) -> list[str]:
-    """Screenshots at desktop and phone widths; the widths at which the page scrolls sideways."""
-    overflowing = []
-    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
-        if page.evaluate("document.documentElement.scrollWidth") > viewport["width"]:
-            overflowing.append(f"{name} at {label}")
-        page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
-    return overflowing
 
 
 @pytest.mark.browser
@@ -424,7 +410,7 @@ def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
     page.get_by_role("button", name="Confirm the code").click()
     expect(page.get_by_role("status")).to_contain_text("your e-mail address is confirmed")
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
-    overflowing += _shoot(page, folder, "two-factor-setup")
+    overflowing += shoot(page, folder, "two-factor-setup")
     secret = page.locator("#setup-key").inner_text().replace(" ", "")
     page.get_by_label("6-digit code").fill(f"{totp(base64.b32decode(secret)):06d}")
     page.get_by_role("button", name="Turn on two-factor authentication").click()
@@ -432,7 +418,7 @@ def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
     expect(page.get_by_role("heading", name="Your backup codes")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Two-factor authentication is on")
     expect(page.locator(".backup-codes__list li")).to_have_count(10)
-    overflowing += _shoot(page, folder, "two-factor-backup-codes")
+    overflowing += shoot(page, folder, "two-factor-backup-codes")
     page.get_by_role("link", name="I have saved them — continue").click()
     expect(page.get_by_role("heading", name=f"Sign {SIGNING}")).to_be_visible()
 
@@ -440,19 +426,19 @@ def test_a_signatory_sets_up_an_app_in_the_browser_and_comes_back_to_sign(
     expect(page.get_by_text("Your authenticator app is set up.")).to_be_visible()
     expect(page.get_by_text("You have 10 unused backup codes.")).to_be_visible()
     expect(page.get_by_role("heading", name="Your backup codes")).to_have_count(0)
-    overflowing += _shoot(page, folder, "two-factor-status")
+    overflowing += shoot(page, folder, "two-factor-status")
 
     page.context.clear_cookies()
     device = otp_device(demo["users"]["director"])
     _log_in(page, live_server, "director")
     page.goto(f"{live_server.url}{sign_url(demo)}")
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    overflowing += _shoot(page, folder, "two-factor-verify")
+    overflowing += shoot(page, folder, "two-factor-verify")
     page.get_by_label("6-digit code").fill(wrong_code_for(device))
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("alert")).to_contain_text("That code is not right")
     expect(page.get_by_label("6-digit code")).to_have_attribute("aria-invalid", "true")
-    overflowing += _shoot(page, folder, "two-factor-verify-error")
+    overflowing += shoot(page, folder, "two-factor-verify-error")
 
     assert overflowing == []
     assert violations == []
