@@ -254,7 +254,16 @@ class Agreement(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "expires_on"]),
-            models.Index(fields=["trio", "status"]),
+            # A party's agreements in a status, soonest expiry first (the dashboard's
+            # consent coverage and expiry panels): the rows are chosen from the index alone.
+            models.Index(
+                fields=["trio", "status", "expires_on", "reference"],
+                include=["id"],
+                name="agreement_trio_status_expiry",
+            ),
+            # An organisation's agreements, newest change first (the API list's pages): the
+            # page's ids come from this index alone, without reading the table.
+            models.Index(fields=["trio", "-updated_at", "id"], name="agreement_trio_recent"),
             models.Index(fields=["updated_at"]),
             # Search: whether a visible agreement uses a template version, one probe each.
             models.Index(fields=["template_version", "trio"], name="agreement_version_trio"),

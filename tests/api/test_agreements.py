@@ -376,3 +376,34 @@ def test_organisations_me_names_the_token_and_its_organisation(api_world, issue_
     assert body["token"]["prefix"] == token[:12]
     assert body["token"]["scopes"] == ["agreements:read"]
     assert token not in str(body)
+
+
+def _plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_a_deep_page_builds_the_parties_of_its_own_rows_only(api_world, issue_token, api):
+    # Page 4 of 10: PostgreSQL used to build every skipped row's parties (JSON of members,
+    # approvals, signatures) before the OFFSET dropped them, so deep pages cost more as an
+    # organisation's agreements grew. The page's ids are now chosen alone.
+    district = api_world["riverbend"]
+    make_agreements(make_trio(api_world["collaboratory"], district=district), 45)
+    client = api(issue_token(district))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/agreements/?page_size=10&page=4")
+    assert response.status_code == 200 and len(response.json()["results"]) == 10
+    (page_sql,) = [q["sql"] for q in queries.captured_queries if "json_agg" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + page_sql)
+        (plan,) = cursor.fetchone()[0]
+    member_scans = [
+        node
+        for node in _plan_nodes(plan["Plan"])
+        if node.get("Relation Name") == "partners_triomember" and node.get("Actual Loops", 0) > 1
+    ]
+    assert member_scans, "the parties' subquery is in the plan"
+    assert all(node["Actual Loops"] <= 10 for node in member_scans), [
+        (node["Node Type"], node["Actual Loops"]) for node in member_scans
+    ]
