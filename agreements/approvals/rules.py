@@ -192,7 +192,8 @@ def standings(
     required = required_kinds(agreement)
     live = [a for a in approvals if a.withdrawn_at is None]
     result = []
-    for kind in sorted(ApprovalKind.values, key=lambda k: (k not in required, k)):
+    order = list(ApprovalKind.values)
+    for kind in sorted(order, key=lambda k: (k not in required, order.index(k))):
         of_kind = [a for a in live if a.kind == kind]
         covering = [a for a in of_kind if covers(a, day)]
         result.append(
