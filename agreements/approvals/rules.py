@@ -138,6 +138,11 @@ class KindStanding:
         return str(ApprovalKind(self.kind).label)
 
     @property
+    def in_sentence(self) -> str:
+        """ "IRB approval" / "district research office approval" (``kind_label``)."""
+        return kind_label(self.kind)
+
+    @property
     def holder_role(self) -> str:
         return HOLDER[self.kind]
 

@@ -61,8 +61,8 @@ class ResearchApprovalForm(forms.Form):
         label="Approval letter",
         required=False,
         help_text=f"{services.ALLOWED_DOCUMENTS[0].upper()}{services.ALLOWED_DOCUMENTS[1:]}, "
-        f"at most {services.MAX_DOCUMENT_BYTES // 1024 // 1024} MiB. Only the agreement's "
-        "parties can open it.",
+        f"at most {services.MAX_DOCUMENT_BYTES // 1024 // 1024} MiB. Only the people who see "
+        "this agreement can open it.",
     )
 
     def __init__(self, *args, kinds: list[str], **kwargs) -> None:

@@ -50,7 +50,9 @@ def study(demo):
 
 def record(world, *, kind=IRB, by="researcher", today=TODAY, **changes):
     values = {
-        "approving_body": "University of X IRB" if kind == IRB else "Riverbend USD Office of Research",
+        "approving_body": (
+            "University of X IRB" if kind == IRB else "Riverbend USD Office of Research"
+        ),
         "number": "2025-123" if kind == IRB else "RUSD-7",
         "approved_on": dt.date(2025, 12, 1),
         "expires_on": dt.date(2026, 11, 30),
@@ -124,9 +126,7 @@ def test_an_outsider_records_nothing(study, outsider):
         ({"document": b"%PDF-" + b"0" * MAX_DOCUMENT_BYTES}, "document", "the limit is 10 MiB"),
     ],
 )
-def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(
-    study, changes, field, words
-):
+def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(study, changes, field, words):
     entries = AuditEntry.objects.count()
     with pytest.raises(DomainError) as refused:
         record(study, **changes)
@@ -198,7 +198,9 @@ def test_current_means_every_required_kind_covers_the_day_in_python_and_sql(stud
         rows = approvals(agreement)
         python = [rules.approvals_current(row, rows, day) for day in days]
         sql = [
-            Agreement.objects.filter(pk=agreement.pk).filter(rules.approvals_current_sql(d)).exists()
+            Agreement.objects.filter(pk=agreement.pk)
+            .filter(rules.approvals_current_sql(d))
+            .exists()
             for d in days
         ]
         return python, sql

@@ -103,8 +103,10 @@ def test_current_approvals_permit_and_end_the_permissions(api_world, riverbend, 
     assert approvals["current"] is True and approvals["problems"] == []
     assert approvals["valid_until"] == irb.expires_on.isoformat()
     assert approvals["as_of"] == today.isoformat()
-    first = approvals["approvals"][1] if approvals["approvals"][0]["kind"] != IRB else (
-        approvals["approvals"][0]
+    first = (
+        approvals["approvals"][1]
+        if approvals["approvals"][0]["kind"] != IRB
+        else (approvals["approvals"][0])
     )
     assert first == {
         "id": irb.pk,
