@@ -53,4 +53,6 @@ def approval_problems(agreement: Agreement, *, day: dt.date, action: str) -> lis
     approvals (``rules.problems``: one sentence per required kind, naming the approval to
     renew), empty when they are current. ``action`` ends each sentence ("exporting the
     roster"). Needs the agreement's template (``template_version__template``)."""
+    if not rules.required_kinds(agreement):
+        return []  # nothing required: no need to read the approvals
     return rules.problems(agreement, approvals_of(agreement), day, action=action)
