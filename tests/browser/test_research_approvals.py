@@ -101,6 +101,7 @@ def test_the_researcher_renews_the_irb_approval_and_the_roster_refusal_goes(
     page.goto(f"{live_server.url}{reverse('agreement-detail', args=[agreement.pk])}")
     section = page.locator("#research-approvals")
     expect(section).to_contain_text("Not current: no student data may flow.")
+    section.screenshot(path=str(shots / "approvals-agreement-panel.png"))
     section.get_by_role("link", name="Research approvals and their letters").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Research approvals")
     expect(page.get_by_role("alert").first).to_contain_text("expired on")
