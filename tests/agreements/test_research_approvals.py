@@ -436,3 +436,24 @@ def test_the_demo_has_an_irb_approval_about_to_expire_on_an_active_agreement(dem
     assert active.filter(rules.approvals_current_sql(today)).count() == active.count()
     seed_research_approvals(demo["collaboratory"])  # idempotent
     assert ResearchApproval.objects.count() == 2 * active.count()
+
+
+def test_the_holder_withdraws_an_approval_on_the_page_with_a_reason(client, study):
+    approval = record(study)
+    url = reverse("research-approval-withdraw", args=[study["agreement"].pk, approval.pk])
+    client.force_login(study["users"]["director"])  # the district does not hold the IRB's
+    client.post(url, {"reason": "Not ours."})
+    approval.refresh_from_db()
+    assert approval.withdrawn_at is None
+    client.force_login(study["users"]["researcher"])
+    response = client.post(url, {"reason": "Recorded against the wrong agreement."}, follow=True)
+    assert "is withdrawn" in response.content.decode()
+    approval.refresh_from_db()
+    assert approval.withdrawn_reason == "Recorded against the wrong agreement."
+    assert "Withdrawn" in client.get(page(study["agreement"])).content.decode()
+
+
+def test_the_daily_job_sends_the_approval_reminders(study):
+    from agreements.tasks import daily_lifecycle
+
+    assert "approvals_reminded" in daily_lifecycle.run()
