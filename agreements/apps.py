@@ -19,3 +19,9 @@ class AgreementsConfig(AppConfig):
         guards = partners_hooks.trio_member_change_guards
         if partner_hooks.refuse_if_parties_signed not in guards:
             guards.append(partner_hooks.refuse_if_parties_signed)
+        # Research approvals missing, expired or expiring: a dashboard panel.
+        from agreements import extensions
+        from agreements.approvals.dashboard import approvals_dashboard_section
+
+        if approvals_dashboard_section not in extensions.dashboard_sections:
+            extensions.dashboard_sections.append(approvals_dashboard_section)

@@ -11,9 +11,12 @@ import uuid
 
 import pghistory
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
+
+from agreements.approvals.models import ApprovalKind
 
 # The models' choices: the project imports them (and OPEN_OVERRIDE_STATUSES) from here.
 from agreements.choices import OPEN_OVERRIDE_STATUSES as OPEN_OVERRIDE_STATUSES
@@ -52,6 +55,14 @@ class DSATemplate(models.Model):
         choices=TemplateUsage.choices,
         default=TemplateUsage.IN_USE,
         help_text="Only templates published for use are offered in the agreement wizard.",
+    )
+    # Research approvals (agreements.approvals): which kinds an agreement made from this
+    # template needs, current, before any data flows. Not part of the text, so it may change.
+    required_research_approvals = ArrayField(
+        models.CharField(max_length=30, choices=ApprovalKind.choices),
+        default=list,
+        blank=True,
+        help_text="Approvals an agreement from this template needs before data flows.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -683,3 +694,9 @@ class TemplateUpgrade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement_id} to {self.to_version}"
+
+
+# Research approvals (agreements.approvals): the agreements app's tables, defined in their
+# package.
+from agreements.approvals.models import ApprovalReminderSent as ApprovalReminderSent  # noqa: E402
+from agreements.approvals.models import ResearchApproval as ResearchApproval  # noqa: E402

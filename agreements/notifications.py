@@ -53,6 +53,12 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
     # A person @mentioned in a clause discussion (agreements.negotiation.discussions); sent
     # only to the people mentioned, who can all read the comment.
     "mentioned": ((Role.LEGAL,), "{ref}: {author} mentioned you on {clause}"),
+    # A required research approval (agreements.approvals) nears its expiry: its holder and
+    # the district hear, 60, 30 and 7 days before.
+    "research_approval_expiring": (
+        (Role.DIRECTOR, Role.STAFF, Role.SIGNATORY),
+        "{ref}: the {kind} {number} expires in {days} days",
+    ),
     "consent_withdrawn": (
         (Role.DIRECTOR, Role.STAFF, Role.SIGNATORY),
         "{ref}: {students} on a consented roster you received may no longer be included",

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from agreements.approvals.services import research_approvals_send_reminders
 from agreements.documents import jobs as documents
 from agreements.models import Notification
 from agreements.signing.services import (
@@ -50,12 +51,14 @@ def deliver_notifications(batch_size: int = 200) -> int:
 def daily_lifecycle() -> dict[str, int]:
     """Beat, once a day: terminate agreements whose notice period ran out (first, so one
     whose notice ends on its expiry day ends as terminated), expire those past their term;
-    remind 90/30/7 days before the end."""
+    remind 90/30/7 days before the end, and 60/30/7 days before a required research
+    approval expires (agreements.approvals)."""
     today = timezone.localdate()
     return {
         "terminated": agreements_terminate_due(today=today),
         "expired": agreements_expire_due(today=today),
         "reminded": agreements_send_expiry_reminders(today=today),
+        "approvals_reminded": research_approvals_send_reminders(today=today),
     }
 
 

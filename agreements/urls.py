@@ -1,5 +1,6 @@
 from django.urls import path
 
+from agreements.web import approvals as views_approvals
 from agreements.web import audit_trail as views_audit_trail
 from agreements.web import calendar as views_calendar
 from agreements.web import dashboard as views_dashboard
@@ -31,6 +32,22 @@ urlpatterns = [
         name="agreement-audit-trail",
     ),
     path("agreements/<uuid:pk>/sign/", views.agreement_sign, name="agreement-sign"),
+    # Research approvals (agreements/web/approvals.py): IRB and district research office.
+    path(
+        "agreements/<uuid:pk>/research-approvals/",
+        views_approvals.research_approvals,
+        name="agreement-research-approvals",
+    ),
+    path(
+        "agreements/<uuid:pk>/research-approvals/<int:approval_id>/document",
+        views_approvals.research_approval_document,
+        name="research-approval-document",
+    ),
+    path(
+        "agreements/<uuid:pk>/research-approvals/<int:approval_id>/withdraw/",
+        views_approvals.research_approval_withdraw,
+        name="research-approval-withdraw",
+    ),
     path("agreements/<uuid:pk>/elements/new/", views.data_element_add, name="data-element-add"),
     path(
         "agreements/<uuid:pk>/fillins/", views_fillins.agreement_fillins, name="agreement-fillins"
@@ -180,6 +197,11 @@ urlpatterns += [
     path("templates/", views_templates.template_list, name="template-list"),
     path("templates/new/", views_templates.template_new, name="template-new"),
     path("templates/<int:pk>/usage/", views_templates.template_usage, name="template-usage"),
+    path(
+        "templates/<int:pk>/research-approvals/",
+        views_approvals.template_research_approvals,
+        name="template-research-approvals",
+    ),
     path(
         "templates/<int:pk>/versions/new/",
         views_templates.template_version_new,

@@ -46,6 +46,9 @@ class AuditAction(models.TextChoices):
     ORGANISATION_CHANGED = "organisation_changed", "Organisation changed"
     TRIO_CREATED = "trio_created", "Trio created"
     TRIO_CHANGED = "trio_changed", "Trio changed"
+    RESEARCH_APPROVAL = "research_approval", "Research approval recorded"
+    RESEARCH_APPROVAL_VOID = "research_approval_void", "Research approval withdrawn"
+    APPROVAL_REQUIREMENTS = "approval_requirements", "Template's required research approvals set"
 
 
 class AuditEntry(models.Model):

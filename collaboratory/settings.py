@@ -320,6 +320,7 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventEnum": "partners.models.WebhookEvent",
         "DeliveryStatusEnum": "partners.models.DeliveryStatus",
         "ApiScopeEnum": "partners.models.ApiScope",
+        "ResearchApprovalKindEnum": "agreements.approvals.models.ApprovalKind",
     },
 }
 # Requests per token: "<count>/<second|minute|hour>", counted in Redis across processes.

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from agreements import lifecycle
 from agreements.access import User, acting_party
+from agreements.approvals.selectors import approval_problems
 from agreements.models import Agreement, DataElement, Status
 from agreements.notifications import notify
 from audit.models import AuditAction
@@ -1004,9 +1005,10 @@ def roster_export(
 ) -> RosterFile:
     """The consented roster for ``recipient`` on ``as_of``: only students whose effective
     state permits sharing that day, only the columns the recipient's data elements allow.
-    District people only, while the agreement is active. Every export is logged (who, when,
-    recipient, row count, SHA-256 of the file) and marks the students it lists, so a later
-    withdrawal can be flagged to the recipient."""
+    District people only, while the agreement is active and the research approvals its
+    template requires are current today (the refusal names the approval to renew). Every
+    export is logged (who, when, recipient, row count, SHA-256 of the file) and marks the
+    students it lists, so a later withdrawal can be flagged to the recipient."""
     agreement = _fresh(agreement)
     acting_party(by, agreement, party_role="district", action=STUDENT_LEVEL)
     today = today or timezone.localdate()
@@ -1016,6 +1018,11 @@ def roster_export(
             f"then); it is {agreement.get_status_display().lower()}.",
             code="wrong_status",
         )
+    # No student data flows without the research approvals the template requires, current
+    # today (agreements.approvals.rules: the one definition); the refusal names what to renew.
+    missing_approvals = approval_problems(agreement, day=today, action="exporting the roster")
+    if missing_approvals:
+        raise DomainError(" ".join(missing_approvals), code="approvals_not_current")
     if as_of > today:
         raise DomainError({"as_of": "Choose today or an earlier day: future consent is unknown."})
     if not agreement.start_date <= as_of <= agreement.expires_on:

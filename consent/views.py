@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agreements import lifecycle
+from agreements.approvals.selectors import approval_problems
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
@@ -406,6 +407,13 @@ def roster(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
             recipients=recipients,
             exports=selectors.exports_of(agreement)[:IMPORTS_SHOWN],
             active=agreement.status == "active",
+            # The research approvals the template requires, when not current today: the
+            # export is refused (consent.services.roster_export), so the page says it first.
+            approval_problems=approval_problems(
+                agreement, day=timezone.localdate(), action="exporting the roster"
+            )
+            if agreement.status == "active"
+            else [],
             consent_needed=selectors.governing_kind(selectors.requirements_of(agreement))
             not in (None, ConsentKind.NONE),
         ),

@@ -11,7 +11,11 @@ One plain function over an agreement loaded with
 - prohibitions for every recipient: re-identification, sale, commercialisation, targeted
   advertising, and passing data to anyone who is not a party;
 - obligations: delete each element by the destruction deadline (``agreements.terms``), and
-  inform the source within ``breach_notice_hours`` of a breach.
+  inform the source within ``breach_notice_hours`` of a breach;
+- research approvals (``agreements.approvals.rules``): while the approvals the template
+  requires are not current the policy has no permission at all (no data may flow); while they
+  are, each permission also ends on the last day they hold (``dateTime`` ``lteq``), and
+  ``researchApprovals`` says which are required, whether current, until when.
 
 Identifiers: organisations ``urn:collaboratory:organisation:<slug>``, data elements
 ``urn:collaboratory:agreement:<id>:data-element:<id>``. Actions outside the ODRL common
@@ -23,6 +27,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils import timezone
+
+from agreements.approvals.api import odrl_research_approvals
 from agreements.models import Agreement, DataElement, Identifiability
 from agreements.selectors import parties
 from agreements.terms import destruction_deadline, end_date
@@ -75,8 +82,9 @@ def _asset(agreement: Agreement, element: DataElement) -> dict[str, Any]:
     }
 
 
-def agreement_policy(agreement: Agreement) -> dict[str, Any]:
+def agreement_policy(agreement: Agreement, *, today: dt.date | None = None) -> dict[str, Any]:
     """The agreement's terms as an ODRL Agreement policy (a JSON-LD document)."""
+    today = today or timezone.localdate()
     members = parties(agreement)
     organisations = {m.organisation_id: m.organisation for m in members}
     permissions: list[dict[str, Any]] = []
@@ -177,6 +185,19 @@ def agreement_policy(agreement: Agreement) -> dict[str, Any]:
                 ],
             }
         )
+    # Research approvals (agreements.approvals): while the required ones are not current no
+    # data may flow, so nothing is permitted; while they are, permissions end with them.
+    approvals_current, approvals_summary = odrl_research_approvals(agreement, today)
+    if not approvals_current:
+        permissions = []
+    elif approvals_summary["validUntil"]:
+        until = {
+            "leftOperand": "dateTime",
+            "operator": "lteq",
+            "rightOperand": {"@value": approvals_summary["validUntil"], "@type": "xsd:date"},
+        }
+        for permission in permissions:
+            permission["constraint"].append(until)
     return {
         "@context": ODRL_CONTEXT,
         "@type": "Agreement",
@@ -190,4 +211,5 @@ def agreement_policy(agreement: Agreement) -> dict[str, Any]:
         "permission": permissions,
         "prohibition": prohibitions,
         "obligation": obligations,
+        "researchApprovals": approvals_summary,
     }

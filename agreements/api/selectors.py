@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import BooleanField, F, Field, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 
+from agreements.approvals.selectors import RESEARCH_APPROVALS_PREFETCH
 from agreements.models import (
     Agreement,
     Approval,
@@ -142,7 +143,8 @@ def _of_agreement(model, *order: str) -> QuerySet:
     return model.objects.filter(agreement=OuterRef("pk")).order_by(*order)
 
 
-#: The ODRL terms: the parties and each data element with its source and recipient.
+#: The ODRL terms: the parties, each data element with its source and recipient, and the
+#: research approvals (with the template's requirement, selected with the row).
 TERMS_PREFETCHES = (
     PARTIES_PREFETCH,
     JsonPrefetch(
@@ -150,6 +152,7 @@ TERMS_PREFETCHES = (
         _of_agreement(DataElement, "position", "id"),
         select=("source", "recipient"),
     ),
+    RESEARCH_APPROVALS_PREFETCH,
 )
 
 #: The detail: what the consolidated text is derived from (parties, overrides, data elements
@@ -178,13 +181,16 @@ DETAIL_PREFETCHES = (
     JsonPrefetch("approvals", _of_agreement(Approval, "created_at")),
     JsonPrefetch("signatures", _of_agreement(Signature, "signed_at")),
     JsonPrefetch("transitions", _of_agreement(Transition, "at", "id")),
+    RESEARCH_APPROVALS_PREFETCH,
 )
 
 
 def agreement_terms_for_organisation(organisation_id: int) -> QuerySet[Agreement]:
     """Agreements ``organisation_id`` is a party to, loaded for their ODRL policy."""
     return with_json_prefetch(
-        agreements_visible_to_organisation(organisation_id).select_related("trio"),
+        agreements_visible_to_organisation(organisation_id).select_related(
+            "trio", "template_version__template"
+        ),
         *TERMS_PREFETCHES,
     )
 

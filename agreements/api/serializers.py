@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
+from agreements.approvals.api import (
+    ResearchApprovalsSerializer,
+    data_flow_permitted,
+    research_approvals_json,
+)
 from agreements.models import Agreement, Identifiability, Status, TerminationGround
 from agreements.selectors import conflicts, consolidated_text, live_approvals, parties
 from agreements.term_sheet import key_terms_json
@@ -219,6 +225,20 @@ class AgreementDetailSerializer(AgreementSerializer):
         "each only when written. Never part of the agreement's text.",
     )
 
+    # Research approvals (agreements.approvals): the in-force answer partner systems check
+    # before data moves.
+    data_flow_permitted = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether data may flow under the agreement today: it is active, today is in "
+        "its term, and the research approvals its template requires are current. False while "
+        "a required approval is missing or expired.",
+    )
+    research_approvals = ResearchApprovalsSerializer(
+        read_only=True,
+        help_text="The IRB and district research office approvals: which the template "
+        "requires, whether they are current, and each approval's state.",
+    )
+
     def to_representation(self, agreement: Agreement | dict[str, Any]) -> dict[str, Any]:
         if not isinstance(agreement, Agreement):
             raise TypeError("The detail needs the agreement itself, not a row of the list.")
@@ -286,6 +306,8 @@ class AgreementDetailSerializer(AgreementSerializer):
                 else None
             ),
             "terms": key_terms_json(agreement),
+            "data_flow_permitted": data_flow_permitted(agreement, timezone.localdate()),
+            "research_approvals": research_approvals_json(agreement, timezone.localdate()),
         }
 
 

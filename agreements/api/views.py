@@ -173,7 +173,9 @@ class AgreementTermsApi(PartnerApiView):
         "source) limited to the agreement's purpose and validity period; prohibitions "
         "(re-identification, sale, commercialisation, targeted advertising, onward transfer); "
         "obligations (delete by the destruction date, inform the source of a breach within "
-        "the agreed hours).",
+        "the agreed hours). While a research approval the template requires (IRB, district "
+        "research office) is missing or expired there is no permission at all; while they "
+        "are current, each permission also ends on their last day (researchApprovals).",
         tags=["agreements"],
         responses={
             200: OpenApiResponse(
@@ -190,6 +192,10 @@ class AgreementTermsApi(PartnerApiView):
                         "permission": {"type": "array", "items": {"type": "object"}},
                         "prohibition": {"type": "array", "items": {"type": "object"}},
                         "obligation": {"type": "array", "items": {"type": "object"}},
+                        "researchApprovals": {
+                            "type": "object",
+                            "description": "required (kinds), current, asOf, validUntil.",
+                        },
                     },
                 },
                 description="An ODRL Agreement policy.",

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from agreements.approvals.models import ApprovalKind
 from agreements.choices import TemplateUsage, VersionStatus
 from agreements.models import Clause, DSATemplate, TemplateVersion
 from agreements.standards import services
@@ -137,7 +138,12 @@ def template_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "agreements/standards/template_list.html",
-        {"templates": templates, "usage_choices": TemplateUsage.choices},
+        {
+            "templates": templates,
+            "usage_choices": TemplateUsage.choices,
+            # Research approvals a template requires (agreements/web/approvals.py saves it).
+            "approval_kinds": ApprovalKind.choices,
+        },
     )
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from agreements import parameters
 from agreements.access import parties_in_role, roles_by_party
+from agreements.approvals.selectors import RESEARCH_APPROVALS_PREFETCH
 from agreements.choices import AuthMethod
 from agreements.history import agreement_timeline
 from agreements.models import Agreement, ClauseOverride, OverrideKind
@@ -306,7 +307,8 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
 @login_required
 def agreement_detail(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     agreement = get_object_or_404(
-        agreement_page_for_user(request.user, discussions.DISCUSSIONS), pk=pk
+        agreement_page_for_user(request.user, discussions.DISCUSSIONS, RESEARCH_APPROVALS_PREFETCH),
+        pk=pk,
     )
     return render(request, "agreements/agreement_detail.html", _detail_context(request, agreement))
 
@@ -346,7 +348,8 @@ def _detail_again(
     form, its errors) go into that clause's item, so the form shows open with what was typed
     and the error beside each field. A clause the page does not show falls back to messages."""
     agreement = get_object_or_404(
-        agreement_page_for_user(request.user, discussions.DISCUSSIONS), pk=pk
+        agreement_page_for_user(request.user, discussions.DISCUSSIONS, RESEARCH_APPROVALS_PREFETCH),
+        pk=pk,
     )
     context = _detail_context(request, agreement)
     item = next((i for i in context["clauses"] if i["clause"].key == clause_key), None)

@@ -178,8 +178,8 @@ def test_dashboard_query_count_is_fixed(client, demo, django_assert_max_num_quer
     client.force_login(demo["users"]["director"])
     # session, user, trio page (+members, organisations and the count), memberships,
     # waiting, the texts of the agreements whose changes may wait for review, coming up,
-    # consent coverage, recent activity.
-    with django_assert_max_num_queries(9):
+    # research approvals (their panel), consent coverage, recent activity.
+    with django_assert_max_num_queries(10):
         assert client.get(reverse("dashboard")).status_code == 200
     source = demo["agreements"][SIGNING]
     for n in range(15):
@@ -197,7 +197,7 @@ def test_dashboard_query_count_is_fixed(client, demo, django_assert_max_num_quer
             status=Status.SIGNING,
             status_changed_at=source.status_changed_at,
         )
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         page = client.get(reverse("dashboard")).content.decode()
     assert "AIMS-2031-014" in page
 

@@ -402,6 +402,33 @@ MATRIX: dict[str, Entry] = {
         {"GET": NOT_ALLOWED, "POST": same(roles(404, facilitator=302))},
         lambda w, side: {"pk": w["v2"]},
     ),
+    # Research approvals (agreements/web/approvals.py): whoever sees the agreement sees them;
+    # an empty record is the form again for the parties that record a kind (the research
+    # partner's and the district's people), a redirect with a message for those who record
+    # none (the developer, the facilitator).
+    "agreement-research-approvals": Entry(
+        {
+            "GET": seen(200),
+            "POST": seen(
+                200,
+                own_overrides={"vendor": 302, "facilitator": 302},
+                other_overrides={"facilitator": 302},
+            ),
+        },
+        ACTIVE,
+        secret=_title("consent"),
+    ),
+    "research-approval-document": Entry(
+        {"GET": seen(200), "POST": NOT_ALLOWED}, _k(pk="active", approval_id="research_approval")
+    ),
+    # An empty withdrawal is refused with a message (no reason, or not the holder's people).
+    "research-approval-withdraw": Entry(
+        {"GET": NOT_ALLOWED, "POST": seen(302)}, _k(pk="active", approval_id="research_approval")
+    ),
+    "template-research-approvals": Entry(
+        {"GET": NOT_ALLOWED, "POST": same(roles(404, facilitator=302))},
+        lambda w, side: {"pk": w["template_pk"]},
+    ),
     "consent-requirement": Entry({"GET": parties(), "POST": parties()}, CONSENT),
     "consent-form-add": Entry({"GET": parties(), "POST": parties()}, CONSENT),
     "consent-form-detail": Entry({"GET": parties()}, _k(pk="consent", form_id="consent_form")),
@@ -814,6 +841,26 @@ def _documents(agreement, org_pk: int):
     return document, job
 
 
+def _research_approval(agreement, organisation, user):
+    from agreements.approvals.models import ResearchApproval
+
+    return ResearchApproval.objects.create(
+        agreement=agreement,
+        kind="district_research_office",
+        organisation=organisation,
+        approving_body="Research office",
+        number=f"RO-{organisation.pk}",
+        approved_on=dt.date(2026, 8, 1),
+        expires_on=dt.date(2027, 7, 31),
+        document=ContentFile(b"%PDF-1.7 approval", name="approval.pdf"),
+        document_name="approval.pdf",
+        document_type="application/pdf",
+        document_size=17,
+        document_sha256="0" * 64,
+        recorded_by=user,
+    )
+
+
 def _webhook(organisation):
     from partners.models import WebhookDelivery, WebhookEndpoint
 
@@ -904,6 +951,7 @@ def _build_world() -> dict:
         consent_agreement, consent_form, record, upload = consent
         document, job = _documents(consent_agreement, orgs[org].pk)
         webhook, delivery = _webhook(orgs[org])
+        research_approval = _research_approval(consent_agreement, orgs[org], users[commenter])
         override = ClauseOverride.objects.filter(agreement=negotiating).order_by("pk").first()
         comment = discussion_start(
             agreement=negotiating,
@@ -921,6 +969,7 @@ def _build_world() -> dict:
             "comment": comment.pk,
             "active": consent_agreement.pk,
             "document": document.pk,
+            "research_approval": research_approval.pk,
             "job": job.pk,
             "consent": consent_agreement.pk,
             "consent_title": consent_agreement.title,
