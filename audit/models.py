@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     ORGANISATION_CHANGED = "organisation_changed", "Organisation changed"
     TRIO_CREATED = "trio_created", "Trio created"
     TRIO_CHANGED = "trio_changed", "Trio changed"
+    STUDENT_KEY_FORMAT_SET = "student_key_format_set", "Student key format set"
 
 
 class AuditEntry(models.Model):
