@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 
+from django import forms
+
 from agreements.models import Agreement
 from collaboratory.errors import DomainError
 from consent.models import StudentConsent
 from partners.models import Organisation, TrioRole
-from partners.student_keys import student_key_problem
+from partners.student_keys import format_of, student_key_problem
 
 
 def district_of(agreement: Agreement) -> Organisation | None:
@@ -63,3 +65,26 @@ def keys_not_matching(district: Organisation, regex: str) -> int:
         .distinct()
         .count()
     )
+
+
+def key_hint(agreement: Agreement) -> str:
+    """What the agreement's student keys must look like, in words, for forms and pages."""
+    district = district_of(agreement)
+    key_format = format_of(district)
+    if key_format is None:
+        return (
+            "The district's pseudonymous student ID, never a name: at least one digit and no "
+            "word of four or more letters."
+        )
+    name = district.name if district is not None else "The district"
+    examples = ", ".join(key_format.examples()[:2])
+    return f"{name}'s student key: {key_format.description} (e.g. {examples}). Never a name."
+
+
+def forget_refused_key(form: forms.Form) -> None:
+    """Blank a refused key in a bound form, so the page does not show it again (it may be
+    a child's name)."""
+    if "student_key" in form.errors:
+        data = form.data.copy()
+        data["student_key"] = ""
+        form.data = data
