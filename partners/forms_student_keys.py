@@ -10,10 +10,13 @@ class StudentKeyFormatForm(forms.Form):
         label="Format of your student keys",
         max_length=200,
         required=False,
-        help_text="For example S####### or RB-######. Leave empty to refuse only keys shaped "
-        "like names.",
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "spellcheck": "false", "class": "input--mono"}
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "class": "input--mono",
+                "aria-describedby": "id_student_key_format_helptext",
+            }
         ),
     )
     keep_keys_not_matching = forms.BooleanField(
