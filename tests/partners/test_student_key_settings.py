@@ -145,3 +145,14 @@ def test_the_format_can_only_be_stored_on_a_district(demo):
         Organisation.objects.filter(slug="northfield-university").update(
             student_key_format="S#######"
         )
+
+
+def test_the_admin_shows_the_format_read_only(client, demo, riverbend):
+    organisation_student_key_format_set(
+        organisation=riverbend, by=demo["users"]["director"], student_key_format="S#######"
+    )
+    otp_verified(client, demo["users"]["facilitator"])
+    change = reverse("admin:partners_organisation_change", args=[riverbend.pk])
+    body = client.get(change).content.decode()
+    assert "S#######" in body
+    assert 'name="student_key_format"' not in body
