@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container
 
 from django import forms
+from django.http import QueryDict
 
 from agreements.models import Agreement
 from collaboratory.errors import DomainError
@@ -85,6 +86,9 @@ def forget_refused_key(form: forms.Form) -> None:
     """Blank a refused key in a bound form, so the page does not show it again (it may be
     a child's name)."""
     if "student_key" in form.errors:
-        data = form.data.copy()
-        data["student_key"] = ""
-        form.data = data
+        if isinstance(form.data, QueryDict):
+            data = form.data.copy()
+            data["student_key"] = ""
+            form.data = data
+        else:
+            form.data = {**form.data, "student_key": ""}
