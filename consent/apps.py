@@ -24,3 +24,9 @@ class ConsentConfig(AppConfig):
 
         if consent_dashboard_section not in extensions.dashboard_sections:
             extensions.dashboard_sections.append(consent_dashboard_section)
+        # The student key settings page counts the keys a new format would not admit.
+        from consent.student_keys import keys_not_matching
+        from partners import hooks
+
+        if keys_not_matching not in hooks.student_keys_not_matching:
+            hooks.student_keys_not_matching.append(keys_not_matching)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeGuard
 
 from consent.rules import Action, Decision, GivenBy, Method, is_adult
+from partners.student_keys import key_problem as basic_key_problem
 
 REQUIRED_COLUMNS = ("student_key", "decision", "given_by", "method", "date")
 OPTIONAL_COLUMNS = ("school", "grade", "birth_year", "witness", "form_language", "form_version")
@@ -255,12 +256,18 @@ def check_file(
         [set[str], set[str]], tuple[Mapping[str, KnownStudent], Mapping[str, list[Decision]]]
     ]
     | None = None,
+    key_problem: Callable[[str], str] | None = None,
 ) -> CheckResult:
     """Validate every row; the result lists each problem with row number and column.
 
     ``lookup(keys, withdrawing_keys)`` returns what is stored about the file's students:
     the cohort's known students by key, and the stored decisions of the students the file
     withdraws (a withdrawal must follow a grant by the same giver).
+
+    ``key_problem(key)`` says why a key cannot be a new student's key ("" when it can): the
+    district's format, or the rule against keys shaped like names
+    (``partners.student_keys``); without it only the name rule applies. Students already
+    in the cohort keep their key. A refused key is reported by row, never by value.
     """
     header, raw_rows = read_rows(text, max_rows=max_rows)
     result = CheckResult(row_count=len(raw_rows))
@@ -279,20 +286,46 @@ def check_file(
         result.add(1, name, f"The column “{name}” appears more than once.")
     if not result.ok:
         return result
-    checker = _RowChecker(header, result, today, default_form, forms)
+    known: Mapping[str, KnownStudent] = {}
+    history: Mapping[str, list[Decision]] = {}
+    if lookup is not None and raw_rows:
+        # Looked up before the rows are checked: a student already in the cohort keeps
+        # their key even when the district's format has changed since.
+        known, history = lookup(*_keys_of(header, raw_rows))
+    checker = _RowChecker(
+        header, result, today, default_form, forms, key_problem or _name_rule, known
+    )
     append = result.rows.append
     for number, values in raw_rows:
         row = checker.check(number, values)
         if row is not None:
             append(row)
-    known: Mapping[str, KnownStudent] = {}
-    history: Mapping[str, list[Decision]] = {}
-    if lookup is not None and result.rows:
-        keys = {row.student_key for row in result.rows}
-        withdrawing = {r.student_key for r in result.rows if r.action == Action.WITHDRAWN}
-        known, history = lookup(keys, withdrawing)
     check_rows(result, known=known, history=history)
     return result
+
+
+def _name_rule(key: str) -> str:
+    return basic_key_problem(key, None)
+
+
+def _keys_of(header: list[str], raw_rows: list[tuple[int, list[str]]]) -> tuple[set[str], set[str]]:
+    """The file's student keys, and those of rows that withdraw (for ``lookup``)."""
+    key_at, decision_at = header.index("student_key"), header.index("decision")
+    keys: set[str] = set()
+    withdrawing: set[str] = set()
+    for _, values in raw_rows:
+        if len(values) <= key_at:
+            continue
+        key = values[key_at].strip()
+        keys.add(key)
+        if (
+            len(values) > decision_at
+            and _choice(values[decision_at].strip(), DECISIONS) == Action.WITHDRAWN
+        ):
+            withdrawing.add(key)
+    keys.discard("")
+    withdrawing.discard("")
+    return keys, withdrawing
 
 
 class _RowChecker:
@@ -301,7 +334,9 @@ class _RowChecker:
     checked once (a district file repeats the same schools, dates and decisions
     thousands of times)."""
 
-    def __init__(self, header, result, today, default_form, forms) -> None:
+    def __init__(self, header, result, today, default_form, forms, key_problem, known) -> None:
+        self.key_rule = key_problem
+        self.known = known
         self.width = len(header)
         position = {name: i for i, name in enumerate(header)}
         # Absent optional columns read an extra empty value appended to every row.
@@ -330,14 +365,11 @@ class _RowChecker:
         if problem is None:
             if not key:
                 problem = "The student key is empty."
-            elif not STUDENT_KEY_RE.fullmatch(key):
-                # Never echo the value: a wrong key may well be a name.
-                problem = (
-                    "Not a valid student key: use the district's pseudonymous ID (letters, "
-                    "digits, . _ -; up to 64 characters), never a name."
-                )
+            elif key in self.known and STUDENT_KEY_RE.fullmatch(key):
+                problem = ""  # already in the cohort: the key was accepted then
             else:
-                problem = ""
+                # Never echo the value: a wrong key may well be a name.
+                problem = self.key_rule(key)
             self.keys[key] = problem
         return problem
 

@@ -17,7 +17,8 @@ from django.db import models
 
 from agreements.models import Agreement, DataElement
 from consent.rules import Action, ConsentKind, GivenBy, Method, State
-from partners.models import Organisation
+from partners.models import Organisation, TrioRole
+from partners.student_keys import student_key_problem
 
 STUDENT_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 student_key_validator = RegexValidator(
@@ -25,6 +26,21 @@ student_key_validator = RegexValidator(
     "A student key is the district's pseudonymous ID: 1-64 letters, digits, dots, hyphens or "
     "underscores, starting with a letter or digit. Never a name.",
 )
+
+
+def _district_key_problem(agreement_id, key: str, *, kept: bool) -> str:
+    """The model-level twin of the services' key check (``consent.student_keys``): a key
+    kept from before passes; any other must satisfy the agreement's district's rule. The
+    message never echoes the key."""
+    if kept or not agreement_id:
+        return ""
+    district = Organisation.objects.filter(
+        trio_memberships__trio__agreements=agreement_id,
+        trio_memberships__role=TrioRole.DISTRICT,
+    ).first()
+    return student_key_problem(district, key)
+
+
 language_validator = RegexValidator(
     r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "Use a language tag such as en, es or zh-Hant."
 )
@@ -173,6 +189,15 @@ class StudentConsent(models.Model):
 
     def __str__(self) -> str:
         return self.student_key
+
+    def clean(self) -> None:
+        kept = (
+            self.pk is not None
+            and StudentConsent.objects.filter(pk=self.pk, student_key=self.student_key).exists()
+        )
+        problem = _district_key_problem(self.agreement_id, self.student_key, kept=kept)
+        if problem:
+            raise ValidationError({"student_key": problem}, code="student_key_refused")
 
     @property
     def grade_label(self) -> str:
@@ -345,6 +370,15 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student_key}: {self.get_action_display()} by {self.get_given_by_display()}"
+
+    def clean(self) -> None:
+        # A student already in the cohort keeps the key they were recorded under.
+        kept = StudentConsent.objects.filter(
+            agreement_id=self.agreement_id, student_key=self.student_key
+        ).exists()
+        problem = _district_key_problem(self.agreement_id, self.student_key, kept=kept)
+        if problem:
+            raise ValidationError({"student_key": problem}, code="student_key_refused")
 
 
 class ConsentExport(models.Model):

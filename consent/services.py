@@ -33,7 +33,7 @@ from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory import csv_safe
 from collaboratory.errors import DomainError
-from consent import csv_import, selectors
+from consent import csv_import, selectors, student_keys
 from consent.csv_import import DecidedRow, FormRef, KnownStudent, Row, is_decided
 from consent.models import (
     ConsentExport,
@@ -752,11 +752,12 @@ def consent_record(
         raise DomainError({"form": "Choose a consent form of this agreement."})
     errors: dict[str, list[str]] = defaultdict(list)
     key = (student_key or "").strip()
-    if not csv_import.STUDENT_KEY_RE.fullmatch(key):
-        errors["student_key"].append(
-            "Not a valid student key: use the district's pseudonymous ID (letters, digits, "
-            ". _ -; up to 64 characters), never a name."
-        )
+    # A student already in the cohort keeps their key; a new one must satisfy the district's
+    # format (or, without one, not look like a name). The error never echoes the key.
+    students = _load_students(agreement, [key]) if csv_import.STUDENT_KEY_RE.fullmatch(key) else {}
+    key_problem = student_keys.key_rule(agreement, known=students)(key)
+    if key_problem:
+        errors["student_key"].append(key_problem)
     if action not in Action.values:
         errors["action"].append("Choose granted, refused or withdrawn.")
     if given_by not in GivenBy.values:
@@ -777,7 +778,6 @@ def consent_record(
         errors["grade"].append("Use a grade from K (0) to 12.")
     if errors:
         raise DomainError(dict(errors))
-    students = _load_students(agreement, [key])
     row = Row(
         number=1,
         student_key=key,
@@ -853,6 +853,7 @@ def _check_import(
         default_form=_form_ref(default_form),
         forms=forms,
         lookup=lookup,
+        key_problem=student_keys.key_rule(agreement),
     )
     return result, loaded
 

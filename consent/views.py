@@ -18,7 +18,7 @@ from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form, flash_error
-from consent import charts, forms, selectors, services
+from consent import charts, forms, selectors, services, student_keys
 from consent.models import ConsentForm, ConsentImport, ConsentRecord, StudentConsent
 from consent.receipts import consent_receipt, receipt_json
 from consent.rules import ConsentKind, State
@@ -230,6 +230,7 @@ def record_add(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
         initial={"form": _latest_form(forms_of_agreement)},
         forms_of_agreement=forms_of_agreement,
     )
+    form.fields["student_key"].help_text = student_keys.key_hint(agreement)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -249,6 +250,7 @@ def record_add(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
             )
         except DomainError as error:
             add_to_form(form, error)
+            student_keys.forget_refused_key(form)
         else:
             student = StudentConsent.objects.get(
                 agreement_id=agreement.pk, student_key=record.student_key
@@ -327,6 +329,7 @@ def import_upload(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
             imports=selectors.imports_of(agreement)[:IMPORTS_SHOWN],
             max_mb=services.max_import_bytes() / 1_000_000,
             max_rows=services.max_import_rows(),
+            key_hint=student_keys.key_hint(agreement),
         ),
     )
 

@@ -26,6 +26,9 @@ class OrganisationAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "contact_name", "contact_email"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+    # Set by the district's admins on its Student keys page (partners/views_student_keys.py),
+    # where a format that recorded keys miss needs their confirmation.
+    readonly_fields = ["student_key_format"]
 
 
 @admin.register(Membership)

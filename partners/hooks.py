@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from partners.models import Trio
+    from partners.models import Organisation, Trio
 
 #: Each is called, inside the transaction, before a trio's members change
 #: (``partners.services.trio_set_members``) and raises ``DomainError`` to refuse the change:
@@ -19,3 +19,11 @@ if TYPE_CHECKING:
 type TrioMemberChangeGuard = Callable[[Trio], None]
 
 trio_member_change_guards: list[TrioMemberChangeGuard] = []
+
+#: Each counts the distinct student keys already recorded under ``district``'s agreements
+#: that the anchored ``regex`` (``partners.student_keys.KeyFormat.regex``, read alike by
+#: PostgreSQL) does not match, without reading the keys out; consent fills it. The student
+#: key settings page shows the sum before a new format is saved.
+type StudentKeysNotMatching = Callable[[Organisation, str], int]
+
+student_keys_not_matching: list[StudentKeysNotMatching] = []

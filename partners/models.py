@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from partners.student_keys import LEGEND, FormatError, parse_format
+
 
 class OrganisationKind(models.TextChoices):
     RESEARCH = "research", "Research partner"
@@ -25,6 +27,13 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Organisation admin"
 
 
+def validate_student_key_format(value: str) -> None:
+    try:
+        parse_format(value)
+    except FormatError as error:
+        raise ValidationError(str(error), code="student_key_format") from None
+
+
 class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
@@ -34,6 +43,15 @@ class Organisation(models.Model):
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=40, blank=True)
     address = models.TextField(blank=True)
+    # Districts only (issue 20): the format of the pseudonymous student keys its consent
+    # records use (partners/student_keys.py); empty: keys shaped like names are refused.
+    # Set through partners.student_key_settings, which audits it.
+    student_key_format = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_student_key_format],
+        help_text=f"Districts only. {LEGEND}",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,7 +60,11 @@ class Organisation(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind__in=OrganisationKind.values), name="organisation_kind_valid"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(student_key_format="") | models.Q(kind="district"),
+                name="student_key_format_districts_only",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from partners.models import (
@@ -11,6 +12,7 @@ from partners.models import (
     OrganisationKind,
     WebhookEvent,
 )
+from partners.student_keys import format_of
 
 
 class OrganisationSummarySerializer(serializers.Serializer):
@@ -40,6 +42,45 @@ class TokenInfoSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
+class StudentKeyRuleSerializer(serializers.Serializer):
+    """A district's student key rule (issue 20): what its consent records accept."""
+
+    format = serializers.CharField(
+        allow_blank=True,
+        help_text="The district's format (# digit, @ capital letter, * either, the rest "
+        "literal; alternatives separated by commas), or empty: then keys shaped like names "
+        "are refused (no digit, or a word of four or more letters).",
+    )
+    description = serializers.CharField(help_text="The rule in words.")
+    pattern = serializers.CharField(
+        allow_blank=True,
+        help_text="The format as an anchored regular expression (empty without a format).",
+    )
+    examples = serializers.ListField(child=serializers.CharField())
+
+
+def student_key_rule(organisation: Organisation) -> dict | None:
+    """The rule ``StudentKeyRuleSerializer`` describes; None for an organisation that is
+    not a district."""
+    if organisation.kind != OrganisationKind.DISTRICT:
+        return None
+    key_format = format_of(organisation)
+    if key_format is None:
+        return {
+            "format": "",
+            "description": "Any pseudonymous key not shaped like a name: at least one digit "
+            "and no word of four or more letters.",
+            "pattern": "",
+            "examples": ["S1234567", "stu-0042", "A1B2C3"],
+        }
+    return {
+        "format": key_format.source,
+        "description": key_format.description,
+        "pattern": key_format.regex,
+        "examples": key_format.examples(),
+    }
+
+
 class OrganisationMeSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="organisation.id")
     slug = serializers.CharField(source="organisation.slug")
@@ -47,6 +88,14 @@ class OrganisationMeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=OrganisationKind.choices, source="organisation.kind")
     website = serializers.CharField(source="organisation.website", allow_blank=True)
     token = TokenInfoSerializer()
+    student_keys = serializers.SerializerMethodField(
+        help_text="Districts only (null otherwise): the student keys its consent records "
+        "accept; a key outside this rule is refused, and the refusal never repeats it."
+    )
+
+    @extend_schema_field(StudentKeyRuleSerializer(allow_null=True))
+    def get_student_keys(self, value: dict) -> dict | None:
+        return student_key_rule(value["organisation"])
 
 
 class WebhookEndpointSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@ from django.urls import path
 
 # Partner API access for organisation admins (tokens, webhooks) — partners/views_api.py.
 # The partnership and organisation pages list agreements: they are agreements' pages.
-from partners import views_api, views_partnerships, views_people
+from partners import views_api, views_partnerships, views_people, views_student_keys
 
 urlpatterns = [
     path("api-access/", views_api.api_access, name="api-access"),
@@ -85,6 +85,12 @@ urlpatterns = [
         name="organisation-member-two-factor-reset",
     ),
     path("invitation/<str:token>/", views_people.invitation_accept, name="invitation-accept"),
+    # A district's student key format, for its admins — views_student_keys.py (issue 20).
+    path(
+        "organisations/<slug:slug>/student-keys/",
+        views_student_keys.student_key_settings,
+        name="organisation-student-keys",
+    ),
     # Organisations and trios of a collaboratory, for its facilitators — views_partnerships.py.
     path("partnerships/", views_partnerships.partnership_list, name="partnership-list"),
     path(
