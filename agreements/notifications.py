@@ -53,6 +53,20 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
     # A person @mentioned in a clause discussion (agreements.negotiation.discussions); sent
     # only to the people mentioned, who can all read the comment.
     "mentioned": ((Role.LEGAL,), "{ref}: {author} mentioned you on {clause}"),
+    # Destruction duties (agreements/destruction/): the receiving party's legal team and
+    # directors hear about its duties; the district (the data's source) about certificates.
+    "destruction_due": (
+        (Role.LEGAL, Role.DIRECTOR),
+        "{ref}: destroy the shared data by {deadline} ({days} days left)",
+    ),
+    "destruction_overdue": (
+        (Role.LEGAL, Role.DIRECTOR),
+        "{ref}: destruction of shared data is overdue (deadline {deadline})",
+    ),
+    "destruction_certified": (
+        (Role.LEGAL, Role.DIRECTOR),
+        "{ref}: {org} certified the destruction of {element}",
+    ),
     "consent_withdrawn": (
         (Role.DIRECTOR, Role.STAFF, Role.SIGNATORY),
         "{ref}: {students} on a consented roster you received may no longer be included",

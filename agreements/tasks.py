@@ -10,6 +10,10 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from agreements.destruction.tasks import (  # noqa: F401 (registers the tasks with Celery)
+    destruction_daily,
+    render_destruction_certificate,
+)
 from agreements.documents import jobs as documents
 from agreements.models import Notification
 from agreements.signing.services import (

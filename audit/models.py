@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     ORGANISATION_CHANGED = "organisation_changed", "Organisation changed"
     TRIO_CREATED = "trio_created", "Trio created"
     TRIO_CHANGED = "trio_changed", "Trio changed"
+    DESTRUCTION_CERTIFIED = "destruction_certified", "Destruction certified"
 
 
 class AuditEntry(models.Model):

@@ -22,6 +22,7 @@ from agreements.models import (
     Approval,
     ClauseOverride,
     DataElement,
+    DestructionDuty,
     Signature,
     Transition,
 )
@@ -165,6 +166,12 @@ DETAIL_PREFETCHES = (
     JsonPrefetch("approvals", _of_agreement(Approval, "created_at")),
     JsonPrefetch("signatures", _of_agreement(Signature, "signed_at")),
     JsonPrefetch("transitions", _of_agreement(Transition, "at", "id")),
+    # Destruction duties (agreements/destruction/): their state travels with the row.
+    JsonPrefetch(
+        "destruction_duties",
+        _of_agreement(DestructionDuty, "data_element_id", "id"),
+        select=("recipient",),
+    ),
 )
 
 
