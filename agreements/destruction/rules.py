@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agreements.models import Agreement
 
 #: Days before the deadline on which the receiving party is reminded.
 REMINDER_DAYS = (30, 7, 1)
@@ -49,9 +53,7 @@ def duty_state(*, certified: bool, deadline: dt.date, today: dt.date) -> DutySta
     return DutyState.PENDING
 
 
-def shared_from(*, start_date: dt.date, active_since: dt.date | None) -> dt.date:
-    """The first day data could have been shared: the agreement in force (active) and its
-    effective date reached. Data cannot have been destroyed before it was shared."""
-    if active_since is None:
-        return start_date
-    return max(start_date, active_since)
+def shared_from(agreement: Agreement) -> dt.date:
+    """The first day data could have been shared under ``agreement``: its effective date (no
+    data flows under it before). A destruction cannot be dated earlier."""
+    return agreement.start_date

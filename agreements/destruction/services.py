@@ -29,7 +29,6 @@ from agreements.models import (
     DestructionMethod,
     DestructionReminder,
     Status,
-    Transition,
 )
 from agreements.notifications import notify
 from agreements.signing.termination import day_text
@@ -135,19 +134,9 @@ def destruction_duties_open_missing() -> int:
 # --- certifying --------------------------------------------------------------------------------
 
 
-def active_since(agreement: Agreement) -> dt.date | None:
-    """The day the agreement became active (its first move to active), in the site's zone."""
-    at = (
-        Transition.objects.filter(agreement=agreement, to_status=Status.ACTIVE)
-        .order_by("at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    return timezone.localdate(at) if at else None
-
-
 def earliest_destruction(agreement: Agreement) -> dt.date:
-    return rules.shared_from(start_date=agreement.start_date, active_since=active_since(agreement))
+    """The first day data can have been shared: the agreement's effective date."""
+    return rules.shared_from(agreement)
 
 
 def _evidence(upload: UploadedFile | None) -> tuple[bytes, str, str] | None:
