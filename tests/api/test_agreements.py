@@ -92,6 +92,8 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
         "ends_on",
         "termination",
         "terms",
+        "destruction_duties",
+        "destruction_overdue",
     }
     assert body["destruction_deadline"] == destruction_deadline(negotiating).isoformat()
     assert body["open_conflicts"] == [
