@@ -92,7 +92,10 @@ class DutyRow:
         """The deadline in words relative to today."""
         if self.state == DutyState.CERTIFIED:
             destroyed = self.duty.destroyed_on
-            return f"destroyed {day_text(destroyed)}" if destroyed else "certified"
+            if destroyed is None:
+                return "certified"
+            late = ", after the deadline" if destroyed > self.deadline else ""
+            return f"destroyed {day_text(destroyed)}{late}"
         if self.days_left < 0:
             days = -self.days_left
             return f"{days} day{'s' if days != 1 else ''} overdue"
