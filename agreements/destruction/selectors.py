@@ -194,6 +194,13 @@ def dashboard_section(user: AnyUser) -> DashboardSection | None:
     )
 
 
+def certificate_match(user: AnyUser, sha256: str) -> DestructionDuty | None:
+    """The visible duty whose sealed certificate has this SHA-256 (the Verify page names it)."""
+    if not sha256:
+        return None
+    return duties_visible_to(user).filter(certificate_sha256=sha256).first()
+
+
 def api_duties(agreement: Agreement, *, today: dt.date | None = None) -> list[dict[str, Any]]:
     """The API detail's ``destruction_duties``: from the JSON-prefetched duties (no query) and
     the agreement's deadline (``agreements.terms``)."""

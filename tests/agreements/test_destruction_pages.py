@@ -166,6 +166,9 @@ def test_the_researcher_certifies_and_the_district_downloads_the_sealed_certific
     upload = SimpleUploadedFile("certificate.pdf", data, content_type="application/pdf")
     verified = client.post(reverse("document-verify-api"), {"pdf": upload}).json()
     assert verified["ok"] is True and verified["signed_by_platform"] is True
+    upload = SimpleUploadedFile("certificate.pdf", data, content_type="application/pdf")
+    page = client.post(reverse("document-verification"), {"pdf": upload}).content.decode()
+    assert "certificate of destruction of" in page and duty.agreement.reference in page
 
 
 def test_the_facilitator_sees_the_certificate_but_not_the_evidence(client, demo, duty):
