@@ -57,15 +57,15 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
     # directors hear about its duties; the district (the data's source) about certificates.
     "destruction_due": (
         (Role.LEGAL, Role.DIRECTOR),
-        "{ref}: destroy the shared data by {deadline} ({days} days left)",
+        "{ref}: {org} must destroy the shared data within {days} days",
     ),
     "destruction_overdue": (
         (Role.LEGAL, Role.DIRECTOR),
-        "{ref}: destruction of shared data is overdue (deadline {deadline})",
+        "{ref}: {org} is overdue destroying the shared data",
     ),
     "destruction_certified": (
         (Role.LEGAL, Role.DIRECTOR),
-        "{ref}: {org} certified the destruction of {element}",
+        "{ref}: {org} certified that it destroyed shared data",
     ),
     "consent_withdrawn": (
         (Role.DIRECTOR, Role.STAFF, Role.SIGNATORY),

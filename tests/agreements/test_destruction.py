@@ -11,7 +11,7 @@ import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from agreements import events
 from agreements.choices import TerminationGround
@@ -45,6 +45,10 @@ def _duty(agreement: Agreement) -> DestructionDuty:
     return DestructionDuty.objects.select_related("recipient", "data_element").get(
         agreement=agreement
     )
+
+
+def _day(value: dt.date) -> str:
+    return formats.date_format(value, "j F Y")
 
 
 def _deadline_of(duty: DestructionDuty) -> dt.date:
@@ -196,7 +200,9 @@ def test_reminders_go_30_7_and_1_days_before_once_each(pilot, emitted):
     # The receiving party's legal team and directors, nobody from the district.
     assert recipients
     assert all(counsel.memberships.filter(user_id=uid).exists() for uid in recipients)
-    assert "destroy the shared data by" in mails.first().subject
+    first = mails.order_by("pk").first()
+    assert first.subject.endswith("must destroy the shared data within 30 days")
+    assert f"by {_day(deadline)}" in first.body and "Certify the destruction here" in first.body
 
 
 def test_a_missed_day_sends_one_reminder_and_records_the_thresholds_passed(pilot):
