@@ -387,17 +387,20 @@ def _announce(
     duties: list[DestructionDuty],
     deadline: dt.date,
     days: int,
+    tell_sources: bool = False,
 ) -> None:
-    """One notification and one webhook event per receiving party."""
+    """One notification and one webhook event per receiving party; ``tell_sources`` also
+    notifies the parties the data came from (the district hears of an overdue duty)."""
     by_recipient: dict[int, list[DestructionDuty]] = defaultdict(list)
     for duty in duties:
         by_recipient[duty.recipient_id].append(duty)
     for recipient_id, theirs in sorted(by_recipient.items()):
         recipient = theirs[0].recipient
+        sources = {d.data_element.source_id for d in theirs} if tell_sources else set()
         notify(
             notification,
             agreement,
-            organisation_ids=[recipient_id],
+            organisation_ids=sorted({recipient_id, *sources}),
             org=recipient.name,
             deadline=day_text(deadline),
             days=days,
@@ -515,6 +518,7 @@ def destruction_flag_overdue(*, today: dt.date) -> int:
                 duties=duties,
                 deadline=deadline,
                 days=(deadline - today).days,
+                tell_sources=True,
             )
             flagged += len(duties)
     return flagged

@@ -51,6 +51,19 @@ def _day(value: dt.date) -> str:
     return formats.date_format(value, "j F Y")
 
 
+def demo_user_ids(agreement: Agreement, trio_role: str) -> set[int]:
+    """People of the party with ``trio_role`` who belong to no other party of the agreement."""
+    members = {m.role: m.organisation for m in agreement.trio.members.all()}
+    theirs = set(members[trio_role].memberships.values_list("user_id", flat=True))
+    others = {
+        uid
+        for role, org in members.items()
+        if role != trio_role
+        for uid in org.memberships.values_list("user_id", flat=True)
+    }
+    return theirs - others
+
+
 def _deadline_of(duty: DestructionDuty) -> dt.date:
     return (
         DestructionDuty.objects.annotate(deadline=selectors.deadline_sql()).get(pk=duty.pk).deadline
@@ -231,7 +244,14 @@ def test_overdue_is_flagged_once_with_a_webhook_event(pilot, emitted):
     ]
     assert len(overdue) == 1 and overdue[0]["days"] < 0
     assert _duty(pilot).overdue_notified_on == today
-    assert Notification.objects.filter(agreement=pilot, event="destruction_overdue").exists()
+    told = Notification.objects.filter(agreement=pilot, event="destruction_overdue")
+    district = pilot.trio.members.get(role="district").organisation
+    research = pilot.trio.members.get(role="research").organisation
+    # The receiving party and the district the data came from; not the developer.
+    for party in (district, research):
+        assert any(party.memberships.filter(user_id=n.recipient_id).exists() for n in told)
+    vendor = demo_user_ids(pilot, "developer")
+    assert not {n.recipient_id for n in told} & vendor
 
 
 def test_a_certified_duty_is_neither_reminded_nor_flagged(pilot, demo):
