@@ -53,14 +53,15 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
     # A person @mentioned in a clause discussion (agreements.negotiation.discussions); sent
     # only to the people mentioned, who can all read the comment.
     "mentioned": ((Role.LEGAL,), "{ref}: {author} mentioned you on {clause}"),
-    # Destruction duties (agreements/destruction/): the receiving party's legal team and
-    # directors hear about its duties; the district (the data's source) about certificates.
+    # Destruction duties (agreements/destruction/): the receiving party's legal team,
+    # directors and staff (who hold the data) hear about its duties; the district (the data's
+    # source) about overdue duties and certificates.
     "destruction_due": (
-        (Role.LEGAL, Role.DIRECTOR),
+        (Role.LEGAL, Role.DIRECTOR, Role.STAFF),
         "{ref}: {org} must destroy the shared data within {days} days",
     ),
     "destruction_overdue": (
-        (Role.LEGAL, Role.DIRECTOR),
+        (Role.LEGAL, Role.DIRECTOR, Role.STAFF),
         "{ref}: {org} is overdue destroying the shared data",
     ),
     "destruction_certified": (

@@ -213,6 +213,8 @@ def test_reminders_go_30_7_and_1_days_before_once_each(pilot, emitted):
     # The receiving party's legal team and directors, nobody from the district.
     assert recipients
     assert all(counsel.memberships.filter(user_id=uid).exists() for uid in recipients)
+    # Its legal team (counsel) and its staff holding the data (the researcher).
+    assert {"counsel", "researcher"} <= set(mails.values_list("recipient__username", flat=True))
     first = mails.order_by("pk").first()
     assert first.subject.endswith("must destroy the shared data within 30 days")
     assert f"by {_day(deadline)}" in first.body and "Certify the destruction here" in first.body
