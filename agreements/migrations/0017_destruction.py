@@ -167,3 +167,48 @@ def open_duties(apps, schema_editor):
 
 
 Migration.operations.append(migrations.RunPython(open_duties, migrations.RunPython.noop))
+
+# A certified duty is a record of what its certifier attested: the certification, the evidence
+# and the duty's subject never change and the row is never deleted; the certificate is written
+# once (from empty) and then never changes either. Any path (admin, shell, bulk update) is
+# refused, as for signed texts and sealed documents (0004).
+CERTIFIED_FROZEN = r"""
+CREATE FUNCTION agreements_destruction_certified_frozen() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'certified destruction duty % cannot be deleted', OLD.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.certified_at IS DISTINCT FROM OLD.certified_at
+       OR NEW.method IS DISTINCT FROM OLD.method
+       OR NEW.destroyed_on IS DISTINCT FROM OLD.destroyed_on
+       OR NEW.certified_by_id IS DISTINCT FROM OLD.certified_by_id
+       OR NEW.certifier_name IS DISTINCT FROM OLD.certifier_name
+       OR NEW.certifier_title IS DISTINCT FROM OLD.certifier_title
+       OR NEW.attestation IS DISTINCT FROM OLD.attestation
+       OR NEW.evidence IS DISTINCT FROM OLD.evidence
+       OR NEW.evidence_name IS DISTINCT FROM OLD.evidence_name
+       OR NEW.evidence_sha256 IS DISTINCT FROM OLD.evidence_sha256
+       OR NEW.agreement_id IS DISTINCT FROM OLD.agreement_id
+       OR NEW.data_element_id IS DISTINCT FROM OLD.data_element_id
+       OR NEW.recipient_id IS DISTINCT FROM OLD.recipient_id
+       OR (OLD.certificate <> '' AND (NEW.certificate IS DISTINCT FROM OLD.certificate
+           OR NEW.certificate_sha256 IS DISTINCT FROM OLD.certificate_sha256)) THEN
+        RAISE EXCEPTION 'certified destruction duty % cannot change', OLD.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql;
+
+CREATE TRIGGER destruction_certified_frozen
+    BEFORE UPDATE OR DELETE ON agreements_destructionduty
+    FOR EACH ROW WHEN (OLD.certified_at IS NOT NULL)
+    EXECUTE FUNCTION agreements_destruction_certified_frozen();
+"""
+
+CERTIFIED_FROZEN_BACKWARD = r"""
+DROP TRIGGER IF EXISTS destruction_certified_frozen ON agreements_destructionduty;
+DROP FUNCTION IF EXISTS agreements_destruction_certified_frozen();
+"""
+
+Migration.operations.append(migrations.RunSQL(CERTIFIED_FROZEN, CERTIFIED_FROZEN_BACKWARD))

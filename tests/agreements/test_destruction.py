@@ -11,6 +11,7 @@ import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
 from agreements import events
@@ -384,3 +385,21 @@ def test_the_certificate_states_what_was_destroyed(certificate):
     assert duty.data_element.name in text
     assert "Principal Investigator" in text
     assert duty.agreement.reference in text
+
+
+def test_the_database_refuses_changing_or_deleting_a_certified_duty(pilot, demo):
+    duty = _certify(_duty(pilot), demo["users"]["researcher"])
+    for change in (
+        {"destroyed_on": dt.date(2026, 1, 1)},
+        {"method": "physical"},
+        {"certifier_name": "Someone Else"},
+        {"attestation": "Nothing."},
+    ):
+        with transaction.atomic(), pytest.raises(IntegrityError, match="cannot change"):
+            DestructionDuty.objects.filter(pk=duty.pk).update(**change)
+    with transaction.atomic(), pytest.raises(IntegrityError, match="cannot be deleted"):
+        DestructionDuty.objects.filter(pk=duty.pk).delete()
+    # The certificate is written once, then frozen too.
+    services.destruction_certificate_render(duty_id=duty.pk)
+    with transaction.atomic(), pytest.raises(IntegrityError, match="cannot change"):
+        DestructionDuty.objects.filter(pk=duty.pk).update(certificate_sha256="0" * 64)

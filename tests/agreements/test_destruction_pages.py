@@ -194,3 +194,9 @@ def test_the_dashboard_flags_the_overdue_duty(client, demo, duty, django_assert_
     assert duty.data_element.name in page
     _certified(duty, demo["users"]["researcher"])
     assert "1 overdue" not in client.get(reverse("dashboard")).content.decode()
+
+
+def test_the_agreement_page_links_to_its_duties(client, demo, duty):
+    client.force_login(demo["users"]["director"])
+    page = client.get(reverse("agreement-detail", args=[duty.agreement_id])).content.decode()
+    assert reverse("destruction-agreement", args=[duty.agreement_id]) in page
