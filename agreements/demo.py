@@ -454,6 +454,11 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
     _approve_all(lakeshore, users, ["hillcrest", "lakeshore", "quadratic"])
     _sign(lakeshore, users, ["hillcrest", "lakeshore", "quadratic"])
 
+    # Destruction duties of the agreements that have been in force (an overdue one).
+    from agreements.destruction.demo import seed_destruction
+
+    seed_destruction(collaboratory)
+
     assert {a.status for a in Agreement.objects.all()} >= {
         Status.NEGOTIATING,
         Status.IN_REVIEW,

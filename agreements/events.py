@@ -25,13 +25,18 @@ _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 #: agreement.expiring {agreement_id, days, ends_on} (ends_on: its actual last day),
 #: agreement.termination_noticed {agreement_id, ground, noticed_on, ends_on,
 #: destruction_deadline}, agreement.termination_withdrawn {agreement_id, ends_on,
-#: destruction_deadline}.
+#: destruction_deadline}; destruction.due_soon / destruction.overdue {agreement_id,
+#: organisation, days, deadline, data_elements} and destruction.certified {agreement_id,
+#: organisation, data_element, method, destroyed_on} (agreements/destruction/).
 EVENTS = (
     "agreement.status_changed",
     "agreement.document_ready",
     "agreement.expiring",
     "agreement.termination_noticed",
     "agreement.termination_withdrawn",
+    "destruction.due_soon",
+    "destruction.overdue",
+    "destruction.certified",
 )
 
 

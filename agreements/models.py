@@ -700,3 +700,82 @@ class TemplateUpgrade(models.Model):
 # package.
 from agreements.approvals.models import ApprovalReminderSent as ApprovalReminderSent  # noqa: E402
 from agreements.approvals.models import ResearchApproval as ResearchApproval  # noqa: E402
+
+# --- destruction duties (agreements/destruction/) ---------------------------------------------
+
+
+class DestructionMethod(models.TextChoices):
+    SECURE_DELETION = "secure_deletion", "Secure deletion (overwritten)"
+    CRYPTOGRAPHIC_ERASURE = "crypto_erasure", "Cryptographic erasure (keys destroyed)"
+    PHYSICAL = "physical", "Physical destruction of the media"
+    RETURNED = "returned", "Returned to the district"
+
+
+class DestructionDuty(models.Model):
+    """A receiving party's obligation to destroy one data element of an agreement that has
+    been in force, by the agreement's destruction deadline (``agreements.terms``: never
+    stored here, so a termination moves it). Opened when the agreement becomes active;
+    certified once by the receiving party (agreements/destruction/services.py)."""
+
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.PROTECT, related_name="destruction_duties"
+    )
+    data_element = models.ForeignKey(
+        DataElement, on_delete=models.PROTECT, related_name="destruction_duties"
+    )
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    certified_at = models.DateTimeField(null=True, blank=True)
+    method = models.CharField(max_length=16, choices=DestructionMethod.choices, blank=True)
+    destroyed_on = models.DateField(null=True, blank=True)
+    certified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    certifier_name = models.CharField(max_length=200, blank=True)
+    certifier_title = models.CharField(max_length=200, blank=True)
+    attestation = models.TextField(blank=True, help_text="The statement the certifier affirmed.")
+    evidence = models.FileField(upload_to="destruction/evidence/", max_length=300, blank=True)
+    evidence_name = models.CharField(max_length=255, blank=True)
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
+    certificate = models.FileField(
+        upload_to="destruction/certificates/", max_length=300, blank=True
+    )
+    certificate_sha256 = models.CharField(max_length=64, blank=True)
+    overdue_notified_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agreement", "data_element__position", "data_element_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["data_element", "recipient"], name="destruction_duty_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(certified_at__isnull=True)
+                | (
+                    ~models.Q(method="")
+                    & models.Q(destroyed_on__isnull=False)
+                    & ~models.Q(certifier_name="")
+                    & ~models.Q(attestation="")
+                ),
+                name="destruction_certified_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Destruction of {self.data_element_id} by {self.recipient_id}"
+
+
+class DestructionReminder(models.Model):
+    """Keeps the daily destruction job from reminding twice for the same threshold."""
+
+    duty = models.ForeignKey(DestructionDuty, on_delete=models.CASCADE, related_name="+")
+    days_before = models.PositiveIntegerField()
+    sent_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["duty", "days_before"], name="destruction_remind_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days_before}-day destruction reminder for {self.duty_id}"

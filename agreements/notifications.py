@@ -59,6 +59,21 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
         (Role.DIRECTOR, Role.STAFF, Role.SIGNATORY),
         "{ref}: the {kind} {number} expires in {days} days",
     ),
+    # Destruction duties (agreements/destruction/): the receiving party's legal team,
+    # directors and staff (who hold the data) hear about its duties; the district (the data's
+    # source) about overdue duties and certificates.
+    "destruction_due": (
+        (Role.LEGAL, Role.DIRECTOR, Role.STAFF),
+        "{ref}: {org} must destroy the shared data within {days} days",
+    ),
+    "destruction_overdue": (
+        (Role.LEGAL, Role.DIRECTOR, Role.STAFF),
+        "{ref}: {org} is overdue destroying the shared data",
+    ),
+    "destruction_certified": (
+        (Role.LEGAL, Role.DIRECTOR),
+        "{ref}: {org} certified that it destroyed shared data",
+    ),
     "consent_withdrawn": (
         (Role.DIRECTOR, Role.STAFF, Role.SIGNATORY),
         "{ref}: {students} on a consented roster you received may no longer be included",

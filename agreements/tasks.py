@@ -11,6 +11,10 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from agreements.approvals.services import research_approvals_send_reminders
+from agreements.destruction.tasks import (  # noqa: F401 (registers the tasks with Celery)
+    destruction_daily,
+    render_destruction_certificate,
+)
 from agreements.documents import jobs as documents
 from agreements.models import Notification
 from agreements.signing.services import (

@@ -4,6 +4,7 @@ from agreements.web import approvals as views_approvals
 from agreements.web import audit_trail as views_audit_trail
 from agreements.web import calendar as views_calendar
 from agreements.web import dashboard as views_dashboard
+from agreements.web import destruction as views_destruction
 from agreements.web import discussions as views_discussions
 from agreements.web import documents as views_documents
 from agreements.web import fillins as views_fillins
@@ -24,6 +25,28 @@ urlpatterns = [
     path("calendar/revoke/", views_calendar.calendar_feed_revoke, name="calendar-feed-revoke"),
     path("calendar/<str:token>.ics", views_calendar.calendar_feed, name="calendar-feed"),
     path("agreements/", views.agreement_list, name="agreement-list"),
+    # Destruction duties (agreements/destruction/): the list, one agreement's, certify.
+    path("destruction/", views_destruction.destruction_list, name="destruction-list"),
+    path(
+        "agreements/<uuid:pk>/destruction/",
+        views_destruction.destruction_agreement,
+        name="destruction-agreement",
+    ),
+    path(
+        "agreements/<uuid:pk>/destruction/<int:duty_id>/certify/",
+        views_destruction.destruction_certify,
+        name="destruction-certify",
+    ),
+    path(
+        "agreements/<uuid:pk>/destruction/<int:duty_id>/certificate.pdf",
+        views_destruction.destruction_certificate,
+        name="destruction-certificate",
+    ),
+    path(
+        "agreements/<uuid:pk>/destruction/<int:duty_id>/evidence",
+        views_destruction.destruction_evidence,
+        name="destruction-evidence",
+    ),
     path("agreements/<uuid:pk>/", views.agreement_detail, name="agreement-detail"),
     path("agreements/<uuid:pk>/history/", views.agreement_history_view, name="agreement-history"),
     path(

@@ -50,6 +50,7 @@ class AuditAction(models.TextChoices):
     RESEARCH_APPROVAL_VOID = "research_approval_void", "Research approval withdrawn"
     APPROVAL_REQUIREMENTS = "approval_requirements", "Template's required research approvals set"
     STUDENT_KEY_FORMAT_SET = "student_key_format_set", "Student key format set"
+    DESTRUCTION_CERTIFIED = "destruction_certified", "Destruction certified"
 
 
 class AuditEntry(models.Model):

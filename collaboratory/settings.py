@@ -415,6 +415,12 @@ if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= RENDER_TIME_LIMIT:
 CONSENT_RETENTION_DAYS = env_int("CONSENT_RETENTION_DAYS", 3 * 365, minimum=0)
 CONSENT_IMPORT_MAX_BYTES = env_int("CONSENT_IMPORT_MAX_BYTES", 20_000_000, minimum=1)
 CONSENT_IMPORT_MAX_ROWS = env_int("CONSENT_IMPORT_MAX_ROWS", 200_000, minimum=1)
+CELERY_BEAT_SCHEDULE["destruction-daily"] = {
+    # After daily-lifecycle ends agreements: open destruction duties, remind 30/7/1 days
+    # before the deadline, flag overdue ones (agreements/destruction/).
+    "task": "agreements.destruction_daily",
+    "schedule": crontab(hour=2, minute=15),
+}
 CELERY_BEAT_SCHEDULE["consent-daily"] = {
     # Re-derive states of students turning 18, then purge consent past its retention.
     "task": "consent.daily",

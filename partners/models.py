@@ -279,6 +279,12 @@ class WebhookEvent(models.TextChoices):
         "agreement.termination_withdrawn",
         "A notice of termination was withdrawn",
     )
+    DESTRUCTION_DUE_SOON = (
+        "destruction.due_soon",
+        "A destruction deadline is 30, 7 or 1 days away and not certified",
+    )
+    DESTRUCTION_OVERDUE = "destruction.overdue", "A destruction deadline passed uncertified"
+    DESTRUCTION_CERTIFIED = "destruction.certified", "A receiving party certified destruction"
 
 
 class WebhookEndpoint(models.Model):

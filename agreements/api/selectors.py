@@ -23,6 +23,7 @@ from agreements.models import (
     Approval,
     ClauseOverride,
     DataElement,
+    DestructionDuty,
     Signature,
     Transition,
 )
@@ -182,6 +183,12 @@ DETAIL_PREFETCHES = (
     JsonPrefetch("signatures", _of_agreement(Signature, "signed_at")),
     JsonPrefetch("transitions", _of_agreement(Transition, "at", "id")),
     RESEARCH_APPROVALS_PREFETCH,
+    # Destruction duties (agreements/destruction/): their state travels with the row.
+    JsonPrefetch(
+        "destruction_duties",
+        _of_agreement(DestructionDuty, "data_element_id", "id"),
+        select=("recipient",),
+    ),
 )
 
 

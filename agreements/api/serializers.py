@@ -18,7 +18,15 @@ from agreements.approvals.api import (
     data_flow_permitted,
     research_approvals_json,
 )
-from agreements.models import Agreement, Identifiability, Status, TerminationGround
+from agreements.destruction.rules import DutyState
+from agreements.destruction.selectors import api_duties
+from agreements.models import (
+    Agreement,
+    DestructionMethod,
+    Identifiability,
+    Status,
+    TerminationGround,
+)
 from agreements.selectors import conflicts, consolidated_text, live_approvals, parties
 from agreements.term_sheet import key_terms_json
 from agreements.terms import destruction_deadline, end_date
@@ -181,6 +189,27 @@ class TerminationSerializer(serializers.Serializer):
     ends_on = serializers.DateField(help_text="The agreement's last day in force.")
 
 
+class DestructionDutySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    data_element_id = serializers.IntegerField(help_text="The data element to destroy.")
+    recipient = OrganisationSummarySerializer(help_text="The party that must destroy it.")
+    deadline = serializers.DateField(help_text="The agreement's destruction_deadline.")
+    state = serializers.ChoiceField(
+        choices=[(s.value, s.label) for s in DutyState],
+        help_text="pending; due_soon (deadline within 30 days); overdue (deadline passed, not "
+        "certified); certified.",
+    )
+    overdue = serializers.BooleanField(help_text="Deadline passed without a certificate.")
+    certified_at = serializers.DateTimeField(allow_null=True)
+    method = serializers.ChoiceField(choices=DestructionMethod.choices, allow_null=True)
+    destroyed_on = serializers.DateField(allow_null=True)
+    certifier = serializers.CharField(allow_null=True, help_text="Name and title.")
+    certificate_sha256 = serializers.CharField(
+        allow_null=True,
+        help_text="SHA-256 of the sealed certificate of destruction PDF, once rendered.",
+    )
+
+
 class AgreementDetailSerializer(AgreementSerializer):
     data_elements = DataElementSerializer(many=True)
     open_blanks = OpenBlankSerializer(
@@ -207,6 +236,16 @@ class AgreementDetailSerializer(AgreementSerializer):
     )
     termination = TerminationSerializer(
         read_only=True, allow_null=True, help_text="The notice of termination; null if none."
+    )
+    destruction_duties = DestructionDutySerializer(
+        many=True,
+        read_only=True,
+        help_text="One per data element and receiving party, from the day the agreement "
+        "became active (empty before): each recipient must destroy its data by the deadline "
+        "and certify it.",
+    )
+    destruction_overdue = serializers.BooleanField(
+        read_only=True, help_text="Some destruction duty is overdue."
     )
 
     terms = serializers.DictField(
@@ -308,6 +347,7 @@ class AgreementDetailSerializer(AgreementSerializer):
             "terms": key_terms_json(agreement),
             "data_flow_permitted": data_flow_permitted(agreement, timezone.localdate()),
             "research_approvals": research_approvals_json(agreement, timezone.localdate()),
+            **_destruction(agreement, organisations),
         }
 
 
@@ -318,3 +358,19 @@ class AgreementPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = AgreementSerializer(many=True)
+
+
+def _destruction(agreement: Agreement, organisations: dict[int, Any]) -> dict[str, Any]:
+    duties = [
+        {
+            **duty,
+            "recipient": organisation_summary(
+                organisations.get(duty["recipient"].pk, duty["recipient"])
+            ),
+        }
+        for duty in api_duties(agreement)
+    ]
+    return {
+        "destruction_duties": duties,
+        "destruction_overdue": any(duty["overdue"] for duty in duties),
+    }

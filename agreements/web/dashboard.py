@@ -17,10 +17,11 @@ TRIOS_PER_PAGE = 24
 
 @login_required
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
-    # Queries (9): session, user, one page of trios (with their members and the number of
+    # Queries (11): session, user, one page of trios (with their members and the number of
     # all), the user's memberships, what waits for them (+1: the texts and reviews of the
     # agreements whose changes their legal team may still have to review), expiry and
     # destruction dates, research approvals missing or expiring (agreements.approvals'
+    # section), destruction duties overdue or due soon (agreements.destruction's
     # section), consent coverage (consent's section), recent activity.
     user = request.user
     page = workspace.partnerships_page(user, request.GET.get("page"), per_page=TRIOS_PER_PAGE)

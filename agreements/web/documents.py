@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from agreements.destruction import selectors as destruction_selectors
 from agreements.documents import jobs as documents
 from agreements.models import Agreement, Document, DocumentKind, RenderJob, RenderStatus
 from agreements.selectors import agreements_visible_to
@@ -227,6 +228,10 @@ def document_verification(request: AuthenticatedHttpRequest) -> HttpResponse:
                 .select_related("agreement")
                 .filter(sha256=result.sha256)
                 .first()
+            )
+            # A certificate of destruction is sealed alike (agreements/destruction/).
+            context["certificate"] = destruction_selectors.certificate_match(
+                request.user, result.sha256
             )
     return render(request, "agreements/document_verification.html", context)
 

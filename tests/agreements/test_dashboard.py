@@ -93,7 +93,8 @@ def test_dashboard_query_count_with_changes_to_review(
     client.force_login(demo["users"]["counsel"])
     # session, user, trio page (+members, organisations and the count), memberships,
     # waiting, the texts and reviews of the agreements to review, coming up, research
-    # approvals (their panel), consent coverage, recent activity.
-    with django_assert_max_num_queries(10):
+    # approvals (their panel), destruction duties overdue or due soon, consent coverage,
+    # recent activity.
+    with django_assert_max_num_queries(11):
         page = client.get(reverse("dashboard")).content.decode()
     assert reverse("agreement-reviews", args=[deviating.pk]) in page

@@ -63,6 +63,7 @@ def test_nobody_outside_the_parties_is_notified(demo):
             days=7,
             reason="r",
             students=3,
+            number="2025-123",
         )
     everyone = set(Notification.objects.values_list("recipient__username", flat=True))
     assert everyone <= {"director", "counsel", "vendor", "researcher"}

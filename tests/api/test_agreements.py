@@ -94,6 +94,8 @@ def test_the_detail_adds_data_elements_deviations_conflicts_and_timeline(api_wor
         "terms",
         "data_flow_permitted",
         "research_approvals",
+        "destruction_duties",
+        "destruction_overdue",
     }
     assert body["destruction_deadline"] == destruction_deadline(negotiating).isoformat()
     assert body["open_conflicts"] == [

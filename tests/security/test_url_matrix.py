@@ -346,6 +346,26 @@ MATRIX: dict[str, Entry] = {
     "document-check": Entry(
         {"GET": seen(200), "POST": NOT_ALLOWED}, _k(pk="active", document_id="document")
     ),
+    # Destruction duties (agreements/destruction/): the active agreement's. Only the
+    # receiving party (the research partner: counsel, researcher; Hillcrest on Lakeshore's
+    # side) certifies; the other parties who see it are sent back to the duties page.
+    "destruction-list": Entry({"GET": same(roles(200))}),
+    "destruction-agreement": Entry({"GET": seen(200)}, ACTIVE, secret=_title("consent")),
+    "destruction-certify": Entry(
+        {
+            "GET": seen(302, own_overrides={"counsel": 200, "researcher": 200}),
+            "POST": seen(302, own_overrides={"counsel": 200, "researcher": 200}),
+        },
+        _k(pk="active", duty_id="duty"),
+        secret=_title("consent"),
+    ),
+    "destruction-certificate": Entry(
+        {"GET": seen(200), "POST": NOT_ALLOWED}, _k(pk="active", duty_id="certified_duty")
+    ),
+    # Evidence only for the parties (not the facilitator): it may show their systems.
+    "destruction-evidence": Entry(
+        {"GET": parties(200), "POST": NOT_ALLOWED}, _k(pk="active", duty_id="certified_duty")
+    ),
     "document-verification": Entry({"GET": same(roles(200)), "POST": same(roles(200))}),
     "document-verify-api": Entry({"GET": same(roles(405)), "POST": same(roles(400))}),
     # Consent: the parties; student-level pages (students, records, imports, roster) the
@@ -870,6 +890,32 @@ def _research_approval(agreement, organisation, user):
     )
 
 
+def _destruction_duties(agreement) -> tuple[int, int]:
+    """The active agreement's destruction duties: the research partner's open (to certify),
+    a developer's certified with a certificate and evidence on file (to download)."""
+    from agreements.destruction.services import destruction_duties_open
+    from agreements.models import DestructionDuty
+
+    destruction_duties_open(agreement_id=agreement.pk)
+    duties = DestructionDuty.objects.filter(agreement=agreement).order_by(
+        "data_element__position", "pk"
+    )
+    research = duties.get(data_element__name="Unit scores")
+    certified = duties.exclude(pk=research.pk).first()
+    certified.method = "secure_deletion"
+    certified.destroyed_on = dt.date(2026, 10, 1)
+    certified.certifier_name = "Matrix Certifier"
+    certified.certifier_title = "Data Manager"
+    certified.attestation = "Destroyed."
+    certified.certified_at = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    certified.certificate = ContentFile(b"%PDF-1.7 certificate", name="certificate.pdf")
+    certified.certificate_sha256 = "2" * 64
+    certified.evidence = ContentFile(b"wiped", name="evidence.txt")
+    certified.evidence_name = "evidence.txt"
+    certified.save()
+    return research.pk, certified.pk
+
+
 def _webhook(organisation):
     from partners.models import WebhookDelivery, WebhookEndpoint
 
@@ -961,6 +1007,7 @@ def _build_world() -> dict:
         document, job = _documents(consent_agreement, orgs[org].pk)
         webhook, delivery = _webhook(orgs[org])
         research_approval = _research_approval(consent_agreement, orgs[org], users[commenter])
+        duty, certified_duty = _destruction_duties(consent_agreement)
         override = ClauseOverride.objects.filter(agreement=negotiating).order_by("pk").first()
         comment = discussion_start(
             agreement=negotiating,
@@ -980,6 +1027,8 @@ def _build_world() -> dict:
             "document": document.pk,
             "research_approval": research_approval.pk,
             "job": job.pk,
+            "duty": duty,
+            "certified_duty": certified_duty,
             "consent": consent_agreement.pk,
             "consent_title": consent_agreement.title,
             "consent_form": consent_form.pk,
