@@ -674,3 +674,7 @@ class TemplateUpgrade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement_id} to {self.to_version}"
+
+
+# Costs and effort (issue 20): its own package, registered here with the app's models.
+from agreements.costs.models import CostEntry as CostEntry  # noqa: E402

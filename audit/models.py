@@ -46,6 +46,10 @@ class AuditAction(models.TextChoices):
     ORGANISATION_CHANGED = "organisation_changed", "Organisation changed"
     TRIO_CREATED = "trio_created", "Trio created"
     TRIO_CHANGED = "trio_changed", "Trio changed"
+    COST_RECORDED = "cost_recorded", "Cost entry recorded"
+    COST_CHANGED = "cost_changed", "Cost entry changed"
+    COST_DELETED = "cost_deleted", "Cost entry deleted"
+    COST_SHARED = "cost_shared", "Cost entry shared or made private"
 
 
 class AuditEntry(models.Model):

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from agreements.costs.demo import seed_costs
 from agreements.demo import seed_agreements
 from consent.demo import seed_consent
 from partners.demo import MAIN_LOGINS, seed_partners
@@ -13,6 +14,7 @@ class Command(BaseCommand):
         collaboratory = seed_partners()
         seed_agreements(collaboratory)
         seed_consent(collaboratory)
+        seed_costs(collaboratory)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready in {collaboratory.name}. Logins (password "
