@@ -123,11 +123,11 @@ def _clause_rows(collaboratory: Collaboratory, agreements: QuerySet[Agreement]) 
         .exclude(clause_key="")
         .order_by()
         .values("clause_key")
-        .annotate(hours=Sum("hours"))
+        .annotate(total_hours=Sum("hours"))
     )
     for row in hours:
         rows.setdefault(row["clause_key"], ClauseRow(key=row["clause_key"], heading=""))
-        rows[row["clause_key"]].legal_hours = row["hours"] or Decimal("0")
+        rows[row["clause_key"]].legal_hours = row["total_hours"] or Decimal("0")
     # The heading of the newest version that has the key.
     for key, heading in (
         Clause.objects.filter(version__template__collaboratory=collaboratory, key__in=list(rows))

@@ -112,22 +112,23 @@ class Totals:
         """Fold one aggregated row of ``_aggregate`` in."""
         currency = row["currency"]
         self.entries += row["n"]
-        hours = row["hours"] or ZERO
+        hours = row["sum_hours"] or ZERO
         if row["kind"] == CostKind.LEGAL_REVIEW:
             self.legal_hours += hours
-            if row["fees"] is not None:
-                self._add(self.legal_fees, currency, row["fees"])
+            if row["sum_fees"] is not None:
+                self._add(self.legal_fees, currency, row["sum_fees"])
         elif row["kind"] == CostKind.DATA_PREPARATION:
             self.preparation_hours += hours
-            if row["stipends"] is not None:
-                self._add(self.stipends, currency, row["stipends"])
-        elif row["amount"] is not None:
+            if row["sum_stipends"] is not None:
+                self._add(self.stipends, currency, row["sum_stipends"])
+        elif row["sum_amount"] is not None:
+            amount = row["sum_amount"]
             if row["period"] == CostPeriod.ONE_OFF:
-                self._add(self.one_off, currency, row["amount"])
+                self._add(self.one_off, currency, amount)
             elif row["period"] == CostPeriod.MONTHLY:
-                self._add(self.per_year, currency, row["amount"] * 12)
+                self._add(self.per_year, currency, amount * 12)
             else:
-                self._add(self.per_year, currency, row["amount"])
+                self._add(self.per_year, currency, amount)
 
     def merge(self, other: Totals) -> None:
         """Add ``other``'s sums into these."""
@@ -161,10 +162,10 @@ def _aggregate(queryset: QuerySet[CostEntry], *group: str) -> Iterable[dict[str,
         .values(*group, "kind", "currency", "period")
         .annotate(
             n=Count("id"),
-            hours=Sum("hours"),
-            fees=Sum(_FEES),
-            stipends=Sum("stipend_amount"),
-            amount=Sum("amount"),
+            sum_hours=Sum("hours"),
+            sum_fees=Sum(_FEES),
+            sum_stipends=Sum("stipend_amount"),
+            sum_amount=Sum("amount"),
         )
     )
 
