@@ -246,11 +246,16 @@ def agreement_costs(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse
 
 
 def _entry(request: HttpRequest, pk: UUID, entry_id: int) -> tuple[Agreement, CostEntry]:
-    """The agreement and one entry the viewer may see; anything else is 404."""
+    """The agreement and one entry of a party the viewer acts for: only its own party's
+    people change, share or delete an entry, so for everyone else it is 404 (another party's
+    private entry does not exist for them; a shared one is read on the costs page)."""
     agreement = _agreement(request, pk)
     own_parties = parties_in_role(roles_by_party(request.user, agreement))
     entry = get_object_or_404(
-        visible_entries(agreement.pk, own_parties).select_related("organisation"), pk=entry_id
+        visible_entries(agreement.pk, own_parties)
+        .filter(organisation_id__in=own_parties)
+        .select_related("organisation"),
+        pk=entry_id,
     )
     entry.agreement = agreement
     return agreement, entry
@@ -263,7 +268,8 @@ def cost_entry_edit(request: AuthenticatedHttpRequest, pk: UUID, entry_id: int) 
     agreement, entry = _entry(request, pk, entry_id)
     fields = [f for f in FORMS[entry.kind].base_fields if f not in ("shared",)]
     initial = {name: getattr(entry, name) for name in fields}
-    form = _form(entry.kind, _clauses(agreement), request.POST or None, initial=initial)
+    data = request.POST if request.method == "POST" else None
+    form = _form(entry.kind, _clauses(agreement), data, initial=initial)
     form.fields.pop("shared")
     if form.is_bound and form.is_valid():
         try:
