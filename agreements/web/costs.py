@@ -86,7 +86,9 @@ def _choice(choices: Any, label: str, *, required: bool = True) -> forms.ChoiceF
 class _EntryForm(forms.Form):
     kind: str = ""
     occurred_on = forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+        label="Date",
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        initial=timezone.localdate,
     )
     currency = forms.CharField(
         label="Currency",
