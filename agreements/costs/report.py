@@ -21,7 +21,14 @@ from typing import cast
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
-from agreements.costs.cycle import STAGES, TOTAL, CycleStats, StageStats, cycle_stats
+from agreements.costs.cycle import (
+    STAGE_LABELS,
+    STAGES,
+    TOTAL,
+    CycleStats,
+    StageStats,
+    cycle_stats,
+)
 from agreements.costs.models import CostKind
 from agreements.costs.selectors import Totals, shared_entries, totals_by
 from agreements.models import Agreement, Clause, DSATemplate
@@ -51,6 +58,11 @@ class GroupRow:
     @property
     def cycle_days(self) -> list[float | None]:
         return [self.days(stage) for stage in CYCLE_COLUMNS]
+
+    @property
+    def cycle_cells(self) -> list[tuple[str, float | None]]:
+        """``(stage label, days)`` per column, for the page's cells and their labels."""
+        return [(STAGE_LABELS[stage], self.days(stage)) for stage in CYCLE_COLUMNS]
 
 
 @dataclass
@@ -335,11 +347,12 @@ def clause_chart(clauses: list[ClauseRow], *, limit: int = 10) -> ClauseChart | 
     costliest first) one bar of shared legal hours and one of negotiation days (all
     agreements added up), each scaled to its own largest value. The template draws it (CSS
     classes colour it: the page's Content-Security-Policy forbids inline styles)."""
-    rows = [c for c in clauses if c.legal_hours or c.total_days][:limit]
+    rows = [c for c in clauses if c.legal_hours or c.total_days >= 0.05][:limit]
     if not rows:
         return None
-    most_hours = max(float(c.legal_hours) for c in rows) or 1.0
-    most_days = max(c.total_days for c in rows) or 1.0
+    # At least an hour and a day of scale: minutes of negotiation are no full-width bar.
+    most_hours = max(1.0, *(float(c.legal_hours) for c in rows))
+    most_days = max(1.0, *(c.total_days for c in rows))
     bars = [
         ClauseBar(
             label=row.title[:48],

@@ -389,7 +389,7 @@ def test_the_report_page_pins_its_queries(client, demo, pilot, django_assert_max
 
 def test_the_trio_page_shows_shared_totals(client, demo, pilot, django_assert_max_num_queries):
     _legal(pilot, demo["users"]["counsel"], "3", shared=True)
-    _legal(pilot, demo["users"]["counsel"], "44")
+    _legal(pilot, demo["users"]["counsel"], "43.25")
     client.force_login(demo["users"]["vendor"])
     trio = pilot.trio
     # Queries: session, user, trio (+collaboratory), members, research questions,
@@ -397,4 +397,17 @@ def test_the_trio_page_shows_shared_totals(client, demo, pilot, django_assert_ma
     with django_assert_max_num_queries(10):
         response = client.get(reverse("trio-costs", args=[trio.collaboratory.slug, trio.slug]))
     html = response.content.decode()
-    assert response.status_code == 200 and "44" not in html
+    assert response.status_code == 200 and "43.25" not in html and "46.25" not in html
+    assert "3</td>" in html  # the shared hours
+
+
+def test_the_demo_records_costs_in_two_trios_once(demo):
+    from agreements.costs.demo import seed_costs
+
+    seed_costs(demo["collaboratory"])
+    count = CostEntry.objects.count()
+    trios = set(CostEntry.objects.values_list("agreement__trio__slug", flat=True))
+    assert trios == {"adaptive-practice", "productive-struggle"}
+    assert CostEntry.objects.filter(shared=False).exists()  # private ones too
+    seed_costs(demo["collaboratory"])
+    assert CostEntry.objects.count() == count
