@@ -69,6 +69,15 @@ def test_recording_sharing_and_the_facilitators_report(page: Page, live_server, 
     expect(page.locator("tr", has_text="Breach window redline")).to_contain_text("shared")
     entry = CostEntry.objects.get(note="Breach window redline, two rounds")
     assert entry.shared and entry.clause_key == "breach-notification"
+    # Corrected afterwards: the form shows what was recorded.
+    page.locator("tr", has_text="Breach window redline").get_by_role("link", name="Edit").click()
+    hours = page.get_by_label("Hours")
+    expect(hours).to_have_value("6.50")
+    wide += shoot(page, shots, "costs-edit")
+    hours.fill("6.75")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Entry saved")
+    expect(page.locator("tr", has_text="Breach window redline")).to_contain_text("6.75 h")
 
     # The district sees the shared entry and the trio's shared totals, not the private one.
     _sign_in(page, live_server, "director")
@@ -77,13 +86,19 @@ def test_recording_sharing_and_the_facilitators_report(page: Page, live_server, 
     expect(page.get_by_text("Internal prep, private")).to_have_count(0)
     expect(page.locator("main")).not_to_contain_text("13.75")
     wide += shoot(page, shots, "costs-district")
+    page.get_by_role("link", name="All agreements of Adaptive Practice in Algebra I").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Costs of Adaptive Practice in Algebra I"
+    )
+    expect(page.locator("main")).not_to_contain_text("13.75")
+    wide += shoot(page, shots, "costs-trio")
 
     # The facilitator's report: the shared hours on the clause, the chart, the CSV link.
     _sign_in(page, live_server, "facilitator")
     page.goto(f"{live_server.url}{reverse('cost-report')}")
     expect(page.get_by_role("heading", level=1)).to_have_text("What partnerships cost")
     clause_row = page.locator("table.clause-costs tr", has_text="Breach")
-    expect(clause_row).to_contain_text("6.5")
+    expect(clause_row).to_contain_text("6.75")
     expect(page.locator("svg.cost-chart")).to_be_visible()
     expect(page.locator("main")).not_to_contain_text("13.75")
     with page.expect_download() as download:
