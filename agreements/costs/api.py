@@ -37,6 +37,7 @@ class TotalsSerializer(serializers.Serializer):
     preparation_hours = serializers.DecimalField(max_digits=12, decimal_places=2)
     legal_fees = MoneySerializer(many=True, help_text="Hours times the rate, where one is given.")
     stipends = MoneySerializer(many=True)
+    stipends_unpaid = MoneySerializer(many=True, help_text="Stipends promised, not yet paid.")
     one_off = MoneySerializer(many=True)
     per_year = MoneySerializer(
         many=True, help_text="Recurring costs for a year: monthly times twelve plus yearly."
@@ -50,6 +51,7 @@ class TotalsSerializer(serializers.Serializer):
                 "preparation_hours": instance.preparation_hours,
                 "legal_fees": _money(instance.legal_fees),
                 "stipends": _money(instance.stipends),
+                "stipends_unpaid": _money(instance.stipends_unpaid),
                 "one_off": _money(instance.one_off),
                 "per_year": _money(instance.per_year),
             }

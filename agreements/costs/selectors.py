@@ -28,7 +28,7 @@ from typing import Any
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 
-from agreements.costs.models import CostEntry, CostKind, CostPeriod
+from agreements.costs.models import CompensationState, CostEntry, CostKind, CostPeriod
 
 ZERO = Decimal("0")
 
@@ -54,7 +54,7 @@ def shared_entries(agreement_ids: Any) -> QuerySet[CostEntry]:
 
 def entry_rows(queryset: QuerySet[CostEntry]) -> QuerySet[CostEntry]:
     """What a list of entries shows, newest first (one query)."""
-    return queryset.select_related("organisation", "recorded_by").order_by("-occurred_on", "-id")
+    return queryset.select_related("organisation").order_by("-occurred_on", "-id")
 
 
 def _money_text(amounts: dict[str, Decimal]) -> str:
@@ -71,6 +71,8 @@ class Totals:
     #: Hours times the hourly rate, for entries with a rate.
     legal_fees: dict[str, Decimal] = field(default_factory=dict)
     stipends: dict[str, Decimal] = field(default_factory=dict)
+    #: The part of ``stipends`` promised and not yet paid.
+    stipends_unpaid: dict[str, Decimal] = field(default_factory=dict)
     one_off: dict[str, Decimal] = field(default_factory=dict)
     #: Recurring costs for a year: monthly ones times twelve plus yearly ones.
     per_year: dict[str, Decimal] = field(default_factory=dict)
@@ -86,6 +88,10 @@ class Totals:
     @property
     def stipends_text(self) -> str:
         return _money_text(self.stipends)
+
+    @property
+    def stipends_unpaid_text(self) -> str:
+        return _money_text(self.stipends_unpaid)
 
     @property
     def one_off_text(self) -> str:
@@ -121,6 +127,8 @@ class Totals:
             self.preparation_hours += hours
             if row["sum_stipends"] is not None:
                 self._add(self.stipends, currency, row["sum_stipends"])
+                if row["compensation_state"] == CompensationState.PROMISED:
+                    self._add(self.stipends_unpaid, currency, row["sum_stipends"])
         elif row["sum_amount"] is not None:
             amount = row["sum_amount"]
             if row["period"] == CostPeriod.ONE_OFF:
@@ -138,6 +146,7 @@ class Totals:
         for mine, theirs in (
             (self.legal_fees, other.legal_fees),
             (self.stipends, other.stipends),
+            (self.stipends_unpaid, other.stipends_unpaid),
             (self.one_off, other.one_off),
             (self.per_year, other.per_year),
         ):
@@ -155,11 +164,11 @@ _FEES = ExpressionWrapper(
 
 
 def _aggregate(queryset: QuerySet[CostEntry], *group: str) -> Iterable[dict[str, Any]]:
-    """One row per ``group`` x kind x currency x period with the sums ``Totals`` needs: the
-    adding is done by PostgreSQL, Python folds a handful of rows."""
+    """One row per ``group`` x kind x currency x period x compensation state with the sums
+    ``Totals`` needs: PostgreSQL adds up, Python folds a handful of rows."""
     return (
         queryset.order_by()
-        .values(*group, "kind", "currency", "period")
+        .values(*group, "kind", "currency", "period", "compensation_state")
         .annotate(
             n=Count("id"),
             sum_hours=Sum("hours"),

@@ -233,6 +233,29 @@ def test_recurring_costs_add_up_to_a_year(demo, pilot):
     assert totals.money == {"USD": Decimal("1280.00")}
 
 
+def test_stipends_promised_and_not_yet_paid_are_summed_apart(demo, pilot):
+    director = demo["users"]["director"]
+    for amount, state in (("500", "promised"), ("300", "paid")):
+        cost_entry_record(
+            agreement=pilot,
+            by=director,
+            kind=CostKind.DATA_PREPARATION,
+            occurred_on=TODAY,
+            values={
+                "hours": "8",
+                "prepared_by": "district_staff",
+                "compensation": "stipend",
+                "stipend_amount": amount,
+                "compensation_state": state,
+            },
+            shared=True,
+        )
+    totals = agreement_totals(pilot.pk, []).shared
+    assert totals.preparation_hours == Decimal("16")
+    assert totals.stipends == {"USD": Decimal("800.00")}
+    assert totals.stipends_unpaid == {"USD": Decimal("500.00")}
+
+
 def test_totals_take_one_query(demo, pilot, django_assert_num_queries):
     for hours in ("1", "2", "3"):
         _legal(pilot, demo["users"]["counsel"], hours, shared=True)
@@ -370,8 +393,11 @@ def test_outsiders_get_404_and_the_report_is_for_facilitators(client, demo, pilo
     client.force_login(demo["users"]["lakeshore"])
     assert client.get(reverse("agreement-costs", args=[pilot.pk])).status_code == 404
     assert client.get(reverse("cost-report")).status_code == 404
+    _legal(pilot, demo["users"]["counsel"], "7.75", note="Kept to Northfield")
     client.force_login(demo["users"]["facilitator"])
-    assert client.get(reverse("agreement-costs", args=[pilot.pk])).status_code == 200
+    response = client.get(reverse("agreement-costs", args=[pilot.pk]))
+    assert response.status_code == 200
+    assert "Kept to Northfield" not in response.content.decode()
     assert client.get(reverse("cost-report")).status_code == 200
     response = client.get(reverse("cost-report-csv"))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
