@@ -334,6 +334,9 @@ def test_the_costs_page_shows_own_and_shared_entries_but_not_others_private(
 ):
     _legal(pilot, demo["users"]["counsel"], "7.75", note="Northfield private note")
     _legal(pilot, demo["users"]["counsel"], "1.5", shared=True, note="Northfield shared note")
+    for index in range(12):  # many rows of every party: the count below does not grow
+        _ongoing(pilot, demo["users"]["vendor"], str(10 + index), shared=True)
+        _legal(pilot, demo["users"]["director"], "1", shared=bool(index % 2))
     client.force_login(demo["users"]["director"])
     url = reverse("agreement-costs", args=[pilot.pk])
     # Queries: session, user, the agreement (+trio, template), members (+organisations),
