@@ -779,3 +779,7 @@ class DestructionReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.days_before}-day destruction reminder for {self.duty_id}"
+
+
+# Costs and effort (issue 20): its own package, registered here with the app's models.
+from agreements.costs.models import CostEntry as CostEntry  # noqa: E402

@@ -316,3 +316,33 @@ urlpatterns += [
     ),
     path("agreements/verify", views_documents.document_verify_api, name="document-verify-api"),
 ]
+
+# Costs and effort (agreements/web/costs.py): an agreement's entries, a trio's totals and the
+# facilitator's report.
+from agreements.web import costs as views_costs  # noqa: E402
+
+urlpatterns += [
+    path("agreements/<uuid:pk>/costs/", views_costs.agreement_costs, name="agreement-costs"),
+    path(
+        "agreements/<uuid:pk>/costs/<int:entry_id>/",
+        views_costs.cost_entry_edit,
+        name="cost-entry-edit",
+    ),
+    path(
+        "agreements/<uuid:pk>/costs/<int:entry_id>/share/",
+        views_costs.cost_entry_share_view,
+        name="cost-entry-share",
+    ),
+    path(
+        "agreements/<uuid:pk>/costs/<int:entry_id>/delete/",
+        views_costs.cost_entry_delete_view,
+        name="cost-entry-delete",
+    ),
+    path(
+        "trios/<slug:collaboratory>/<slug:slug>/costs/",
+        views_costs.trio_costs,
+        name="trio-costs",
+    ),
+    path("costs/report/", views_costs.cost_report_view, name="cost-report"),
+    path("costs/report.csv", views_costs.cost_report_csv, name="cost-report-csv"),
+]

@@ -51,6 +51,10 @@ class AuditAction(models.TextChoices):
     APPROVAL_REQUIREMENTS = "approval_requirements", "Template's required research approvals set"
     STUDENT_KEY_FORMAT_SET = "student_key_format_set", "Student key format set"
     DESTRUCTION_CERTIFIED = "destruction_certified", "Destruction certified"
+    COST_RECORDED = "cost_recorded", "Cost entry recorded"
+    COST_CHANGED = "cost_changed", "Cost entry changed"
+    COST_DELETED = "cost_deleted", "Cost entry deleted"
+    COST_SHARED = "cost_shared", "Cost entry shared or made private"
 
 
 class AuditEntry(models.Model):

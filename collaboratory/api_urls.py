@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from agreements.api import views as agreement_apis
+from agreements.costs import api as cost_apis
 from consent import apis as consent_apis
 from partners import apis as partner_apis
 from partners.views_api import api_docs
@@ -26,6 +27,11 @@ urlpatterns = [
         "agreements/<uuid:pk>/terms",
         agreement_apis.AgreementTermsApi.as_view(),
         name="api-agreement-terms",
+    ),
+    path(
+        "agreements/<uuid:pk>/costs",
+        cost_apis.AgreementCostsApi.as_view(),
+        name="api-agreement-costs",
     ),
     path("organisations/me", partner_apis.OrganisationMeApi.as_view(), name="api-organisation-me"),
     path("consent/summary", consent_apis.ConsentSummaryApi.as_view(), name="api-consent-summary"),

@@ -43,6 +43,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from agreements.costs.services import cost_entry_record
 from agreements.negotiation.discussions import discussion_start
 from agreements.negotiation.proposals import override_propose
 from agreements.negotiation.services import agreement_open_negotiation
@@ -325,6 +326,29 @@ MATRIX: dict[str, Entry] = {
     "template-compare": Entry(
         {"GET": same(roles(200))}, lambda w, side: {"old": w["v1"], "new": w["v2"]}
     ),
+    # Costs and effort (agreements/web/costs.py): the agreement's costs for everyone who sees
+    # it (an empty POST names what to record: redirect); one entry's pages for its own party
+    # only (the district's director records the world's entry); the report for facilitators.
+    "agreement-costs": Entry({"GET": seen(200), "POST": seen(302)}, AGREEMENT, secret=_title()),
+    "cost-entry-edit": Entry(
+        {
+            "GET": seen(200, own={"director"}, other={"lakeshore"}),
+            "POST": seen(400, own={"director"}, other={"lakeshore"}),
+        },
+        _k(pk="agreement", entry_id="cost_entry"),
+        secret=_title(),
+    ),
+    "cost-entry-share": Entry(
+        {"GET": NOT_ALLOWED, "POST": seen(302, own={"director"}, other={"lakeshore"})},
+        _k(pk="agreement", entry_id="cost_entry"),
+    ),
+    "cost-entry-delete": Entry(
+        {"GET": NOT_ALLOWED, "POST": seen(302, own={"director"}, other={"lakeshore"})},
+        _k(pk="agreement", entry_id="cost_entry"),
+    ),
+    "trio-costs": Entry({"GET": seen(200)}, TRIO, secret=_title("trio")),
+    "cost-report": Entry({"GET": same(roles(404, facilitator=200))}),
+    "cost-report-csv": Entry({"GET": same(roles(404, facilitator=200))}),
     "deviation-index": Entry({"GET": same(roles(404, facilitator=200))}),
     "deviation-analytics": Entry(
         {"GET": same(roles(404, facilitator=200))},
@@ -587,6 +611,7 @@ MATRIX: dict[str, Entry] = {
     ),
     "api-agreement-document": Entry({"GET": api()}, ACTIVE, api=True),
     "api-agreement-terms": Entry({"GET": api()}, AGREEMENT, api=True),
+    "api-agreement-costs": Entry({"GET": api()}, AGREEMENT, api=True, secret=_title()),
     "api-organisation-me": Entry({"GET": api_collection()}, api=True),
     "api-consent-summary": Entry(
         {"GET": api()}, None, api=True, query=lambda w, side: f"agreement={w[side]['consent']}"
@@ -1015,6 +1040,14 @@ def _build_world() -> dict:
             clause_key=override.clause_key,
             body="A shared question.",
         )
+        cost_entry = cost_entry_record(
+            agreement=agreement,
+            by=users[commenter],
+            kind="ongoing",
+            occurred_on=dt.date(2026, 11, 1),
+            values={"category": "storage", "amount": "120", "period": "monthly"},
+            shared=True,
+        )
         return {
             "agreement": agreement.pk,
             "agreement_title": agreement.title,
@@ -1023,6 +1056,7 @@ def _build_world() -> dict:
             "override": override.pk,
             "clause_key": override.clause_key,
             "comment": comment.pk,
+            "cost_entry": cost_entry.pk,
             "active": consent_agreement.pk,
             "document": document.pk,
             "research_approval": research_approval.pk,

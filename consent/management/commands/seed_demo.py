@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from agreements.approvals.demo import seed_research_approvals
+from agreements.costs.demo import seed_costs
 from agreements.demo import seed_agreements
 from consent.demo import seed_consent
 from partners.demo import MAIN_LOGINS, seed_partners
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         seed_consent(collaboratory)
         # After consent's roster export: the template's requirement applies from here on.
         seed_research_approvals(collaboratory)
+        seed_costs(collaboratory)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready in {collaboratory.name}. Logins (password "
