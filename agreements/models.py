@@ -674,3 +674,15 @@ class TemplateUpgrade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement_id} to {self.to_version}"
+
+
+# Ownership and stewardship per data element (issue 20): its own package, in this app.
+from agreements.ownership.models import (  # noqa: E402
+    OwnershipConfirmation as OwnershipConfirmation,
+)
+from agreements.ownership.models import (  # noqa: E402
+    OwnershipDifference as OwnershipDifference,
+)
+from agreements.ownership.models import (  # noqa: E402
+    OwnershipPosition as OwnershipPosition,
+)

@@ -26,12 +26,16 @@ from agreements.models import (
     DataElement,
     OverrideResponse,
     OverrideStatus,
+    OwnershipConfirmation,
+    OwnershipDifference,
+    OwnershipPosition,
     RenderJob,
     Signature,
     TemplateVersion,
     Transition,
     VersionStatus,
 )
+from agreements.ownership.schedule import OwnershipRow
 from agreements.terms import end_date_sql
 from agreements.text.consolidation import (
     ConsolidatedText,
@@ -245,6 +249,28 @@ TEXT_PREFETCHES = (
                     "position", "id"
                 ),
             ),
+            # Each party's ownership position and the live agreement to differ (the
+            # schedule states them: agreements.ownership).
+            JsonPrefetch(
+                "ownership_positions",
+                OwnershipPosition.objects.filter(data_element=OuterRef("pk")).order_by(
+                    "organisation_id", "id"
+                ),
+            ),
+            JsonPrefetch(
+                "ownership_differences",
+                OwnershipDifference.objects.filter(
+                    data_element=OuterRef("pk"), voided_at__isnull=True
+                ).order_by("id"),
+                children=(
+                    JsonPrefetch(
+                        "confirmations",
+                        OwnershipConfirmation.objects.filter(difference=OuterRef("pk")).order_by(
+                            "id"
+                        ),
+                    ),
+                ),
+            ),
         ),
     ),
 )
@@ -343,6 +369,14 @@ def _schedule(agreement: Agreement) -> list[ScheduleRow]:
     ]
 
 
+def _ownership(agreement: Agreement) -> list[OwnershipRow]:
+    """The schedule's ownership rows: each element on which a party stated a position."""
+    # Imported here: the ownership rules read the negotiation helpers, which read this module.
+    from agreements.ownership.rules import ownership_rows
+
+    return ownership_rows(agreement.data_elements.all(), parties(agreement))
+
+
 def version_inputs(version: TemplateVersion) -> Any:
     """A published version never changes (a database trigger refuses it): its id and the
     moments it was made and published name its clauses and frame (the id alone is reused
@@ -389,6 +423,7 @@ def text_inputs(agreement: Agreement) -> dict[str, Any]:
         "schedule": [list(row.__dict__.values()) for row in _schedule(agreement)],
         "attested": agreement.text_hash,
         "fillins": agreement.fillins,
+        "ownership": [list(row.__dict__.values()) for row in _ownership(agreement)],
     }
 
 
@@ -411,6 +446,7 @@ def _consolidate(agreement: Agreement) -> ConsolidatedText:
         frame=read_frame(agreement.template_version.frame),
         attested_hash=agreement.text_hash,
         fillins=agreement.fillins,
+        ownership=_ownership(agreement),
     )
     text.sha256  # noqa: B018 - derived with the text, so that it travels with it
     return text

@@ -46,6 +46,9 @@ class AuditAction(models.TextChoices):
     ORGANISATION_CHANGED = "organisation_changed", "Organisation changed"
     TRIO_CREATED = "trio_created", "Trio created"
     TRIO_CHANGED = "trio_changed", "Trio changed"
+    OWNERSHIP_STATED = "ownership_stated", "Ownership position stated"
+    OWNERSHIP_DIFFER = "ownership_differ", "Ownership: agreeing to differ proposed"
+    OWNERSHIP_CONFIRMED = "ownership_confirmed", "Ownership: agreeing to differ confirmed"
 
 
 class AuditEntry(models.Model):

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
+from agreements.ownership.schedule import OwnershipRow, ownership_blocks
 from agreements.text import legacy_text
 from agreements.text.document import canonical
 from agreements.text.document.blanks import FillIn, Stale, fill_stored
@@ -300,11 +301,14 @@ def schedule_table(schedule: Sequence[ScheduleRow]) -> Table:
     return Table((header, *rows), header_rows=1, widths=(3, 2, 2, 2, 3, 3))
 
 
-def _schedule_blocks(part: Part, schedule: Sequence[ScheduleRow]) -> tuple[Block, ...]:
+def _schedule_blocks(
+    part: Part, schedule: Sequence[ScheduleRow], ownership: Sequence[OwnershipRow] = ()
+) -> tuple[Block, ...]:
     if not schedule:
         none = Paragraph((Emph((Text("No data elements are listed yet."),)),))
         return (*part.blocks, none)
-    return (*part.blocks, schedule_table(schedule))
+    # Each party's position on ownership, once one is stated (agreements.ownership).
+    return (*part.blocks, schedule_table(schedule), *ownership_blocks(ownership))
 
 
 # --- consolidating ---------------------------------------------------------------------------
@@ -320,6 +324,7 @@ def consolidate(
     frame: Document | None = None,
     attested_hash: str = "",
     fillins: Mapping[str, Any] | None = None,
+    ownership: Sequence[OwnershipRow] = (),
 ) -> ConsolidatedText:
     """Apply accepted overrides (in the order given) to the template's parts, number them by
     the template's series, write in the fill-ins and fill parameters.
@@ -403,7 +408,7 @@ def consolidate(
         part = filler.part(written)
         used.append(tuple(filler.used))
         if part.generated == SCHEDULE_KEY:
-            part = replace(part, blocks=_schedule_blocks(part, schedule))
+            part = replace(part, blocks=_schedule_blocks(part, schedule, ownership))
         parts.append(part)
     document = Document(base.title, tuple(parts), base.sections, base.attachments)
     resolver = Resolver(document)
