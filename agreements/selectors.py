@@ -26,9 +26,6 @@ from agreements.models import (
     DataElement,
     OverrideResponse,
     OverrideStatus,
-    OwnershipConfirmation,
-    OwnershipDifference,
-    OwnershipPosition,
     RenderJob,
     Signature,
     TemplateVersion,
@@ -36,6 +33,7 @@ from agreements.models import (
     VersionStatus,
 )
 from agreements.ownership.schedule import OwnershipRow
+from agreements.ownership.selectors import ELEMENT_OWNERSHIP_PREFETCHES
 from agreements.terms import end_date_sql
 from agreements.text.consolidation import (
     ConsolidatedText,
@@ -251,26 +249,7 @@ TEXT_PREFETCHES = (
             ),
             # Each party's ownership position and the live agreement to differ (the
             # schedule states them: agreements.ownership).
-            JsonPrefetch(
-                "ownership_positions",
-                OwnershipPosition.objects.filter(data_element=OuterRef("pk")).order_by(
-                    "organisation_id", "id"
-                ),
-            ),
-            JsonPrefetch(
-                "ownership_differences",
-                OwnershipDifference.objects.filter(
-                    data_element=OuterRef("pk"), voided_at__isnull=True
-                ).order_by("id"),
-                children=(
-                    JsonPrefetch(
-                        "confirmations",
-                        OwnershipConfirmation.objects.filter(difference=OuterRef("pk")).order_by(
-                            "id"
-                        ),
-                    ),
-                ),
-            ),
+            *ELEMENT_OWNERSHIP_PREFETCHES,
         ),
     ),
 )

@@ -320,6 +320,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventEnum": "partners.models.WebhookEvent",
         "DeliveryStatusEnum": "partners.models.DeliveryStatus",
         "ApiScopeEnum": "partners.models.ApiScope",
+        # Ownership positions (agreements.ownership.vocabulary): controller and processors.
+        "OwnershipPartyEnum": "agreements.ownership.vocabulary.Party",
     },
 }
 # Requests per token: "<count>/<second|minute|hour>", counted in Redis across processes.

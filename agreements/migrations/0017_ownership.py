@@ -7,87 +7,244 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agreements', '0016_template_upgrade'),
-        ('partners', '0008_login_throttle'),
+        ("agreements", "0016_template_upgrade"),
+        ("partners", "0008_login_throttle"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OwnershipDifference',
+            name="OwnershipDifference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('wording', models.TextField(help_text='What the schedule says about the difference.')),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('voided_reason', models.CharField(blank=True, max_length=300)),
-                ('data_element', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ownership_differences', to='agreements.dataelement')),
-                ('organisation', models.ForeignKey(help_text='Who proposed it.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='partners.organisation')),
-                ('proposed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "wording",
+                    models.TextField(help_text="What the schedule says about the difference."),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("voided_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "data_element",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ownership_differences",
+                        to="agreements.dataelement",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        help_text="Who proposed it.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="partners.organisation",
+                    ),
+                ),
+                (
+                    "proposed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['data_element', 'created_at', 'id'],
+                "ordering": ["data_element", "created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OwnershipConfirmation',
+            name="OwnershipConfirmation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('confirmed_at', models.DateTimeField()),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='partners.organisation')),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('difference', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='confirmations', to='agreements.ownershipdifference')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("confirmed_at", models.DateTimeField()),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="partners.organisation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "difference",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="confirmations",
+                        to="agreements.ownershipdifference",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['difference', 'confirmed_at', 'id'],
+                "ordering": ["difference", "confirmed_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OwnershipPosition',
+            name="OwnershipPosition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('owner', models.CharField(choices=[('district', 'The school district'), ('students_families', 'Students and their families'), ('research', 'The research partner'), ('developer', 'The curriculum developer')], max_length=20)),
-                ('controller', models.CharField(choices=[('district', 'The school district'), ('research', 'The research partner'), ('developer', 'The curriculum developer')], max_length=20)),
-                ('steward', models.CharField(choices=[('district', 'The school district'), ('research', 'The research partner'), ('developer', 'The curriculum developer'), ('none', 'No steward (the owner holds it)')], max_length=20)),
-                ('processors', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('district', 'The school district'), ('research', 'The research partner'), ('developer', 'The curriculum developer')], max_length=20), blank=True, default=list, help_text="Parties that process the data on the controller's instructions.")),
-                ('note', models.TextField(blank=True, help_text="The party's reasons; not compared.")),
-                ('stated_at', models.DateTimeField()),
-                ('data_element', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ownership_positions', to='agreements.dataelement')),
-                ('organisation', models.ForeignKey(help_text='The party whose position this is.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='partners.organisation')),
-                ('stated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.CharField(
+                        choices=[
+                            ("district", "The school district"),
+                            ("students_families", "Students and their families"),
+                            ("research", "The research partner"),
+                            ("developer", "The curriculum developer"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "controller",
+                    models.CharField(
+                        choices=[
+                            ("district", "The school district"),
+                            ("research", "The research partner"),
+                            ("developer", "The curriculum developer"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "steward",
+                    models.CharField(
+                        choices=[
+                            ("district", "The school district"),
+                            ("research", "The research partner"),
+                            ("developer", "The curriculum developer"),
+                            ("none", "No steward (the owner holds it)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "processors",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(
+                            choices=[
+                                ("district", "The school district"),
+                                ("research", "The research partner"),
+                                ("developer", "The curriculum developer"),
+                            ],
+                            max_length=20,
+                        ),
+                        blank=True,
+                        default=list,
+                        help_text="Parties that process the data on the controller's instructions.",
+                    ),
+                ),
+                (
+                    "note",
+                    models.TextField(blank=True, help_text="The party's reasons; not compared."),
+                ),
+                ("stated_at", models.DateTimeField()),
+                (
+                    "data_element",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ownership_positions",
+                        to="agreements.dataelement",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        help_text="The party whose position this is.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="partners.organisation",
+                    ),
+                ),
+                (
+                    "stated_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['data_element', 'organisation_id'],
+                "ordering": ["data_element", "organisation_id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='ownershipdifference',
-            constraint=models.UniqueConstraint(condition=models.Q(('voided_at__isnull', True)), fields=('data_element',), name='ownership_one_live_difference'),
+            model_name="ownershipdifference",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("voided_at__isnull", True)),
+                fields=("data_element",),
+                name="ownership_one_live_difference",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ownershipdifference',
-            constraint=models.CheckConstraint(condition=models.Q(('wording', ''), _negated=True), name='ownership_difference_has_wording'),
+            model_name="ownershipdifference",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("wording", ""), _negated=True),
+                name="ownership_difference_has_wording",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ownershipconfirmation',
-            constraint=models.UniqueConstraint(fields=('difference', 'organisation'), name='ownership_confirm_once'),
+            model_name="ownershipconfirmation",
+            constraint=models.UniqueConstraint(
+                fields=("difference", "organisation"), name="ownership_confirm_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ownershipposition',
-            constraint=models.UniqueConstraint(fields=('data_element', 'organisation'), name='ownership_one_position_per_party'),
+            model_name="ownershipposition",
+            constraint=models.UniqueConstraint(
+                fields=("data_element", "organisation"), name="ownership_one_position_per_party"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ownershipposition',
-            constraint=models.CheckConstraint(condition=models.Q(('owner__in', ['district', 'students_families', 'research', 'developer'])), name='ownership_owner_valid'),
+            model_name="ownershipposition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("owner__in", ["district", "students_families", "research", "developer"])
+                ),
+                name="ownership_owner_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ownershipposition',
-            constraint=models.CheckConstraint(condition=models.Q(('controller__in', ['district', 'research', 'developer'])), name='ownership_controller_valid'),
+            model_name="ownershipposition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("controller__in", ["district", "research", "developer"])),
+                name="ownership_controller_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ownershipposition',
-            constraint=models.CheckConstraint(condition=models.Q(('steward__in', ['district', 'research', 'developer', 'none'])), name='ownership_steward_valid'),
+            model_name="ownershipposition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("steward__in", ["district", "research", "developer", "none"])),
+                name="ownership_steward_valid",
+            ),
         ),
     ]

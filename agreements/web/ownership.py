@@ -152,9 +152,18 @@ def _page(
                 elif bound[1] == "differ":
                     differ_form = bound[2]
         confirmed_by_me = any(s.confirmed for s in item.stands if s.member.organisation_id == mine)
-        others = [
-            s for s in item.stands if s.position is not None and s.member.organisation_id != mine
-        ]
+        # Other parties' positions the viewer's party can take with one click: not one it
+        # already states, each distinct position once.
+        taken = {
+            s.position.answers
+            for s in item.stands
+            if s.position is not None and s.member.organisation_id == mine
+        }
+        others = []
+        for stand in item.stands:
+            if stand.position is not None and stand.position.answers not in taken:
+                taken.add(stand.position.answers)
+                others.append(stand)
         elements.append(
             {
                 "item": item,
