@@ -234,7 +234,7 @@ def ownership_row(item: ElementOwnership) -> OwnershipRow | None:
     if item.state == State.UNSTATED:
         return None
     members = item.members
-    answers = []
+    answers: list[tuple[str, ...]] = []
     for question in QUESTIONS:
         said = [
             (s.member.organisation.name, answer_text(s.position, question, members))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from agreements import lifecycle
@@ -57,7 +57,7 @@ def _locked(element: DataElement, by: User, action: str, organisation_id: int | 
     return agreement, _element_of(agreement, element), party
 
 
-def _choice(field: str, value: str, allowed: type) -> str:
+def _choice(field: str, value: str, allowed: type[models.TextChoices]) -> str:
     if value not in allowed.values:
         words = "; ".join(f"“{v}” ({label})" for v, label in allowed.choices)
         raise DomainError(

@@ -256,6 +256,6 @@ def agreement_ownership_page(request: AuthenticatedHttpRequest, pk) -> HttpRespo
             url = reverse("agreement-ownership", args=[agreement.pk])
             return redirect(f"{url}#ownership-{element.pk}")
     if act == "confirm":
-        for error in form.non_field_errors():
-            messages.error(request, error)
+        for message in form.non_field_errors():
+            messages.error(request, str(message))
     return _page(request, agreement, bound=(element.pk, act, form), status=400)

@@ -4,15 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0007_partnership_actions'),
+        ("audit", "0007_partnership_actions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('transition', 'Lifecycle transition'), ('approval', 'Approval'), ('signature', 'Signature'), ('export', 'Export'), ('download', 'Download'), ('api_token_issued', 'API token issued'), ('api_token_revoked', 'API token revoked'), ('api_token_used', 'API token used'), ('webhook_disabled', 'Webhook endpoint disabled'), ('webhook_enabled', 'Webhook endpoint enabled again'), ('admin_addition', 'Admin: added'), ('admin_change', 'Admin: changed'), ('admin_deletion', 'Admin: deleted'), ('invitation_sent', 'Invitation sent'), ('invitation_revoked', 'Invitation revoked'), ('invitation_accepted', 'Invitation accepted'), ('member_roles_changed', "Member's roles changed"), ('member_deactivated', 'Member deactivated'), ('member_reactivated', 'Member reactivated'), ('member_2fa_reset', "Member's two-factor reset"), ('password_reset', 'Password reset by e-mail'), ('template_created', 'Template created'), ('template_usage', 'Template offered / not offered'), ('version_created', 'Template version created'), ('version_edited', 'Template draft edited'), ('version_published', 'Template version published'), ('version_retired', 'Template version retired'), ('template_upgrade', 'Agreement moved to a newer template version'), ('organisation_created', 'Organisation created'), ('organisation_changed', 'Organisation changed'), ('trio_created', 'Trio created'), ('trio_changed', 'Trio changed'), ('ownership_stated', 'Ownership position stated'), ('ownership_differ', 'Ownership: agreeing to differ proposed'), ('ownership_confirmed', 'Ownership: agreeing to differ confirmed')], max_length=24),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("transition", "Lifecycle transition"),
+                    ("approval", "Approval"),
+                    ("signature", "Signature"),
+                    ("export", "Export"),
+                    ("download", "Download"),
+                    ("api_token_issued", "API token issued"),
+                    ("api_token_revoked", "API token revoked"),
+                    ("api_token_used", "API token used"),
+                    ("webhook_disabled", "Webhook endpoint disabled"),
+                    ("webhook_enabled", "Webhook endpoint enabled again"),
+                    ("admin_addition", "Admin: added"),
+                    ("admin_change", "Admin: changed"),
+                    ("admin_deletion", "Admin: deleted"),
+                    ("invitation_sent", "Invitation sent"),
+                    ("invitation_revoked", "Invitation revoked"),
+                    ("invitation_accepted", "Invitation accepted"),
+                    ("member_roles_changed", "Member's roles changed"),
+                    ("member_deactivated", "Member deactivated"),
+                    ("member_reactivated", "Member reactivated"),
+                    ("member_2fa_reset", "Member's two-factor reset"),
+                    ("password_reset", "Password reset by e-mail"),
+                    ("template_created", "Template created"),
+                    ("template_usage", "Template offered / not offered"),
+                    ("version_created", "Template version created"),
+                    ("version_edited", "Template draft edited"),
+                    ("version_published", "Template version published"),
+                    ("version_retired", "Template version retired"),
+                    ("template_upgrade", "Agreement moved to a newer template version"),
+                    ("organisation_created", "Organisation created"),
+                    ("organisation_changed", "Organisation changed"),
+                    ("trio_created", "Trio created"),
+                    ("trio_changed", "Trio changed"),
+                    ("ownership_stated", "Ownership position stated"),
+                    ("ownership_differ", "Ownership: agreeing to differ proposed"),
+                    ("ownership_confirmed", "Ownership: agreeing to differ confirmed"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

@@ -5,6 +5,7 @@ notifications, and the schedule of the text."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from agreements.models import Agreement, Notification, OwnershipDifference, Status
 from agreements.ownership.rules import State, agreement_ownership, ownership_blockers
@@ -280,3 +281,43 @@ def test_the_demo_has_an_ownership_conflict_in_negotiation(demo):
     assert state.in_conflict and state.state == State.WAITING
     assert state.disputed == ("owner", "steward")
     assert any("Ownership of" in b for b in review_blockers(agreement))
+
+
+def test_the_signed_pdf_states_the_positions_and_they_cannot_change(demo, deviating):
+    """Approved, signed, rendered: the executed PDF's schedule shows the agreed position and
+    the wording agreed to differ; nothing about them changes after signing."""
+    from agreements.demo import _approve_all, _sign
+    from agreements.documents import pdf
+    from agreements.models import DocumentKind
+    from tests.agreements.pdf_support import pdf_text
+
+    users = demo["users"]
+    _all_state(deviating, users, DISTRICT_OWNS)
+    _all_state(deviating, users, DISTRICT_OWNS, names=("director", "counsel"), index=1)
+    ownership_position_state(element=_element(deviating, 1), by=users["vendor"], **STUDENT_OWNS)
+    difference = ownership_agree_to_differ(
+        element=_element(deviating, 1), by=users["vendor"], wording=WORDING
+    )
+    for name in ("director", "counsel"):
+        ownership_difference_confirm(difference=difference, by=users[name])
+    agreement_submit_for_review(agreement=_fresh(deviating), by=users["counsel"])
+    _approve_all(_fresh(deviating), users, ["counsel", "director", "vendor"])
+    _sign(_fresh(deviating), users, ["researcher", "director", "vendor"])
+    signed = _fresh(deviating)
+    assert signed.status == Status.ACTIVE
+    text = consolidated_text(signed)
+    assert text.sha256 == signed.text_hash == signed.signatures.all()[0].text_hash
+
+    rendered = pdf.render_agreement(
+        signed, text, DocumentKind.EXECUTED, generated_at=timezone.now()
+    )
+    content = pdf_text(rendered.pdf)
+    assert "Ownership and stewardship" in content
+    assert "Agreed by all parties" in content
+    assert f"Agreed to differ: {WORDING}" in content
+    assert "Students and their families" in content
+
+    with pytest.raises(DomainError):
+        ownership_position_state(element=_element(signed), by=users["vendor"], **STUDENT_OWNS)
+    with pytest.raises(DomainError):
+        ownership_difference_confirm(difference=difference, by=users["vendor"])

@@ -35,9 +35,7 @@ def test_the_page_shows_each_partys_position_and_the_conflict(
     assert 'name="e' in page and "-owner" in page
 
 
-def test_the_page_does_not_grow_queries_with_positions(
-    client, demo, django_assert_max_num_queries
-):
+def test_the_page_does_not_grow_queries_with_positions(client, demo, django_assert_max_num_queries):
     agreement = _fresh(demo["agreements"][DASHBOARD_PILOT])
     element = agreement.data_elements.all()[0]
     login(client, demo["users"]["counsel"])

@@ -116,9 +116,7 @@ def test_the_schema_documents_the_ownership_fields(client):
     ownership = schemas["Ownership"]["properties"]
     assert {"state", "disputed", "agreed", "agreed_to_differ", "positions"} <= set(ownership)
     position = schemas["OwnershipPosition"]["properties"]
-    assert {"organisation", "owner", "controller", "steward", "processors", "note"} <= set(
-        position
-    )
+    assert {"organisation", "owner", "controller", "steward", "processors", "note"} <= set(position)
     owner_enum = {
         name: schema
         for name, schema in schemas.items()
