@@ -32,7 +32,7 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
     # (agreements.ownership.services).
     "ownership_conflict": (
         (Role.LEGAL,),
-        "{ref}: {org} states a different position on who owns “{element}”",
+        "{ref}: {org} states a different position on data ownership",
     ),
     "ready_for_review": ((Role.LEGAL,), "{ref} is ready for your legal review"),
     "approval_voided": ((Role.LEGAL,), "{ref}: your approval was voided"),

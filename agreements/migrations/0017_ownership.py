@@ -5,6 +5,45 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+# The parties' ownership positions are stated in the text's schedule: once the agreement is
+# signed or being signed, PostgreSQL refuses any change to them, whatever path tries (as
+# 0004 does for data elements).
+FROZEN = r"""
+CREATE FUNCTION agreements_ownership_frozen() RETURNS trigger AS $$
+DECLARE agreement uuid;
+DECLARE element bigint;
+BEGIN
+    IF TG_TABLE_NAME = 'agreements_ownershipconfirmation' THEN
+        SELECT data_element_id INTO element FROM agreements_ownershipdifference
+         WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.difference_id ELSE NEW.difference_id END;
+    ELSE
+        element := CASE WHEN TG_OP = 'DELETE' THEN OLD.data_element_id ELSE NEW.data_element_id END;
+    END IF;
+    SELECT agreement_id INTO agreement FROM agreements_dataelement WHERE id = element;
+    IF agreements_text_locked(agreement) THEN
+        PERFORM agreements_refuse_locked(lower(TG_OP) || ' of ' || TG_ARGV[0], agreement);
+    END IF;
+    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql;
+
+CREATE TRIGGER ownershipposition_text_frozen
+    BEFORE INSERT OR UPDATE OR DELETE ON agreements_ownershipposition
+    FOR EACH ROW EXECUTE FUNCTION agreements_ownership_frozen('an ownership position');
+CREATE TRIGGER ownershipdifference_text_frozen
+    BEFORE INSERT OR UPDATE OR DELETE ON agreements_ownershipdifference
+    FOR EACH ROW EXECUTE FUNCTION agreements_ownership_frozen('an agreement to differ');
+CREATE TRIGGER ownershipconfirmation_text_frozen
+    BEFORE INSERT OR UPDATE OR DELETE ON agreements_ownershipconfirmation
+    FOR EACH ROW EXECUTE FUNCTION agreements_ownership_frozen('a confirmation to differ');
+"""
+UNFROZEN = r"""
+DROP TRIGGER IF EXISTS ownershipconfirmation_text_frozen ON agreements_ownershipconfirmation;
+DROP TRIGGER IF EXISTS ownershipdifference_text_frozen ON agreements_ownershipdifference;
+DROP TRIGGER IF EXISTS ownershipposition_text_frozen ON agreements_ownershipposition;
+DROP FUNCTION IF EXISTS agreements_ownership_frozen();
+"""
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -247,4 +286,5 @@ class Migration(migrations.Migration):
                 name="ownership_steward_valid",
             ),
         ),
+        migrations.RunSQL(FROZEN, UNFROZEN),
     ]

@@ -5,9 +5,16 @@ notifications, and the schedule of the text."""
 from __future__ import annotations
 
 import pytest
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from agreements.models import Agreement, Notification, OwnershipDifference, Status
+from agreements.models import (
+    Agreement,
+    Notification,
+    OwnershipDifference,
+    OwnershipPosition,
+    Status,
+)
 from agreements.ownership.rules import State, agreement_ownership, ownership_blockers
 from agreements.ownership.services import (
     ownership_agree_to_differ,
@@ -131,7 +138,8 @@ def test_a_conflicting_position_notifies_the_other_partys_legal_team_and_is_audi
     sent = Notification.objects.exclude(pk__in=before).filter(event="ownership_conflict")
     assert {n.recipient.username for n in sent} == {"director"}
     (note,) = sent
-    assert "Brightpath" in note.subject and "Algebra I end-of-unit" in note.subject
+    assert "Brightpath" in note.subject and "ownership" in note.subject
+    assert "“Algebra I end-of-unit assessment scores”" in note.body
     assert note.url.endswith(f"#ownership-{_element(deviating).pk}")
     entries = AuditEntry.objects.filter(
         action=AuditAction.OWNERSHIP_STATED, object_id=str(deviating.pk)
@@ -321,3 +329,10 @@ def test_the_signed_pdf_states_the_positions_and_they_cannot_change(demo, deviat
         ownership_position_state(element=_element(signed), by=users["vendor"], **STUDENT_OWNS)
     with pytest.raises(DomainError):
         ownership_difference_confirm(difference=difference, by=users["vendor"])
+    # Nor through any other path: PostgreSQL refuses it (migration 0017).
+    for model, change in (
+        (OwnershipPosition, {"note": "changed"}),
+        (OwnershipDifference, {"voided_reason": "changed"}),
+    ):
+        with pytest.raises(DatabaseError, match="cannot change"), transaction.atomic():
+            model.objects.filter(data_element__agreement=signed).update(**change)
