@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from typing import Any
@@ -32,7 +33,6 @@ from agreements.models import (
     Transition,
     VersionStatus,
 )
-from agreements.ownership.schedule import OwnershipRow
 from agreements.ownership.selectors import ELEMENT_OWNERSHIP_PREFETCHES
 from agreements.terms import end_date_sql
 from agreements.text.consolidation import (
@@ -335,6 +335,10 @@ def _header(agreement: Agreement) -> list[tuple[str, str]]:
 
 
 def _schedule(agreement: Agreement) -> list[ScheduleRow]:
+    # Imported here: the ownership rules read the negotiation helpers, which read this module.
+    from agreements.ownership.rules import element_ownership, ownership_row
+
+    members = parties(agreement)
     return [
         ScheduleRow(
             name=element.name,
@@ -343,17 +347,10 @@ def _schedule(agreement: Agreement) -> list[ScheduleRow]:
             identifiability=element.get_identifiability_display(),
             research_questions=tuple(q.text for q in element.research_questions.all()),
             description=element.description,
+            ownership=ownership_row(element_ownership(element, members)),
         )
         for element in agreement.data_elements.all()
     ]
-
-
-def _ownership(agreement: Agreement) -> list[OwnershipRow]:
-    """The schedule's ownership rows: each element on which a party stated a position."""
-    # Imported here: the ownership rules read the negotiation helpers, which read this module.
-    from agreements.ownership.rules import ownership_rows
-
-    return ownership_rows(agreement.data_elements.all(), parties(agreement))
 
 
 def version_inputs(version: TemplateVersion) -> Any:
@@ -399,10 +396,9 @@ def text_inputs(agreement: Agreement) -> dict[str, Any]:
         "accepted": [override_inputs(o) for o in _accepted_overrides(agreement)],
         "values": sorted(placeholder_values(agreement).items()),
         "header": _header(agreement),
-        "schedule": [list(row.__dict__.values()) for row in _schedule(agreement)],
+        "schedule": [dataclasses.astuple(row) for row in _schedule(agreement)],
         "attested": agreement.text_hash,
         "fillins": agreement.fillins,
-        "ownership": [list(row.__dict__.values()) for row in _ownership(agreement)],
     }
 
 
@@ -425,7 +421,6 @@ def _consolidate(agreement: Agreement) -> ConsolidatedText:
         frame=read_frame(agreement.template_version.frame),
         attested_hash=agreement.text_hash,
         fillins=agreement.fillins,
-        ownership=_ownership(agreement),
     )
     text.sha256  # noqa: B018 - derived with the text, so that it travels with it
     return text

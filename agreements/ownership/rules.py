@@ -254,12 +254,3 @@ def ownership_row(item: ElementOwnership) -> OwnershipRow | None:
     else:
         settlement = NOT_SETTLED
     return OwnershipRow(name=item.element.name, answers=tuple(answers), settlement=settlement)
-
-
-def ownership_rows(
-    elements: Iterable[DataElement], members: Sequence[TrioMember]
-) -> list[OwnershipRow]:
-    """The schedule's ownership rows, in schedule order."""
-    return [
-        row for e in elements if (row := ownership_row(element_ownership(e, members))) is not None
-    ]

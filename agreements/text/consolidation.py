@@ -121,6 +121,8 @@ class ScheduleRow:
     identifiability: str
     research_questions: tuple[str, ...] = ()
     description: str = ""
+    # The parties' positions on who owns it, once one is stated (agreements.ownership).
+    ownership: OwnershipRow | None = None
 
 
 @dataclass(frozen=True)
@@ -301,13 +303,12 @@ def schedule_table(schedule: Sequence[ScheduleRow]) -> Table:
     return Table((header, *rows), header_rows=1, widths=(3, 2, 2, 2, 3, 3))
 
 
-def _schedule_blocks(
-    part: Part, schedule: Sequence[ScheduleRow], ownership: Sequence[OwnershipRow] = ()
-) -> tuple[Block, ...]:
+def _schedule_blocks(part: Part, schedule: Sequence[ScheduleRow]) -> tuple[Block, ...]:
     if not schedule:
         none = Paragraph((Emph((Text("No data elements are listed yet."),)),))
         return (*part.blocks, none)
     # Each party's position on ownership, once one is stated (agreements.ownership).
+    ownership = [row.ownership for row in schedule if row.ownership is not None]
     return (*part.blocks, schedule_table(schedule), *ownership_blocks(ownership))
 
 
@@ -324,7 +325,6 @@ def consolidate(
     frame: Document | None = None,
     attested_hash: str = "",
     fillins: Mapping[str, Any] | None = None,
-    ownership: Sequence[OwnershipRow] = (),
 ) -> ConsolidatedText:
     """Apply accepted overrides (in the order given) to the template's parts, number them by
     the template's series, write in the fill-ins and fill parameters.
@@ -408,7 +408,7 @@ def consolidate(
         part = filler.part(written)
         used.append(tuple(filler.used))
         if part.generated == SCHEDULE_KEY:
-            part = replace(part, blocks=_schedule_blocks(part, schedule, ownership))
+            part = replace(part, blocks=_schedule_blocks(part, schedule))
         parts.append(part)
     document = Document(base.title, tuple(parts), base.sections, base.attachments)
     resolver = Resolver(document)
@@ -466,7 +466,12 @@ def consolidate(
             accepted_overrides=overrides,
             values=values,
             header=header,
-            schedule=[legacy_text.ScheduleRow(**row.__dict__) for row in schedule],
+            schedule=[
+                legacy_text.ScheduleRow(
+                    **{k: v for k, v in row.__dict__.items() if k != "ownership"}
+                )
+                for row in schedule
+            ],
         )
         if legacy.sha256 == attested_hash:
             return replace(text, legacy_canonical=legacy.canonical)

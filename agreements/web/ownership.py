@@ -52,7 +52,8 @@ def _choices(enum: Any, members: list[TrioMember]) -> list[tuple[str, str]]:
 class PositionForm(forms.Form):
     """One party's answers for one data element (shape only: the service checks them)."""
 
-    owner = forms.ChoiceField(label="Owner", widget=forms.RadioSelect)
+    # Named for what it is (the data's owner), not "owner", which reads as a protected field.
+    data_owner = forms.ChoiceField(label="Owner", widget=forms.RadioSelect)
     controller = forms.ChoiceField(label="Controller", widget=forms.RadioSelect)
     steward = forms.ChoiceField(label="Steward", widget=forms.RadioSelect)
     processors = forms.MultipleChoiceField(
@@ -66,7 +67,7 @@ class PositionForm(forms.Form):
 
     def __init__(self, *args: Any, members: list[TrioMember], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = _choices(Owner, members)  # type: ignore[attr-defined]
+        self.fields["data_owner"].choices = _choices(Owner, members)  # type: ignore[attr-defined]
         self.fields["controller"].choices = _choices(Party, members)  # type: ignore[attr-defined]
         self.fields["steward"].choices = _choices(Steward, members)  # type: ignore[attr-defined]
         self.fields["processors"].choices = _choices(Party, members)  # type: ignore[attr-defined]
@@ -89,7 +90,7 @@ def _position_initial(item: ElementOwnership, organisation_id: int) -> dict[str,
     if mine is None:
         return None
     return {
-        "owner": mine.owner,
+        "data_owner": mine.owner,
         "controller": mine.controller,
         "steward": mine.steward,
         "processors": list(mine.processors),
@@ -223,7 +224,7 @@ def agreement_ownership_page(request: AuthenticatedHttpRequest, pk) -> HttpRespo
                 ownership_position_state(
                     element=element,
                     by=request.user,
-                    owner=data["owner"],
+                    owner=data["data_owner"],
                     controller=data["controller"],
                     steward=data["steward"],
                     processors=data["processors"],

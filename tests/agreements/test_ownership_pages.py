@@ -32,7 +32,7 @@ def test_the_page_shows_each_partys_position_and_the_conflict(
     assert "Students and their families" in page
     assert "No position stated yet." in page  # Northfield has not stated one
     assert "State the same position as Riverbend Unified School District" in page
-    assert 'name="e' in page and "-owner" in page
+    assert 'name="e' in page and "-data_owner" in page
 
 
 def test_the_page_does_not_grow_queries_with_positions(client, demo, django_assert_max_num_queries):
@@ -44,7 +44,7 @@ def test_the_page_does_not_grow_queries_with_positions(client, demo, django_asse
         {
             "act": "state",
             "element": element.pk,
-            f"e{element.pk}-owner": "district",
+            f"e{element.pk}-data_owner": "district",
             f"e{element.pk}-controller": "district",
             f"e{element.pk}-steward": "none",
             f"e{element.pk}-processors": ["developer"],
@@ -63,7 +63,7 @@ def test_a_party_states_its_position_through_the_form(client, demo):
         {
             "act": "state",
             "element": element.pk,
-            f"e{element.pk}-owner": "students_families",
+            f"e{element.pk}-data_owner": "students_families",
             f"e{element.pk}-controller": "district",
             f"e{element.pk}-steward": "district",
             f"e{element.pk}-processors": ["developer"],
@@ -87,7 +87,7 @@ def test_a_refused_position_shows_the_page_again_with_the_error(client, demo):
         {
             "act": "state",
             "element": element.pk,
-            f"e{element.pk}-owner": "district",
+            f"e{element.pk}-data_owner": "district",
             f"e{element.pk}-controller": "district",
             f"e{element.pk}-steward": "none",
             f"e{element.pk}-processors": ["district"],
