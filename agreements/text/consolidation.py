@@ -466,12 +466,7 @@ def consolidate(
             accepted_overrides=overrides,
             values=values,
             header=header,
-            schedule=[
-                legacy_text.ScheduleRow(
-                    **{k: v for k, v in row.__dict__.items() if k != "ownership"}
-                )
-                for row in schedule
-            ],
+            schedule=[legacy_text.ScheduleRow(**row.__dict__) for row in schedule],
         )
         if legacy.sha256 == attested_hash:
             return replace(text, legacy_canonical=legacy.canonical)
