@@ -23,6 +23,7 @@ from agreements.negotiation.services import (
     agreement_update,
     data_element_add,
 )
+from agreements.ownership.demo import seed_ownership_conflict
 from agreements.review.services import agreement_approve, agreement_submit_for_review
 from agreements.selectors import with_agreement_detail
 from agreements.signing.services import agreement_sign, agreements_expire_due
@@ -429,6 +430,8 @@ def seed_agreements(collaboratory: Collaboratory) -> None:
         clause_key="audits",
         rationale="Our SOC 2 Type II report covers audits; a separate audit right duplicates it.",
     )
+    # ... and an ownership conflict on its roster (agreements.ownership.demo).
+    seed_ownership_conflict(negotiating, users)
 
     # Lakeshore's own agreement: invisible to Riverbend.
     lakeshore = _create(

@@ -783,3 +783,14 @@ class DestructionReminder(models.Model):
 
 # Costs and effort (issue 20): its own package, registered here with the app's models.
 from agreements.costs.models import CostEntry as CostEntry  # noqa: E402
+
+# Ownership and stewardship per data element (issue 20): its own package, in this app.
+from agreements.ownership.models import (  # noqa: E402
+    OwnershipConfirmation as OwnershipConfirmation,
+)
+from agreements.ownership.models import (  # noqa: E402
+    OwnershipDifference as OwnershipDifference,
+)
+from agreements.ownership.models import (  # noqa: E402
+    OwnershipPosition as OwnershipPosition,
+)

@@ -28,6 +28,12 @@ RULES: dict[str, tuple[tuple[str, ...], str]] = {
         (Role.LEGAL,),
         "{ref}: {org} proposes moving to a newer template version",
     ),
+    # A party stated an ownership position that differs from the recipient party's
+    # (agreements.ownership.services).
+    "ownership_conflict": (
+        (Role.LEGAL,),
+        "{ref}: {org} states a different position on data ownership",
+    ),
     "ready_for_review": ((Role.LEGAL,), "{ref} is ready for your legal review"),
     "approval_voided": ((Role.LEGAL,), "{ref}: your approval was voided"),
     "ready_to_sign": ((Role.SIGNATORY,), "{ref} is approved and ready to sign"),

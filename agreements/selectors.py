@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from typing import Any
@@ -32,6 +33,7 @@ from agreements.models import (
     Transition,
     VersionStatus,
 )
+from agreements.ownership.selectors import ELEMENT_OWNERSHIP_PREFETCHES
 from agreements.terms import end_date_sql
 from agreements.text.consolidation import (
     ConsolidatedText,
@@ -245,6 +247,9 @@ TEXT_PREFETCHES = (
                     "position", "id"
                 ),
             ),
+            # Each party's ownership position and the live agreement to differ (the
+            # schedule states them: agreements.ownership).
+            *ELEMENT_OWNERSHIP_PREFETCHES,
         ),
     ),
 )
@@ -330,6 +335,10 @@ def _header(agreement: Agreement) -> list[tuple[str, str]]:
 
 
 def _schedule(agreement: Agreement) -> list[ScheduleRow]:
+    # Imported here: the ownership rules read the negotiation helpers, which read this module.
+    from agreements.ownership.rules import element_ownership, ownership_row
+
+    members = parties(agreement)
     return [
         ScheduleRow(
             name=element.name,
@@ -338,6 +347,7 @@ def _schedule(agreement: Agreement) -> list[ScheduleRow]:
             identifiability=element.get_identifiability_display(),
             research_questions=tuple(q.text for q in element.research_questions.all()),
             description=element.description,
+            ownership=ownership_row(element_ownership(element, members)),
         )
         for element in agreement.data_elements.all()
     ]
@@ -386,7 +396,7 @@ def text_inputs(agreement: Agreement) -> dict[str, Any]:
         "accepted": [override_inputs(o) for o in _accepted_overrides(agreement)],
         "values": sorted(placeholder_values(agreement).items()),
         "header": _header(agreement),
-        "schedule": [list(row.__dict__.values()) for row in _schedule(agreement)],
+        "schedule": [dataclasses.astuple(row) for row in _schedule(agreement)],
         "attested": agreement.text_hash,
         "fillins": agreement.fillins,
     }

@@ -8,6 +8,7 @@ from agreements.web import destruction as views_destruction
 from agreements.web import discussions as views_discussions
 from agreements.web import documents as views_documents
 from agreements.web import fillins as views_fillins
+from agreements.web import ownership as views_ownership
 from agreements.web import partnerships as views_partnerships
 from agreements.web import review as views_review
 from agreements.web import search as views_search
@@ -74,6 +75,11 @@ urlpatterns = [
     path("agreements/<uuid:pk>/elements/new/", views.data_element_add, name="data-element-add"),
     path(
         "agreements/<uuid:pk>/fillins/", views_fillins.agreement_fillins, name="agreement-fillins"
+    ),
+    path(
+        "agreements/<uuid:pk>/ownership/",
+        views_ownership.agreement_ownership_page,
+        name="agreement-ownership",
     ),
     path(
         "agreements/<uuid:pk>/open/",

@@ -55,6 +55,9 @@ class AuditAction(models.TextChoices):
     COST_CHANGED = "cost_changed", "Cost entry changed"
     COST_DELETED = "cost_deleted", "Cost entry deleted"
     COST_SHARED = "cost_shared", "Cost entry shared or made private"
+    OWNERSHIP_STATED = "ownership_stated", "Ownership position stated"
+    OWNERSHIP_DIFFER = "ownership_differ", "Ownership: agreeing to differ proposed"
+    OWNERSHIP_CONFIRMED = "ownership_confirmed", "Ownership: agreeing to differ confirmed"
 
 
 class AuditEntry(models.Model):

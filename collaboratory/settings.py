@@ -321,6 +321,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "partners.models.DeliveryStatus",
         "ApiScopeEnum": "partners.models.ApiScope",
         "ResearchApprovalKindEnum": "agreements.approvals.models.ApprovalKind",
+        # Ownership positions (agreements.ownership.vocabulary): controller and processors.
+        "OwnershipPartyEnum": "agreements.ownership.vocabulary.Party",
     },
 }
 # Requests per token: "<count>/<second|minute|hour>", counted in Redis across processes.

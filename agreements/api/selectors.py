@@ -27,6 +27,7 @@ from agreements.models import (
     Signature,
     Transition,
 )
+from agreements.ownership.selectors import ELEMENT_OWNERSHIP_PREFETCHES
 from agreements.selectors import PARTIES_PREFETCH, agreements_visible_to_organisation
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from partners.models import ResearchQuestion
@@ -177,6 +178,8 @@ DETAIL_PREFETCHES = (
                     "position", "id"
                 ),
             ),
+            # The parties' ownership positions (the text's schedule and ``ownership``).
+            *ELEMENT_OWNERSHIP_PREFETCHES,
         ),
     ),
     JsonPrefetch("approvals", _of_agreement(Approval, "created_at")),

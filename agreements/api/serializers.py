@@ -27,6 +27,7 @@ from agreements.models import (
     Status,
     TerminationGround,
 )
+from agreements.ownership.serializers import OwnershipSerializer, ownership_data
 from agreements.selectors import conflicts, consolidated_text, live_approvals, parties
 from agreements.term_sheet import key_terms_json
 from agreements.terms import destruction_deadline, end_date
@@ -155,6 +156,10 @@ class DataElementSerializer(serializers.Serializer):
     recipient = OrganisationSummarySerializer()
     identifiability = serializers.ChoiceField(choices=Identifiability.choices)
     research_questions = ResearchQuestionRefSerializer(many=True)
+    ownership = OwnershipSerializer(
+        help_text="Each party's position on who owns, controls, stewards and processes it "
+        "(agreements.ownership), and whether they are settled."
+    )
 
 
 class ConflictSerializer(serializers.Serializer):
@@ -283,6 +288,7 @@ class AgreementDetailSerializer(AgreementSerializer):
             raise TypeError("The detail needs the agreement itself, not a row of the list.")
         text = consolidated_text(agreement)
         organisations = {m.organisation_id: m.organisation for m in agreement.trio.members.all()}
+        members = parties(agreement)
         return {
             **super().to_representation(agreement),
             "data_elements": [
@@ -300,6 +306,7 @@ class AgreementDetailSerializer(AgreementSerializer):
                     "research_questions": [
                         {"id": q.id, "text": q.text} for q in element.research_questions.all()
                     ],
+                    "ownership": ownership_data(element, members),
                 }
                 for element in agreement.data_elements.all()
             ],

@@ -26,6 +26,7 @@ from agreements.models import (
     TemplateVersion,
     VersionStatus,
 )
+from agreements.ownership.selectors import ownership_as_of
 from agreements.selectors import (
     TEXT_PREFETCHES,
     agreements_visible_to,
@@ -230,6 +231,8 @@ def _snapshot(agreement: Agreement, at: dt.datetime) -> Agreement | None:
         current = current_elements.get(element.pk)
         questions = list(current.research_questions.all()) if current else []
         _prefetched(element, "research_questions", ResearchQuestion, questions)
+        # The parties' ownership positions then, as far as today's rows tell.
+        ownership_as_of(element, current, at)
         elements.append(element)
     elements.sort(key=lambda e: (e.position, e.pk))
     _prefetched(snapshot, "data_elements", DataElement, elements)

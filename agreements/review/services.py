@@ -21,6 +21,7 @@ from agreements.models import (
 from agreements.negotiation.coherence import identifiability_mismatches
 from agreements.negotiation.pending import end_sentence, party_names, pending_proposals
 from agreements.notifications import notify
+from agreements.ownership.rules import ownership_blockers
 from agreements.selectors import (
     conflicts,
     consolidated_text,
@@ -100,6 +101,8 @@ def review_blockers(agreement: Agreement) -> list[str]:
         blockers.append("List at least one data element: what data will be shared.")
     # Identifiable or pseudonymous data under the aggregate-only mode (the wizard flags it too).
     blockers.extend(identifiability_mismatches(agreement))
+    # Ownership raised on a data element is settled: one position, or agreed to differ.
+    blockers.extend(ownership_blockers(agreement))
     # What the text states is what every output says (agreements.terms_check).
     blockers.extend(str(problem) for problem in term_problems(agreement, text))
     # The apps above agreements add theirs (consent: a consent requirement where needed).

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
+from agreements.ownership.schedule import OwnershipRow, ownership_blocks
 from agreements.text import legacy_text
 from agreements.text.document import canonical
 from agreements.text.document.blanks import FillIn, Stale, fill_stored
@@ -120,6 +121,8 @@ class ScheduleRow:
     identifiability: str
     research_questions: tuple[str, ...] = ()
     description: str = ""
+    # The parties' positions on who owns it, once one is stated (agreements.ownership).
+    ownership: OwnershipRow | None = None
 
 
 @dataclass(frozen=True)
@@ -304,7 +307,9 @@ def _schedule_blocks(part: Part, schedule: Sequence[ScheduleRow]) -> tuple[Block
     if not schedule:
         none = Paragraph((Emph((Text("No data elements are listed yet."),)),))
         return (*part.blocks, none)
-    return (*part.blocks, schedule_table(schedule))
+    # Each party's position on ownership, once one is stated (agreements.ownership).
+    ownership = [row.ownership for row in schedule if row.ownership is not None]
+    return (*part.blocks, schedule_table(schedule), *ownership_blocks(ownership))
 
 
 # --- consolidating ---------------------------------------------------------------------------

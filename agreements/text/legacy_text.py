@@ -63,6 +63,9 @@ class ScheduleRow:
     identifiability: str
     research_questions: tuple[str, ...] = ()
     description: str = ""
+    # Not part of the first format (nothing recorded ownership when texts were signed on it):
+    # accepted so that a current schedule row converts as it is, and never written.
+    ownership: object = None
 
 
 @dataclass(frozen=True)

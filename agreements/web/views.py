@@ -25,6 +25,7 @@ from agreements.negotiation import discussions, proposals
 from agreements.negotiation import services as negotiation
 from agreements.negotiation.actions import available_actions
 from agreements.negotiation.pending import pending_proposals, standing
+from agreements.ownership.rules import agreement_ownership
 from agreements.review import services as review
 from agreements.review import tracked_changes
 from agreements.review.selectors import agreement_comparison
@@ -288,6 +289,8 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
         "party_rows": party_rows,
         "conflicts": open_conflicts,
         "blockers": blockers,
+        # Each data element's ownership (agreements.ownership; prefetched, no query).
+        "ownership": agreement_ownership(agreement),
         "actions": available_actions(agreement, held, blockers),
         "my_orgs": mine,
         "pending": pending_proposals(agreement, clause_titles(text), mine),

@@ -298,6 +298,10 @@ MATRIX: dict[str, Entry] = {
     "agreement-compare": Entry({"GET": seen(200)}, AGREEMENT, secret=_title()),
     # An empty POST shows the form again: nothing to save.
     "agreement-fillins": Entry({"GET": seen(200), "POST": seen(200)}, AGREEMENT, secret=_title()),
+    # Ownership positions (agreements/web/ownership.py): an empty POST names what is missing.
+    "agreement-ownership": Entry(
+        {"GET": seen(200), "POST": seen(400)}, NEGOTIATING, secret=_title("negotiating")
+    ),
     "agreement-conflict": Entry(
         {"GET": seen(200)},
         _k(pk="negotiating", clause_key="clause_key"),
