@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import BooleanField, F, Field, OuterRef, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, F, Field, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
+from agreements.approvals.rules import data_flow_permitted_sql
 from agreements.approvals.selectors import RESEARCH_APPROVALS_PREFETCH
 from agreements.models import (
     Agreement,
@@ -130,6 +132,9 @@ def agreement_rows(queryset: QuerySet[Agreement]) -> list[dict[str, Any]]:
             template_name=F("template_version__template__name"),
             has_executed_document=HAS_EXECUTED_DOCUMENT,
             party_rows=_PARTIES_JSON,
+            data_flow_permitted=ExpressionWrapper(
+                data_flow_permitted_sql(timezone.localdate()), output_field=BooleanField()
+            ),
         )
     ):
         row: dict[str, Any] = dict(values)

@@ -89,6 +89,15 @@ class AgreementSerializer(serializers.Serializer):
     document_url = serializers.URLField(
         allow_null=True, help_text="The sealed PDF; null until it exists."
     )
+    # The in-force answer partner systems check before data moves (agreements.approvals):
+    # the list carries it too, so a system polling the list does not read "active" alone.
+    data_flow_permitted = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether data may flow under the agreement today: it is active, today is in "
+        "its term, and the research approvals its template requires are current. False while "
+        "a required approval is missing or expired (the detail's research_approvals says "
+        "which).",
+    )
 
     def to_representation(self, agreement: Agreement | dict[str, Any]) -> dict[str, Any]:
         if isinstance(agreement, dict):
@@ -111,6 +120,7 @@ class AgreementSerializer(serializers.Serializer):
                 "expires_on": agreement.expires_on,
                 "updated_at": agreement.updated_at,
                 "has_executed_document": getattr(agreement, "has_executed_document", False),
+                "data_flow_permitted": data_flow_permitted(agreement, timezone.localdate()),
             }
         )
 
@@ -138,6 +148,7 @@ class AgreementSerializer(serializers.Serializer):
                 if row["has_executed_document"]
                 else None
             ),
+            "data_flow_permitted": row["data_flow_permitted"],
         }
 
 
@@ -269,14 +280,8 @@ class AgreementDetailSerializer(AgreementSerializer):
         "each only when written. Never part of the agreement's text.",
     )
 
-    # Research approvals (agreements.approvals): the in-force answer partner systems check
-    # before data moves.
-    data_flow_permitted = serializers.BooleanField(
-        read_only=True,
-        help_text="Whether data may flow under the agreement today: it is active, today is in "
-        "its term, and the research approvals its template requires are current. False while "
-        "a required approval is missing or expired.",
-    )
+    # Research approvals (agreements.approvals); ``data_flow_permitted`` comes with the list's
+    # fields.
     research_approvals = ResearchApprovalsSerializer(
         read_only=True,
         help_text="The IRB and district research office approvals: which the template "
@@ -352,7 +357,6 @@ class AgreementDetailSerializer(AgreementSerializer):
                 else None
             ),
             "terms": key_terms_json(agreement),
-            "data_flow_permitted": data_flow_permitted(agreement, timezone.localdate()),
             "research_approvals": research_approvals_json(agreement, timezone.localdate()),
             **_destruction(agreement, organisations),
         }

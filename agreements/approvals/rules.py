@@ -21,11 +21,12 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.lookups import GreaterThanOrEqual
 
 from agreements.approvals.models import ApprovalKind, ResearchApproval
 from agreements.models import Agreement, Status
-from agreements.terms import end_date
+from agreements.terms import end_date, end_date_sql
 from partners.models import TrioRole
 
 #: Which party holds (and records) each kind of approval.
@@ -248,4 +249,14 @@ def data_flow_permitted(
         agreement.status == Status.ACTIVE
         and agreement.start_date <= day <= end_date(agreement)
         and approvals_current(agreement, approvals, day)
+    )
+
+
+def data_flow_permitted_sql(day: dt.date) -> Q:
+    """``data_flow_permitted`` as a filter over ``Agreement`` rows (the API list's field),
+    with ``end_date_sql`` for the actual end and ``approvals_current_sql``."""
+    return (
+        Q(status=Status.ACTIVE, start_date__lte=day)
+        & Q(GreaterThanOrEqual(end_date_sql(), Value(day)))
+        & approvals_current_sql(day)
     )

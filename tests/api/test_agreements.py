@@ -27,6 +27,7 @@ LIST_FIELDS = {
     "expires_on",
     "updated_at",
     "document_url",
+    "data_flow_permitted",
 }
 
 

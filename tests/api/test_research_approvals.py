@@ -202,3 +202,52 @@ def test_the_schema_declares_the_new_fields(client):
     assert {"kind", "approving_body", "number", "approved_on", "expires_on", "state"} <= set(
         approval
     )
+
+
+def _listed(client) -> dict[str, bool]:
+    response = client.get("/api/v1/agreements/?page_size=200")
+    assert response.status_code == 200
+    return {row["id"]: row["data_flow_permitted"] for row in response.json()["results"]}
+
+
+def test_the_list_gives_the_same_in_force_answer_as_the_detail(api_world, riverbend, required):
+    # The list's answer is SQL (data_flow_permitted_sql), the detail's Python: every agreement
+    # of the organisation, before any approval, with an expired IRB approval, and current.
+    today = timezone.localdate()
+
+    def agree() -> dict[str, bool]:
+        listed = _listed(riverbend)
+        for agreement_id, permitted in listed.items():
+            body = riverbend.get(f"/api/v1/agreements/{agreement_id}/").json()
+            assert body["data_flow_permitted"] is permitted, body["reference"]
+        return listed
+
+    assert agree()[str(required.pk)] is False
+    record(
+        api_world,
+        required,
+        kind=DISTRICT,
+        approved_on=today - dt.timedelta(days=90),
+        expires_on=today + dt.timedelta(days=200),
+        number="RUSD-19",
+    )
+    record(
+        api_world,
+        required,
+        kind=IRB,
+        approved_on=today - dt.timedelta(days=400),
+        expires_on=today - dt.timedelta(days=1),
+        number="HSU-0001",
+    )
+    assert agree()[str(required.pk)] is False
+    record(
+        api_world,
+        required,
+        kind=IRB,
+        approved_on=today - dt.timedelta(days=1),
+        expires_on=today,  # its last day is today: still current
+        number="HSU-0002",
+    )
+    listed = agree()
+    assert listed[str(required.pk)] is True
+    assert False in listed.values()  # the organisation's agreements that are not active
