@@ -8,6 +8,7 @@ they are frozen with the text from legal review on.
 
 from __future__ import annotations
 
+import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -17,8 +18,11 @@ from agreements.ownership.vocabulary import Owner, Party, Steward
 from partners.models import Organisation
 
 
+@pghistory.track()
 class OwnershipPosition(models.Model):
-    """One party's position on one data element: owner, controller, steward, processors."""
+    """One party's position on one data element: owner, controller, steward, processors.
+    Tracked by pghistory: a restated position replaces the row, and the text as it stood
+    earlier (agreements.review.selectors) is rebuilt from the recorded states."""
 
     data_element = models.ForeignKey(
         DataElement, on_delete=models.CASCADE, related_name="ownership_positions"

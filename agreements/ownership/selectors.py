@@ -40,15 +40,13 @@ ELEMENT_OWNERSHIP_PREFETCHES = (
 )
 
 
-def ownership_as_of(element: Any, current: Any, at: dt.datetime) -> None:
-    """Put on ``element`` (a data element rebuilt from history) the ownership rows of
-    ``current`` (the same element now, prefetched) that existed at ``at``: positions stated
-    by then, the agreement to differ live then with the confirmations given by then. Positions
-    keep no history of their own, so one restated since is missing: the earlier text then
-    does not verify against its recorded hash, and the page says so."""
-    positions = (
-        [p for p in current.ownership_positions.all() if p.stated_at <= at] if current else []
-    )
+def ownership_as_of(
+    element: Any, current: Any, at: dt.datetime, positions: list[OwnershipPosition]
+) -> None:
+    """Put on ``element`` (a data element rebuilt from history) its ownership rows as they
+    stood at ``at``: ``positions``, the parties' positions then (rebuilt from their recorded
+    states by the caller), and, from ``current`` (the same element now, prefetched), the
+    agreement to differ live then with the confirmations given by then."""
     differences = []
     for live in current.ownership_differences.all() if current else []:
         if live.created_at <= at and (live.voided_at is None or live.voided_at > at):

@@ -26,6 +26,7 @@ from agreements.models import (
     TemplateVersion,
     VersionStatus,
 )
+from agreements.ownership.models import OwnershipPosition
 from agreements.ownership.selectors import ownership_as_of
 from agreements.selectors import (
     TEXT_PREFETCHES,
@@ -224,6 +225,11 @@ def _snapshot(agreement: Agreement, at: dt.datetime) -> Agreement | None:
     elements = []
     # Data elements carry no timestamp of their own; they are only ever added.
     element_events = _events(DataElement, agreement=agreement).select_related("source", "recipient")
+    # Each party's ownership position as it stood then (restating one replaces the row).
+    positions: dict[int, list[OwnershipPosition]] = {}
+    position_events = _events(OwnershipPosition, data_element__agreement=agreement)
+    for event in _as_of(position_events, at, lambda e: e.stated_at):
+        positions.setdefault(event.data_element_id, []).append(_row(OwnershipPosition, event))
     for event in _as_of(element_events, at, lambda e: e.pgh_created_at):
         element = _row(DataElement, event)
         element.source, element.recipient = event.source, event.recipient
@@ -231,8 +237,12 @@ def _snapshot(agreement: Agreement, at: dt.datetime) -> Agreement | None:
         current = current_elements.get(element.pk)
         questions = list(current.research_questions.all()) if current else []
         _prefetched(element, "research_questions", ResearchQuestion, questions)
-        # The parties' ownership positions then, as far as today's rows tell.
-        ownership_as_of(element, current, at)
+        ownership_as_of(
+            element,
+            current,
+            at,
+            sorted(positions.get(element.pk, []), key=lambda p: (p.organisation_id, p.pk)),
+        )
         elements.append(element)
     elements.sort(key=lambda e: (e.position, e.pk))
     _prefetched(snapshot, "data_elements", DataElement, elements)

@@ -336,3 +336,31 @@ def test_the_signed_pdf_states_the_positions_and_they_cannot_change(demo, deviat
     ):
         with pytest.raises(DatabaseError, match="cannot change"), transaction.atomic():
             model.objects.filter(data_element__agreement=signed).update(**change)
+
+
+def test_the_text_at_an_earlier_point_shows_the_positions_then_and_verifies(demo, deviating):
+    # Positions agreed, the text goes to review (its hash recorded), negotiation reopens and
+    # every party restates: the text as it went to review is rebuilt from the positions'
+    # recorded states, shows the district as owner and verifies against the recorded hash.
+    from agreements.review.selectors import earlier_points, text_as_of
+    from agreements.review.services import agreement_reopen
+    from agreements.selectors import agreement_detail_for_user
+
+    users = demo["users"]
+    _all_state(deviating, users, DISTRICT_OWNS)
+    agreement_submit_for_review(agreement=_fresh(deviating), by=users["counsel"])
+    agreement_reopen(agreement=_fresh(deviating), by=users["counsel"], reason="Ownership.")
+    _all_state(deviating, users, STUDENT_OWNS)
+
+    detail = agreement_detail_for_user(users["director"]).get(pk=deviating.pk)
+    # Points are newest first: the step to review just taken (the demo made an earlier one).
+    to_review = next(p for p in earlier_points(detail) if p.label == "Negotiating → In review")
+    earlier = text_as_of(detail, to_review)
+    assert earlier is not None and earlier.verified
+    now = consolidated_text(_fresh(deviating))
+    assert now.sha256 != to_review.text_hash
+    then, current = earlier.text.schedule[0].ownership, now.schedule[0].ownership
+    assert then is not None and current is not None and then != current
+    # Who owns the data: the district then, the students and their families now.
+    assert then.answers[0] == ("Riverbend Unified School District",)
+    assert current.answers[0] != then.answers[0]
