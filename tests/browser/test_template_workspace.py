@@ -145,7 +145,7 @@ def test_import_edit_compare_publish_and_the_wizard_offers_it(
     page.goto(live_server.url + reverse("template-list"))
     section = page.locator(f"#template-{template.pk}")
     section.get_by_label("Offered in the agreement wizard?").select_option("test")
-    section.get_by_role("button", name="Save").click()
+    section.get_by_role("button", name="Save", exact=True).click()
     expect(section).to_contain_text("Test: not offered")
     page.screenshot(path=str(folder / "tw-test.png"), full_page=True)
     party.close()
