@@ -165,7 +165,16 @@ PAGE_SQL = """
 SELECT a.id, a.reference, a.title, a.status, a.status_changed_at, t.id, t.name,
        v.id, tpl.name, v.number, a.start_date, a.expires_on, a.updated_at, a.trio_id,
        EXISTS (SELECT 1 FROM agreements_document d WHERE d.agreement_id = a.id
-               AND d.kind = 'executed' AND d.sealed)
+               AND d.kind = 'executed' AND d.sealed),
+       -- data_flow_permitted: active, today in its term, required approvals current
+       a.status = 'active' AND a.start_date <= %s
+       AND LEAST(COALESCE(a.ends_on, a.expires_on), a.expires_on) >= %s
+       AND NOT EXISTS (
+           SELECT 1 FROM unnest(tpl.required_research_approvals) AS required(kind)
+           WHERE NOT EXISTS (
+               SELECT 1 FROM agreements_researchapproval r
+               WHERE r.agreement_id = a.id AND r.kind = required.kind
+               AND r.withdrawn_at IS NULL AND r.approved_on <= %s AND r.expires_on >= %s))
 FROM agreements_agreement a
 JOIN partners_trio t ON t.id = a.trio_id
 JOIN agreements_templateversion v ON v.id = a.template_version_id
@@ -205,7 +214,11 @@ def baseline_json(organisation_id: int, page: int, page_size: int, base: str) ->
     with connection.cursor() as cursor:
         cursor.execute(COUNT_SQL, [organisation_id])
         (count,) = cursor.fetchone()
-        cursor.execute(PAGE_SQL, [organisation_id, page_size, (page - 1) * page_size])
+        today = timezone.localdate()
+        cursor.execute(
+            PAGE_SQL,
+            [today, today, today, today, organisation_id, page_size, (page - 1) * page_size],
+        )
         rows = cursor.fetchall()
         trio_ids = list({row[13] for row in rows})
         ids = [str(row[0]) for row in rows]
@@ -243,6 +256,7 @@ def baseline_json(organisation_id: int, page: int, page_size: int, base: str) ->
                 "expires_on": row[11].isoformat(),
                 "updated_at": _iso(row[12]),
                 "document_url": f"{base}{agreement_id}/document" if row[14] else None,
+                "data_flow_permitted": row[15],
             }
         )
     last = max(1, -(-count // page_size))
