@@ -16,10 +16,9 @@ from django.utils import timezone
 
 from agreements.approvals import rules
 from agreements.approvals.selectors import RESEARCH_APPROVALS_PREFETCH
-from agreements.dashboard import link, signed_in
+from agreements.dashboard import link, signed_in, visible_agreements_condition
 from agreements.extensions import DashboardSection
 from agreements.models import Agreement, Status
-from agreements.selectors import agreements_visible_to
 from collaboratory.json_prefetch import with_json_prefetch
 from partners.selectors import AnyUser
 
@@ -50,8 +49,10 @@ def approval_alerts(user: AnyUser, *, today: dt.date | None = None) -> list[Appr
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=rules.EXPIRING_WITHIN_DAYS)
     agreements = with_json_prefetch(
-        agreements_visible_to(person)
-        .filter(status=Status.ACTIVE)
+        Agreement.objects.filter(
+            visible_agreements_condition(person, '"agreements_agreement"."id"'),
+            status=Status.ACTIVE,
+        )
         .exclude(template_version__template__required_research_approvals=[])
         .exclude(rules.approvals_current_sql(horizon))
         .select_related("template_version__template")

@@ -457,3 +457,16 @@ def test_the_daily_job_sends_the_approval_reminders(study):
     from agreements.tasks import daily_lifecycle
 
     assert "approvals_reminded" in daily_lifecycle.run()
+
+
+def test_the_dashboard_panel_shows_no_approval_of_an_agreement_the_user_cannot_see(
+    client, study
+):
+    # Lakeshore's own active agreement (same template) lacks approvals too and is listed;
+    # the study of another district's partnership is not.
+    client.force_login(study["users"]["lakeshore"])
+    body = client.get(reverse("dashboard")).content.decode()
+    assert "No IRB approval recorded" in body
+    assert study["agreement"].reference not in body
+    client.force_login(study["users"]["director"])
+    assert study["agreement"].reference in client.get(reverse("dashboard")).content.decode()
