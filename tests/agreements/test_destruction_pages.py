@@ -202,9 +202,7 @@ def test_the_agreement_page_links_to_its_duties(client, demo, duty):
     assert reverse("destruction-agreement", args=[duty.agreement_id]) in page
 
 
-def test_the_dashboard_panel_shows_no_duty_of_an_agreement_the_user_cannot_see(
-    client, demo, duty
-):
+def test_the_dashboard_panel_shows_no_duty_of_an_agreement_the_user_cannot_see(client, demo, duty):
     # The panel reads the access rule from the dashboard's cached SQL: a person of another
     # district's partnership sees neither the panel nor the duty.
     client.force_login(demo["users"]["lakeshore"])

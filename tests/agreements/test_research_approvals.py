@@ -459,9 +459,7 @@ def test_the_daily_job_sends_the_approval_reminders(study):
     assert "approvals_reminded" in daily_lifecycle.run()
 
 
-def test_the_dashboard_panel_shows_no_approval_of_an_agreement_the_user_cannot_see(
-    client, study
-):
+def test_the_dashboard_panel_shows_no_approval_of_an_agreement_the_user_cannot_see(client, study):
     # Lakeshore's own active agreement (same template) lacks approvals too and is listed;
     # the study of another district's partnership is not.
     client.force_login(study["users"]["lakeshore"])
