@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.db.utils import ProgrammingError
 
 from agreements.documents import jobs as documents
 from agreements.models import Agreement, Document, DocumentKind
@@ -91,14 +92,30 @@ def fingerprint(database: str) -> dict[str, tuple[int, str]]:
     return found
 
 
+def drop_database(name: str) -> None:
+    """DROP DATABASE ... WITH (FORCE), polling until a deadline while PostgreSQL's own
+    autovacuum worker is on it: a freshly restored database gets analysed at once, and our
+    role (not a superuser) may end client sessions but not that worker, so the DROP is
+    refused until the worker finishes (seconds)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except ProgrammingError as error:
+            if "pg_signal_backend" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def fresh_database():
     name = f"restore_{uuid.uuid4().hex[:12]}"
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     yield name
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(name)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from django.db import connection
 from agreements.models import Document
 from tests import object_store
 from tests.reliability.test_backup_restore import (  # fixtures and helpers, no tests
+    drop_database,
     fresh_database,
     sealed_document,
     url_of,
@@ -79,8 +80,8 @@ def test_a_backup_of_the_bucket_restores_into_a_bucket_or_a_local_folder(
     assert copy["Body"].read() == data
 
     # The same backup restores into a local folder (moving off the object store).
+    drop_database(fresh_database)
     with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE "{fresh_database}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{fresh_database}"')
     local = tmp_path / "local-media"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORAGE_S3_")}
