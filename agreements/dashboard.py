@@ -57,6 +57,7 @@ from agreements.selectors import TEXT_PREFETCHES, agreements_visible_to
 from agreements.signing import termination
 from agreements.terms import destruction_deadline, destruction_deadline_sql, end_date, end_date_sql
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
+from collaboratory.prepared import prepared_rows
 from partners.models import Role, Trio, TrioMember
 from partners.selectors import AnyUser, User, memberships_of, trios_visible_to
 
@@ -124,13 +125,20 @@ class AccessSql:
 _ACCESS_SQL: dict[tuple[int, bool, bool], AccessSql] = {}
 
 
+def access_key(user: User) -> tuple[int, bool, bool]:
+    """What ``user``'s access rule as SQL depends on (``access_sql``): their id and the two
+    flags the rule branches on. Statements compiled once per user key on it
+    (``collaboratory.prepared``)."""
+    return (user.pk, user.is_active, user.is_superuser)
+
+
 def access_sql(user: User) -> AccessSql:
     """``user``'s ``AccessSql``. Building the rule's querysets costs the ORM milliseconds on
     every request, while their SQL depends only on who asks: the user's id and the two flags
     the rule branches on (active, superuser). So it is compiled once per process for each
     such key and can never be stale: the rule's data (memberships, facilitators) is read by
     the SQL on every request."""
-    key = (user.pk, user.is_active, user.is_superuser)
+    key = access_key(user)
     scope = _ACCESS_SQL.get(key)
     if scope is None:
         if len(_ACCESS_SQL) >= 4096:
@@ -159,10 +167,20 @@ def visible_agreements_condition(user: User, column: str) -> RawSQL:
     compile and plan on every request, which the dashboard's panels pay each time."""
     if column not in _AGREEMENT_ID_COLUMNS:
         raise ValueError(f"Not an agreement id column the dashboard knows: {column!r}")
-    sql, params = compose_sql(
-        "{column} IN (SELECT a.id FROM agreements_agreement a WHERE a.trio_id = ANY({visible}))",
-        {"column": (column, ()), "visible": access_sql(user).visible_trios},
-    )
+    visible = access_sql(user).visible_trios
+    if column == '"agreements_agreement"."id"':
+        # On the agreement's own row the rule is its trio: a condition on the row itself, so
+        # PostgreSQL reads the visible trios' rows through the (trio, status, ...) index
+        # instead of testing every agreement of a status and joining the rule in afterwards.
+        sql, params = compose_sql(
+            '"agreements_agreement"."trio_id" = ANY({visible})', {"visible": visible}
+        )
+    else:
+        sql, params = compose_sql(
+            "{column} IN (SELECT a.id FROM agreements_agreement a"
+            " WHERE a.trio_id = ANY({visible}))",
+            {"column": (column, ()), "visible": visible},
+        )
     return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - composed SQL
 
 
@@ -419,20 +437,33 @@ def waiting_for(user: AnyUser) -> list[WaitingItem]:
         return RawSQL(sql, params, output_field=output_field)  # noqa: S611 - composed, see compose_sql
 
     boolean = BooleanField()
-    rows = list(
-        Agreement.objects.filter(raw("waiting", boolean))
-        .select_related("trio__collaboratory", "template_version__template")
-        .annotate(
-            is_legal=raw("is_legal", boolean),
-            legal_parties=raw("legal_parties"),
-            needs_approval=raw("needs_approval", boolean),
-            needs_signature=raw("needs_signature", boolean),
-            unanswered=raw("unanswered"),
-            # Who proposed them, so the item says whose proposals wait for the user's answer.
-            proposers=raw("proposers"),
-            review_due=raw("review_due", boolean),
+
+    def build(*_key: object) -> QuerySet[Any]:  # annotated rows
+        return (
+            Agreement.objects.filter(raw("waiting", boolean))
+            .select_related("trio__collaboratory", "template_version__template")
+            .annotate(
+                is_legal=raw("is_legal", boolean),
+                legal_parties=raw("legal_parties"),
+                needs_approval=raw("needs_approval", boolean),
+                needs_signature=raw("needs_signature", boolean),
+                unanswered=raw("unanswered"),
+                # Who proposed them, so the item says whose proposals wait for the user's
+                # answer.
+                proposers=raw("proposers"),
+                review_due=raw("review_due", boolean),
+            )
+            .order_by("status_changed_at", "reference")[:WAITING_LIMIT]
         )
-        .order_by("status_changed_at", "reference")[:WAITING_LIMIT]
+
+    # Compiled once per user and the organisations they act for (collaboratory.prepared).
+    rows = prepared_rows(
+        "dashboard-waiting",
+        build,
+        *access_key(person),
+        tuple(acting.any),
+        tuple(acting.legal),
+        tuple(acting.signatory),
     )
     # The texts travel in their own query, only for the agreements whose changes may wait
     # for the user's review: planning their subqueries cost more than the rest of the query.
@@ -567,11 +598,16 @@ def coming_up(user: AnyUser, *, today: dt.date | None = None) -> list[DateItem]:
         "horizon": sql_value(today + dt.timedelta(days=max(REMINDER_DAYS))),
         "overdue_from": sql_value(today - dt.timedelta(days=OVERDUE_WINDOW_DAYS)),
     }
-    where, where_params = compose_sql(_DATES_SQL["dates"], parts)
-    soonest, soonest_params = compose_sql(_DATES_SQL["soonest"], parts)
-    condition = RawSQL(where, where_params, output_field=BooleanField())  # noqa: S611
-    order = RawSQL(soonest, soonest_params)  # noqa: S611
-    rows = Agreement.objects.filter(condition).order_by(order.asc(), "reference")[:DATES_LIMIT]
+
+    def build(*_key: object) -> QuerySet[Agreement]:
+        where, where_params = compose_sql(_DATES_SQL["dates"], parts)
+        soonest, soonest_params = compose_sql(_DATES_SQL["soonest"], parts)
+        condition = RawSQL(where, where_params, output_field=BooleanField())  # noqa: S611
+        order = RawSQL(soonest, soonest_params)  # noqa: S611
+        return Agreement.objects.filter(condition).order_by(order.asc(), "reference")[:DATES_LIMIT]
+
+    # Compiled once per user and day (collaboratory.prepared).
+    rows = prepared_rows("dashboard-dates", build, *access_key(person), today)
     items = []
     for agreement in rows:
         if agreement.status == Status.ACTIVE:
@@ -750,11 +786,14 @@ def partnerships_page(user: AnyUser, number: str | None, *, per_page: int) -> Pa
     except ValueError:
         wanted = 1
     if wanted >= 1:
-        rows = list(
-            with_json_prefetch(trios.annotate(total=Window(Count("*"))), TRIO_MEMBERS)[
+
+        def build(*_key: object) -> QuerySet[Any]:  # annotated rows
+            return with_json_prefetch(trios.annotate(total=Window(Count("*"))), TRIO_MEMBERS)[
                 (wanted - 1) * per_page : wanted * per_page
             ]
-        )
+
+        # Compiled once per user and page (collaboratory.prepared).
+        rows = prepared_rows("dashboard-partnerships", build, *access_key(person), wanted, per_page)
         if rows or wanted == 1:
             paginator = _CountedPaginator(per_page, rows[0].total if rows else 0)
             return Page(rows, wanted, paginator)

@@ -15,6 +15,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import Enum, auto
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -28,12 +29,20 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from agreements.access import acting_parties, acts_for_party, party_ids
-from agreements.dashboard import access_sql, compose_sql, link, signed_in, sql_value
+from agreements.dashboard import (
+    access_key,
+    access_sql,
+    compose_sql,
+    link,
+    signed_in,
+    sql_value,
+)
 from agreements.extensions import DashboardSection
 from agreements.models import Agreement, DataElement, Identifiability
 from agreements.models import Status as AgreementStatus
 from agreements.selectors import PARTIES_PREFETCH, agreements_visible_to
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
+from collaboratory.prepared import prepared_rows
 from consent.models import (
     ConsentExport,
     ConsentForm,
@@ -672,16 +681,20 @@ def consent_coverage(user: AnyUser) -> list[ConsentRow]:
         sql, params = compose_sql(_COVERAGE_SQL[fragment], parts)
         return RawSQL(sql, params, output_field=output_field)  # noqa: S611 - composed SQL
 
-    rows = (
-        Agreement.objects.filter(raw("coverage", BooleanField()))
-        .annotate(
-            students=raw("students", IntegerField()),
-            permitted=raw("permitted", IntegerField()),
-            kinds=raw("kinds"),
-            is_district=raw("is_district", BooleanField()),
+    def build(*_key: object) -> QuerySet[Any]:  # annotated rows
+        return (
+            Agreement.objects.filter(raw("coverage", BooleanField()))
+            .annotate(
+                students=raw("students", IntegerField()),
+                permitted=raw("permitted", IntegerField()),
+                kinds=raw("kinds"),
+                is_district=raw("is_district", BooleanField()),
+            )
+            .order_by("expires_on", "reference")[:DASHBOARD_LIMIT]
         )
-        .order_by("expires_on", "reference")[:DASHBOARD_LIMIT]
-    )
+
+    # Compiled once per user (collaboratory.prepared): the statement depends on nothing else.
+    rows = prepared_rows("consent-coverage", build, *access_key(person))
     result = []
     for agreement in rows:
         kind = strictest(agreement.kinds or [])

@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agreements.approvals import rules
 from agreements.approvals.selectors import RESEARCH_APPROVALS_PREFETCH
-from agreements.dashboard import link, signed_in, visible_agreements_condition
+from agreements.dashboard import access_key, link, signed_in, visible_agreements_condition
 from agreements.extensions import DashboardSection
 from agreements.models import Agreement, Status
 from collaboratory.json_prefetch import with_json_prefetch
+from collaboratory.prepared import prepared_rows
 from partners.selectors import AnyUser
 
 LIMIT = 30
@@ -48,17 +50,23 @@ def approval_alerts(user: AnyUser, *, today: dt.date | None = None) -> list[Appr
         return []
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=rules.EXPIRING_WITHIN_DAYS)
-    agreements = with_json_prefetch(
-        Agreement.objects.filter(
-            visible_agreements_condition(person, '"agreements_agreement"."id"'),
-            status=Status.ACTIVE,
-        )
-        .exclude(template_version__template__required_research_approvals=[])
-        .exclude(rules.approvals_current_sql(horizon))
-        .select_related("template_version__template")
-        .order_by("expires_on", "reference"),
-        RESEARCH_APPROVALS_PREFETCH,
-    )[:LIMIT]
+
+    # Compiled once per user and day (collaboratory.prepared): building the statement costs
+    # the ORM more than PostgreSQL takes to run it.
+    def build(*_key: object) -> QuerySet[Agreement]:
+        return with_json_prefetch(
+            Agreement.objects.filter(
+                visible_agreements_condition(person, '"agreements_agreement"."id"'),
+                status=Status.ACTIVE,
+            )
+            .exclude(template_version__template__required_research_approvals=[])
+            .exclude(rules.approvals_current_sql(horizon))
+            .select_related("template_version__template")
+            .order_by("expires_on", "reference"),
+            RESEARCH_APPROVALS_PREFETCH,
+        )[:LIMIT]
+
+    agreements = prepared_rows("approvals-panel", build, *access_key(person), horizon)
     alerts = [
         ApprovalAlert(agreement, standing)
         for agreement in agreements

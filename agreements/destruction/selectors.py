@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.access import acting_organisations
-from agreements.dashboard import signed_in, visible_agreements_condition
+from agreements.dashboard import access_key, signed_in, visible_agreements_condition
 from agreements.destruction import rules
 from agreements.destruction.rules import DutyState
 from agreements.extensions import DashboardSection
@@ -22,6 +22,7 @@ from agreements.models import Agreement, DestructionDuty
 from agreements.selectors import agreements_visible_to
 from agreements.signing.termination import day_text
 from agreements.terms import destruction_deadline_sql
+from collaboratory.prepared import prepared_rows
 from partners.selectors import AnyUser
 
 #: Duties the list page shows at most (the most urgent first).
@@ -178,19 +179,24 @@ def dashboard_section(user: AnyUser) -> DashboardSection | None:
         return None
     today = timezone.localdate()
     soon = today + dt.timedelta(days=rules.DUE_SOON_DAYS)
+
     # The access rule from the dashboard's cached SQL (``duties_visible_to`` states the
-    # same rule through the ORM, which costs this panel more to compile than to run).
-    duties = list(
-        DestructionDuty.objects.filter(
-            visible_agreements_condition(person, '"agreements_destructionduty"."agreement_id"')
+    # same rule through the ORM), and the statement compiled once per user and day: building
+    # it costs the ORM more than PostgreSQL takes to run it.
+    def build(*_key: object) -> QuerySet[Any]:
+        return (
+            DestructionDuty.objects.filter(
+                visible_agreements_condition(person, '"agreements_destructionduty"."agreement_id"')
+            )
+            .select_related("agreement", "data_element", "data_element__source", "recipient")
+            .annotate(deadline=deadline_sql())
+            .filter(certified_at__isnull=True, deadline__lte=soon)
+            .order_by("deadline", "agreement__reference", "data_element__position", "pk")[
+                :DASHBOARD_LIMIT
+            ]
         )
-        .select_related("agreement", "data_element", "data_element__source", "recipient")
-        .annotate(deadline=deadline_sql())
-        .filter(certified_at__isnull=True, deadline__lte=soon)
-        .order_by("deadline", "agreement__reference", "data_element__position", "pk")[
-            :DASHBOARD_LIMIT
-        ]
-    )
+
+    duties = prepared_rows("destruction-panel", build, *access_key(person), soon)
     if not duties:
         return None
     rows = duty_rows(duties, acting_for=set(), today=today)
