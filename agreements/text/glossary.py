@@ -17,7 +17,7 @@ from typing import Protocol
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
-from collaboratory.safe_html import sanitised
+from collaboratory.safe_html import html_concat, html_format, sanitised
 
 #: The product's terms, after the domain description the whole team shares (DOMAIN.md),
 #: copied here as data: the running application never reads that file.
@@ -159,6 +159,19 @@ def _term_markup(name: str, term: Term, tip_id: str) -> str:
     )
 
 
+def _term_html(name: str, term: Term, tip_id: str) -> SafeString:
+    """``_term_markup`` built by ``html_format``: every value escaped."""
+    return html_format(
+        '<span class="gloss"><button type="button" class="gloss__term" '
+        'aria-describedby="{}">{}</button>'
+        '<span class="gloss__tip" role="tooltip" id="{}">{}</span></span>',
+        tip_id,
+        name,
+        tip_id,
+        _clean(term.definition),
+    )
+
+
 class TermMarker:
     """Marks the first occurrence of each term across the runs of text of one clause (the text
     pieces of a structured body, in reading order), escaping every character: a text hook for
@@ -173,7 +186,7 @@ class TermMarker:
 
     def __call__(self, text: str) -> SafeString:
         text = _clean(text)
-        pieces: list[str] = []
+        pieces: list[SafeString] = []
         position = 0
         if self.pattern is not None:
             for match in self.pattern.finditer(text):
@@ -183,13 +196,15 @@ class TermMarker:
                 self.seen.add(name)
                 tip_id = f"gloss-{self.prefix}-{len(self.seen)}"
                 pieces.append(escape(text[position : match.start()]))
-                pieces.append(_term_markup(name, self.by_name[name], tip_id))
+                pieces.append(_term_html(name, self.by_name[name], tip_id))
                 position = match.end()
         if not pieces:
             return escape(text)
         pieces.append(escape(text[position:]))
-        # Escaped text and the fixed markup above only; nh3 makes sure of it.
-        return sanitised("".join(pieces))
+        # Escaped text and markup whose every value html_format escaped: safe as built, like
+        # the document renderer around it (no second pass through nh3, which cost the
+        # agreement page ~4 ms of every first view).
+        return html_concat(pieces)
 
 
 def annotate(body: str, terms: Iterable[Term], *, id_prefix: str) -> SafeString:

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from agreements.search import Markers, highlight
 from agreements.text import placeholders, redline, redline_html
 from agreements.text.consolidation import consolidate
-from agreements.text.glossary import Term, annotate
+from agreements.text.glossary import Term, TermMarker, annotate
 from consent import csv_import
 
 FUZZ = settings(
@@ -247,6 +247,23 @@ def test_glossary_markup_only_adds_its_own_elements(body, definition):
     assert parsed.tags <= {"p", "br", "span", "button"}
     assert parsed.attributes <= {"class", "id", "role", "type", "aria-describedby"}
     assert str(annotate(body, terms, id_prefix="c")) == html
+
+
+@FUZZ
+@given(
+    runs=st.lists(text | st.sampled_from(["the Trio", "Term and Trio"]), max_size=6),
+    definition=text,
+)
+def test_the_renderers_term_marker_only_adds_its_own_elements(runs, definition):
+    """The agreement page's term marker builds its markup with html_format, not nh3: hostile
+    text and definitions still come out as text, and only the glossary's own elements and
+    attributes appear."""
+    terms = [Term("Trio", definition, "glossary"), Term("Term", definition, "agreement")]
+    marker = TermMarker(terms, id_prefix="clause <x>")
+    html = "".join(str(marker(run)) for run in runs)
+    parsed = _tags(html)
+    assert parsed.tags <= {"span", "button"}
+    assert parsed.attributes <= {"class", "id", "role", "type", "aria-describedby"}
 
 
 # --- the consent CSV parser -----------------------------------------------------------------

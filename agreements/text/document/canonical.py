@@ -144,21 +144,38 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # --- writing ---------------------------------------------------------------------------------
 
 
+#: Each node class's field names in declaration order (``dataclasses.fields`` is slow to ask
+#: for every one of the thousands of nodes of a text).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def _encode(value: Any) -> Any:
-    if isinstance(value, tuple):
+    kind = type(value)
+    if kind is tuple:
         return [_encode(item) for item in value]
-    if isinstance(value, (Numbering, Series)):
-        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
-    tag = TAGS.get(type(value))
+    tag = TAGS.get(kind)
     if tag is not None:
         node: dict[str, Any] = {"t": tag}
-        if isinstance(value, Document):
+        if kind is Document:
             node["v"] = VERSION
-        for f in fields(value):
-            node[f.name] = _encode(getattr(value, f.name))
+        for name in _field_names(kind):
+            node[name] = _encode(getattr(value, name))
         return node
-    if isinstance(value, (str, int, float)) or value is None:
-        return str(value) if isinstance(value, str) else value  # StrEnum -> its value
+    if kind is Numbering or kind is Series:
+        return {name: _encode(getattr(value, name)) for name in _field_names(kind)}
+    if isinstance(value, str):
+        return str(value)  # StrEnum -> its value
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    if isinstance(value, (int, float)) or value is None:
+        return value
     raise TypeError(f"cannot serialise {value!r}")
 
 
