@@ -15,7 +15,8 @@ Per step: throughput, p50/p95/p99 latency, error rate, 5xx count (the whole curv
 The knee is the last step whose throughput still rose by more than KNEE_GAIN over the step
 before: beyond it, more clients only queue. Baseline: /healthz (one database and one Redis
 round trip, no template) at the knee's concurrency in the same run. The benchmark fails if
-any request failed with 5xx at or below the knee.
+any request failed with 5xx at or below the knee, or if the peak throughput at 100,000
+agreements falls below 1/1.3 of the peak at 10,000.
 """
 
 from __future__ import annotations
@@ -291,6 +292,13 @@ class Curve:
     baseline: Step
 
     @property
+    def peak(self) -> Step:
+        """The step with the most requests per second: the capacity the two sizes compare.
+        Where the knee lands (2 clients or 4) moves with load that comes and goes on a shared
+        machine; the height of the curve much less so."""
+        return max(self.steps, key=lambda s: s.throughput)
+
+    @property
     def fivexx_below_knee(self) -> tuple[int, int]:
         below = [s for s in self.steps if s.concurrency <= self.knee.concurrency]
         return sum(s.server_errors for s in below), sum(s.count for s in below)
@@ -385,13 +393,21 @@ def run() -> list[Result]:
             "reported",
         ),
         Result(
+            f"load at {large.agreements:,}: peak throughput ({large.peak.concurrency} clients)"
+            f" vs at {small.agreements:,} ({small.peak.concurrency} clients)",
+            large.peak.throughput,
+            small.peak.throughput,
+            "req/s",
+            f">= {1 / GROWTH_GOAL:.2f}x (within {GROWTH_GOAL}x)",
+            passed=None if SMOKE else large.peak.throughput * GROWTH_GOAL >= small.peak.throughput,
+        ),
+        Result(
             f"load at {large.agreements:,}: throughput at its knee "
             f"({large.knee.concurrency} clients) vs at {small.agreements:,}",
             large.knee.throughput,
             knee.throughput,
             "req/s",
-            f">= {1 / GROWTH_GOAL:.2f}x (within {GROWTH_GOAL}x)",
-            passed=None if SMOKE else large.knee.throughput * GROWTH_GOAL >= knee.throughput,
+            f">= {1 / GROWTH_GOAL:.2f}x (advisory: where the knee lands is noisy)",
         ),
         Result(
             f"load at {large.agreements:,}: p95 latency at its knee vs at {small.agreements:,}",
