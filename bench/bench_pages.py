@@ -7,7 +7,9 @@ server's own time without HTTP or gunicorn. Goals: every page's median at 10,000
 within 30 ms (baseline: /healthz, one database and one Redis round trip; advisory, as an
 absolute time on a shared machine); at 100,000 within 1.3x of its own figure at 10,000
 (baseline: that figure; enforced). The query count per page is printed beside it. Each
-request of "detail" is a different agreement (a first view); "detail seen again" repeats one.
+request of "detail" is a different agreement (a first view, nothing derived yet: as after its
+text changed); of "detail, text derived before" too, whose derived text another worker left
+in the shared cache (a reader's first view); "detail seen again" repeats one.
 
 Profiling: ``python bench/bench_pages.py [--agreements N] [--repeat N] [--profile PAGE ...]``
 under ``scripts/stack.py test --`` builds the world and prints each page's median and queries,
@@ -47,9 +49,24 @@ class Page:
     name: str
     who: str  # "director", "facilitator" or "api" (the district's bearer token)
     path: Callable[[int], str]  # request number -> path
+    # Untimed, before each timed request of this page (the browser, the request number).
+    before: Callable[[Browser, int], None] | None = None
+
+
+#: Request numbers of "detail, text derived before" start here, clear of "detail"'s.
+DERIVED_BEFORE_OFFSET = 100
 
 
 def pages(world: World) -> list[Page]:
+
+    def derive_elsewhere(browser: Browser, n: int) -> None:
+        """As another worker's earlier request leaves agreement ``n``: its derived values in
+        the shared cache (Redis), none in this process."""
+        from collaboratory import derived
+
+        browser.clients["director"].get(f"/agreements/{own(n + DERIVED_BEFORE_OFFSET)}/")
+        derived.clear_local()
+
     def own(n: int) -> str:
         return world.own_ids[(n * 7919) % len(world.own_ids)]
 
@@ -66,8 +83,17 @@ def pages(world: World) -> list[Page]:
             "director",
             lambda n: f"/agreements/?after={own_positions[n % len(own_positions)]}",
         ),
-        # Each request a different agreement: its first view, nothing derived yet.
+        # Each request a different agreement: its first view, nothing derived yet (the first
+        # view after its text changed).
         Page("detail", "director", lambda n: f"/agreements/{own(n)}/"),
+        # Each request a different agreement, whose text another worker derived before (in
+        # the shared derived cache, not in this process): a reader's first view of it.
+        Page(
+            "detail, text derived before",
+            "director",
+            lambda n: f"/agreements/{own(n + DERIVED_BEFORE_OFFSET)}/",
+            before=derive_elsewhere,
+        ),
         # The same agreement again, as a reader moving around it does.
         Page("detail seen again", "director", lambda n: f"/agreements/{own(0)}/"),
         Page("search", "director", lambda n: f"/search/?q={SEARCH_WORDS[n % 7]}"),
@@ -135,13 +161,17 @@ def measure(
             browser.get(page, 0)
             samples = []
             first = 1 + round_ * repeat
-            with CaptureQueriesContext(connection) as queries:
-                for n in range(first, first + repeat):
+            count = 0
+            for n in range(first, first + repeat):
+                if page.before is not None:
+                    page.before(browser, n)
+                with CaptureQueriesContext(connection) as queries:
                     started = time.perf_counter()
                     browser.get(page, n)
                     samples.append(time.perf_counter() - started)
+                count += len(queries)
             medians.setdefault(page.name, []).append(statistics.median(samples) * 1000)
-            queries_per_page.setdefault(page.name, len(queries) // repeat)
+            queries_per_page.setdefault(page.name, count // repeat)
     return {name: (min(values), queries_per_page[name]) for name, values in medians.items()}
 
 
