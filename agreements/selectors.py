@@ -44,6 +44,7 @@ from agreements.text.consolidation import (
 from agreements.text.placeholders import PlaceholderValue
 from collaboratory.derived import derived, source_version
 from collaboratory.json_prefetch import JsonPrefetch, store_prefetched, with_json_prefetch
+from collaboratory.prepared import server_prepared
 from partners.models import ResearchQuestion, Trio, TrioMember
 from partners.selectors import AnyUser, scope_to_user
 
@@ -159,10 +160,14 @@ def agreement_page_for_user(user: AnyUser, *extra: JsonPrefetch) -> QuerySet[Agr
         "trio__collaboratory", "template_version__template", "created_by"
     )
     others = [spec for spec in DETAIL_PREFETCHES if spec is not CLAUSES_PREFETCH]
-    return with_json_prefetch(
-        with_json_prefetch(queryset, *others, RENDER_JOBS_PREFETCH, *extra),
-        CLAUSES_PREFETCH,
-        when=~Q(template_version__status=VersionStatus.PUBLISHED),
+    # Run as a server-side prepared statement: planning its dozen JSON collections took
+    # PostgreSQL ~7 ms of every page view, executing them ~1 ms (collaboratory.prepared).
+    return server_prepared(
+        with_json_prefetch(
+            with_json_prefetch(queryset, *others, RENDER_JOBS_PREFETCH, *extra),
+            CLAUSES_PREFETCH,
+            when=~Q(template_version__status=VersionStatus.PUBLISHED),
+        )
     )
 
 

@@ -119,6 +119,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
     "DATABASE_CONNECT_TIMEOUT", 5, minimum=1
 )
+# The statements pages run on every request are PREPAREd once per connection
+# (collaboratory/prepared.py). Off behind a pooler that hands one client's statements to
+# several server connections (PgBouncer in transaction mode).
+DATABASE_SERVER_PREPARED = env_bool("DATABASE_SERVER_PREPARED", default=True)
 # No JIT: PostgreSQL compiles any plan whose *estimated* cost is high, and the dashboard's
 # correlated subqueries spent ~1 s compiling for 25 ms of work (bench/bench_load.py).
 DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")

@@ -7,7 +7,8 @@ import threading
 
 import pytest
 from django.db import connection, connections
-from django.db.models import Count, F, QuerySet
+from django.db.models import BooleanField, CharField, Count, F, QuerySet
+from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 
 from agreements.models import Agreement, Status
@@ -74,6 +75,7 @@ def test_the_statement_is_built_once_per_key_and_run_each_call(demo):
         second = prepared.prepared_rows("test-count", build, Status.ACTIVE)
     assert builds == [Status.ACTIVE]
     assert len(queries) == 1  # run again, not served from a cache of rows
+    assert queries[0]["sql"].startswith("EXECUTE collab_")  # prepared on the first call
     assert _shape(second) == _shape(first)
 
     prepared.prepared_rows("test-count", build, Status.DRAFT)
@@ -108,6 +110,10 @@ def test_another_thread_runs_the_statement_on_its_own_connection(demo):
             with CaptureQueriesContext(connections["default"]) as queries:
                 seen["rows"] = prepared.prepared_rows("test-thread", _agreements, Status.ACTIVE)
             seen["queries"] = len(queries)
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+                if cursor.fetchone()[0] >= 1:
+                    seen["prepared"] = True
             seen["connection"] = connections["default"]
         except Exception as error:  # reported below, not lost in the thread
             seen["error"] = error
@@ -121,5 +127,91 @@ def test_another_thread_runs_the_statement_on_its_own_connection(demo):
     thread.join()
     assert "error" not in seen, seen.get("error")
     assert seen["connection"] is not connection
-    assert seen["queries"] == 1
+    assert seen["queries"] == 1  # its own connection prepared the statement (unlogged), ran it
+    assert "prepared" in seen
     assert [a.pk for a in seen["rows"]] == [a.pk for a in main]  # type: ignore[attr-defined]
+
+
+def _server_statements() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'collab_%%'")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_a_server_prepared_queryset_can_be_filtered_and_got_like_any_other(demo):
+    agreement = Agreement.objects.filter(status=Status.ACTIVE).order_by("reference").first()
+    assert agreement is not None
+    queryset = prepared.server_prepared(_agreements(Status.ACTIVE))
+
+    with CaptureQueriesContext(connection) as queries:
+        got = queryset.get(pk=agreement.pk)
+        again = queryset.get(pk=agreement.pk)
+    assert (
+        _shape([got])
+        == _shape([again])
+        == _shape([_agreements(Status.ACTIVE).get(pk=agreement.pk)])
+    )
+    sql = [q["sql"] for q in queries]
+    assert len(sql) == 2 and all(s.startswith("EXECUTE collab_") for s in sql)
+    assert len(_server_statements()) == 1  # prepared once on this connection, run twice
+
+    # A different statement (another filter) is prepared under another name.
+    assert _shape(list(queryset.filter(reference=agreement.reference))) == _shape([got])
+    assert len(_server_statements()) == 2
+    # Used inside another query it is only SQL: nothing is prepared for a subquery.
+    inner = prepared.server_prepared(Agreement.objects.filter(status=Status.ACTIVE)).values("pk")
+    assert Agreement.objects.filter(pk__in=inner).count() == len(list(queryset))
+    # Writes run as they are.
+    nothing = prepared.server_prepared(Agreement.objects.filter(reference="none"))
+    assert nothing.update(title="x") == 0
+
+
+def test_literal_percent_signs_and_missing_parameters_survive_preparing(demo):
+    queryset = prepared.server_prepared(
+        Agreement.objects.filter(status=Status.ACTIVE)
+        .annotate(
+            share=RawSQL("'100%%'", (), output_field=CharField()),
+            always=RawSQL("true", (), output_field=BooleanField()),
+        )
+        .order_by("reference")
+    )
+    rows = list(queryset)
+    assert rows and all(r.share == "100%" and r.always for r in rows)
+
+
+def test_a_connection_holds_at_most_server_limit_statements(demo, monkeypatch):
+    monkeypatch.setattr(prepared, "SERVER_LIMIT", 2)
+    for status in (Status.ACTIVE, Status.NEGOTIATING, Status.SIGNING, Status.EXPIRED):
+        expected = _shape(list(_agreements(status)))
+        assert _shape(prepared.prepared_rows("test-limit", _agreements, status)) == expected
+        assert len(_server_statements()) <= 2
+
+
+def test_a_statement_prepared_in_a_rolled_back_transaction_still_runs(demo):
+    from django.db import transaction
+
+    class Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            prepared.prepared_rows("test-rollback", _agreements, Status.ACTIVE)
+            raise Rollback
+    except Rollback:
+        pass
+    with CaptureQueriesContext(connection) as queries:
+        rows = prepared.prepared_rows("test-rollback", _agreements, Status.ACTIVE)
+    assert rows
+    assert [q["sql"][:15] for q in queries] == ["EXECUTE collab_"]
+
+
+def test_server_side_preparing_can_be_turned_off_for_a_pooler(demo, settings):
+    settings.DATABASE_SERVER_PREPARED = False
+    expected = _shape(list(_agreements(Status.ACTIVE)))
+    with CaptureQueriesContext(connection) as queries:
+        rows = prepared.prepared_rows("test-off", _agreements, Status.ACTIVE)
+        got = prepared.server_prepared(_agreements(Status.ACTIVE)).get(pk=rows[0].pk)
+    assert _shape(rows) == expected
+    assert got.pk == rows[0].pk
+    assert all(q["sql"].startswith("SELECT") for q in queries)
+    assert _server_statements() == set()
