@@ -409,24 +409,30 @@ def _open_duties(agreement: Agreement) -> list[DestructionDuty]:
     )
 
 
+def _agreements_with_open_duties(**conditions: Any) -> list[Any]:
+    """The ids of agreements in force or ended that have an uncertified duty and meet
+    ``conditions``: on ``deadline`` (the destruction deadline, computed in SQL) or on that
+    same duty (one ``filter()``, so every ``destruction_duties__`` condition holds for one
+    duty)."""
+    return list(
+        Agreement.objects.annotate(deadline=destruction_deadline_sql())
+        .filter(
+            status__in=HAS_BEEN_IN_FORCE,
+            destruction_duties__certified_at__isnull=True,
+            **conditions,
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
 def destruction_send_reminders(*, today: dt.date) -> int:
     """Remind each receiving party 30, 7 and 1 days before the deadline of its uncertified
     duties, once per duty and threshold, even when the daily job missed a day (the missed
     thresholds are recorded with the one reminder sent). Returns the agreements reminded."""
     horizon = today + dt.timedelta(days=max(rules.REMINDER_DAYS))
-    candidates = (
-        Agreement.objects.annotate(deadline=destruction_deadline_sql())
-        .filter(
-            status__in=HAS_BEEN_IN_FORCE,
-            deadline__gte=today,
-            deadline__lte=horizon,
-            destruction_duties__certified_at__isnull=True,
-        )
-        .values_list("pk", flat=True)
-        .distinct()
-    )
     sent = 0
-    for pk in list(candidates):
+    for pk in _agreements_with_open_duties(deadline__gte=today, deadline__lte=horizon):
         with transaction.atomic():
             agreement = Agreement.objects.select_for_update().get(pk=pk)
             deadline = destruction_deadline(agreement)
@@ -466,19 +472,10 @@ def destruction_send_reminders(*, today: dt.date) -> int:
 def destruction_flag_overdue(*, today: dt.date) -> int:
     """The day after the deadline, flag each uncertified duty overdue once: the receiving
     party is told and ``destruction.overdue`` is sent. Returns the duties flagged."""
-    candidates = (
-        Agreement.objects.annotate(deadline=destruction_deadline_sql())
-        .filter(
-            status__in=HAS_BEEN_IN_FORCE,
-            deadline__lt=today,
-            destruction_duties__certified_at__isnull=True,
-            destruction_duties__overdue_notified_on__isnull=True,
-        )
-        .values_list("pk", flat=True)
-        .distinct()
-    )
     flagged = 0
-    for pk in list(candidates):
+    for pk in _agreements_with_open_duties(
+        deadline__lt=today, destruction_duties__overdue_notified_on__isnull=True
+    ):
         with transaction.atomic():
             agreement = Agreement.objects.select_for_update().get(pk=pk)
             deadline = destruction_deadline(agreement)

@@ -182,16 +182,21 @@ def research_approvals(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     )
 
 
+def _approval(request: AuthenticatedHttpRequest, pk, approval_id: int) -> ResearchApproval:
+    """The approval, on an agreement the user may see (``approval_for_user``), or 404."""
+    try:
+        return approval_for_user(request.user, pk, approval_id)
+    except ResearchApproval.DoesNotExist:
+        raise Http404("No such approval here.") from None
+
+
 @login_required
 @require_GET
 def research_approval_document(
     request: AuthenticatedHttpRequest, pk, approval_id: int
 ) -> FileResponse:
     # Queries: session, user, the approval of an agreement the user may see.
-    try:
-        approval = approval_for_user(request.user, pk, approval_id)
-    except ResearchApproval.DoesNotExist:
-        raise Http404("No such approval here.") from None
+    approval = _approval(request, pk, approval_id)
     return audited_file_response(
         approval.document,
         filename=approval.document_name,
@@ -211,10 +216,7 @@ def research_approval_document(
 def research_approval_withdraw(
     request: AuthenticatedHttpRequest, pk, approval_id: int
 ) -> HttpResponse:
-    try:
-        approval = approval_for_user(request.user, pk, approval_id)
-    except ResearchApproval.DoesNotExist:
-        raise Http404("No such approval here.") from None
+    approval = _approval(request, pk, approval_id)
     form = WithdrawForm(request.POST)
     try:
         services.research_approval_withdraw(
