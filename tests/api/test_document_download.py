@@ -3,11 +3,12 @@ an attachment, nosniff, never cached, and a DOWNLOAD audit entry marked as via t
 
 from __future__ import annotations
 
-from django.core.files.base import ContentFile
-
-from agreements.models import Document
-from audit.models import AuditAction, AuditEntry
 from tests.api.test_agreements import riverbend  # noqa: F401
+from tests.security.test_download_headers import (
+    assert_safe_download,
+    last_download,
+    stored_document,
+)
 
 
 def test_the_sealed_document_has_the_download_headers_and_an_audit_entry(
@@ -18,28 +19,16 @@ def test_the_sealed_document_has_the_download_headers_and_an_audit_entry(
 ):
     settings.MEDIA_ROOT = tmp_path
     agreement = api_world["riverbend_agreement"]
-    document = Document.objects.create(
-        agreement=agreement,
-        kind="executed",
-        text_hash=agreement.text_hash,
-        sha256="c" * 64,
-        file=ContentFile(b"%PDF-1.7 sealed", name="sealed.pdf"),
-        size=15,
-        sealed=True,
-    )
+    document = stored_document(agreement, sha256="c" * 64)
     response = riverbend.get(
         f"/api/v1/agreements/{agreement.pk}/document", headers={"Accept": "application/pdf"}
     )
-    assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="{agreement.reference}.pdf"'
-    assert response["X-Content-Type-Options"] == "nosniff"
-    assert {"private", "no-store", "no-cache"} <= {
-        part.strip() for part in response["Cache-Control"].split(",")
-    }
+    body = assert_safe_download(
+        response, filename=f"{agreement.reference}.pdf", content_type="application/pdf"
+    )
+    assert body == b"%PDF-1.7 sealed"
     assert response["X-Content-SHA256"] == "c" * 64
-    entry = AuditEntry.objects.filter(action=AuditAction.DOWNLOAD).order_by("-seq").first()
-    assert entry is not None
-    assert entry.payload == {
+    assert last_download().payload == {
         "document_id": document.pk,
         "kind": "executed",
         "sha256": "c" * 64,

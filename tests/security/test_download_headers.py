@@ -68,18 +68,23 @@ def test_destruction_evidence_and_certificate_download_alike(client, demo, duty)
     assert last_download().payload["what"] == "certificate"
 
 
-def test_a_stored_agreement_document_downloads_alike(client, demo, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    agreement = demo["agreements"][ACTIVE]
-    document = Document.objects.create(
+def stored_document(agreement, *, sha256: str) -> Document:
+    """A sealed executed document of ``agreement`` in the file store (MEDIA_ROOT)."""
+    return Document.objects.create(
         agreement=agreement,
         kind="executed",
         text_hash=agreement.text_hash,
-        sha256="b" * 64,
+        sha256=sha256,
         file=ContentFile(b"%PDF-1.7 sealed", name="sealed.pdf"),
         size=15,
         sealed=True,
     )
+
+
+def test_a_stored_agreement_document_downloads_alike(client, demo, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    agreement = demo["agreements"][ACTIVE]
+    document = stored_document(agreement, sha256="b" * 64)
     client.force_login(demo["users"]["director"])
     response = client.get(reverse("document-download", args=[agreement.pk, document.pk]))
     assert_safe_download(
