@@ -75,5 +75,9 @@ def audited_file_response(
     ``actor`` with ``payload`` (which file and its hash). Call it only after the access
     check: it checks nothing itself."""
     response = file_response(stored, filename=filename, content_type=content_type)
-    audit_record(action=AuditAction.DOWNLOAD, target=target, actor=actor, payload=payload)
+    try:
+        audit_record(action=AuditAction.DOWNLOAD, target=target, actor=actor, payload=payload)
+    except BaseException:
+        response.close()  # the opened file, which no one will stream now
+        raise
     return response
