@@ -32,8 +32,7 @@ from agreements.api.serializers import (
 )
 from agreements.models import Status
 from agreements.selectors import agreements_visible_to_organisation, latest_executed_document
-from audit.models import AuditAction
-from audit.services import record as audit_record
+from collaboratory.downloads import audited_file_response
 from partners.api_errors import NOT_MODIFIED, error_responses
 from partners.apis import PageQuery, PartnerApiView, paginate
 from partners.models import ApiScope
@@ -246,22 +245,18 @@ class AgreementDocumentApi(PartnerApiView):
         document = latest_executed_document(agreement)
         if document is None:
             raise exceptions.NotFound("This agreement has no sealed document yet.")
-        audit_record(
-            action=AuditAction.DOWNLOAD,
-            target=agreement,
+        response = audited_file_response(
+            document.file,
+            filename=f"{agreement.reference}.pdf",
+            content_type="application/pdf",
             actor=request.user,
+            target=agreement,
             payload={
                 "document_id": document.pk,
                 "kind": document.kind,
                 "sha256": document.sha256,
                 "via": "api",
             },
-        )
-        response = FileResponse(
-            document.file.open("rb"),
-            content_type="application/pdf",
-            as_attachment=True,
-            filename=f"{agreement.reference}.pdf",
         )
         response["X-Content-SHA256"] = document.sha256
         response["ETag"] = f'"{document.sha256}"'

@@ -27,25 +27,18 @@ from agreements.models import Agreement, DSATemplate, Status
 from agreements.notifications import notify
 from audit.models import AuditAction
 from audit.services import record as audit_record
+from collaboratory import file_kinds
 from collaboratory.errors import DomainError
 from partners.models import TrioRole
 from partners.selectors import User
 
 #: The largest approval document accepted.
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-#: What an approval letter may be, recognised by its first bytes (never by the name or the
-#: browser's claim): its stored content type and file extension.
-DOCUMENT_TYPES: tuple[tuple[bytes, str, str], ...] = (
-    (b"%PDF-", "application/pdf", ".pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (
-        b"PK\x03\x04",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        ".docx",
-    ),
-)
-ALLOWED_DOCUMENTS = "a PDF, a Word file (.docx), or a PNG or JPEG image"
+#: What an approval letter may be, recognised by its content alone (never by the name or the
+#: browser's claim, ``collaboratory.file_kinds``); it is stored with that kind's content type
+#: and extension.
+DOCUMENT_KINDS = (file_kinds.PDF, file_kinds.WORD, file_kinds.PNG, file_kinds.JPEG)
+ALLOWED_DOCUMENTS = file_kinds.describe_kinds(DOCUMENT_KINDS)
 
 
 def _holder_word(kind: str) -> str:
@@ -73,13 +66,6 @@ def kinds_recordable_by(user: User, agreement: Agreement) -> list[str]:
     held = roles_by_party(user, agreement)
     parties = party_ids(agreement)
     return [kind for kind in ApprovalKind.values if parties.get(rules.HOLDER[kind]) in held]
-
-
-def _document_type(data: bytes) -> tuple[str, str] | None:
-    for magic, content_type, extension in DOCUMENT_TYPES:
-        if data.startswith(magic):
-            return content_type, extension
-    return None
 
 
 @transaction.atomic
@@ -136,21 +122,19 @@ def research_approval_record(
     kind_of_file = None
     if not document:
         errors["document"] = f"Attach the approval letter: {ALLOWED_DOCUMENTS}."
-    elif len(document) > MAX_DOCUMENT_BYTES:
-        errors["document"] = (
-            f"The file is {len(document) / 1024 / 1024:.1f} MiB; the limit is "
-            f"{MAX_DOCUMENT_BYTES // 1024 // 1024} MiB."
-        )
+    elif too_large := file_kinds.size_problem(len(document), MAX_DOCUMENT_BYTES):
+        errors["document"] = too_large
     else:
-        kind_of_file = _document_type(document)
-        if kind_of_file is None:
-            errors["document"] = f"The file is not {ALLOWED_DOCUMENTS}."
+        try:
+            kind_of_file = file_kinds.identify_content(document, DOCUMENT_KINDS)
+        except file_kinds.FileRefused as refused:
+            errors["document"] = refused.message
     if errors:
         raise DomainError(errors, code="invalid")
     # Checked above; the asserts tell the type checker.
     assert document is not None and kind_of_file is not None  # noqa: S101
     assert approved_on is not None and expires_on is not None  # noqa: S101
-    content_type, extension = kind_of_file
+    content_type, extension = kind_of_file.content_type, kind_of_file.extension
     sha256 = hashlib.sha256(document).hexdigest()
     renews = (
         ResearchApproval.objects.filter(agreement=locked, kind=kind, withdrawn_at__isnull=True)

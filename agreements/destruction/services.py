@@ -35,6 +35,7 @@ from agreements.signing.termination import day_text
 from agreements.terms import destruction_deadline, destruction_deadline_sql
 from audit.models import AuditAction
 from audit.services import record as audit_record
+from collaboratory import file_kinds
 from collaboratory.errors import DomainError
 from partners.models import Organisation
 from partners.selectors import User
@@ -43,15 +44,10 @@ log = logging.getLogger(__name__)
 
 #: Agreements that are or have been in force: their recipients hold data to destroy.
 HAS_BEEN_IN_FORCE = (Status.ACTIVE, Status.EXPIRED, Status.TERMINATED)
-#: The evidence file: at most this size, and one of these types (checked by content too).
+#: The evidence file: at most this size, one of these kinds by its name, and its content must
+#: agree with the name (``collaboratory.file_kinds.check_named_content``).
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-EVIDENCE_TYPES: dict[str, tuple[bytes, ...]] = {
-    ".pdf": (b"%PDF-",),
-    ".png": (b"\x89PNG\r\n\x1a\n",),
-    ".jpg": (b"\xff\xd8\xff",),
-    ".jpeg": (b"\xff\xd8\xff",),
-    ".txt": (),
-}
+EVIDENCE_KINDS = (file_kinds.PDF, file_kinds.PNG, file_kinds.JPEG, file_kinds.TEXT)
 
 #: What the certifier affirms (filled in Python, never by a template engine).
 ATTESTATION = (
@@ -145,33 +141,16 @@ def _evidence(upload: UploadedFile | None) -> tuple[bytes, str, str] | None:
     if upload is None:
         return None
     name = PurePath(upload.name or "evidence").name[-200:]
+    try:
+        # A wrong kind or a declared size over the limit is refused before any byte is read.
+        file_kinds.kind_named(name, EVIDENCE_KINDS)
+        file_kinds.check_size(upload.size or 0, EVIDENCE_MAX_BYTES)
+        data = upload.read(EVIDENCE_MAX_BYTES + 1)
+        file_kinds.check_size(len(data), EVIDENCE_MAX_BYTES)
+        file_kinds.check_named_content(data, name=name, kinds=EVIDENCE_KINDS)
+    except file_kinds.FileRefused as refused:
+        raise DomainError({"evidence": refused.message}) from None
     extension = PurePath(name).suffix.lower()
-    allowed = ", ".join(sorted({e.lstrip(".").upper() for e in EVIDENCE_TYPES}))
-    if extension not in EVIDENCE_TYPES:
-        raise DomainError({"evidence": f"The evidence file must be one of: {allowed}."})
-    size = upload.size or 0
-    if size > EVIDENCE_MAX_BYTES:
-        raise DomainError(
-            {
-                "evidence": f"The evidence file is larger than "
-                f"{EVIDENCE_MAX_BYTES // 1024 // 1024} MB; attach a smaller file."
-            }
-        )
-    data = upload.read(EVIDENCE_MAX_BYTES + 1)
-    if len(data) > EVIDENCE_MAX_BYTES:
-        raise DomainError({"evidence": "The evidence file is too large."})
-    if not data:
-        raise DomainError({"evidence": "The evidence file is empty."})
-    signatures = EVIDENCE_TYPES[extension]
-    if signatures and not any(data.startswith(s) for s in signatures):
-        raise DomainError(
-            {"evidence": f"The file's content is not a {extension.lstrip('.').upper()} file."}
-        )
-    if not signatures:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DomainError({"evidence": "A .txt evidence file must be UTF-8 text."}) from None
     return data, name, extension
 
 
@@ -430,24 +409,30 @@ def _open_duties(agreement: Agreement) -> list[DestructionDuty]:
     )
 
 
+def _agreements_with_open_duties(**conditions: Any) -> list[Any]:
+    """The ids of agreements in force or ended that have an uncertified duty and meet
+    ``conditions``: on ``deadline`` (the destruction deadline, computed in SQL) or on that
+    same duty (one ``filter()``, so every ``destruction_duties__`` condition holds for one
+    duty)."""
+    return list(
+        Agreement.objects.annotate(deadline=destruction_deadline_sql())
+        .filter(
+            status__in=HAS_BEEN_IN_FORCE,
+            destruction_duties__certified_at__isnull=True,
+            **conditions,
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
 def destruction_send_reminders(*, today: dt.date) -> int:
     """Remind each receiving party 30, 7 and 1 days before the deadline of its uncertified
     duties, once per duty and threshold, even when the daily job missed a day (the missed
     thresholds are recorded with the one reminder sent). Returns the agreements reminded."""
     horizon = today + dt.timedelta(days=max(rules.REMINDER_DAYS))
-    candidates = (
-        Agreement.objects.annotate(deadline=destruction_deadline_sql())
-        .filter(
-            status__in=HAS_BEEN_IN_FORCE,
-            deadline__gte=today,
-            deadline__lte=horizon,
-            destruction_duties__certified_at__isnull=True,
-        )
-        .values_list("pk", flat=True)
-        .distinct()
-    )
     sent = 0
-    for pk in list(candidates):
+    for pk in _agreements_with_open_duties(deadline__gte=today, deadline__lte=horizon):
         with transaction.atomic():
             agreement = Agreement.objects.select_for_update().get(pk=pk)
             deadline = destruction_deadline(agreement)
@@ -487,19 +472,10 @@ def destruction_send_reminders(*, today: dt.date) -> int:
 def destruction_flag_overdue(*, today: dt.date) -> int:
     """The day after the deadline, flag each uncertified duty overdue once: the receiving
     party is told and ``destruction.overdue`` is sent. Returns the duties flagged."""
-    candidates = (
-        Agreement.objects.annotate(deadline=destruction_deadline_sql())
-        .filter(
-            status__in=HAS_BEEN_IN_FORCE,
-            deadline__lt=today,
-            destruction_duties__certified_at__isnull=True,
-            destruction_duties__overdue_notified_on__isnull=True,
-        )
-        .values_list("pk", flat=True)
-        .distinct()
-    )
     flagged = 0
-    for pk in list(candidates):
+    for pk in _agreements_with_open_duties(
+        deadline__lt=today, destruction_duties__overdue_notified_on__isnull=True
+    ):
         with transaction.atomic():
             agreement = Agreement.objects.select_for_update().get(pk=pk)
             deadline = destruction_deadline(agreement)

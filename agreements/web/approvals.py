@@ -25,8 +25,8 @@ from agreements.approvals.selectors import approval_for_user, approval_history
 from agreements.models import Agreement
 from agreements.selectors import agreements_visible_to
 from agreements.standards.workspace import workspace_templates
-from audit.models import AuditAction
-from audit.services import record as audit_record
+from collaboratory import file_kinds
+from collaboratory.downloads import audited_file_response
 from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form, flash_error
 from partners.http import AuthenticatedHttpRequest
@@ -61,8 +61,8 @@ class ResearchApprovalForm(forms.Form):
         label="Approval letter",
         required=False,
         help_text=f"{services.ALLOWED_DOCUMENTS[0].upper()}{services.ALLOWED_DOCUMENTS[1:]}, "
-        f"at most {services.MAX_DOCUMENT_BYTES // 1024 // 1024} MiB. Only the people who see "
-        "this agreement can open it.",
+        f"at most {file_kinds.describe_bytes(services.MAX_DOCUMENT_BYTES)}. Only the people "
+        "who see this agreement can open it.",
     )
 
     def __init__(self, *args, kinds: list[str], **kwargs) -> None:
@@ -182,34 +182,33 @@ def research_approvals(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     )
 
 
+def _approval(request: AuthenticatedHttpRequest, pk, approval_id: int) -> ResearchApproval:
+    """The approval, on an agreement the user may see (``approval_for_user``), or 404."""
+    try:
+        return approval_for_user(request.user, pk, approval_id)
+    except ResearchApproval.DoesNotExist:
+        raise Http404("No such approval here.") from None
+
+
 @login_required
 @require_GET
 def research_approval_document(
     request: AuthenticatedHttpRequest, pk, approval_id: int
 ) -> FileResponse:
     # Queries: session, user, the approval of an agreement the user may see.
-    try:
-        approval = approval_for_user(request.user, pk, approval_id)
-    except ResearchApproval.DoesNotExist:
-        raise Http404("No such approval here.") from None
-    audit_record(
-        action=AuditAction.DOWNLOAD,
-        target=approval.agreement,
+    approval = _approval(request, pk, approval_id)
+    return audited_file_response(
+        approval.document,
+        filename=approval.document_name,
+        content_type=approval.document_type,
         actor=request.user,
+        target=approval.agreement,
         payload={
             "research_approval_id": approval.pk,
             "kind": approval.kind,
             "sha256": approval.document_sha256,
         },
     )
-    response = FileResponse(
-        approval.document.open("rb"),
-        as_attachment=True,
-        filename=approval.document_name,
-        content_type=approval.document_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @login_required
@@ -217,10 +216,7 @@ def research_approval_document(
 def research_approval_withdraw(
     request: AuthenticatedHttpRequest, pk, approval_id: int
 ) -> HttpResponse:
-    try:
-        approval = approval_for_user(request.user, pk, approval_id)
-    except ResearchApproval.DoesNotExist:
-        raise Http404("No such approval here.") from None
+    approval = _approval(request, pk, approval_id)
     form = WithdrawForm(request.POST)
     try:
         services.research_approval_withdraw(

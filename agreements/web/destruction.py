@@ -19,8 +19,8 @@ from agreements.destruction import selectors, services
 from agreements.destruction.rules import DutyState
 from agreements.models import DestructionDuty, DestructionMethod
 from agreements.selectors import agreements_visible_to
-from audit.models import AuditAction
-from audit.services import record as audit_record
+from collaboratory import file_kinds
+from collaboratory.downloads import audited_file_response
 from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form
 from partners.http import AuthenticatedHttpRequest
@@ -47,7 +47,7 @@ class CertifyForm(forms.Form):
         label="Evidence (optional)",
         required=False,
         help_text="A wiping log, a vendor's certificate or a photo: PDF, PNG, JPEG or text, "
-        f"at most {services.EVIDENCE_MAX_BYTES // 1024 // 1024} MB.",
+        f"at most {file_kinds.describe_bytes(services.EVIDENCE_MAX_BYTES)}.",
     )
 
 
@@ -172,18 +172,17 @@ def destruction_certify(request: AuthenticatedHttpRequest, pk, duty_id: int) -> 
 def _download(
     request: AuthenticatedHttpRequest, duty: DestructionDuty, *, field: str, filename: str
 ) -> FileResponse:
-    stored = getattr(duty, field)
-    audit_record(
-        action=AuditAction.DOWNLOAD,
-        target=duty,
+    return audited_file_response(
+        getattr(duty, field),
+        filename=filename,
         actor=request.user,
+        target=duty,
         payload={
             "what": field,
             "agreement": duty.agreement.reference,
             "sha256": getattr(duty, f"{field}_sha256"),
         },
     )
-    return FileResponse(stored.open("rb"), as_attachment=True, filename=filename)
 
 
 @login_required

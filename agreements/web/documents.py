@@ -21,8 +21,7 @@ from agreements.destruction import selectors as destruction_selectors
 from agreements.documents import jobs as documents
 from agreements.models import Agreement, Document, DocumentKind, RenderJob, RenderStatus
 from agreements.selectors import agreements_visible_to
-from audit.models import AuditAction
-from audit.services import record as audit_record
+from collaboratory.downloads import audited_file_response
 from collaboratory.errors import DomainError
 from collaboratory.web import flash_error
 from partners.http import AuthenticatedHttpRequest
@@ -162,23 +161,18 @@ def _document(request: HttpRequest, pk, document_id: int) -> Document:
 def document_download(request: AuthenticatedHttpRequest, pk, document_id: int) -> FileResponse:
     # Queries: session, user, document joined to its (visible) agreement.
     document = _document(request, pk, document_id)
-    filename = f"{document.agreement.reference}-{document.kind}.pdf"
-    audit_record(
-        action=AuditAction.DOWNLOAD,
-        target=document.agreement,
+    return audited_file_response(
+        document.file,
+        filename=f"{document.agreement.reference}-{document.kind}.pdf",
+        content_type="application/pdf",
         actor=request.user,
+        target=document.agreement,
         payload={
             "document_id": document.pk,
             "kind": document.kind,
             "sha256": document.sha256,
             "sealed": document.sealed,
         },
-    )
-    return FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=filename,
-        content_type="application/pdf",
     )
 
 
