@@ -7,6 +7,7 @@ back change notifies nobody; after commit a Celery task e-mails them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -147,11 +148,14 @@ def notify(
         )
         for user_id in sorted(set(targets))
     )
-    from agreements.tasks import deliver_notifications
+    from agreements.tasks import deliver_notifications, warm_agreement_page
 
     # robust: the rows are the outbox; if the broker is down the periodic
     # deliver_notifications run (beat) sends them, and the user's action still succeeds.
     transaction.on_commit(deliver_notifications.delay, robust=True)
+    # The people just told will open the page: derive its text now, not in their request
+    # (a cache warm-up; lost with the broker down, the page derives it as before).
+    transaction.on_commit(partial(warm_agreement_page.delay, str(agreement.pk)), robust=True)
     return rows
 
 

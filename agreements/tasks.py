@@ -17,6 +17,7 @@ from agreements.destruction.tasks import (  # noqa: F401 (registers the tasks wi
 )
 from agreements.documents import jobs as documents
 from agreements.models import Notification
+from agreements.page_text import page_text_ready
 from agreements.signing.services import (
     agreements_expire_due,
     agreements_send_expiry_reminders,
@@ -49,6 +50,14 @@ def deliver_notifications(batch_size: int = 200) -> int:
                 row.sent_at = timezone.now()
             Notification.objects.bulk_update(rows, ["sent_at"])
             sent += len(rows)
+
+
+@shared_task(name="agreements.warm_agreement_page", ignore_result=True)
+def warm_agreement_page(agreement_id: str) -> bool:
+    """Derive an agreement page's text ahead of its readers (``page_text.page_text_ready``):
+    queued when the parties are notified of a change. Safe to run twice: the second finds
+    everything derived."""
+    return page_text_ready(agreement_id)
 
 
 @shared_task(name="agreements.daily_lifecycle")

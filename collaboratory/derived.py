@@ -106,10 +106,15 @@ def source_version(*modules: str) -> str:
     return hasher.hexdigest()[:16]
 
 
+def derived_key(namespace: str, inputs: Any, *, code: str) -> str:
+    """The key ``derived`` keeps a value under, in this process and in the shared cache."""
+    return f"{namespace}:{code}:{digest(inputs)}"
+
+
 def derived[T](namespace: str, inputs: Any, compute: Callable[[], T], *, code: str) -> T:
     """``compute()``, or the value it returned before for the same ``inputs`` and ``code``
     (module docstring). ``inputs`` must name everything ``compute`` reads."""
-    key = f"{namespace}:{code}:{digest(inputs)}"
+    key = derived_key(namespace, inputs, code=code)
     value = _local.get(key)
     if value is not _MISSING:
         return value

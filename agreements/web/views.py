@@ -4,7 +4,6 @@ write through a service; DomainError becomes a flash message or form error."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +11,6 @@ from django.forms import Form
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from agreements import parameters
@@ -26,6 +24,7 @@ from agreements.negotiation import services as negotiation
 from agreements.negotiation.actions import available_actions
 from agreements.negotiation.pending import pending_proposals, standing
 from agreements.ownership.rules import agreement_ownership
+from agreements.page_text import page_text
 from agreements.review import services as review
 from agreements.review import tracked_changes
 from agreements.review.selectors import agreement_comparison
@@ -36,10 +35,8 @@ from agreements.selectors import (
     conflicts,
     consolidated_text,
     live_approvals,
-    override_inputs,
     parties,
     placeholder_values,
-    text_inputs,
     with_version_clauses,
 )
 from agreements.signing import services as signing
@@ -51,18 +48,13 @@ from agreements.text.consolidation import (
     SCHEDULE_KEY,
     ConsolidatedClause,
     ConsolidatedText,
-    fill_blocks,
-    stored_blocks,
 )
 from agreements.text.document.html import HtmlRenderer
 from agreements.text.entry import normalise_text
-from agreements.text.glossary import TermMarker, glossary_for
 from agreements.text.placeholders import PlaceholderType, PlaceholderValue
 from agreements.text.titles import clause_titles
-from agreements.text.tracked import TrackedProposal
 from agreements.web import forms
 from agreements.web.agreement_list import agreement_list as agreement_list  # the URL's view
-from collaboratory.derived import derived, source_version
 from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
 from partners.http import AuthenticatedHttpRequest
@@ -147,73 +139,6 @@ class _NotFilledIn:
 NOT_FILLED_IN = _NotFilledIn()
 
 
-#: The code the page's text HTML is derived by (collaboratory.derived).
-PAGE_TEXT_CODE = source_version(
-    "agreements.text", "agreements.review", "agreements.parameters", "agreements.selectors"
-)
-
-
-@dataclass(frozen=True)
-class _TextHtml:
-    """The agreement's text as the page shows it, the same for every viewer: each clause's
-    HTML (glossary terms marked), each proposal as it would read, and as tracked changes."""
-
-    clauses: dict[str, SafeString]
-    proposals: dict[int, SafeString]
-    tracked: dict[int, TrackedProposal]
-
-
-def _text_html(
-    agreement: Agreement,
-    text: ConsolidatedText,
-    values: dict[str, PlaceholderValue | None],
-    against: str,
-) -> _TextHtml:
-    # One renderer for the page: references link to the clauses' articles (#clause-KEY).
-    renderer = HtmlRenderer(text.document, id_prefix="clause-")
-    terms = glossary_for(text.clauses)
-    return _TextHtml(
-        clauses={
-            clause.key: renderer.body(clause.part, text=TermMarker(terms, id_prefix=clause.key))
-            for clause in text.clauses
-            if clause.part is not None
-        },
-        # As each proposal would read: its terms over the agreement's values.
-        proposals={
-            override.pk: renderer.loose_blocks(
-                fill_blocks(
-                    stored_blocks(override.blocks, override.body),
-                    parameters.overlay(values, override.parameters, "to"),
-                )
-            )
-            for override in agreement.overrides.all()
-        },
-        # Each proposal as tracked changes by its party, against the text now or the standard.
-        tracked=tracked_changes.proposals_tracked(agreement, text, against=against),
-    )
-
-
-def _page_text(agreement: Agreement, text: ConsolidatedText, against: str) -> _TextHtml:
-    """``_text_html``, derived once per distinct input: the text's, every proposal's content
-    and status, the parties (whose names and colours mark the changes) and ``against``."""
-    values = placeholder_values(agreement)
-    inputs = {
-        "text": text_inputs(agreement),
-        "overrides": [
-            [*override_inputs(o), o.organisation.name, o.target_key]
-            for o in agreement.overrides.all()
-        ],
-        "parties": [[m.organisation_id, m.organisation.name, m.role] for m in parties(agreement)],
-        "against": against,
-    }
-    return derived(
-        "agreement-page-text",
-        inputs,
-        lambda: _text_html(agreement, text, values, against),
-        code=PAGE_TEXT_CODE,
-    )
-
-
 def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> dict:
     with_version_clauses(agreement)
     text = consolidated_text(agreement)
@@ -246,7 +171,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
     template_bodies = {c.key: c.body for c in agreement.template_version.clauses.all()}
     override_bodies = {o.pk: o.body for o in agreement.overrides.all()}
     against = tracked_changes.against_choice(request.GET.get("against"))
-    html = _page_text(agreement, text, against)
+    html = page_text(agreement, text, against)
     clauses = [
         {
             "clause": clause,

@@ -105,3 +105,41 @@ def test_the_worker_emails_notifications_after_commit(demo, celery_worker):
         assert time.monotonic() < deadline, "the worker did not deliver the notifications"
         time.sleep(0.2)
     assert "agreements.deliver_notifications" in celery_worker["log"].read_text()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_parties_told_of_a_change_find_the_page_text_derived(demo, celery_worker, client):
+    """Notifying the parties queues the page's text for deriving: the worker leaves it in the
+    shared cache, so the first reader's request does not derive it."""
+    from django.core.cache import caches
+
+    from agreements.page_text import page_text_key
+    from agreements.review.tracked_changes import against_choice
+    from agreements.selectors import with_agreement_detail
+    from collaboratory import derived
+
+    agreement = demo["agreements"][NEGOTIATING]
+    override_propose(
+        agreement=agreement,
+        by=demo["users"]["counsel"],
+        kind="replace",
+        clause_key="insurance",
+        body="Each party carries insurance of at least $1,000,000.",
+        rationale="The district's risk office asks for a floor.",
+    )
+    changed = with_agreement_detail(Agreement.objects.filter(pk=agreement.pk)).get()
+    key = page_text_key(changed, against_choice(None))
+    shared = caches[derived.ALIAS]
+    deadline = time.monotonic() + 30
+    while shared.get(key) is None:
+        assert time.monotonic() < deadline, "the worker did not derive the page's text"
+        time.sleep(0.2)
+    assert "agreements.warm_agreement_page" in celery_worker["log"].read_text()
+
+    # The district's reader opens the page: it shows the proposal from what was derived.
+    derived.clear_local()
+    client.force_login(demo["users"]["director"])
+    response = client.get(f"/agreements/{agreement.pk}/")
+    assert response.status_code == 200
+    assert "at least $1,000,000" in response.content.decode()

@@ -1,0 +1,121 @@
+"""The agreement's text as its page shows it, the same for every viewer: each clause's HTML
+(glossary terms marked), each proposal as it would read, and as tracked changes. Derived once
+per distinct input (collaboratory.derived) by the page, and ahead of the page by the
+``agreements.warm_agreement_page`` task when the parties are told of a change, so the people
+notified find it ready."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.safestring import SafeString
+
+from agreements import parameters
+from agreements.models import Agreement
+from agreements.review import tracked_changes
+from agreements.selectors import override_inputs, parties, placeholder_values, text_inputs
+from agreements.text.consolidation import ConsolidatedText, fill_blocks, stored_blocks
+from agreements.text.document.html import HtmlRenderer
+from agreements.text.glossary import TermMarker, glossary_for
+from agreements.text.placeholders import PlaceholderValue
+from agreements.text.tracked import TrackedProposal
+from collaboratory.derived import derived, derived_key, source_version
+
+#: The code the page's text HTML is derived by (collaboratory.derived).
+PAGE_TEXT_CODE = source_version(
+    "agreements.text",
+    "agreements.review",
+    "agreements.parameters",
+    "agreements.selectors",
+    "agreements.page_text",
+)
+
+
+@dataclass(frozen=True)
+class TextHtml:
+    """The agreement's text as the page shows it, the same for every viewer: each clause's
+    HTML (glossary terms marked), each proposal as it would read, and as tracked changes."""
+
+    clauses: dict[str, SafeString]
+    proposals: dict[int, SafeString]
+    tracked: dict[int, TrackedProposal]
+
+
+def _text_html(
+    agreement: Agreement,
+    text: ConsolidatedText,
+    values: dict[str, PlaceholderValue | None],
+    against: str,
+) -> TextHtml:
+    # One renderer for the page: references link to the clauses' articles (#clause-KEY).
+    renderer = HtmlRenderer(text.document, id_prefix="clause-")
+    terms = glossary_for(text.clauses)
+    return TextHtml(
+        clauses={
+            clause.key: renderer.body(clause.part, text=TermMarker(terms, id_prefix=clause.key))
+            for clause in text.clauses
+            if clause.part is not None
+        },
+        # As each proposal would read: its terms over the agreement's values.
+        proposals={
+            override.pk: renderer.loose_blocks(
+                fill_blocks(
+                    stored_blocks(override.blocks, override.body),
+                    parameters.overlay(values, override.parameters, "to"),
+                )
+            )
+            for override in agreement.overrides.all()
+        },
+        # Each proposal as tracked changes by its party, against the text now or the standard.
+        tracked=tracked_changes.proposals_tracked(agreement, text, against=against),
+    )
+
+
+NAMESPACE = "agreement-page-text"
+
+
+def page_text_inputs(agreement: Agreement, against: str) -> dict[str, Any]:
+    """Everything the page's text HTML is derived from: the text's inputs, every proposal's
+    content and status, the parties (whose names and colours mark the changes), ``against``."""
+    return {
+        "text": text_inputs(agreement),
+        "overrides": [
+            [*override_inputs(o), o.organisation.name, o.target_key]
+            for o in agreement.overrides.all()
+        ],
+        "parties": [[m.organisation_id, m.organisation.name, m.role] for m in parties(agreement)],
+        "against": against,
+    }
+
+
+def page_text_key(agreement: Agreement, against: str) -> str:
+    """Where the page's text HTML is kept once derived (collaboratory.derived)."""
+    return derived_key(NAMESPACE, page_text_inputs(agreement, against), code=PAGE_TEXT_CODE)
+
+
+def page_text(agreement: Agreement, text: ConsolidatedText, against: str) -> TextHtml:
+    """``_text_html``, derived once per distinct input (``page_text_inputs``)."""
+    values = placeholder_values(agreement)
+    return derived(
+        NAMESPACE,
+        page_text_inputs(agreement, against),
+        lambda: _text_html(agreement, text, values, against),
+        code=PAGE_TEXT_CODE,
+    )
+
+
+def page_text_ready(agreement_id: str) -> bool:
+    """Derive agreement ``agreement_id``'s text and its page's text HTML (as a page view with
+    no ``against`` asked for would) unless they are derived already; False when there is no
+    such agreement. Run by ``agreements.warm_agreement_page`` after a change the parties are
+    told of: the derived values land in the shared cache, so the first of them to open the
+    page does not wait for them."""
+    from agreements.selectors import consolidated_text, with_agreement_detail
+
+    agreement = with_agreement_detail(Agreement.objects.filter(pk=agreement_id)).first()
+    if agreement is None:
+        return False
+    text = consolidated_text(agreement)
+    page_text(agreement, text, tracked_changes.against_choice(None))
+    return True
