@@ -14,6 +14,37 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 
+
+def _redis_url_of_xdist_worker(url: str, worker: str) -> str:
+    """``url`` with the Redis database of pytest-xdist's ``worker`` ("gw0" -> the URL's
+    database + 1, "gw1" -> + 2, ...)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    database = base + 1 + int(worker.removeprefix("gw"))
+    if database > 15:
+        raise RuntimeError(
+            f"pytest-xdist worker {worker} would use Redis database {database}; a default"
+            " Redis has 16 (0-15): run fewer workers (-n)."
+        )
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+# scripts/test-all runs the suite in several processes (pytest-xdist). pytest-django gives
+# each its own test database (test_..._gw0, _gw1); this gives each its own Redis database,
+# so one worker's caches, sessions, rate-limit counters and Celery queues are never
+# another's (a task one worker sends must reach that worker's Celery worker, which reads
+# its database). It goes into the environment, so the processes a worker starts (its
+# Celery worker, gunicorn, scripts) inherit it; the marker stops them moving it again, and
+# leaves alone a process given a REDIS_URL of its own (the fault drill's servers).
+if os.environ.get("PYTEST_XDIST_WORKER") and not os.environ.get("TEST_REDIS_URL_OF_WORKER"):
+    if os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = _redis_url_of_xdist_worker(
+            os.environ["REDIS_URL"], os.environ["PYTEST_XDIST_WORKER"]
+        )
+    os.environ["TEST_REDIS_URL_OF_WORKER"] = os.environ.get("REDIS_URL", "")
+
 from collaboratory.settings import *  # noqa: E402,F403
 from collaboratory.settings import STORAGES  # noqa: E402
 

@@ -29,6 +29,24 @@ from tests.mailbox import _smtp_server, mailbox  # noqa: E402, F401
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+def pytest_collection_modifyitems(config, items):
+    """scripts/test-all runs the suite in two phases (TEST_PHASE): ``parallel`` (pytest-xdist
+    workers) takes every test not marked ``serial``, ``serial`` (one process, afterwards)
+    takes those. Unset, every test runs."""
+    phase = os.environ.get("TEST_PHASE", "")
+    if not phase:
+        return
+    if phase not in {"parallel", "serial"}:
+        raise pytest.UsageError(f"TEST_PHASE={phase!r}: it is 'parallel', 'serial' or unset")
+    keep, deselected = [], []
+    for item in items:
+        serial = item.get_closest_marker("serial") is not None
+        (keep if serial == (phase == "serial") else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+
 def _seed_demo() -> None:
     from agreements.demo import seed_agreements
     from partners.demo import seed_partners

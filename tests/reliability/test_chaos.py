@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.chaos
+# Alone (scripts/test-all's serial phase): the drill runs its servers flat out and times how
+# they recover; tests on the other core would slow that down.
+@pytest.mark.serial
 def test_killing_the_worker_and_restarting_redis_and_postgresql_loses_nothing():
     drill = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "chaos.py")],
