@@ -14,7 +14,14 @@ from django.utils.safestring import SafeString
 from agreements import parameters
 from agreements.models import Agreement
 from agreements.review import tracked_changes
-from agreements.selectors import override_inputs, parties, placeholder_values, text_inputs
+from agreements.selectors import (
+    consolidated_text,
+    override_inputs,
+    parties,
+    placeholder_values,
+    text_inputs,
+    with_agreement_detail,
+)
 from agreements.text.consolidation import ConsolidatedText, fill_blocks, stored_blocks
 from agreements.text.document.html import HtmlRenderer
 from agreements.text.glossary import TermMarker, glossary_for
@@ -111,8 +118,6 @@ def page_text_ready(agreement_id: str) -> bool:
     such agreement. Run by ``agreements.warm_agreement_page`` after a change the parties are
     told of: the derived values land in the shared cache, so the first of them to open the
     page does not wait for them."""
-    from agreements.selectors import consolidated_text, with_agreement_detail
-
     agreement = with_agreement_detail(Agreement.objects.filter(pk=agreement_id)).first()
     if agreement is None:
         return False

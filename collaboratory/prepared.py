@@ -73,9 +73,7 @@ class _RunCompiled:
         self.compiled = compiled
 
     def __call__(self, using: str | None = None, connection: Any = None, elide_empty: bool = True):
-        compiler = copy.copy(self.compiled.compiler)
-        if type(compiler) is SQLCompiler:
-            compiler.__class__ = _server_prepared_class(type(compiler))
+        compiler = _prepared_on_server(copy.copy(self.compiled.compiler))
         compiler.connection = connection or connections[using or self.compiled.queryset.db]
         sql, params = self.compiled.sql, self.compiled.params
         compiler.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign]
@@ -176,8 +174,8 @@ def execute_form(wrapper: BaseDatabaseWrapper, sql: str, params: Any) -> tuple[s
 
 
 class _ServerPreparedCompiler(SQLCompiler):
-    """Runs its query as a server-side prepared statement (mixed into the backend's compiler
-    class); compiling it, as a subquery of another statement too, is unchanged."""
+    """Runs its query as a server-side prepared statement; compiling it, as a subquery of
+    another statement too, is unchanged."""
 
     def execute_sql(self, *args: Any, **kwargs: Any) -> Any:
         if not settings.DATABASE_SERVER_PREPARED:
@@ -197,19 +195,12 @@ class _ServerPreparedCompiler(SQLCompiler):
             del self.as_sql
 
 
-_PREPARED_CLASSES: dict[type, type] = {}
-
-
-def _server_prepared_class(compiler_class: type) -> type:
-    cls = _PREPARED_CLASSES.get(compiler_class)
-    if cls is None:
-        cls = type(
-            f"ServerPrepared{compiler_class.__name__}",
-            (_ServerPreparedCompiler, compiler_class),
-            {},
-        )
-        _PREPARED_CLASSES[compiler_class] = cls
-    return cls
+def _prepared_on_server(compiler: SQLCompiler) -> SQLCompiler:
+    """``compiler``, made to run its statement prepared when it is a plain read (updates and
+    deletes have compilers of their own and run as they are)."""
+    if type(compiler) is SQLCompiler:
+        compiler.__class__ = _ServerPreparedCompiler
+    return compiler
 
 
 class _ServerPreparedQuery(Query):
@@ -217,10 +208,7 @@ class _ServerPreparedQuery(Query):
     ``.get()``) stay so."""
 
     def get_compiler(self, using: Any = None, connection: Any = None, elide_empty: bool = True):
-        compiler = super().get_compiler(using, connection, elide_empty)
-        if type(compiler) is SQLCompiler:  # reads only: updates and deletes run as they are
-            compiler.__class__ = _server_prepared_class(type(compiler))
-        return compiler
+        return _prepared_on_server(super().get_compiler(using, connection, elide_empty))
 
 
 def server_prepared[M: Model](queryset: QuerySet[M]) -> QuerySet[M]:
