@@ -39,6 +39,7 @@ from django.db.models.expressions import RawSQL
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
+from django.utils.safestring import SafeString
 
 from agreements.access import acting_organisations
 from agreements.lifecycle import REMINDER_DAYS, REVIEWABLE
@@ -58,6 +59,7 @@ from agreements.signing import termination
 from agreements.terms import destruction_deadline, destruction_deadline_sql, end_date, end_date_sql
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
 from collaboratory.prepared import prepared_rows
+from collaboratory.safe_html import html_format
 from partners.models import Role, Trio, TrioMember
 from partners.selectors import AnyUser, User, memberships_of, trios_visible_to
 
@@ -101,6 +103,19 @@ def compose_sql(
 
 def sql_value(value: object) -> Sql:
     return "%s", (value,)
+
+
+def sql_constant(*values: str) -> Sql:
+    """Choices of this code (statuses) written into the statement itself, not passed as
+    parameters: a partial index on ``status = 'active'`` serves only a statement whose
+    condition says so in its text, and so does the plan PostgreSQL keeps for a prepared
+    statement (collaboratory.prepared). Never a value a request supplies."""
+    for value in values:
+        if not re.fullmatch(r"[a-z_]+", value):
+            raise ValueError(f"not a constant of this code: {value!r}")
+    if len(values) == 1:
+        return f"'{values[0]}'", ()
+    return "ARRAY[" + ",".join(f"'{value}'" for value in values) + "]", ()
 
 
 def _subquery(queryset: QuerySet) -> Sql:
@@ -558,6 +573,66 @@ class DateItem:
         """For an end: "terminated for convenience"."""
         return termination.ground_phrase(self.agreement.termination_ground)
 
+    @property
+    def html(self) -> SafeString:
+        """The row of the "Coming up" list. Built here rather than in the template: a
+        portfolio shows up to DATES_LIMIT rows, and the template language spends ~5 us on
+        each variable and tag, ~0.1 ms a row; this is one lookup."""
+        agreement = self.agreement
+        if self.overdue:
+            css = "ws-item ws-item--overdue"
+            days = self.days_overdue
+            meta = html_format(
+                "<strong>Overdue by {} day{}</strong> — confirm every recipient destroyed the data",
+                days,
+                "" if days == 1 else "s",
+            )
+        else:
+            css = "ws-item ws-item--soon" if self.window == 7 else "ws-item"
+            days = self.days_left
+            meta = (
+                html_format("Today")
+                if days == 0
+                else html_format(
+                    "In {} day{} (within {})", days, "" if days == 1 else "s", self.window
+                )
+            )
+        ending = (
+            html_format(' <span class="status-ending">({})</span>', self.ground)
+            if self.kind == "end"
+            else ""
+        )
+        return html_format(
+            '<li class="{}"><a class="ws-item__action" href="{}">{} '
+            '<time datetime="{}">{}</time></a> '
+            '<span class="ws-item__what">{} {}{}</span> '
+            '<span class="ws-item__meta">{}</span></li>',
+            css,
+            self.url,
+            _DATE_ACTIONS[self.kind],
+            self.day.isoformat(),
+            self.day_text,
+            agreement.reference,
+            agreement.title,
+            ending,
+            meta,
+        )
+
+
+_DATE_ACTIONS = {"expiry": "Expires", "end": "Ends", "destruction": "Destroy the data by"}
+
+
+#: What a "Coming up" row reads of its agreement: its dates (agreements.terms) and names.
+_DATES_FIELDS = (
+    "reference",
+    "title",
+    "status",
+    "expires_on",
+    "ends_on",
+    "retention_days",
+    "destruction_date",
+    "termination_ground",
+)
 
 #: "Coming up" (``compose_sql``): ``{end}`` and ``{deadline}`` are ``agreements.terms``'s.
 _DATES_SQL = {
@@ -580,6 +655,29 @@ def _terms_sql() -> dict[str, Sql]:
     }
 
 
+def coming_up_queryset(person: User, today: dt.date) -> QuerySet[Agreement]:
+    """The statement behind :func:`coming_up` (built once per user and day)."""
+    parts: dict[str, Sql] = {
+        **_terms_sql(),
+        "visible": access_sql(person).visible_trios,
+        # In the text: the partial indexes on each status serve the kept plan too.
+        "active": sql_constant(Status.ACTIVE),
+        "ended": sql_constant(Status.EXPIRED, Status.TERMINATED),
+        "today": sql_value(today),
+        "horizon": sql_value(today + dt.timedelta(days=max(REMINDER_DAYS))),
+        "overdue_from": sql_value(today - dt.timedelta(days=OVERDUE_WINDOW_DAYS)),
+    }
+    where, where_params = compose_sql(_DATES_SQL["dates"], parts)
+    soonest, soonest_params = compose_sql(_DATES_SQL["soonest"], parts)
+    condition = RawSQL(where, where_params, output_field=BooleanField())  # noqa: S611
+    order = RawSQL(soonest, soonest_params)  # noqa: S611
+    return (
+        Agreement.objects.filter(condition)
+        .only(*_DATES_FIELDS)
+        .order_by(order.asc(), "reference")[:DATES_LIMIT]
+    )
+
+
 def coming_up(user: AnyUser, *, today: dt.date | None = None) -> list[DateItem]:
     """Active agreements ending within 90 days (at their expiry, or earlier where notice of
     termination was given: ``agreements.terms.end_date``), and destruction deadlines of
@@ -589,22 +687,9 @@ def coming_up(user: AnyUser, *, today: dt.date | None = None) -> list[DateItem]:
     if person is None:
         return []
     today = today or timezone.localdate()
-    parts: dict[str, Sql] = {
-        **_terms_sql(),
-        "visible": access_sql(person).visible_trios,
-        "active": sql_value(Status.ACTIVE),
-        "ended": sql_value([Status.EXPIRED, Status.TERMINATED]),
-        "today": sql_value(today),
-        "horizon": sql_value(today + dt.timedelta(days=max(REMINDER_DAYS))),
-        "overdue_from": sql_value(today - dt.timedelta(days=OVERDUE_WINDOW_DAYS)),
-    }
 
     def build(*_key: object) -> QuerySet[Agreement]:
-        where, where_params = compose_sql(_DATES_SQL["dates"], parts)
-        soonest, soonest_params = compose_sql(_DATES_SQL["soonest"], parts)
-        condition = RawSQL(where, where_params, output_field=BooleanField())  # noqa: S611
-        order = RawSQL(soonest, soonest_params)  # noqa: S611
-        return Agreement.objects.filter(condition).order_by(order.asc(), "reference")[:DATES_LIMIT]
+        return coming_up_queryset(person, today)
 
     # Compiled once per user and day (collaboratory.prepared).
     rows = prepared_rows("dashboard-dates", build, *access_key(person), today)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Upper
 
 from agreements.approvals.models import ApprovalKind
@@ -39,6 +40,7 @@ from agreements.choices import (
     VersionStatus,
     key_validator,
 )
+from agreements.terms import destruction_deadline_sql, end_date_sql
 from partners.models import Collaboratory, Organisation, ResearchQuestion, Trio
 
 
@@ -271,6 +273,21 @@ class Agreement(models.Model):
                 fields=["trio", "status", "expires_on", "reference"],
                 include=["id"],
                 name="agreement_trio_status_expiry",
+            ),
+            # "Coming up" on the dashboard (agreements.dashboard.coming_up): a party's active
+            # agreements by their actual end, and its ended ones by their destruction
+            # deadline, read only for the days shown, however large the portfolio.
+            models.Index(
+                F("trio"),
+                end_date_sql(),
+                condition=models.Q(status=Status.ACTIVE),
+                name="agreement_trio_active_end",
+            ),
+            models.Index(
+                F("trio"),
+                destruction_deadline_sql(),
+                condition=models.Q(status__in=[Status.EXPIRED, Status.TERMINATED]),
+                name="agreement_trio_ended_deadline",
             ),
             # An organisation's agreements, newest change first (the API list's pages): the
             # page's ids come from this index alone, without reading the table.

@@ -10,11 +10,13 @@ test_terms.py checks that they agree).
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db.models import DateField, ExpressionWrapper, F
 from django.db.models.functions import Coalesce, Least
 
-from agreements.models import Agreement
+if TYPE_CHECKING:  # agreements.models indexes the SQL forms below
+    from agreements.models import Agreement
 
 
 def end_date(agreement: Agreement) -> dt.date:

@@ -143,6 +143,9 @@ def _numbered(sql: str) -> str:
 def _prepared_names(wrapper: BaseDatabaseWrapper) -> set[str]:
     """The statements prepared on ``wrapper``'s current connection (a new connection, after a
     reconnect, has none)."""
+    # ``django.db.connection`` is a proxy with a __dict__ of its own: keep the names on the
+    # thread's wrapper itself, which every caller reaches.
+    wrapper = connections[wrapper.alias]
     raw = wrapper.connection
     state = wrapper.__dict__.get("_collaboratory_prepared")
     if state is None or state[0] is not raw:

@@ -12,6 +12,7 @@ from agreements import dashboard
 from agreements.models import Agreement, ClauseReview, Status
 from agreements.negotiation.proposals import override_respond
 from agreements.review.clause_reviews import clause_review_mark
+from collaboratory.prepared import execute_form
 from consent.selectors import consent_coverage
 
 SIGNING = "Open Curriculum Implementation Data Agreement"
@@ -117,6 +118,62 @@ def test_reminder_windows_are_the_smallest_that_fit(demo):
     for days, window in ((5, 7), (7, 7), (8, 30), (31, 90)):
         item = dashboard.DateItem(agreement, "expiry", today + dt.timedelta(days=days), days)
         assert item.window == window
+
+
+def test_coming_up_rows_say_what_to_do_by_when_and_escape_titles(demo):
+    agreement = demo["agreements"][ACTIVE]
+    agreement.title = "Fluency <script>alert(1)</script> & Co"
+    agreement.termination_ground = "convenience"
+    today = timezone.localdate()
+
+    def row(kind, days):
+        return str(dashboard.DateItem(agreement, kind, today + dt.timedelta(days=days), days).html)
+
+    url = reverse("agreement-detail", args=[agreement.pk])
+    soon = row("expiry", 5)
+    assert soon.startswith('<li class="ws-item ws-item--soon">')
+    assert f'<a class="ws-item__action" href="{url}">Expires <time datetime=' in soon
+    assert "In 5 days (within 7)" in soon
+    assert "Fluency &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in soon
+    assert "<script>" not in soon
+    assert "In 1 day (within 7)" in row("expiry", 1)
+    assert "Today" in row("expiry", 0)
+    assert '<li class="ws-item">' in row("expiry", 40)
+    ending = row("end", 20)
+    assert ">Ends <time" in ending
+    assert '<span class="status-ending">(terminated for convenience)</span>' in ending
+    overdue = row("destruction", -1)
+    assert overdue.startswith('<li class="ws-item ws-item--overdue">')
+    assert ">Destroy the data by <time" in overdue
+    assert "<strong>Overdue by 1 day</strong> — confirm every recipient destroyed" in overdue
+    assert "Overdue by 12 days" in row("destruction", -12)
+
+
+def test_coming_up_is_read_from_the_date_indexes(demo):
+    """The dashboard's statement, as PostgreSQL keeps it for every director (a generic plan),
+    reads the partial indexes on each status's date, not every agreement of the trios."""
+    director = demo["users"]["director"]
+    query = dashboard.coming_up_queryset(director, timezone.localdate())
+    sql, params = query.query.sql_with_params()
+    execute, params = execute_form(connection, sql, params)
+    with connection.cursor() as cursor:
+        # The demo's few rows make any index look as good: leave the planner only these two
+        # (dropped in the test's transaction, which rolls back) and no sequential scan, so
+        # the plan names them only if the statement's conditions match their expressions.
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'agreements_agreement' "
+            "AND indexname NOT IN "
+            "('agreement_trio_active_end', 'agreement_trio_ended_deadline') "
+            "AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("EXPLAIN " + execute, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "agreement_trio_active_end" in plan
+    assert "agreement_trio_ended_deadline" in plan
 
 
 def test_consent_coverage_counts_permitted_students_of_active_agreements(demo):

@@ -215,3 +215,18 @@ def test_server_side_preparing_can_be_turned_off_for_a_pooler(demo, settings):
     assert got.pk == rows[0].pk
     assert all(q["sql"].startswith("SELECT") for q in queries)
     assert _server_statements() == set()
+
+
+def test_a_statement_prepared_through_the_connection_proxy_is_known_to_the_querysets(demo):
+    # django.db.connection is a proxy with a __dict__ of its own: a statement prepared
+    # through it and then by a queryset (on the thread's wrapper) is prepared once.
+    queryset = Agreement.objects.filter(status=Status.ACTIVE).order_by("reference")
+    sql, params = queryset.query.sql_with_params()
+    execute, values = prepared.execute_form(connection, sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(execute, values)
+        first = cursor.fetchall()
+    assert [row[0] for row in first] == list(queryset.values_list("pk", flat=True))
+    again = list(prepared.server_prepared(queryset))  # would raise "already exists"
+    assert [a.pk for a in again] == [row[0] for row in first]
+    assert prepared.execute_form(connections["default"], sql, params)[0] == execute
