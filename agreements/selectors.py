@@ -417,6 +417,9 @@ def consolidated_text(agreement: Agreement) -> ConsolidatedText:
 
 
 def _consolidate(agreement: Agreement) -> ConsolidatedText:
+    # A published version's clauses from those derived once per version, unless they came
+    # with the row (a draft's always do, or are read here).
+    with_version_clauses(agreement)
     text = consolidate(
         clauses=list(agreement.template_version.clauses.all()),
         accepted_overrides=_accepted_overrides(agreement),

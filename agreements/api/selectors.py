@@ -32,6 +32,7 @@ from agreements.models import (
 from agreements.ownership.selectors import ELEMENT_OWNERSHIP_PREFETCHES
 from agreements.selectors import PARTIES_PREFETCH, agreements_visible_to_organisation
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
+from collaboratory.prepared import server_prepared
 from partners.models import ResearchQuestion
 
 # Raw SQL on purpose: an Exists() subquery is re-aliased and deep-copied on every list
@@ -201,20 +202,30 @@ DETAIL_PREFETCHES = (
 
 
 def agreement_terms_for_organisation(organisation_id: int) -> QuerySet[Agreement]:
-    """Agreements ``organisation_id`` is a party to, loaded for their ODRL policy."""
-    return with_json_prefetch(
-        agreements_visible_to_organisation(organisation_id).select_related(
-            "trio", "template_version__template"
-        ),
-        *TERMS_PREFETCHES,
+    """Agreements ``organisation_id`` is a party to, loaded for their ODRL policy.
+
+    Run as a server-side prepared statement, as the detail's below."""
+    return server_prepared(
+        with_json_prefetch(
+            agreements_visible_to_organisation(organisation_id).select_related(
+                "trio", "template_version__template"
+            ),
+            *TERMS_PREFETCHES,
+        )
     )
 
 
 def agreement_detail_for_organisation(organisation_id: int) -> QuerySet[Agreement]:
-    """Agreements ``organisation_id`` is a party to, loaded for the API's detail."""
-    return with_json_prefetch(
-        agreements_visible_to_organisation(organisation_id)
-        .select_related("trio", "template_version__template")
-        .annotate(has_executed_document=HAS_EXECUTED_DOCUMENT),
-        *DETAIL_PREFETCHES,
+    """Agreements ``organisation_id`` is a party to, loaded for the API's detail.
+
+    Run as a server-side prepared statement (collaboratory.prepared): PostgreSQL took 2.3 ms
+    to plan its JSON collections and 0.5 ms to run them, on every call; the organisation
+    and the agreement travel as parameters, so every token shares one plan."""
+    return server_prepared(
+        with_json_prefetch(
+            agreements_visible_to_organisation(organisation_id)
+            .select_related("trio", "template_version__template")
+            .annotate(has_executed_document=HAS_EXECUTED_DOCUMENT),
+            *DETAIL_PREFETCHES,
+        )
     )
