@@ -273,7 +273,10 @@ class _Filler(ParamWalk):
         return Text(text)
 
     def part(self, part: Part) -> Part:
-        return replace(part, title=self.inlines(part.title), blocks=self.blocks(part.blocks))
+        title, blocks = self.inlines(part.title), self.blocks(part.blocks)
+        if title is part.title and blocks is part.blocks:
+            return part
+        return replace(part, title=title, blocks=blocks)
 
 
 def _cell(text: str) -> Cell:
@@ -421,15 +424,19 @@ def consolidate(
         chain = () if deleted else resolver.chain(part.key)
         template_body = ""
         template_params: tuple[str, ...] = ()
+        body = _text(part.blocks, resolver, chain)
         if template is not None:
             template_filler = _Filler(values)
-            template_body = _text(template_filler.part(template).blocks, resolver, chain)
+            template_blocks = template_filler.part(template).blocks
+            # The walks keep what they leave alone: the same blocks read the same.
+            same = template_blocks is part.blocks
+            template_body = body if same else _text(template_blocks, resolver, chain)
             template_params = tuple(template_filler.used)
         return ConsolidatedClause(
             key=part.key,
             number="" if deleted else resolver.part_label(part.key),
             heading=_title(part),
-            body=_text(part.blocks, resolver, chain),
+            body=body,
             origin=item["origin"],
             override_id=item.get("override_id"),
             template_heading=_title(template) if template is not None else "",

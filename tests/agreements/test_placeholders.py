@@ -285,3 +285,28 @@ def test_values_are_not_filled_again() -> None:
 def test_backslashes_and_group_references_in_values_are_inserted_literally() -> None:
     value = r"C:\new\table \1 \g<0> $1"
     assert fill("x [[governing_state]] y", {"governing_state": value}) == f"x {value} y"
+
+
+def test_filling_keeps_what_has_no_parameter_as_the_same_objects():
+    """The walks hand back what they leave alone, so the standard's clauses stay shared
+    between agreements (agreements.text.document.memo derives from them once)."""
+    from agreements.text.consolidation import fill_blocks
+    from agreements.text.document.model import (
+        BulletList,
+        ListItem,
+        Paragraph,
+        Param,
+        Strong,
+        Text,
+    )
+
+    plain = Paragraph((Text("The Recipient shall "), Strong((Text("not"),)), Text(" sell data.")))
+    listed = BulletList((ListItem((Paragraph((Text("Names"),)),)),))
+    with_term = Paragraph((Text("Within "), Strong((Param("breach_notice_hours"),)), Text(".")))
+    blocks = (plain, listed, with_term)
+    assert fill_blocks((plain, listed), {"breach_notice_hours": 72}) == (plain, listed)
+    same = (plain, listed)
+    assert fill_blocks(same, {}) is same
+    filled = fill_blocks(blocks, {"breach_notice_hours": 72})
+    assert filled[0] is plain and filled[1] is listed
+    assert filled[2] == Paragraph((Text("Within "), Strong((Text("72"),)), Text(".")))

@@ -71,6 +71,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, fields
 from typing import Any
 
+from agreements.text.document.memo import IdentityMemo
 from agreements.text.document.model import (
     Blank,
     BlankKind,
@@ -156,6 +157,11 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
+#: A part's top-level block encoded, by the identity of the (normal) block, which
+#: normalise's own memo hands out: the standard's clauses are encoded once per process.
+_PART_BLOCK: IdentityMemo[Any, Any] = IdentityMemo(16384)
+
+
 def _encode(value: Any) -> Any:
     kind = type(value)
     if kind is tuple:
@@ -166,7 +172,12 @@ def _encode(value: Any) -> Any:
         if kind is Document:
             node["v"] = VERSION
         for name in _field_names(kind):
-            node[name] = _encode(getattr(value, name))
+            field = getattr(value, name)
+            if kind is Part and name == "blocks":
+                # Shared, never mutated: the nodes only go to json.dumps.
+                node[name] = [_PART_BLOCK.get(block, _encode) for block in field]
+            else:
+                node[name] = _encode(field)
         return node
     if kind is Numbering or kind is Series:
         return {name: _encode(getattr(value, name)) for name in _field_names(kind)}

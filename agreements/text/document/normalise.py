@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import overload
 
+from agreements.text.document.memo import IdentityMemo
 from agreements.text.document.model import (
     Blank,
     Block,
@@ -72,11 +73,29 @@ def normalise(tree: Document | Part | Sequence[Block]) -> Document | Part | tupl
     return _blocks(tree)
 
 
+#: A part's top-level block in normal form (none, or one block), by the block's identity
+#: (agreements.text.document.memo): the standard's paragraphs and lists are normalised once
+#: per process, not once per agreement, and a clause with one filled-in term among five
+#: paragraphs normalises only that one.
+_PART_BLOCK: IdentityMemo[Block, tuple[Block, ...]] = IdentityMemo(16384)
+
+
+def _one(block: Block) -> tuple[Block, ...]:
+    return _blocks((block,))
+
+
+def _part_blocks(blocks: Sequence[Block]) -> tuple[Block, ...]:
+    out: list[Block] = []
+    for block in blocks:
+        out.extend(_PART_BLOCK.get(block, _one))
+    return tuple(out)
+
+
 def _part(part: Part) -> Part:
     return replace(
         part,
         title=_heading(part.title),
-        blocks=_blocks(part.blocks),
+        blocks=_part_blocks(part.blocks),
         label=None if part.label is None else clean_text(part.label).strip(),
         generated=clean_text(part.generated),
     )

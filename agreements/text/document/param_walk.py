@@ -15,9 +15,11 @@ from dataclasses import replace
 from agreements.text.document.model import (
     Block,
     BulletList,
+    Cell,
     Emph,
     Indented,
     Inline,
+    ListItem,
     OrderedList,
     Paragraph,
     Param,
@@ -30,8 +32,21 @@ from agreements.text.document.model import (
 )
 
 
+def _same[T](before: Sequence[T], after: list[T]) -> tuple[T, ...]:
+    """``after`` as a tuple, or ``before`` itself when the walk changed none of its elements:
+    a tree the walk leaves alone keeps its identity, so that what is derived from it once
+    (agreements.text.document.normalise, canonical) serves every text that shares it."""
+    if type(before) is tuple and len(before) == len(after):
+        for old, new in zip(before, after, strict=True):
+            if old is not new:
+                return tuple(after)
+        return before
+    return tuple(after)
+
+
 class BlockWalk:
-    """Rebuilds a block tree with every run of inlines rewritten by :meth:`inlines`."""
+    """Rebuilds a block tree with every run of inlines rewritten by :meth:`inlines`; a node
+    whose content comes back unchanged (the same objects) is kept as it was."""
 
     def inlines(self, inlines: Sequence[Inline]) -> tuple[Inline, ...]:
         raise NotImplementedError
@@ -41,19 +56,30 @@ class BlockWalk:
         for block in blocks:
             match block:
                 case Paragraph():
-                    out.append(Paragraph(self.inlines(block.inlines)))
+                    inlines = self.inlines(block.inlines)
+                    out.append(block if inlines is block.inlines else Paragraph(inlines))
                 case OrderedList() | BulletList():
-                    items = tuple(replace(i, blocks=self.blocks(i.blocks)) for i in block.items)
-                    out.append(replace(block, items=items))
+                    items = _same(block.items, [self._item(i) for i in block.items])
+                    out.append(block if items is block.items else replace(block, items=items))
                 case Table():
-                    rows = tuple(
-                        Row(tuple(replace(c, blocks=self.blocks(c.blocks)) for c in row.cells))
-                        for row in block.rows
-                    )
-                    out.append(replace(block, rows=rows))
+                    rows = _same(block.rows, [self._row(row) for row in block.rows])
+                    out.append(block if rows is block.rows else replace(block, rows=rows))
                 case Indented():
-                    out.append(Indented(self.blocks(block.blocks)))
-        return tuple(out)
+                    inner = self.blocks(block.blocks)
+                    out.append(block if inner is block.blocks else Indented(inner))
+        return _same(blocks, out)
+
+    def _item(self, item: ListItem) -> ListItem:
+        blocks = self.blocks(item.blocks)
+        return item if blocks is item.blocks else replace(item, blocks=blocks)
+
+    def _row(self, row: Row) -> Row:
+        cells = _same(row.cells, [self._cell(cell) for cell in row.cells])
+        return row if cells is row.cells else Row(cells)
+
+    def _cell(self, cell: Cell) -> Cell:
+        blocks = self.blocks(cell.blocks)
+        return cell if blocks is cell.blocks else replace(cell, blocks=blocks)
 
 
 class ParamWalk(BlockWalk):
@@ -68,7 +94,10 @@ class ParamWalk(BlockWalk):
             if isinstance(inline, Param):
                 out.append(self.param(inline))
             elif isinstance(inline, (Strong, Emph, Underline, Superscript, Term)):
-                out.append(replace(inline, children=self.inlines(inline.children)))
+                children = self.inlines(inline.children)
+                out.append(
+                    inline if children is inline.children else replace(inline, children=children)
+                )
             else:
                 out.append(inline)
-        return tuple(out)
+        return _same(inlines, out)

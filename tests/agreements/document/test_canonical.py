@@ -185,3 +185,26 @@ def test_a_part_and_blocks_round_trip_alone():
 def test_from_json_of_to_json_is_the_normalised_tree(document):
     assert from_json(to_json(document)) == normalise(document)
     assert normalise(normalise(document)) == normalise(document)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents(), documents())
+def test_memoised_parts_write_the_same_bytes_as_a_fresh_process(first, second):
+    """normalise and to_json keep a part's blocks by identity (agreements.text.document.memo):
+    a document that shares part objects with another, written after it, reads exactly as it
+    does in a process that never saw the other."""
+    from agreements.text.document import canonical
+    from agreements.text.document import normalise as normalise_module
+
+    def fresh(document):
+        canonical._PART_BLOCK.clear()
+        normalise_module._PART_BLOCK.clear()
+        return to_json(document)
+
+    mixed = Document(second.title, (*first.parts[:1], *second.parts), second.sections)
+    expected = [fresh(first), fresh(mixed), fresh(second)]
+    canonical._PART_BLOCK.clear()
+    normalise_module._PART_BLOCK.clear()
+    # Written one after the other, the second and third reuse the first's entries.
+    assert [to_json(first), to_json(mixed), to_json(second)] == expected
+    assert [to_json(first), to_json(mixed), to_json(second)] == expected

@@ -1,0 +1,35 @@
+"""Results of pure functions of the frozen document tree, kept by the identity of their input.
+
+An agreement's text is its template's parts with a few changed: consolidating it walks every
+part, and every walk that changes nothing hands back the very objects it was given
+(agreements.text.document.param_walk, blanks). So the standard's clauses are the same objects
+in every agreement that uses them, and what is derived from one of them (its normal form, its
+canonical JSON) is derived once per process, not once per agreement.
+
+Keyed by ``id(tree)`` with the tree itself kept alongside the result, so an id is never reused
+while its entry lives; results are immutable (or never mutated: canonical JSON's lists go
+straight to ``json.dumps``). Past ``limit`` entries the memo starts again from empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+class IdentityMemo[T, R]:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._entries: dict[int, tuple[T, R]] = {}
+
+    def get(self, tree: T, compute: Callable[[T], R]) -> R:
+        entry = self._entries.get(id(tree))
+        if entry is not None and entry[0] is tree:
+            return entry[1]
+        result = compute(tree)
+        if len(self._entries) >= self.limit:
+            self._entries.clear()  # a dict's clear and set are atomic: threads may share it
+        self._entries[id(tree)] = (tree, result)
+        return result
+
+    def clear(self) -> None:
+        self._entries.clear()
