@@ -24,7 +24,10 @@ from agreements.selectors import (
 )
 from agreements.text.consolidation import ConsolidatedText, fill_blocks, stored_blocks
 from agreements.text.document.html import HtmlRenderer
-from agreements.text.glossary import TermMarker, glossary_for
+from agreements.text.document.memo import IdentityMemo
+from agreements.text.document.model import Block, Part, Ref
+from agreements.text.document.retarget import refs_in
+from agreements.text.glossary import Term, TermMarker, glossary_for
 from agreements.text.placeholders import PlaceholderValue
 from agreements.text.tracked import TrackedProposal
 from collaboratory.derived import derived, derived_key, source_version
@@ -49,6 +52,48 @@ class TextHtml:
     tracked: dict[int, TrackedProposal]
 
 
+CLAUSE_ID_PREFIX = "clause-"
+
+#: A clause's HTML by the identity of its blocks (agreements.text.document.memo), then by all
+#: else it depends on: its key (ids), its numbering chain (list labels), the glossary (marked
+#: terms) and what each of its references reads in this text. The walks keep an unchanged
+#: clause the same object in every agreement on one template, so the standard's clauses are
+#: rendered once per process and not once per agreement.
+_CLAUSE_HTML: IdentityMemo[tuple[Block, ...], dict[tuple[Any, ...], SafeString]] = IdentityMemo(
+    4096
+)
+_REFS: IdentityMemo[tuple[Block, ...], tuple[Ref, ...]] = IdentityMemo(4096)
+#: Contexts kept per clause: a clause reads differently only where numbering differs.
+_CONTEXTS_PER_CLAUSE = 16
+
+
+def _new_contexts(_blocks: tuple[Block, ...]) -> dict[tuple[Any, ...], SafeString]:
+    return {}
+
+
+def clause_html(renderer: HtmlRenderer, part: Part, terms: tuple[Term, ...]) -> SafeString:
+    """``renderer.body`` of ``part`` with ``terms`` marked, as the page shows it."""
+    if renderer.resolver is None or renderer.params or type(part.blocks) is not tuple:
+        return renderer.body(part, text=TermMarker(terms, id_prefix=part.key))
+    resolver = renderer.resolver
+    refs = _REFS.get(part.blocks, refs_in)
+    context = (
+        renderer.id_prefix,
+        part.key,
+        resolver.chain(part.key),
+        terms,
+        tuple(resolver.ref_text(ref) for ref in refs),
+    )
+    contexts = _CLAUSE_HTML.get(part.blocks, _new_contexts)
+    html = contexts.get(context)
+    if html is None:
+        html = renderer.body(part, text=TermMarker(terms, id_prefix=part.key))
+        if len(contexts) >= _CONTEXTS_PER_CLAUSE:
+            contexts.clear()
+        contexts[context] = html
+    return html
+
+
 def _text_html(
     agreement: Agreement,
     text: ConsolidatedText,
@@ -56,11 +101,11 @@ def _text_html(
     against: str,
 ) -> TextHtml:
     # One renderer for the page: references link to the clauses' articles (#clause-KEY).
-    renderer = HtmlRenderer(text.document, id_prefix="clause-")
-    terms = glossary_for(text.clauses)
+    renderer = HtmlRenderer(text.document, id_prefix=CLAUSE_ID_PREFIX)
+    terms = tuple(glossary_for(text.clauses))
     return TextHtml(
         clauses={
-            clause.key: renderer.body(clause.part, text=TermMarker(terms, id_prefix=clause.key))
+            clause.key: clause_html(renderer, clause.part, terms)
             for clause in text.clauses
             if clause.part is not None
         },

@@ -199,6 +199,11 @@ def _map_refs(blocks: Sequence[Block], cite: Callable[[Ref], Ref]) -> tuple[Bloc
     return walk(blocks)
 
 
+def refs_in(blocks: Sequence[Block]) -> tuple[Ref, ...]:
+    """Every reference in ``blocks``, in reading order."""
+    return tuple(_refs(blocks))
+
+
 def _refs(blocks: Sequence[Block]) -> Iterable[Ref]:
     for block in blocks:
         match block:
