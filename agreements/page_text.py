@@ -58,13 +58,15 @@ CLAUSE_ID_PREFIX = "clause-"
 #: else it depends on: its key (ids), its numbering chain (list labels), the glossary (marked
 #: terms) and what each of its references reads in this text. The walks keep an unchanged
 #: clause the same object in every agreement on one template, so the standard's clauses are
-#: rendered once per process and not once per agreement.
+#: rendered once per process and not once per agreement. Bounded for a worker that lives for
+#: days: ~1,000 clauses (25 templates' worth, or the agreement-specific clauses of the last
+#: few dozen texts), each in at most 8 numberings, at ~2 kB of HTML apiece: 16 MB at worst.
 _CLAUSE_HTML: IdentityMemo[tuple[Block, ...], dict[tuple[Any, ...], SafeString]] = IdentityMemo(
-    4096
+    1024
 )
-_REFS: IdentityMemo[tuple[Block, ...], tuple[Ref, ...]] = IdentityMemo(4096)
+_REFS: IdentityMemo[tuple[Block, ...], tuple[Ref, ...]] = IdentityMemo(1024)
 #: Contexts kept per clause: a clause reads differently only where numbering differs.
-_CONTEXTS_PER_CLAUSE = 16
+_CONTEXTS_PER_CLAUSE = 8
 
 
 def _new_contexts(_blocks: tuple[Block, ...]) -> dict[tuple[Any, ...], SafeString]:

@@ -159,7 +159,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 #: A part's top-level block encoded, by the identity of the (normal) block, which
 #: normalise's own memo hands out: the standard's clauses are encoded once per process.
-_PART_BLOCK: IdentityMemo[Any, Any] = IdentityMemo(16384)
+_PART_BLOCK: IdentityMemo[Any, Any] = IdentityMemo(8192)
 
 
 def _encode(value: Any) -> Any:

@@ -8,7 +8,10 @@ canonical JSON) is derived once per process, not once per agreement.
 
 Keyed by ``id(tree)`` with the tree itself kept alongside the result, so an id is never reused
 while its entry lives; results are immutable (or never mutated: canonical JSON's lists go
-straight to ``json.dumps``). Past ``limit`` entries the memo starts again from empty.
+straight to ``json.dumps``). Past ``limit`` entries the memo starts again from empty: a
+worker lives for days, and agreement-specific blocks (terms filled in) pass through too. At
+8,192 blocks of ~1-2 kB each, normalise's and canonical's memos hold ~30 MB between them at
+worst; a template's ~40 clauses are a few hundred blocks.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def normalise(tree: Document | Part | Sequence[Block]) -> Document | Part | tupl
 #: (agreements.text.document.memo): the standard's paragraphs and lists are normalised once
 #: per process, not once per agreement, and a clause with one filled-in term among five
 #: paragraphs normalises only that one.
-_PART_BLOCK: IdentityMemo[Block, tuple[Block, ...]] = IdentityMemo(16384)
+_PART_BLOCK: IdentityMemo[Block, tuple[Block, ...]] = IdentityMemo(8192)
 
 
 def _one(block: Block) -> tuple[Block, ...]:
