@@ -24,9 +24,9 @@ from agreements.selectors import (
 )
 from agreements.text.consolidation import ConsolidatedText, fill_blocks, stored_blocks
 from agreements.text.document.html import HtmlRenderer
-from agreements.text.document.memo import IdentityMemo
-from agreements.text.document.model import Block, Part, Ref
-from agreements.text.document.retarget import refs_in
+from agreements.text.document.memo import ContextMemo
+from agreements.text.document.model import Block, Part
+from agreements.text.document.retarget import refs_read
 from agreements.text.glossary import Term, TermMarker, glossary_for
 from agreements.text.placeholders import PlaceholderValue
 from agreements.text.tracked import TrackedProposal
@@ -61,39 +61,26 @@ CLAUSE_ID_PREFIX = "clause-"
 #: rendered once per process and not once per agreement. Bounded for a worker that lives for
 #: days: ~1,000 clauses (25 templates' worth, or the agreement-specific clauses of the last
 #: few dozen texts), each in at most 8 numberings, at ~2 kB of HTML apiece: 16 MB at worst.
-_CLAUSE_HTML: IdentityMemo[tuple[Block, ...], dict[tuple[Any, ...], SafeString]] = IdentityMemo(
-    1024
-)
-_REFS: IdentityMemo[tuple[Block, ...], tuple[Ref, ...]] = IdentityMemo(1024)
-#: Contexts kept per clause: a clause reads differently only where numbering differs.
-_CONTEXTS_PER_CLAUSE = 8
-
-
-def _new_contexts(_blocks: tuple[Block, ...]) -> dict[tuple[Any, ...], SafeString]:
-    return {}
+_CLAUSE_HTML: ContextMemo[tuple[Block, ...], SafeString] = ContextMemo(1024, contexts=8)
 
 
 def clause_html(renderer: HtmlRenderer, part: Part, terms: tuple[Term, ...]) -> SafeString:
     """``renderer.body`` of ``part`` with ``terms`` marked, as the page shows it."""
-    if renderer.resolver is None or renderer.params or type(part.blocks) is not tuple:
+
+    def render() -> SafeString:
         return renderer.body(part, text=TermMarker(terms, id_prefix=part.key))
+
     resolver = renderer.resolver
-    refs = _REFS.get(part.blocks, refs_in)
+    if resolver is None or renderer.params or type(part.blocks) is not tuple:
+        return render()
     context = (
         renderer.id_prefix,
         part.key,
         resolver.chain(part.key),
         terms,
-        tuple(resolver.ref_text(ref) for ref in refs),
+        refs_read(part.blocks, resolver),
     )
-    contexts = _CLAUSE_HTML.get(part.blocks, _new_contexts)
-    html = contexts.get(context)
-    if html is None:
-        html = renderer.body(part, text=TermMarker(terms, id_prefix=part.key))
-        if len(contexts) >= _CONTEXTS_PER_CLAUSE:
-            contexts.clear()
-        contexts[context] = html
-    return html
+    return _CLAUSE_HTML.get(part.blocks, context, render)
 
 
 def _text_html(

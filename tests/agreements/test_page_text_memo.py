@@ -76,3 +76,28 @@ def test_the_standard_clause_is_rendered_once(monkeypatch):
     for _ in range(3):
         _html(Document(parts=(SECURITY, BREACH)), SECURITY)
     assert calls == ["security"]
+
+
+def test_a_shared_clause_body_reads_as_its_own_text_in_each_document():
+    """consolidation._text keeps a body's plain text by the same rule as its HTML."""
+    from agreements.text import consolidation
+    from agreements.text.document.plain import blocks_text
+    from agreements.text.document.resolver import Resolver
+
+    def fresh(document: Document) -> str:
+        resolver = Resolver(document)
+        pieces = blocks_text(SECURITY.blocks, resolver, resolver.chain("security"))
+        return "\n\n".join(piece for piece in pieces if piece)
+
+    documents = [
+        Document(parts=(SECURITY, BREACH)),
+        Document(parts=(SECURITY, INSERTED, BREACH)),  # the cited clause moved
+    ]
+    expected = [fresh(document) for document in documents]
+    assert "Section 2" in expected[0] and "Section 3" in expected[1]
+    consolidation._BODY_TEXT.clear()
+    for _ in range(2):
+        assert [
+            consolidation._text(SECURITY.blocks, Resolver(d), Resolver(d).chain("security"))
+            for d in documents
+        ] == expected

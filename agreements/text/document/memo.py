@@ -16,7 +16,8 @@ worst; a template's ~40 clauses are a few hundred blocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Any, cast
 
 
 class IdentityMemo[T, R]:
@@ -36,3 +37,33 @@ class IdentityMemo[T, R]:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+class ContextMemo[T, R]:
+    """Results by the identity of their input and then by a context: what else they depend
+    on (a clause's numbering, what its references read in this text). At most ``contexts``
+    per input, past which that input's start again."""
+
+    def __init__(self, limit: int, contexts: int) -> None:
+        self.contexts = contexts
+        self._inputs: IdentityMemo[T, dict[Hashable, R]] = IdentityMemo(limit)
+
+    def get(self, tree: T, context: Hashable, compute: Callable[[], R]) -> R:
+        known = self._inputs.get(tree, _new_contexts)
+        result = known.get(context, _MISSING)
+        if result is _MISSING:
+            result = compute()
+            if len(known) >= self.contexts:
+                known.clear()
+            known[context] = result
+        return cast(R, result)
+
+    def clear(self) -> None:
+        self._inputs.clear()
+
+
+_MISSING: Any = object()
+
+
+def _new_contexts(_tree: object) -> dict[Hashable, Any]:
+    return {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
+from agreements.text.document.memo import IdentityMemo
 from agreements.text.document.model import (
     Block,
     BulletList,
@@ -42,7 +43,7 @@ from agreements.text.document.redline import (
     Status,
     diff_blocks,
 )
-from agreements.text.document.resolver import ordered_items
+from agreements.text.document.resolver import Resolver, ordered_items
 
 type Path = tuple[int, ...]
 GONE: Path = (10_000,)  # a path no part has: the reference cites nothing
@@ -202,6 +203,16 @@ def _map_refs(blocks: Sequence[Block], cite: Callable[[Ref], Ref]) -> tuple[Bloc
 def refs_in(blocks: Sequence[Block]) -> tuple[Ref, ...]:
     """Every reference in ``blocks``, in reading order."""
     return tuple(_refs(blocks))
+
+
+#: The references of a part's blocks, by the blocks' identity (agreements.text.document.memo).
+_REFS: IdentityMemo[tuple[Block, ...], tuple[Ref, ...]] = IdentityMemo(4096)
+
+
+def refs_read(blocks: tuple[Block, ...], resolver: Resolver) -> tuple[str | None, ...]:
+    """What each reference in ``blocks`` reads in ``resolver``'s document (None: missing): with
+    the numbering chain, all that a part's text or HTML takes from the rest of the document."""
+    return tuple(resolver.ref_text(ref) for ref in _REFS.get(blocks, refs_in))
 
 
 def _refs(blocks: Sequence[Block]) -> Iterable[Ref]:
