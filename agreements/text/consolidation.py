@@ -38,7 +38,7 @@ from agreements.ownership.schedule import OwnershipRow, ownership_blocks
 from agreements.text import legacy_text
 from agreements.text.document import canonical
 from agreements.text.document.blanks import FillIn, Stale, fill_stored
-from agreements.text.document.memo import ContextMemo
+from agreements.text.document.memo import ContextMemo, IdentityMemo
 from agreements.text.document.model import (
     Block,
     BulletList,
@@ -274,10 +274,23 @@ class _Filler(ParamWalk):
         return Text(text)
 
     def part(self, part: Part) -> Part:
-        title, blocks = self.inlines(part.title), self.blocks(part.blocks)
+        title = self.inlines(part.title)
+        # Most of a standard's clauses have no term to fill: known once per process, they
+        # are not walked again (the walk would hand back the same blocks).
+        blocks = self.blocks(part.blocks) if _has_parameters(part.blocks) else part.blocks
         if title is part.title and blocks is part.blocks:
             return part
         return replace(part, title=title, blocks=blocks)
+
+
+#: Whether a part's blocks hold a parameter, by their identity (agreements.text.document.memo).
+_PARAMETERS: IdentityMemo[Sequence[Block], bool] = IdentityMemo(8192)
+
+
+def _has_parameters(blocks: Sequence[Block]) -> bool:
+    if type(blocks) is not tuple:
+        return True  # walked, as before
+    return _PARAMETERS.get(blocks, lambda walked: bool(parameters_in(walked)))
 
 
 def _cell(text: str) -> Cell:

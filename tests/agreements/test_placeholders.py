@@ -310,3 +310,33 @@ def test_filling_keeps_what_has_no_parameter_as_the_same_objects():
     filled = fill_blocks(blocks, {"breach_notice_hours": 72})
     assert filled[0] is plain and filled[1] is listed
     assert filled[2] == Paragraph((Text("Within "), Strong((Text("72"),)), Text(".")))
+
+
+def test_texts_on_one_template_share_the_clauses_without_terms_and_fill_their_own():
+    from types import SimpleNamespace
+
+    from agreements.text.consolidation import consolidate, storable
+    from agreements.text.document.model import Paragraph, Param, Text
+
+    def clause(key, *inlines):
+        blocks = storable((Paragraph(tuple(inlines)),))
+        return SimpleNamespace(key=key, heading=key.title(), body="", blocks=blocks)
+
+    clauses = [
+        clause("security", Text("The Recipient keeps Student Data secure.")),
+        clause("breach", Text("Notice within "), Param("breach_notice_hours"), Text(" hours.")),
+    ]
+
+    def text(hours):
+        return consolidate(
+            clauses=clauses, accepted_overrides=[], values={"breach_notice_hours": hours}
+        )
+
+    first, second = text(72), text(24)
+    assert first.clause("breach").body == "Notice within 72 hours."
+    assert second.clause("breach").body == "Notice within 24 hours."
+    assert first.clause("breach").parameters == ("breach_notice_hours",)
+    assert first.clause("security").parameters == ()
+    # The clause without a term is the very same object in both texts.
+    assert first.clause("security").part.blocks is second.clause("security").part.blocks
+    assert first.sha256 != second.sha256
