@@ -67,15 +67,21 @@ _lock = threading.Lock()
 
 class _RunCompiled:
     """A compiler for one run: the compiled one's state, this thread's connection, and its
-    SQL instead of compiling again."""
+    SQL (with ``params``, or those it was compiled with) instead of compiling again."""
 
-    def __init__(self, compiled: _Compiled) -> None:
+    def __init__(
+        self, compiled: _Compiled, params: tuple[Any, ...] | None = None, on_server: bool = True
+    ) -> None:
         self.compiled = compiled
+        self.params = compiled.params if params is None else params
+        self.on_server = on_server
 
     def __call__(self, using: str | None = None, connection: Any = None, elide_empty: bool = True):
-        compiler = _prepared_on_server(copy.copy(self.compiled.compiler))
+        compiler = copy.copy(self.compiled.compiler)
+        if self.on_server:
+            compiler = _prepared_on_server(compiler)
         compiler.connection = connection or connections[using or self.compiled.queryset.db]
-        sql, params = self.compiled.sql, self.compiled.params
+        sql, params = self.compiled.sql, self.params
         compiler.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign]
         return compiler
 
@@ -108,11 +114,104 @@ def prepared_rows[M: Model](
     return list(run)
 
 
+# --- statements compiled once per shape, run with each call's values ------------------------
+
+#: Stand-ins ``shaped_rows`` builds with: text no one types (private-use characters) and
+#: characters that any escaping, quoting, case or hyphen rule would change; ids no row has.
+_STAND_IN_TEXT = "\ue000 {}_%\\-Aa'\" \ue001"
+_STAND_IN_MARK = "\ue000"
+_STAND_IN_BASE = -(10**15)
+
+
+@dataclass(frozen=True)
+class _Shaped:
+    compiled: _Compiled
+    slots: tuple[str | None, ...]  # per parameter, the value it takes (None: as compiled)
+
+
+def _stand_in(index: int, name: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return _STAND_IN_TEXT.format(name)
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: a yes or no changes the statement: put it in the shape")
+    if isinstance(value, int):
+        return _STAND_IN_BASE - index
+    if isinstance(value, list):
+        return [_STAND_IN_BASE - 1000 * (index + 1), _STAND_IN_BASE - 1000 * (index + 1) - 1]
+    raise TypeError(f"{name}: {type(value).__name__} values cannot stand in a shaped statement")
+
+
+def _holds_stand_in(param: Any) -> bool:
+    if isinstance(param, str):
+        return _STAND_IN_MARK in param
+    if isinstance(param, list | tuple):
+        return any(_holds_stand_in(item) for item in param)
+    if isinstance(param, int) and not isinstance(param, bool):
+        return param <= _STAND_IN_BASE
+    return _STAND_IN_MARK in str(param)
+
+
+def _slots(params: tuple[Any, ...], stand_ins: dict[str, Any]) -> tuple[str | None, ...]:
+    """Which value each of ``params`` takes: the one whose stand-in it is. A parameter made
+    *from* a stand-in (escaped, cut, joined) would take the value unchanged where the ORM
+    would have changed it: refused."""
+    slots: list[str | None] = []
+    for param in params:
+        name = next(
+            (n for n, s in stand_ins.items() if type(s) is type(param) and s == param), None
+        )
+        if name is None and _holds_stand_in(param):
+            raise ValueError(f"a parameter is made from a value, not the value itself: {param!r}")
+        slots.append(name)
+    return tuple(slots)
+
+
+_shapes: dict[tuple[str, tuple[Hashable, ...]], _Shaped] = {}
+
+
+def shaped_rows[M: Model](
+    name: str,
+    build: Callable[..., QuerySet[M]],
+    shape: tuple[Hashable, ...],
+    values: dict[str, Any],
+    *,
+    on_server: bool = True,
+) -> list[M]:
+    """The rows of ``build(*shape, **values)``, compiled once per ``(name, shape)``: built
+    with stand-ins for ``values``, whose places among the statement's parameters are noted,
+    and afterwards run with each call's ``values`` in those places.
+
+    The rule of ``prepared_rows`` holds for ``shape`` (the SQL may depend on it only), and
+    ``build`` must hand each value to the statement as it is: strings, integers and lists
+    of integers, never something made from them (a stand-in that comes back changed is
+    refused). Whatever a value changes in the SQL itself (present or empty, say) belongs in
+    ``shape``. ``on_server``: run as a server-side prepared statement."""
+    key = (name, shape)
+    shaped = _shapes.get(key)
+    if shaped is None:
+        stand_ins = {n: _stand_in(i, n, v) for i, (n, v) in enumerate(values.items())}
+        compiled = _compile(build(*shape, **stand_ins))
+        shaped = _Shaped(compiled, _slots(compiled.params, stand_ins))
+        with _lock:
+            if len(_shapes) >= LIMIT:
+                for old in list(_shapes)[: LIMIT // 2]:
+                    del _shapes[old]
+            _shapes[key] = shaped
+    params = tuple(
+        param if slot is None else values[slot]
+        for slot, param in zip(shaped.slots, shaped.compiled.params, strict=True)
+    )
+    run = shaped.compiled.queryset._chain()  # type: ignore[attr-defined]
+    run.query.get_compiler = _RunCompiled(shaped.compiled, params, on_server=on_server)
+    return list(run)
+
+
 def clear() -> None:
     """Forget every compiled statement, and the server-side statements of this thread's open
     connections (tests that count statements start from nothing)."""
     with _lock:
         _cache.clear()
+        _shapes.clear()
     for wrapper in connections.all(initialized_only=True):
         if wrapper.connection is not None and wrapper.vendor == "postgresql":
             with wrapper.cursor() as cursor:

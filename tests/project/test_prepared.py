@@ -230,3 +230,54 @@ def test_a_statement_prepared_through_the_connection_proxy_is_known_to_the_query
     again = list(prepared.server_prepared(queryset))  # would raise "already exists"
     assert [a.pk for a in again] == [row[0] for row in first]
     assert prepared.execute_form(connections["default"], sql, params)[0] == execute
+
+
+# --- shaped_rows: compiled once per shape, run with each call's values ------------------------
+
+
+def _by_title_and_trios(prefix_status: bool, *, title: str, trios: list[int], status: str):
+    agreements = Agreement.objects.filter(
+        RawSQL("agreements_agreement.trio_id = ANY(%s)", (trios,), output_field=BooleanField())
+    ).filter(title=title)
+    if prefix_status:
+        agreements = agreements.filter(status=status)
+    return agreements.select_related("trio").order_by("reference")
+
+
+def test_shaped_rows_are_the_querysets_rows_for_every_call_s_values(demo):
+    agreements = list(Agreement.objects.select_related("trio").order_by("reference"))
+    calls = 0
+
+    def build(*shape, **values):
+        nonlocal calls
+        calls += 1
+        return _by_title_and_trios(*shape, **values)
+
+    for agreement in agreements:
+        for shape, status in (((False,), ""), ((True,), agreement.status), ((True,), "draft")):
+            values = {"title": agreement.title, "trios": [agreement.trio_id], "status": status}
+            rows = prepared.shaped_rows("test-shaped", build, shape, values)
+            expected = list(_by_title_and_trios(*shape, **values))
+            assert [(a.pk, a.trio.name) for a in rows] == [(a.pk, a.trio.name) for a in expected]
+            assert (agreement in rows) == (not shape[0] or status == agreement.status)
+    # Once per shape, however many values.
+    assert calls == 2
+    # No trio, no rows: the empty list is a value like any other.
+    values = {"title": agreements[0].title, "trios": [], "status": ""}
+    assert prepared.shaped_rows("test-shaped", build, (False,), values) == []
+
+
+def test_shaped_rows_refuse_a_parameter_made_from_a_value():
+    # icontains makes "%value%" of the value: run with the value alone, it would match
+    # only the exact title, silently.
+    def build(*, title):
+        return Agreement.objects.filter(title__icontains=title)
+
+    with pytest.raises(ValueError, match="made from a value"):
+        prepared.shaped_rows("test-icontains", build, (), {"title": "Data"})
+
+    # A yes or no changes the statement: it is the shape, not a value.
+    with pytest.raises(TypeError, match="shape"):
+        prepared.shaped_rows(
+            "test-bool", lambda *, flag: Agreement.objects.all(), (), {"flag": True}
+        )
