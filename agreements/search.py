@@ -19,15 +19,17 @@ terms as the agreement fills them (``[[breach_notice_hours]]`` reads "48"; a sta
 clause, which no agreement fills yet, names the term).
 
 Agreements are found by their words, by their reference or a fragment of it ("2026-002",
-``agreements.text.search_documents.reference_query``) and by the names of their parties.
+``agreements.text.search_documents.reference_phrase``) and by the names of their parties.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
+from itertools import accumulate
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
@@ -59,11 +61,12 @@ from django.utils.safestring import SafeString
 from agreements import parameters
 from agreements.models import Agreement, Clause, ClauseOverride
 from agreements.selectors import placeholder_values
-from agreements.text.search_documents import CONFIG, reference_query
+from agreements.text.search_documents import CONFIG, REFERENCE_CONFIG, reference_phrase
 from agreements.text.titles import numbered_heading
+from collaboratory.prepared import shaped_rows
 from collaboratory.safe_html import sanitised
-from partners.models import Organisation, Trio, TrioMember
-from partners.selectors import AnyUser, memberships_of, trios_visible_to
+from partners.models import Membership, Organisation, Trio, TrioMember
+from partners.selectors import AnyUser, trios_visible_to
 
 KINDS = {
     "agreements": "Agreements",
@@ -137,10 +140,6 @@ def _plain(text: str, markers: Markers) -> str:
     return text
 
 
-def _visible_length(text: str, markers: Markers) -> int:
-    return len(_plain(text, markers))
-
-
 def _fill_terms(text: str, markers: Markers, values: Mapping[str, Any] | None) -> str:
     """``[[name]]`` as the agreement fills it (between term markers), or, without values (a
     standard clause), the term's name. A match PostgreSQL marked inside the name is dropped."""
@@ -177,28 +176,39 @@ def snippet(
     text = _fill_terms(_MARKDOWN.sub("", text or ""), markers, values)
     words: list[str] = []
     ends: list[bool] = []  # whether words[i] ends a sentence or a paragraph
+    lengths: list[int] = []  # each word's visible length (markers left out)
     for line in text.splitlines():
         line_words = line.split()
         words += line_words
-        ends += [bool(_SENTENCE_END.search(_plain(w, markers))) for w in line_words]
+        for word in line_words:
+            visible = _plain(word, markers)
+            lengths.append(len(visible))
+            ends.append(bool(_SENTENCE_END.search(visible)))
         if ends:
             ends[-1] = True
     if not words:
         return highlight("", markers)
+    # The visible length of " ".join(words[a:b]) is offsets[b] - offsets[a] + the spaces:
+    # one pass, where joining and measuring each candidate cut grew with its square.
+    offsets = list(accumulate(lengths, initial=0))
+
+    def visible_length(a: int, b: int) -> int:
+        return offsets[b] - offsets[a] + max(b - a - 1, 0)
+
     hit = next((i for i, w in enumerate(words) if markers.start in w), 0)
     start = hit
     while start > 0 and not ends[start - 1]:
         start -= 1
     lead = ""
-    if _visible_length(" ".join(words[start:hit]), markers) > SNIPPET_LEAD:
+    if visible_length(start, hit) > SNIPPET_LEAD:
         start = hit
-        while start > 0 and _visible_length(" ".join(words[start - 1 : hit]), markers) < 60:
+        while start > 0 and visible_length(start - 1, hit) < 60:
             start -= 1
         lead = "… "
     end = hit + 1
-    while end < len(words) and _visible_length(" ".join(words[start : end + 1]), markers) <= limit:
+    while end < len(words) and visible_length(start, end + 1) <= limit:
         end += 1
-        if ends[end - 1] and _visible_length(" ".join(words[start:end]), markers) >= limit // 2:
+        if ends[end - 1] and visible_length(start, end) >= limit // 2:
             break
     tail = "" if end >= len(words) or ends[end - 1] else " …"
     return highlight(lead + " ".join(words[start:end]) + tail, markers)
@@ -209,31 +219,6 @@ class Filters:
     kind: str = ""  # one of KINDS, or "" for every kind
     status: str = ""
     trio_id: int | None = None
-
-
-def _query(text: str) -> SearchQuery:
-    return SearchQuery(text[:MAX_QUERY_LENGTH], search_type="websearch", config=CONFIG)
-
-
-class _Headline(Func):
-    """``ts_headline`` of one field with every match marked: Django's SearchHeadline quotes
-    each option through the database driver on every compile, which for the dozen
-    headlines of a page cost more than the rest of its query building."""
-
-    function = "ts_headline"
-    template = f"%(function)s('{CONFIG}'::regconfig, %(expressions)s)"
-    output_field = TextField()
-
-
-def _whole(field: str, query: SearchQuery, markers: Markers) -> _Headline:
-    """The whole field with every match between ``markers`` (hex and @: nothing to quote)."""
-    options = f"StartSel='{markers.start}', StopSel='{markers.stop}', HighlightAll=true"
-    return _Headline(F(field), query, Value(options))
-
-
-def _excerpt(field: str, query: SearchQuery, markers: Markers) -> _Headline:
-    """The whole field with every match marked; :func:`snippet` cuts the excerpt."""
-    return _whole(field, query, markers)
 
 
 #: At most this many matches of a kind that grows with the agreements (agreements, proposed
@@ -264,9 +249,18 @@ class _AnyOf(Func):
     output_field = BooleanField()
 
 
+class _Ids(ArrayField):
+    """An array of ids this module read from the database: sent as it is. (ArrayField
+    converts each element through its base field: for a facilitator's thousand trios, in every
+    kind's statement, that cost more than the statements' own planning.)"""
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        return list(value)
+
+
 def _among(field: str, ids: list[int]) -> _AnyOf:
     """``field`` is one of ``ids``: one array parameter however many ids there are."""
-    return _AnyOf(F(field), Value(ids, output_field=ArrayField(BigIntegerField())))
+    return _AnyOf(F(field), Value(ids, output_field=_Ids(BigIntegerField())))
 
 
 def visible_trio_ids(user: AnyUser) -> list[int]:
@@ -274,16 +268,83 @@ def visible_trio_ids(user: AnyUser) -> list[int]:
     return list(trios_visible_to(user).values_list("id", flat=True))
 
 
-def _trio_ids(user: AnyUser, filters: Filters, trio_ids: list[int] | None) -> list[int]:
+@dataclass(frozen=True)
+class Asked:
+    """One search as its statements take it. Every field but the last two is a parameter of
+    them, never part of their SQL: so :func:`preview` compiles one statement per kind and
+    :meth:`shape` and runs it for every search (``collaboratory.prepared.shaped_rows``)."""
+
+    words: str  # as typed, in websearch syntax (quotes, "or", -word)
+    exact: str  # the whole text: a reference typed whole
+    phrase: str  # the parts of a reference or a fragment of one ("2026 002"), if it is one
+    trio_ids: list[int]  # visible, and the chosen one when filtered
+    party_trio_ids: list[int]  # of those, the trios with a party named by the words
+    status: str  # "" for any
+    options: str  # ts_headline's options: this search's markers
+    user_id: int
+    # The shape: which parts the statements have.
+    by_phrase: bool  # the text looks like a reference
+    by_status: bool
+    own_organisations: bool  # no partnership chosen: the user's own organisations count
+    superuser: bool
+
+    def shape(self) -> tuple[bool, bool, bool, bool]:
+        return (self.by_phrase, self.by_status, self.own_organisations, self.superuser)
+
+
+def asked(
+    user: AnyUser,
+    text: str,
+    filters: Filters,
+    markers: Markers,
+    *,
+    trio_ids: list[int] | None = None,
+    parties: bool = True,
+) -> Asked:
+    """``text`` under ``filters``, as ``user`` asks it. ``trio_ids``: the trios ``user`` may
+    see, when the caller has read them already; ``parties``: read which trios have a party
+    named by the words (only agreements need them: one query)."""
+    text = text[:MAX_QUERY_LENGTH]
     ids = visible_trio_ids(user) if trio_ids is None else trio_ids
-    return [pk for pk in ids if pk == filters.trio_id] if filters.trio_id else ids
+    if filters.trio_id:
+        ids = [pk for pk in ids if pk == filters.trio_id]
+    options = f"StartSel='{markers.start}', StopSel='{markers.stop}', HighlightAll=true"
+    phrase = reference_phrase(text) or ""
+    active = user.is_authenticated and user.is_active
+    return Asked(
+        words=text,
+        exact=text.strip(),
+        phrase=phrase,
+        trio_ids=ids,
+        party_trio_ids=_trios_with_a_party_named(text, ids) if parties and ids else [],
+        status=filters.status,
+        options=options,
+        user_id=(user.pk or 0) if active else 0,  # memberships_of: none for an inactive user
+        by_phrase=bool(phrase),
+        by_status=bool(filters.status),
+        own_organisations=not filters.trio_id,
+        superuser=bool(active and user.is_superuser),
+    )
 
 
-def _visible_agreements(ids: list[int], filters: Filters) -> QuerySet[Agreement]:
-    agreements = Agreement.objects.filter(_among("trio_id", ids))
-    if filters.status:
-        agreements = agreements.filter(status=filters.status)
-    return agreements
+def _query(asked: Asked) -> SearchQuery:
+    return SearchQuery(asked.words, search_type="websearch", config=CONFIG)
+
+
+class _Headline(Func):
+    """``ts_headline`` of one field with every match marked: Django's SearchHeadline quotes
+    each option through the database driver on every compile, which for the dozen
+    headlines of a page cost more than the rest of its query building."""
+
+    function = "ts_headline"
+    template = f"%(function)s('{CONFIG}'::regconfig, %(expressions)s)"
+    output_field = TextField()
+
+
+def _whole(field: str, query: SearchQuery, asked: Asked) -> _Headline:
+    """The whole field with every match between the markers (:attr:`Asked.options`);
+    :func:`snippet` cuts the long ones to an excerpt."""
+    return _Headline(F(field), query, Value(asked.options))
 
 
 def _trios_with_a_party_named(text: str, ids: list[int]) -> list[int]:
@@ -313,26 +374,26 @@ _PARTY_NAMES = RawSQL(
 )
 
 
-def search_agreements(
-    user: AnyUser,
-    text: str,
-    filters: Filters,
-    markers: Markers,
-    *,
-    trio_ids: list[int] | None = None,
-) -> QuerySet:
+def _agreements(asked: Asked) -> QuerySet[Agreement]:
     """Agreements by their words (title, purpose), their reference or a fragment of it, and
     their parties' names: the best-ranked of the CANDIDATES (+1, to tell there are more)
     most recently changed matches."""
-    words = _query(text)
-    reference = reference_query(text[:MAX_QUERY_LENGTH])
-    query = words | reference if reference is not None else words
-    ids = _trio_ids(user, filters, trio_ids)
-    party_named = _among("trio_id", _trios_with_a_party_named(text, ids))
+    words = _query(asked)
+    query = (
+        words | SearchQuery(asked.phrase, search_type="phrase", config=REFERENCE_CONFIG)
+        if asked.by_phrase
+        else words
+    )
+    visible = Agreement.objects.filter(_among("trio_id", asked.trio_ids))
+    if asked.by_status:
+        visible = visible.filter(status=asked.status)
     candidates = (
-        _visible_agreements(ids, filters)
-        .annotate(document=StoredDocument())
-        .filter(Q(document=query) | Q(reference__iexact=text.strip()) | party_named)
+        visible.annotate(document=StoredDocument())
+        .filter(
+            Q(document=query)
+            | Q(reference__iexact=asked.exact)
+            | _among("trio_id", asked.party_trio_ids)
+        )
         .order_by("-updated_at")
         .values("pk")[: CANDIDATES + 1]
     )
@@ -340,63 +401,52 @@ def search_agreements(
         Agreement.objects.filter(pk__in=candidates)
         .annotate(
             rank=SearchRank(StoredDocument(), query),
-            title_hl=_whole("title", query, markers),
-            purpose_hl=_excerpt("purpose", words, markers),
+            title_hl=_whole("title", query, asked),
+            purpose_hl=_whole("purpose", words, asked),
             party_names=_PARTY_NAMES,
         )
-        .select_related("trio__collaboratory")
+        # What a result shows: not the agreement's terms, summary and other long fields.
+        .only("reference", "title", "status", "updated_at", "trio__name")
+        .select_related("trio")
         .order_by("-rank", "-updated_at", "pk")
     )
 
 
-def search_trios(
-    user: AnyUser,
-    text: str,
-    filters: Filters,
-    markers: Markers,
-    *,
-    trio_ids: list[int] | None = None,
-) -> QuerySet:
-    query = _query(text)
+def _trios(asked: Asked) -> QuerySet[Trio]:
+    query = _query(asked)
     vector = SearchVector("name", weight="A", config=CONFIG) + SearchVector(
         "description", weight="B", config=CONFIG
     )
     return (
-        Trio.objects.filter(_among("id", _trio_ids(user, filters, trio_ids)))
+        Trio.objects.filter(_among("id", asked.trio_ids))
         .annotate(document=vector)
         .filter(document=query)
         .annotate(
             rank=SearchRank(vector, query),
-            name_hl=_whole("name", query, markers),
-            description_hl=_excerpt("description", query, markers),
+            name_hl=_whole("name", query, asked),
+            description_hl=_whole("description", query, asked),
         )
         .select_related("collaboratory")
         .order_by("-rank", "name", "pk")
     )
 
 
-def search_organisations(
-    user: AnyUser,
-    text: str,
-    filters: Filters,
-    markers: Markers,
-    *,
-    trio_ids: list[int] | None = None,
-) -> QuerySet[Organisation]:
+def _organisations(asked: Asked) -> QuerySet[Organisation]:
     """The members of the visible trios (of the chosen one) and, without a partnership
     filter, the user's own organisations."""
-    query = _query(text)
+    query = _query(asked)
     vector = SearchVector("name", weight="A", config=CONFIG) + SearchVector(
         "contact_name", weight="C", config=CONFIG
     )
-    members = TrioMember.objects.filter(_among("trio_id", _trio_ids(user, filters, trio_ids)))
+    members = TrioMember.objects.filter(_among("trio_id", asked.trio_ids))
     organisations = Organisation.objects.filter(id__in=members.values("organisation_id"))
-    if not filters.trio_id:
-        # partners.selectors.organisations_visible_to, with the trios already known.
-        own = memberships_of(user).values("organisation_id")
+    if asked.own_organisations:
+        # partners.selectors.organisations_visible_to, with the trios already known (and the
+        # user's memberships by id: memberships_of, whose user is a parameter here).
+        own = Membership.objects.filter(user_id=asked.user_id).values("organisation_id")
         organisations = (
             Organisation.objects.all()
-            if user.is_superuser
+            if asked.superuser
             else Organisation.objects.filter(
                 Q(id__in=members.values("organisation_id")) | Q(id__in=own)
             )
@@ -404,25 +454,18 @@ def search_organisations(
     return (
         organisations.annotate(document=vector)
         .filter(document=query)
-        .annotate(rank=SearchRank(vector, query), name_hl=_whole("name", query, markers))
+        .annotate(rank=SearchRank(vector, query), name_hl=_whole("name", query, asked))
         .order_by("-rank", "name", "pk")
     )
 
 
-def search_clauses(
-    user: AnyUser,
-    text: str,
-    filters: Filters,
-    markers: Markers,
-    *,
-    trio_ids: list[int] | None = None,
-) -> QuerySet:
+def _clauses(asked: Asked) -> QuerySet[Clause]:
     """Standard clauses of the template versions the user's visible agreements use, each
     with (up to five of) those agreements to open it in."""
-    query = _query(text)
+    query = _query(asked)
     # The visible agreements of the clause's version (of the chosen status, if any), in raw
-    # SQL for the same reason as _has_a_party_named.
-    params = (_trio_ids(user, filters, trio_ids), filters.status, filters.status)
+    # SQL for the same reason as _trios_with_a_party_named.
+    params = (asked.trio_ids, asked.status, asked.status)
     # A version is used when one visible agreement uses it: one index probe per version,
     # not a pass over every visible agreement. (OFFSET 0 keeps PostgreSQL from turning the
     # probe into a join, which hashed all 100,000 agreements to find the one version.)
@@ -446,10 +489,12 @@ def search_clauses(
         .filter(document=query)
         .annotate(
             rank=SearchRank(StoredDocument(), query),
-            heading_hl=_whole("heading", query, markers),
-            body_hl=_excerpt("body", query, markers),
+            heading_hl=_whole("heading", query, asked),
+            body_hl=_whole("body", query, asked),
             used_by=used_by,
         )
+        # The excerpt comes from body_hl: not the body and its structured blocks again.
+        .defer("body", "blocks")
         .select_related("version__template")
         .order_by("-rank", "version_id", "order")
     )
@@ -473,23 +518,14 @@ _STANDARD_HEADING = RawSQL(
 )
 
 
-def search_changes(
-    user: AnyUser,
-    text: str,
-    filters: Filters,
-    markers: Markers,
-    *,
-    trio_ids: list[int] | None = None,
-) -> QuerySet:
+def _changes(asked: Asked) -> QuerySet[ClauseOverride]:
     """Clause text the parties proposed (clause overrides) in visible agreements, each with
     the number and heading of the clause it changes (or follows) in the standard: the
     best-ranked of the CANDIDATES (+1) most recent matches."""
-    query = _query(text)
-    visible = ClauseOverride.objects.filter(
-        _among("agreement__trio_id", _trio_ids(user, filters, trio_ids))
-    )
-    if filters.status:
-        visible = visible.filter(agreement__status=filters.status)
+    query = _query(asked)
+    visible = ClauseOverride.objects.filter(_among("agreement__trio_id", asked.trio_ids))
+    if asked.by_status:
+        visible = visible.filter(agreement__status=asked.status)
     candidates = (
         visible.annotate(document=StoredDocument())
         .filter(document=query)
@@ -500,9 +536,9 @@ def search_changes(
         ClauseOverride.objects.filter(pk__in=candidates)
         .annotate(
             rank=SearchRank(StoredDocument(), query),
-            heading_hl=_whole("heading", query, markers),
-            body_hl=_excerpt("body", query, markers),
-            rationale_hl=_excerpt("rationale", query, markers),
+            heading_hl=_whole("heading", query, asked),
+            body_hl=_whole("body", query, asked),
+            rationale_hl=_whole("rationale", query, asked),
             reference=F("agreement__reference"),
             agreement_title=F("agreement__title"),
             clause_number=_STANDARD_NUMBER,
@@ -520,13 +556,17 @@ def search_changes(
     )
 
 
-SEARCHES = {
-    "agreements": search_agreements,
-    "trios": search_trios,
-    "organisations": search_organisations,
-    "clauses": search_clauses,
-    "changes": search_changes,
+SEARCHES: dict[str, Callable[[Asked], QuerySet]] = {
+    "agreements": _agreements,
+    "trios": _trios,
+    "organisations": _organisations,
+    "clauses": _clauses,
+    "changes": _changes,
 }
+
+
+def _kinds(filters: Filters) -> list[str]:
+    return [filters.kind] if filters.kind in SEARCHES else list(SEARCHES)
 
 
 def search(
@@ -537,15 +577,76 @@ def search(
     *,
     trio_ids: list[int] | None = None,
 ) -> dict[str, QuerySet]:
-    """One lazy queryset per kind the filters ask for (every kind when none is chosen).
-    ``trio_ids``: the trios ``user`` may see, when the caller has read them already."""
-    kinds = [filters.kind] if filters.kind in SEARCHES else list(SEARCHES)
-    if trio_ids is None:
-        trio_ids = visible_trio_ids(user)
+    """One lazy queryset per kind the filters ask for (every kind when none is chosen), to
+    count and page. ``trio_ids``: the trios ``user`` may see, when the caller has read them
+    already."""
+    kinds = _kinds(filters)
+    question = asked(user, text, filters, markers, trio_ids=trio_ids, parties="agreements" in kinds)
     # Not prepared on the server (collaboratory.prepared): the visible trios travel as an
     # array parameter, and a generic plan made from a director's searches (a dozen trios)
     # took a facilitator's (every trio) from ~43 to ~140 ms.
-    return {kind: SEARCHES[kind](user, text, filters, markers, trio_ids=trio_ids) for kind in kinds}
+    return {kind: SEARCHES[kind](question) for kind in kinds}
+
+
+def preview(
+    user: AnyUser,
+    text: str,
+    filters: Filters,
+    markers: Markers,
+    *,
+    rows: int,
+    trio_ids: list[int] | None = None,
+) -> dict[str, list]:
+    """The best ``rows`` matches of each kind the filters ask for, as :func:`search` finds
+    them, with each kind's statement built and compiled once per process and shape
+    (``shaped_rows``): building and compiling the five statements cost the ORM more than
+    PostgreSQL took to run them. Not prepared on the server, as :func:`search`."""
+    kinds = _kinds(filters)
+    question = asked(user, text, filters, markers, trio_ids=trio_ids, parties="agreements" in kinds)
+    values = {
+        name: getattr(question, name)
+        for name in (
+            "words",
+            "exact",
+            "phrase",
+            "trio_ids",
+            "party_trio_ids",
+            "status",
+            "options",
+            "user_id",
+        )
+    }
+    return {
+        kind: shaped_rows(
+            f"search:{kind}",
+            partial(_preview_rows, SEARCHES[kind], rows),
+            question.shape(),
+            values,
+            on_server=False,
+        )
+        for kind in kinds
+    }
+
+
+def _preview_rows(
+    build: Callable[[Asked], QuerySet],
+    rows: int,
+    by_phrase: bool,
+    by_status: bool,
+    own_organisations: bool,
+    superuser: bool,
+    **values: Any,
+) -> QuerySet:
+    """``build``'s first ``rows``, from the stand-ins ``shaped_rows`` gives for ``values``;
+    the shape (:meth:`Asked.shape`) says which parts the statement has."""
+    question = Asked(
+        **values,
+        by_phrase=by_phrase,
+        by_status=by_status,
+        own_organisations=own_organisations,
+        superuser=superuser,
+    )
+    return build(question)[:rows]
 
 
 #: Fields that hold a whole short value, marked where it matches.

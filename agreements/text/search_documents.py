@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.postgres.search import SearchQuery
-
 CONFIG = "english"
 # A reference ("AIMS-2026-002") is no English: the english parser reads "-2026" as a negative
 # number and stems "AIMS" to "aim", so "2026-002" found nothing. Its parts are indexed as
@@ -21,10 +19,11 @@ REFERENCE_CONFIG = "simple"
 REFERENCE_FRAGMENT = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 
 
-def reference_query(text: str) -> SearchQuery | None:
-    """The phrase query for a reference or a fragment of one ("2026-002", "AIMS-2026",
-    "002"): letters and digits joined by hyphens, with a digit in it. None for other text."""
+def reference_phrase(text: str) -> str | None:
+    """The parts of a reference or a fragment of one ("2026-002", "AIMS-2026", "002": letters
+    and digits joined by hyphens, with a digit in it), as the phrase to match in the
+    REFERENCE_CONFIG ("2026 002"). None for other text."""
     text = text.strip()
     if not REFERENCE_FRAGMENT.fullmatch(text) or not any(c.isdigit() for c in text):
         return None
-    return SearchQuery(text.replace("-", " "), search_type="phrase", config=REFERENCE_CONFIG)
+    return text.replace("-", " ")

@@ -120,8 +120,8 @@ def search_view(request: HttpRequest) -> HttpResponse:
     page = None
     if text:
         markers = search_module.Markers.new()
-        results = search_module.search(request.user, text, filters, markers, trio_ids=trio_ids)
         if filters.kind:
+            results = search_module.search(request.user, text, filters, markers, trio_ids=trio_ids)
             page = BoundedPaginator(results[filters.kind], PER_PAGE).get_page(
                 request.GET.get("page")
             )
@@ -134,8 +134,10 @@ def search_view(request: HttpRequest) -> HttpResponse:
                 }
             )
         else:
-            for kind, queryset in results.items():
-                rows = list(queryset[: PER_KIND_PREVIEW + 1])
+            previews = search_module.preview(
+                request.user, text, filters, markers, rows=PER_KIND_PREVIEW + 1, trio_ids=trio_ids
+            )
+            for kind, rows in previews.items():
                 sections.append(
                     {
                         "kind": kind,

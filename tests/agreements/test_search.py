@@ -1,7 +1,11 @@
 """Full-text search: ranking across kinds, filters, highlighted and escaped excerpts, what
 each user may see, query counts."""
 
+import dataclasses
+import re
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from agreements import search
@@ -17,6 +21,12 @@ XSS = [
     "</mark><script>alert(1)</script><mark>",
     "&lt;script&gt;",
 ]
+
+
+def found(kind, user, text, filters, markers=None):
+    """The lazy queryset of one kind, as the search page pages it."""
+    filters = dataclasses.replace(filters, kind=kind)
+    return search.search(user, text, filters, markers or Markers.new())[kind]
 
 
 @pytest.mark.parametrize("payload", XSS)
@@ -49,11 +59,11 @@ def test_markers_are_new_each_time():
 
 def test_agreements_match_by_word_forms_and_rank(demo):
     director = demo["users"]["director"]
-    results = search.search_agreements(director, "adapting lessons", Filters(), Markers.new())
+    results = found("agreements", director, "adapting lessons", Filters(), Markers.new())
     titles = [a.title for a in results]
     assert titles[0] == "Open Curriculum Implementation Data Agreement"
     reference = demo["agreements"][NEGOTIATING].reference
-    exact = search.search_agreements(director, reference, Filters(), Markers.new())
+    exact = found("agreements", director, reference, Filters(), Markers.new())
     assert [a.reference for a in exact] == [reference]
 
 
@@ -62,29 +72,29 @@ def test_search_never_shows_what_the_user_cannot_see(demo):
     for kind, rows in search.search(director, "fluency", Filters(), Markers.new()).items():
         for row in rows:
             assert "Lakeshore" not in str(getattr(row, "title", getattr(row, "name", ""))), kind
-    assert not search.search_trios(director, "Lakeshore", Filters(), Markers.new()).exists()
-    assert not search.search_organisations(director, "Lakeshore", Filters(), Markers.new()).exists()
+    assert not found("trios", director, "Lakeshore", Filters(), Markers.new()).exists()
+    assert not found("organisations", director, "Lakeshore", Filters(), Markers.new()).exists()
     facilitator = demo["users"]["facilitator"]
-    assert search.search_trios(facilitator, "Lakeshore", Filters(), Markers.new()).exists()
+    assert found("trios", facilitator, "Lakeshore", Filters(), Markers.new()).exists()
 
 
 def test_clause_text_search_finds_standard_clauses_and_proposals(demo):
     counsel = demo["users"]["counsel"]
-    clauses = list(search.search_clauses(counsel, "breach notification", Filters(), Markers.new()))
+    clauses = list(found("clauses", counsel, "breach notification", Filters(), Markers.new()))
     assert clauses
     assert any(c.key == "breach-notification" for c in clauses)
     assert all(c.used_by for c in clauses)
     # Counsel's proposal on breach notification (the shorter window is its term change).
-    changes = list(search.search_changes(counsel, "affected families", Filters(), Markers.new()))
+    changes = list(found("changes", counsel, "affected families", Filters(), Markers.new()))
     assert any(c.clause_key == "breach-notification" for c in changes)
 
 
 def test_filters_narrow_by_status_and_trio(demo):
     director = demo["users"]["director"]
     trio = demo["trios"]["open-curriculum"]
-    rows = search.search_agreements(director, "data", Filters(trio_id=trio.pk), Markers.new())
+    rows = found("agreements", director, "data", Filters(trio_id=trio.pk), Markers.new())
     assert {a.trio_id for a in rows} == {trio.pk}
-    rows = search.search_agreements(director, "adaptive", Filters(status="expired"), Markers.new())
+    rows = found("agreements", director, "adaptive", Filters(status="expired"), Markers.new())
     assert {a.status for a in rows} == {"expired"}
 
 
@@ -189,7 +199,7 @@ def test_the_growing_searches_can_use_their_full_text_index(demo, kind, index):
     from agreements.models import Agreement, ClauseOverride
 
     user = demo["users"]["facilitator"]
-    queryset = search.SEARCHES[kind](user, "student data", Filters(), Markers.new())
+    queryset = found(kind, user, "student data", Filters())
     assert ".search_document @@" in str(queryset.query)
     model = {"agreements": Agreement, "changes": ClauseOverride}[kind]
     match = model.objects.annotate(document=search.StoredDocument()).filter(
@@ -205,8 +215,8 @@ def test_the_growing_searches_can_use_their_full_text_index(demo, kind, index):
 def test_an_exact_reference_is_found_even_when_it_is_no_word(demo):
     agreement = next(iter(demo["agreements"].values()))
     user = demo["users"]["facilitator"]
-    found = search.search_agreements(user, agreement.reference.lower(), Filters(), Markers.new())
-    assert agreement in found
+    hits = found("agreements", user, agreement.reference.lower(), Filters(), Markers.new())
+    assert agreement in hits
 
 
 @pytest.mark.parametrize("fragment", ["{year}-{number}", "{code}-{year}", "{number}", "{ref}"])
@@ -214,17 +224,17 @@ def test_agreements_are_found_by_fragments_of_their_reference(demo, fragment):
     agreement = demo["agreements"][NEGOTIATING]  # AIMS-2027-002 in the demo
     code, year, number = agreement.reference.split("-")
     text = fragment.format(code=code, year=year, number=number, ref=agreement.reference)
-    found = search.search_agreements(demo["users"]["director"], text, Filters(), Markers.new())
-    assert agreement in found, text
-    others = {a.reference for a in found}
+    hits = found("agreements", demo["users"]["director"], text, Filters(), Markers.new())
+    assert agreement in hits, text
+    others = {a.reference for a in hits}
     assert all(number in r.split("-") for r in others) if fragment == "{number}" else True
 
 
 def test_agreements_are_found_by_a_party_name(demo):
     director = demo["users"]["director"]
-    found = search.search_agreements(director, "Brightpath", Filters(), Markers.new())
-    assert demo["agreements"][NEGOTIATING] in found
-    for agreement in found:
+    hits = found("agreements", director, "Brightpath", Filters(), Markers.new())
+    assert demo["agreements"][NEGOTIATING] in hits
+    for agreement in hits:
         assert "Brightpath Learning, Inc." in agreement.party_names
 
 
@@ -270,3 +280,41 @@ def test_snippet_cuts_at_words_and_sentences():
     assert short == "Second <mark>one</mark> here. Third."  # whole sentences, the first left out
     standard = str(search.snippet("Within [[breach_notice_hours]] hours.", markers))
     assert standard == 'Within <span class="term-value">the breach notice window</span> hours.'
+
+
+def _rows(rows):
+    """What a result shows, the markers taken out (each search has its own)."""
+    shown = []
+    for row in rows:
+        fields = {k: v for k, v in vars(row).items() if not k.startswith("_")}
+        shown.append(
+            (
+                type(row).__name__,
+                row.pk,
+                sorted((k, re.sub(r"@@/?\w+@@", "", str(v))) for k, v in fields.items()),
+            )
+        )
+    return shown
+
+
+def test_the_page_s_preview_finds_what_the_search_finds(demo):
+    """search.preview runs each kind's statement compiled once, with each search's values
+    in place: every user, text, filter and shape gives the rows search() gives, one search
+    after another (a statement never keeps the values it was first run with)."""
+    agreement = demo["agreements"][NEGOTIATING]
+    trio = demo["trios"]["open-curriculum"]
+    superuser = get_user_model().objects.create_superuser("search-root", password="x" * 16)
+    users = [*demo["users"].values(), superuser]
+    texts = ["data", "breach notification", agreement.reference, "2027-002", "Brightpath", "zzzz"]
+    filters = [Filters(), Filters(status="active"), Filters(trio_id=trio.pk)]
+    compared = 0
+    for user in users:
+        for text in texts:
+            for chosen in filters:
+                preview = search.preview(user, text, chosen, Markers.new(), rows=6)
+                full = search.search(user, text, chosen, Markers.new())
+                assert preview.keys() == full.keys() == set(search.KINDS)
+                for kind, rows in preview.items():
+                    assert _rows(rows) == _rows(full[kind][:6]), (user, text, chosen, kind)
+                    compared += len(rows)
+    assert compared > 100, "the searches found things to compare"
