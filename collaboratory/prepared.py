@@ -35,6 +35,7 @@ import copy
 import hashlib
 import re
 import threading
+import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +122,7 @@ def prepared_rows[M: Model](
 _STAND_IN_TEXT = "\ue000 {}_%\\-Aa'\" \ue001"
 _STAND_IN_MARK = "\ue000"
 _STAND_IN_BASE = -(10**15)
+_STAND_IN_UUID = uuid.UUID("0000c0de-57a4-d100-0000-000000000000")  # no uuid4 has version 13
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ def _stand_in(index: int, name: str, value: Any) -> Any:
         return _STAND_IN_BASE - index
     if isinstance(value, list):
         return [_STAND_IN_BASE - 1000 * (index + 1), _STAND_IN_BASE - 1000 * (index + 1) - 1]
+    if isinstance(value, uuid.UUID):
+        return uuid.UUID(int=_STAND_IN_UUID.int + index)
     raise TypeError(f"{name}: {type(value).__name__} values cannot stand in a shaped statement")
 
 
@@ -148,6 +152,8 @@ def _holds_stand_in(param: Any) -> bool:
         return any(_holds_stand_in(item) for item in param)
     if isinstance(param, int) and not isinstance(param, bool):
         return param <= _STAND_IN_BASE
+    if isinstance(param, uuid.UUID):
+        return param.int >> 64 == _STAND_IN_UUID.int >> 64
     return _STAND_IN_MARK in str(param)
 
 
@@ -182,8 +188,8 @@ def shaped_rows[M: Model](
     and afterwards run with each call's ``values`` in those places.
 
     The rule of ``prepared_rows`` holds for ``shape`` (the SQL may depend on it only), and
-    ``build`` must hand each value to the statement as it is: strings, integers and lists
-    of integers, never something made from them (a stand-in that comes back changed is
+    ``build`` must hand each value to the statement as it is: strings, integers, UUIDs and
+    lists of integers, never something made from them (a stand-in that comes back changed is
     refused). Whatever a value changes in the SQL itself (present or empty, say) belongs in
     ``shape``. ``on_server``: run as a server-side prepared statement."""
     key = (name, shape)

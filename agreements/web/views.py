@@ -3,12 +3,15 @@ write through a service; DomainError becomes a flash message or form error."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.forms import Form
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -56,6 +59,7 @@ from agreements.text.titles import clause_titles
 from agreements.web import forms
 from agreements.web.agreement_list import agreement_list as agreement_list  # the URL's view
 from collaboratory.errors import DomainError
+from collaboratory.prepared import shaped_rows
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
 from partners.http import AuthenticatedHttpRequest
 from partners.models import Role
@@ -232,12 +236,36 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
     }
 
 
-@login_required
-def agreement_detail(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
-    agreement = get_object_or_404(
-        agreement_page_for_user(request.user, discussions.DISCUSSIONS, RESEARCH_APPROVALS_PREFETCH),
-        pk=pk,
+def _page_statement(superuser: bool, *, user_id: int, pk: uuid.UUID) -> QuerySet[Agreement]:
+    # The viewer as the access rule reads it (its id and flags); no row is written.
+    viewer = get_user_model()(pk=user_id, is_active=True, is_superuser=superuser)
+    return agreement_page_for_user(
+        viewer, discussions.DISCUSSIONS, RESEARCH_APPROVALS_PREFETCH
+    ).filter(pk=pk)
+
+
+def _page_agreement(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> Agreement:
+    """The agreement ``pk`` as its page shows it, if the user may see it, else 404. Its
+    statement (a dozen JSON collections) is built and compiled once per process; the viewer
+    and the agreement are its parameters (``collaboratory.prepared.shaped_rows``)."""
+    user = request.user
+    try:
+        pk = pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk))
+    except ValueError:
+        raise Http404("No agreement matches the given query.") from None
+    if not user.is_active:
+        raise Http404("No agreement matches the given query.")
+    rows = shaped_rows(
+        "agreement-page", _page_statement, (user.is_superuser,), {"user_id": user.pk, "pk": pk}
     )
+    if not rows:
+        raise Http404("No agreement matches the given query.")
+    return rows[0]
+
+
+@login_required
+def agreement_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    agreement = _page_agreement(request, pk)
     return render(request, "agreements/agreement_detail.html", _detail_context(request, agreement))
 
 
@@ -275,10 +303,7 @@ def _detail_again(
     """The agreement page again after a refused form on one clause: ``parts`` (the bound
     form, its errors) go into that clause's item, so the form shows open with what was typed
     and the error beside each field. A clause the page does not show falls back to messages."""
-    agreement = get_object_or_404(
-        agreement_page_for_user(request.user, discussions.DISCUSSIONS, RESEARCH_APPROVALS_PREFETCH),
-        pk=pk,
-    )
+    agreement = _page_agreement(request, pk)
     context = _detail_context(request, agreement)
     item = next((i for i in context["clauses"] if i["clause"].key == clause_key), None)
     if item is None:

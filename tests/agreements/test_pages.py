@@ -296,3 +296,45 @@ def test_history_page_shows_bulk_updates_too(client, demo, agreements):
     client.force_login(demo["users"]["director"])
     page = client.get(reverse("agreement-history", args=[agreement.pk])).content.decode()
     assert "Renamed behind the app&#x27;s back" in page
+
+
+def test_one_built_page_statement_keeps_every_viewer_to_their_own_agreements(
+    client, demo, outsider, monkeypatch
+):
+    """The page's statement is built once per shape (a superuser or not) and run with each
+    viewer and agreement as its parameters: every viewer still sees exactly the agreements
+    the access rule gives them, and a 404 for the rest (including an unknown id)."""
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from agreements.selectors import agreements_visible_to
+    from agreements.web import views
+    from collaboratory import prepared
+
+    prepared.clear()
+    built = []
+    build = views._page_statement
+
+    def counting(*shape, **values):
+        built.append(shape)
+        return build(*shape, **values)
+
+    monkeypatch.setattr(views, "_page_statement", counting)
+    root = get_user_model().objects.create_superuser("page-root", password="x" * 16)
+    viewers = [*demo["users"].values(), outsider, root]
+    every = list(Agreement.objects.order_by("reference"))
+    shown = 0
+    for viewer in viewers:
+        client.force_login(viewer)
+        visible = set(agreements_visible_to(viewer).values_list("pk", flat=True))
+        for agreement in every:
+            response = client.get(detail(agreement))
+            expected = 200 if agreement.pk in visible else 404
+            assert response.status_code == expected, (viewer.username, agreement.reference)
+            if expected == 200:
+                assert response.context["agreement"].pk == agreement.pk
+                shown += 1
+        assert client.get(reverse("agreement-detail", args=[uuid.uuid4()])).status_code == 404
+    assert 0 < shown < len(viewers) * len(every)
+    assert sorted(built) == [(False,), (True,)]
