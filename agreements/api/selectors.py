@@ -12,7 +12,8 @@ published, ``agreements.selectors.consolidated_text``), not the people behind ea
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import uuid
+from typing import Any, Literal
 
 from django.db.models import BooleanField, ExpressionWrapper, F, Field, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
@@ -32,7 +33,7 @@ from agreements.models import (
 from agreements.ownership.selectors import ELEMENT_OWNERSHIP_PREFETCHES
 from agreements.selectors import PARTIES_PREFETCH, agreements_visible_to_organisation
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
-from collaboratory.prepared import server_prepared
+from collaboratory.prepared import server_prepared, shaped_rows
 from partners.models import ResearchQuestion
 
 # Raw SQL on purpose: an Exists() subquery is re-aliased and deep-copied on every list
@@ -229,3 +230,30 @@ def agreement_detail_for_organisation(organisation_id: int) -> QuerySet[Agreemen
             *DETAIL_PREFETCHES,
         )
     )
+
+
+def _detail_statement(*, organisation_id: int, pk: uuid.UUID) -> QuerySet[Agreement]:
+    return agreement_detail_for_organisation(organisation_id).filter(pk=pk)
+
+
+def _terms_statement(*, organisation_id: int, pk: uuid.UUID) -> QuerySet[Agreement]:
+    return agreement_terms_for_organisation(organisation_id).filter(pk=pk)
+
+
+_STATEMENTS = {"detail": _detail_statement, "terms": _terms_statement}
+
+
+def agreement_for_organisation(
+    view: Literal["detail", "terms"], organisation_id: int, pk: uuid.UUID
+) -> Agreement | None:
+    """Agreement ``pk`` loaded for the API's detail or ODRL terms, if ``organisation_id`` is
+    a party to it. Each statement is built and compiled once per process, the organisation
+    and the agreement its parameters (``collaboratory.prepared.shaped_rows``): its JSON
+    collections cost the ORM more to build and compile than PostgreSQL takes to run them."""
+    rows = shaped_rows(
+        f"api-agreement-{view}",
+        _STATEMENTS[view],
+        (),
+        {"organisation_id": organisation_id, "pk": pk},
+    )
+    return rows[0] if rows else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -20,10 +20,9 @@ from rest_framework.response import Response
 
 from agreements.api.odrl import agreement_policy
 from agreements.api.selectors import (
-    agreement_detail_for_organisation,
+    agreement_for_organisation,
     agreement_list_for_organisation,
     agreement_rows,
-    agreement_terms_for_organisation,
 )
 from agreements.api.serializers import (
     AgreementDetailSerializer,
@@ -146,9 +145,9 @@ class AgreementDetailApi(PartnerApiView):
         responses={200: AgreementDetailSerializer, **NOT_MODIFIED, **error_responses(400)},
     )
     def get(self, request: Request, pk) -> Response:
-        agreement = get_object_or_404(
-            agreement_detail_for_organisation(self.organisation_id), pk=pk
-        )
+        agreement = agreement_for_organisation("detail", self.organisation_id, pk)
+        if agreement is None:
+            raise Http404
         serializer = AgreementDetailSerializer(
             agreement, context={"document_base": _document_base(request)}
         )
@@ -204,7 +203,9 @@ class AgreementTermsApi(PartnerApiView):
         },
     )
     def get(self, request: Request, pk) -> Response:
-        agreement = get_object_or_404(agreement_terms_for_organisation(self.organisation_id), pk=pk)
+        agreement = agreement_for_organisation("terms", self.organisation_id, pk)
+        if agreement is None:
+            raise Http404
         return Response(agreement_policy(agreement))
 
 

@@ -418,3 +418,49 @@ def test_a_deep_page_builds_the_parties_of_its_own_rows_only(api_world, issue_to
     assert all(node["Actual Loops"] <= 10 * 3 for node in per_row), [
         (node["Node Type"], node.get("Subplan Name"), node["Actual Loops"]) for node in per_row
     ]
+
+
+def test_one_built_statement_answers_every_organisation_with_its_own_agreements(
+    demo, issue_token, api, monkeypatch
+):
+    """The detail and the ODRL terms read their agreement through a statement built once
+    (collaboratory.prepared.shaped_rows), the organisation and the agreement its parameters:
+    every organisation's token still gets 200 exactly on the agreements it is a party to and
+    404 on every other, and each answer is about the agreement asked for."""
+    import uuid
+
+    from agreements.api import selectors
+    from agreements.models import Agreement
+    from agreements.selectors import agreements_visible_to_organisation
+    from collaboratory import prepared
+    from partners.models import Organisation
+
+    prepared.clear()
+    built = []
+    for view, build in list(selectors._STATEMENTS.items()):
+
+        def counting(*shape, _build=build, _view=view, **values):
+            built.append(_view)
+            return _build(*shape, **values)
+
+        monkeypatch.setitem(selectors._STATEMENTS, view, counting)
+    every = list(Agreement.objects.order_by("reference"))
+    answered = 0
+    for organisation in Organisation.objects.order_by("slug"):
+        client = api(issue_token(organisation))
+        party_to = set(
+            agreements_visible_to_organisation(organisation.pk).values_list("pk", flat=True)
+        )
+        for agreement in every:
+            detail = client.get(f"/api/v1/agreements/{agreement.pk}/")
+            terms = client.get(f"/api/v1/agreements/{agreement.pk}/terms")
+            if agreement.pk in party_to:
+                assert (detail.status_code, terms.status_code) == (200, 200)
+                assert detail.json()["reference"] == agreement.reference
+                assert str(agreement.pk) in terms.json()["uid"]
+                answered += 1
+            else:
+                assert (detail.status_code, terms.status_code) == (404, 404), organisation.slug
+        assert client.get(f"/api/v1/agreements/{uuid.uuid4()}/").status_code == 404
+    assert 0 < answered < Organisation.objects.count() * len(every)
+    assert sorted(built) == ["detail", "terms"]
