@@ -32,6 +32,7 @@ off (behind a pooler that hands one client's statements to several server connec
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import re
 import threading
@@ -142,6 +143,12 @@ def _stand_in(index: int, name: str, value: Any) -> Any:
         return [_STAND_IN_BASE - 1000 * (index + 1), _STAND_IN_BASE - 1000 * (index + 1) - 1]
     if isinstance(value, uuid.UUID):
         return uuid.UUID(int=_STAND_IN_UUID.int + index)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # the ORM would make it aware: a change of the value
+            raise TypeError(f"{name}: a naive datetime; give it a time zone")
+        return dt.datetime(1, 1, 1, 0, 0, 0, index, tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.date(1, 1, 1 + index)
     raise TypeError(f"{name}: {type(value).__name__} values cannot stand in a shaped statement")
 
 
@@ -154,6 +161,8 @@ def _holds_stand_in(param: Any) -> bool:
         return param <= _STAND_IN_BASE
     if isinstance(param, uuid.UUID):
         return param.int >> 64 == _STAND_IN_UUID.int >> 64
+    if isinstance(param, dt.date):
+        return param.year == 1
     return _STAND_IN_MARK in str(param)
 
 
@@ -188,10 +197,11 @@ def shaped_rows[M: Model](
     and afterwards run with each call's ``values`` in those places.
 
     The rule of ``prepared_rows`` holds for ``shape`` (the SQL may depend on it only), and
-    ``build`` must hand each value to the statement as it is: strings, integers, UUIDs and
-    lists of integers, never something made from them (a stand-in that comes back changed is
-    refused). Whatever a value changes in the SQL itself (present or empty, say) belongs in
-    ``shape``. ``on_server``: run as a server-side prepared statement."""
+    ``build`` must hand each value to the statement as it is: strings, integers, UUIDs,
+    dates, aware datetimes and lists of integers, never something made from them (a
+    stand-in that comes back changed is refused). Whatever a value changes in the SQL
+    itself (present or empty, say) belongs in ``shape``. ``on_server``: run as a
+    server-side prepared statement."""
     key = (name, shape)
     shaped = _shapes.get(key)
     if shaped is None:

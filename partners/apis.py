@@ -187,16 +187,23 @@ def paginate(
     page: int,
     page_size: int,
     read: Callable[[QuerySet], list] = list,
+    read_page: Callable[[int, int], list] | None = None,
 ) -> dict:
     """One page of ``queryset`` with the list envelope (2 queries: count, and the page read
-    by ``read``)."""
+    by ``read`` from the sliced queryset, or by ``read_page(start, stop)``)."""
     paginator = Paginator(queryset, page_size)
     last = max(paginator.num_pages, 1)
     if page > last:
         # Well-formed but out of range: like a missing object, a 404 (not a 400).
         raise PageNotFound(page, last)
     start = (page - 1) * page_size
-    items = read(queryset[start : start + page_size]) if paginator.count else []
+    stop = start + page_size
+    if not paginator.count:
+        items = []
+    elif read_page is not None:
+        items = read_page(start, stop)
+    else:
+        items = read(queryset[start:stop])
 
     def link(number: int) -> str:
         query = request.query_params.copy()

@@ -84,7 +84,7 @@ def agreement_list_for_organisation(
     expires_before: dt.date | None = None,
 ) -> QuerySet[Agreement]:
     """The API's agreement list, newest change first. Count and slice it, then read the page
-    with ``agreement_rows`` (plain dicts with their parties, no model instances)."""
+    with ``agreement_page_rows`` (plain dicts with their parties, no model instances)."""
     queryset = agreements_visible_to_organisation(organisation_id)
     if status:
         queryset = queryset.filter(status=status)
@@ -102,22 +102,59 @@ def _timestamp(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
 
 
-def agreement_rows(queryset: QuerySet[Agreement]) -> list[dict[str, Any]]:
-    """The list's columns of ``queryset`` (one page of it) with each row's ``parties``, in
-    one query.
+#: The list's filters, as ``agreement_list_for_organisation`` takes them.
+LIST_FILTERS = ("status", "trio_id", "updated_after", "expires_before")
+
+
+def agreement_page_rows(
+    organisation_id: int, filters: dict[str, Any], start: int, stop: int
+) -> list[dict[str, Any]]:
+    """The list's columns of ``agreement_list_for_organisation(organisation_id, **filters)``'s
+    rows ``start`` to ``stop``, each with its ``parties``, in one query.
 
     The page is chosen on its ids alone (a subquery with the slice's LIMIT and OFFSET, which
     the ``(trio, updated_at, id)`` index answers without reading the table), and only its
     rows get the joins and the parties' JSON. Selecting those columns in the sliced query
     itself made PostgreSQL compute them for every row before the OFFSET too: page 4 built
     200 rows' parties to return 50, and deep pages grew with the organisation's agreements.
-    """
-    page_ids = queryset.values("id")
-    ordering = queryset.query.order_by
-    rows: list[dict[str, Any]] = []
-    for values in (
+
+    The statement is built and compiled once per process for each set of filters given, page
+    position and day (``collaboratory.prepared.shaped_rows``): the organisation and the
+    filters' values are its parameters. Building its nested subqueries cost the ORM more
+    than PostgreSQL took to run them."""
+    given = {name: filters[name] for name in LIST_FILTERS if filters.get(name) not in (None, "")}
+    shape = (tuple(given), start, stop, timezone.localdate())
+    # Not prepared on the server: the list was never measured to plan slowly, and one kept
+    # plan for organisations of a few and of thousands of agreements could be a poor one.
+    rows = shaped_rows(
+        "api-agreement-list",
+        _page_statement,
+        shape,
+        {"organisation_id": organisation_id, **given},
+        on_server=False,
+    )
+    for row in rows:
+        for party in row["party_rows"]:
+            party["approved_at"] = _timestamp(party["approved_at"])
+            party["signed_at"] = _timestamp(party["signed_at"])
+        row["parties"] = row.pop("party_rows")
+    return rows
+
+
+def _page_statement(
+    names: tuple[str, ...],
+    start: int,
+    stop: int,
+    today: dt.date,
+    *,
+    organisation_id: int,
+    **filters: Any,
+) -> QuerySet:
+    listed = agreement_list_for_organisation(organisation_id, **filters)
+    page_ids = listed[start:stop].values("id")
+    return (
         Agreement.objects.filter(pk__in=page_ids)
-        .order_by(*ordering)
+        .order_by(*listed.query.order_by)
         .values(
             "id",
             "reference",
@@ -135,17 +172,10 @@ def agreement_rows(queryset: QuerySet[Agreement]) -> list[dict[str, Any]]:
             has_executed_document=HAS_EXECUTED_DOCUMENT,
             party_rows=_PARTIES_JSON,
             data_flow_permitted=ExpressionWrapper(
-                data_flow_permitted_sql(timezone.localdate()), output_field=BooleanField()
+                data_flow_permitted_sql(today), output_field=BooleanField()
             ),
         )
-    ):
-        row: dict[str, Any] = dict(values)
-        for party in row["party_rows"]:
-            party["approved_at"] = _timestamp(party["approved_at"])
-            party["signed_at"] = _timestamp(party["signed_at"])
-        row["parties"] = row.pop("party_rows")
-        rows.append(row)
-    return rows
+    )
 
 
 def _of_agreement(model, *order: str) -> QuerySet:

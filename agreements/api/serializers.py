@@ -125,7 +125,7 @@ class AgreementSerializer(serializers.Serializer):
         )
 
     def _from_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        """A row of ``agreements.api.selectors.agreement_rows`` (the hot path)."""
+        """A row of ``agreements.api.selectors.agreement_page_rows`` (the hot path)."""
         agreement_id = str(row["id"])
         return {
             "id": agreement_id,

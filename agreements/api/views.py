@@ -7,6 +7,7 @@ organisation is not a party to answers 404, exactly like one that does not exist
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.http import FileResponse, Http404
@@ -22,7 +23,7 @@ from agreements.api.odrl import agreement_policy
 from agreements.api.selectors import (
     agreement_for_organisation,
     agreement_list_for_organisation,
-    agreement_rows,
+    agreement_page_rows,
 )
 from agreements.api.serializers import (
     AgreementDetailSerializer,
@@ -111,19 +112,18 @@ class AgreementListApi(PartnerApiView):
         # Queries: token, count, the page (plain rows with their parties as JSON), the same
         # for any page size.
         query = self.query
-        queryset = agreement_list_for_organisation(
-            self.organisation_id,
-            status=query.get("status"),
-            trio_id=query.get("trio"),
-            updated_after=query.get("updated_after"),
-            expires_before=query.get("expires_before"),
-        )
+        filters = {
+            "status": query.get("status"),
+            "trio_id": query.get("trio"),
+            "updated_after": query.get("updated_after"),
+            "expires_before": query.get("expires_before"),
+        }
         page = paginate(
             request,
-            queryset,
+            agreement_list_for_organisation(self.organisation_id, **filters),
             page=query["page"],
             page_size=query["page_size"],
-            read=agreement_rows,
+            read_page=partial(agreement_page_rows, self.organisation_id, filters),
         )
         serializer = AgreementSerializer(
             page.pop("items"),

@@ -281,3 +281,28 @@ def test_shaped_rows_refuse_a_parameter_made_from_a_value():
         prepared.shaped_rows(
             "test-bool", lambda *, flag: Agreement.objects.all(), (), {"flag": True}
         )
+
+
+def test_shaped_rows_take_dates_and_aware_datetimes_as_values(demo):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    def build(*, after, before):
+        return Agreement.objects.filter(updated_at__gt=after, expires_on__lt=before).order_by("pk")
+
+    agreements = list(Agreement.objects.order_by("updated_at"))
+    for agreement in agreements:
+        for before in (agreement.expires_on, agreement.expires_on + dt.timedelta(days=1)):
+            values = {
+                "after": agreement.updated_at - dt.timedelta(microseconds=1),
+                "before": before,
+            }
+            rows = prepared.shaped_rows("test-dates", build, (), values)
+            assert [a.pk for a in rows] == [a.pk for a in build(**values)]
+            assert (agreement in rows) == (before > agreement.expires_on)
+    # A naive datetime would be made aware by the ORM (a change of the value): refused.
+    naive = {"after": timezone.now().replace(tzinfo=None), "before": timezone.localdate()}
+    prepared.clear()
+    with pytest.raises(TypeError, match="naive"):
+        prepared.shaped_rows("test-dates", build, (), naive)
