@@ -154,7 +154,10 @@ class ConsolidatedText:
 
     @cached_property
     def sha256(self) -> str:
-        return hashlib.sha256(self.canonical.encode("utf-8")).hexdigest()
+        # Not through ``canonical``: the text is pickled into the shared cache with what it
+        # caches, and the ~100 kB canonical string made every copy larger and slower.
+        form = self.legacy_canonical or canonical_form(self)
+        return hashlib.sha256(form.encode("utf-8")).hexdigest()
 
     @cached_property
     def resolver(self) -> Resolver:

@@ -17,7 +17,7 @@ from typing import Protocol
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
-from collaboratory.safe_html import html_concat, html_format, sanitised
+from collaboratory.safe_html import escape_text, html_concat, html_format, sanitised
 
 #: The product's terms, after the domain description the whole team shares (DOMAIN.md),
 #: copied here as data: the running application never reads that file.
@@ -195,12 +195,12 @@ class TermMarker:
                     continue
                 self.seen.add(name)
                 tip_id = f"gloss-{self.prefix}-{len(self.seen)}"
-                pieces.append(escape(text[position : match.start()]))
+                pieces.append(escape_text(text[position : match.start()]))
                 pieces.append(_term_html(name, self.by_name[name], tip_id))
                 position = match.end()
         if not pieces:
-            return escape(text)
-        pieces.append(escape(text[position:]))
+            return escape_text(text)
+        pieces.append(escape_text(text[position:]))
         # Escaped text and markup whose every value html_format escaped: safe as built, like
         # the document renderer around it (no second pass through nh3, which cost the
         # agreement page ~4 ms of every first view).

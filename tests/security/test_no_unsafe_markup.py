@@ -154,20 +154,25 @@ def test_plain_text_exceptions_exist_and_are_text_templates():
 
 
 def test_the_sanctioned_module_is_the_one_that_calls_mark_safe():
-    """Each call in a function that earns it: ``sanitised`` (nh3 cleaned the HTML),
-    ``stamped`` (a rendered template with escaped values put in), ``html_format`` and
-    ``html_join`` (every argument escaped, as format_html does), ``html_concat`` (pieces that
-    are each SafeString already)."""
+    """Each call (``mark_safe`` or ``SafeString``) in a function that earns it: ``sanitised``
+    (nh3 cleaned the HTML), ``stamped`` (a rendered template with escaped values put in),
+    ``escape_text`` (html.escape just now), ``html_format`` and ``html_join`` (every argument
+    escaped, as format_html does), ``html_concat`` (pieces that are each SafeString
+    already)."""
     tree = ast.parse(SANCTIONED.read_text())
-    callers = {
-        function.name
+    calls = [
+        (function.name, node.func.id)
         for function in ast.walk(tree)
         if isinstance(function, ast.FunctionDef)
         for node in ast.walk(function)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "mark_safe"
-    }
-    assert callers == {"sanitised", "stamped", "html_format", "html_join", "html_concat"}
-    assert len(python_findings(SANCTIONED)) == 5
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in {"mark_safe", "SafeString"}
+    ]
+    assert sorted(name for name, _ in calls) == sorted(
+        ["sanitised", "stamped", "escape_text", "html_format", "html_join", "html_concat"]
+    )
+    assert len(python_findings(SANCTIONED)) == len(calls) == 6
 
 
 @pytest.mark.parametrize(

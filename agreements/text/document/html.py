@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from agreements.text.document.model import (
@@ -56,7 +55,7 @@ from agreements.text.document.model import (
 )
 from agreements.text.document.plain import ref_text
 from agreements.text.document.resolver import Resolver, list_labels
-from collaboratory.safe_html import html_concat, html_format
+from collaboratory.safe_html import escape_text, html_concat, html_format
 
 _STYLE_TAGS: dict[type, tuple[SafeString, SafeString]] = {
     Strong: (SafeString("<strong>"), SafeString("</strong>")),
@@ -126,7 +125,7 @@ class HtmlRenderer:
         self.resolver = Resolver(document) if document is not None else None
         self.params = params or {}
         self.id_prefix = id_prefix
-        self.text: TextHook = escape
+        self.text: TextHook = escape_text
 
     # --- public views ---
 
@@ -167,7 +166,7 @@ class HtmlRenderer:
     @contextmanager
     def _hook(self, text: TextHook | None) -> Iterator[None]:
         previous = self.text
-        self.text = text or escape
+        self.text = text or escape_text
         try:
             yield
         finally:
