@@ -423,7 +423,8 @@ def consolidate(
     )
     parts: list[Part] = []
     used: list[tuple[str, ...]] = []
-    for written in blank_text.document.parts:
+    written_parts = blank_text.document.parts
+    for written in written_parts:
         filler.used = []
         part = filler.part(written)
         used.append(tuple(filler.used))
@@ -435,14 +436,23 @@ def consolidate(
     unfilled = list(filler.missing)
 
     def flat(
-        item: dict[str, Any], part: Part, deleted: bool = False, params: tuple[str, ...] = ()
+        item: dict[str, Any],
+        part: Part,
+        deleted: bool = False,
+        params: tuple[str, ...] = (),
+        written: Part | None = None,
     ) -> ConsolidatedClause:
         template = item.get("template")
         chain = () if deleted else resolver.chain(part.key)
         template_body = ""
         template_params: tuple[str, ...] = ()
         body = _text(part.blocks, resolver, chain)
-        if template is not None:
+        if template is not None and written is template:
+            # The standard's own clause, which no fill-in changed (the walks hand back what
+            # they leave alone): filled with the same values it reads the same, so it is not
+            # filled and written a second time.
+            template_body, template_params = body, params
+        elif template is not None:
             template_filler = _Filler(values)
             template_blocks = template_filler.part(template).blocks
             # The walks keep what they leave alone: the same blocks read the same.
@@ -465,8 +475,8 @@ def consolidate(
         )
 
     consolidated = tuple(
-        flat(item, part, params=params)
-        for item, part, params in zip(kept, parts, used, strict=True)
+        flat(item, part, params=params, written=written)
+        for item, part, params, written in zip(kept, parts, used, written_parts, strict=True)
     )
     deleted = []
     for item in working:
