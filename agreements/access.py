@@ -23,7 +23,9 @@ from typing import Any
 from django.db.models import Exists, OuterRef, QuerySet
 
 from agreements.models import Agreement
+from collaboratory.arrays import among
 from collaboratory.errors import DomainError
+from collaboratory.prepared import shaped_rows
 from partners.models import Membership, Role, TrioMember
 from partners.selectors import AnyUser, User, memberships_of
 
@@ -77,16 +79,30 @@ def roles_by_party(
         candidates = [parties[party_role]] if party_role in parties else []
     else:
         candidates = list(parties.values())
-    if not candidates:
+    if not candidates or not user.is_authenticated or not user.is_active:
         return {}
     held: dict[int, set[str]] = defaultdict(set)
-    for organisation_id, role in (
-        memberships_of(user)
-        .filter(organisation_id__in=candidates)
-        .values_list("organisation_id", "role")
-    ):
+    # Asked on every agreement page and action: the statement is built once per process,
+    # the user and the parties its values (collaboratory.prepared.shaped_rows).
+    rows: list[tuple[int, str]] = shaped_rows(
+        "roles-by-party",
+        _held_roles,
+        (),
+        {"user_id": user.pk, "organisation_ids": sorted(candidates)},
+    )
+    for organisation_id, role in rows:
         held[organisation_id].add(role)
     return dict(held)
+
+
+def _held_roles(*, user_id: int, organisation_ids: list[int]) -> QuerySet:
+    # The user as memberships_of reads it (an active user's id); no row is written.
+    viewer = User(pk=user_id, is_active=True)
+    return (
+        memberships_of(viewer)
+        .filter(among("organisation_id", organisation_ids))
+        .values_list("organisation_id", "role")
+    )
 
 
 def parties_in_role(

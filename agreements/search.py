@@ -41,7 +41,6 @@ from django.contrib.postgres.search import (
 )
 from django.db import connection
 from django.db.models import (
-    BigIntegerField,
     BooleanField,
     Expression,
     ExpressionWrapper,
@@ -63,6 +62,7 @@ from agreements.models import Agreement, Clause, ClauseOverride
 from agreements.selectors import placeholder_values
 from agreements.text.search_documents import CONFIG, REFERENCE_CONFIG, reference_phrase
 from agreements.text.titles import numbered_heading
+from collaboratory.arrays import among
 from collaboratory.prepared import shaped_rows
 from collaboratory.safe_html import sanitised
 from partners.models import Membership, Organisation, Trio, TrioMember
@@ -239,30 +239,6 @@ class StoredDocument(Expression):
         return f"{table}.search_document", ()
 
 
-class _AnyOf(Func):
-    """``field = ANY(array)``: with the array from a subquery, PostgreSQL computes it once
-    and the field's index serves it beside the full-text index (a plain ``IN (SELECT ...)``
-    would be a join the planner cannot OR with the full-text match)."""
-
-    template = "(%(expressions)s))"
-    arg_joiner = " = ANY("
-    output_field = BooleanField()
-
-
-class _Ids(ArrayField):
-    """An array of ids this module read from the database: sent as it is. (ArrayField
-    converts each element through its base field: for a facilitator's thousand trios, in every
-    kind's statement, that cost more than the statements' own planning.)"""
-
-    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
-        return list(value)
-
-
-def _among(field: str, ids: list[int]) -> _AnyOf:
-    """``field`` is one of ``ids``: one array parameter however many ids there are."""
-    return _AnyOf(F(field), Value(ids, output_field=_Ids(BigIntegerField())))
-
-
 def visible_trio_ids(user: AnyUser) -> list[int]:
     """The ids of the trios ``user`` may see: everything search shows belongs to one."""
     return list(trios_visible_to(user).values_list("id", flat=True))
@@ -384,7 +360,7 @@ def _agreements(asked: Asked) -> QuerySet[Agreement]:
         if asked.by_phrase
         else words
     )
-    visible = Agreement.objects.filter(_among("trio_id", asked.trio_ids))
+    visible = Agreement.objects.filter(among("trio_id", asked.trio_ids))
     if asked.by_status:
         visible = visible.filter(status=asked.status)
     candidates = (
@@ -392,7 +368,7 @@ def _agreements(asked: Asked) -> QuerySet[Agreement]:
         .filter(
             Q(document=query)
             | Q(reference__iexact=asked.exact)
-            | _among("trio_id", asked.party_trio_ids)
+            | among("trio_id", asked.party_trio_ids)
         )
         .order_by("-updated_at")
         .values("pk")[: CANDIDATES + 1]
@@ -418,7 +394,7 @@ def _trios(asked: Asked) -> QuerySet[Trio]:
         "description", weight="B", config=CONFIG
     )
     return (
-        Trio.objects.filter(_among("id", asked.trio_ids))
+        Trio.objects.filter(among("id", asked.trio_ids))
         .annotate(document=vector)
         .filter(document=query)
         .annotate(
@@ -438,7 +414,7 @@ def _organisations(asked: Asked) -> QuerySet[Organisation]:
     vector = SearchVector("name", weight="A", config=CONFIG) + SearchVector(
         "contact_name", weight="C", config=CONFIG
     )
-    members = TrioMember.objects.filter(_among("trio_id", asked.trio_ids))
+    members = TrioMember.objects.filter(among("trio_id", asked.trio_ids))
     organisations = Organisation.objects.filter(id__in=members.values("organisation_id"))
     if asked.own_organisations:
         # partners.selectors.organisations_visible_to, with the trios already known (and the
@@ -523,7 +499,7 @@ def _changes(asked: Asked) -> QuerySet[ClauseOverride]:
     the number and heading of the clause it changes (or follows) in the standard: the
     best-ranked of the CANDIDATES (+1) most recent matches."""
     query = _query(asked)
-    visible = ClauseOverride.objects.filter(_among("agreement__trio_id", asked.trio_ids))
+    visible = ClauseOverride.objects.filter(among("agreement__trio_id", asked.trio_ids))
     if asked.by_status:
         visible = visible.filter(agreement__status=asked.status)
     candidates = (

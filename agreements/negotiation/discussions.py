@@ -35,6 +35,8 @@ from agreements.text.placeholders import PlaceholderValue
 from agreements.text.titles import clause_title
 from collaboratory.errors import DomainError
 from collaboratory.json_prefetch import JsonPrefetch
+from collaboratory.prepared import shaped_rows
+from partners.models import Membership
 
 #: "@username" where a mention starts: not inside a word or an e-mail address.
 MENTION = re.compile(r"(?<![\w.@])@([\w.+-]+)")
@@ -406,6 +408,15 @@ def clause_comment_add(
     return discussion_start(agreement=agreement, by=by, clause_key=clause_key, body=body)
 
 
+def _people(*, trio_id: int) -> QuerySet[Membership]:
+    # The agreement as acting_memberships reads it (its trio); no row is written.
+    return (
+        acting_memberships(Agreement(trio_id=trio_id))
+        .select_related("user", "organisation")
+        .order_by("organisation__name", "user__first_name", "user__last_name", "user__username")
+    )
+
+
 def page_context(agreement: Agreement, viewer_organisations: Collection[int]) -> dict:
     """What the agreement page's discussion forms need: whether the viewer may write (they act
     for a party), the name of the organisation an internal note stays in, and the people who
@@ -414,11 +425,11 @@ def page_context(agreement: Agreement, viewer_organisations: Collection[int]) ->
         return {"can_post": False, "people": [], "own_organisation": ""}
     groups: dict[str, dict[int, object]] = {}
     own = ""
-    for membership in (
-        acting_memberships(agreement)
-        .select_related("user", "organisation")
-        .order_by("organisation__name", "user__first_name", "user__last_name", "user__username")
-    ):
+    # On every agreement page: built once per process, the trio its value (shaped_rows).
+    memberships: list[Membership] = shaped_rows(
+        "discussion-people", _people, (), {"trio_id": agreement.trio_id}
+    )
+    for membership in memberships:
         groups.setdefault(membership.organisation.name, {})[membership.user_id] = membership.user
         if membership.organisation_id == min(viewer_organisations):
             own = membership.organisation.name

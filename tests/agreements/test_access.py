@@ -158,3 +158,29 @@ def test_the_parties_side_names_the_people_who_act_for_them(demo, agreement):
     counsel.is_active = False
     counsel.save(update_fields=["is_active"])
     assert not acting_memberships(agreement).filter(user=counsel).exists()
+
+
+def test_roles_by_party_answers_each_user_from_one_built_statement(demo, outsider):
+    """roles_by_party's statement is built once (collaboratory.prepared.shaped_rows) and run
+    with each user and each agreement's parties: every answer is the memberships that user
+    holds in that agreement's parties, as the ORM reads them."""
+    from collaboratory import prepared
+    from partners.selectors import memberships_of
+
+    prepared.clear()
+    users = [*demo["users"].values(), outsider]
+    agreements = list(with_agreement_detail(Agreement.objects.all()).order_by("reference"))
+    answered = 0
+    for user in users:
+        for agreement in agreements:
+            parties = {m.organisation_id for m in agreement.trio.members.all()}
+            expected: dict[int, set[str]] = {}
+            for membership in memberships_of(user).filter(organisation_id__in=parties):
+                expected.setdefault(membership.organisation_id, set()).add(membership.role)
+            assert roles_by_party(user, agreement) == expected, (user.username, agreement.pk)
+            answered += bool(expected)
+    assert 0 < answered < len(users) * len(agreements)
+    inactive = demo["users"]["counsel"]
+    inactive.is_active = False
+    assert roles_by_party(inactive, agreements[0]) == {}
+    assert roles_by_party(AnonymousUser(), agreements[0]) == {}

@@ -481,3 +481,26 @@ def test_the_old_comment_endpoint_still_adds_a_shared_comment(agreement, users):
         reverse("clause-comment", args=[agreement.pk]), {"clause_key": CLAUSE, "body": "Old way."}
     )
     assert ClauseComment.objects.get(body="Old way.").visibility == CommentVisibility.PARTIES
+
+
+def test_each_page_offers_the_people_of_its_own_parties_from_one_built_statement(demo):
+    """page_context's people (whom a comment may @mention) come from a statement built once
+    (collaboratory.prepared.shaped_rows) with the agreement's trio as its value: every
+    agreement offers exactly the active people of its own parties, by organisation."""
+    from agreements.access import acting_memberships
+    from agreements.models import Agreement
+    from collaboratory import prepared
+
+    prepared.clear()
+    seen = set()
+    for agreement in Agreement.objects.select_related("trio").order_by("reference"):
+        members = {m.organisation_id for m in agreement.trio.members.all()}
+        context = discussions.page_context(agreement, {min(members)})
+        offered = {(name, user.pk) for name, people in context["people"] for user in people}
+        expected = {
+            (m.organisation.name, m.user_id)
+            for m in acting_memberships(agreement).select_related("organisation")
+        }
+        assert offered == expected, agreement.reference
+        seen.add(frozenset(offered))
+    assert len(seen) > 1, "the demo's agreements have different parties"
