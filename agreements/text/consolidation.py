@@ -278,22 +278,42 @@ class _Filler(ParamWalk):
 
     def part(self, part: Part) -> Part:
         title = self.inlines(part.title)
-        # Most of a standard's clauses have no term to fill: known once per process, they
-        # are not walked again (the walk would hand back the same blocks).
-        blocks = self.blocks(part.blocks) if _has_parameters(part.blocks) else part.blocks
+        blocks = self._part_blocks(part.blocks)
         if title is part.title and blocks is part.blocks:
             return part
         return replace(part, title=title, blocks=blocks)
 
+    def _part_blocks(self, blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+        # Most of a standard's clauses have no term to fill: known once per process, they
+        # are not walked again (the walk would hand back the same blocks).
+        if type(blocks) is not tuple:
+            return tuple(self.blocks(blocks))  # walked, as before
+        names = _PARAMETERS.get(blocks, parameters_in)
+        if not names:
+            return blocks
+        # A clause's terms read the same in many agreements (the same notice period, the
+        # same district): filled once per reading, the result is the same objects in each,
+        # so what is derived from it (normal form, canonical JSON, HTML, plain text) is too.
+        reading = tuple(fill(f"[[{name}]]", self.values) for name in names)
+        filled, used, missing = _FILLED.get(blocks, reading, lambda: _filled(blocks, self.values))
+        self.used += [name for name in used if name not in self.used]
+        self.missing += [name for name in missing if name not in self.missing]
+        return filled
 
-#: Whether a part's blocks hold a parameter, by their identity (agreements.text.document.memo).
-_PARAMETERS: IdentityMemo[Sequence[Block], bool] = IdentityMemo(8192)
+
+def _filled(
+    blocks: tuple[Block, ...], values: Mapping[str, PlaceholderValue | None]
+) -> tuple[tuple[Block, ...], tuple[str, ...], tuple[str, ...]]:
+    filler = _Filler(values)
+    return tuple(filler.blocks(blocks)), tuple(filler.used), tuple(filler.missing)
 
 
-def _has_parameters(blocks: Sequence[Block]) -> bool:
-    if type(blocks) is not tuple:
-        return True  # walked, as before
-    return _PARAMETERS.get(blocks, lambda walked: bool(parameters_in(walked)))
+#: The parameters a part's blocks hold, by their identity (agreements.text.document.memo).
+_PARAMETERS: IdentityMemo[tuple[Block, ...], tuple[str, ...]] = IdentityMemo(8192)
+#: A part's blocks filled, by their identity and how each of their parameters reads.
+_FILLED: ContextMemo[
+    tuple[Block, ...], tuple[tuple[Block, ...], tuple[str, ...], tuple[str, ...]]
+] = ContextMemo(2048, 8)
 
 
 def _cell(text: str) -> Cell:

@@ -340,3 +340,51 @@ def test_texts_on_one_template_share_the_clauses_without_terms_and_fill_their_ow
     # The clause without a term is the very same object in both texts.
     assert first.clause("security").part.blocks is second.clause("security").part.blocks
     assert first.sha256 != second.sha256
+
+
+def test_a_clause_whose_terms_read_the_same_is_filled_once_and_missing_terms_still_show():
+    """Filling is kept by the clause and how each of its terms reads: texts whose terms read
+    the same share the filled clause (so its HTML and plain text are derived once), while a
+    text with the term missing, or another value, gets its own, and still says what is
+    missing and which terms the clause uses, whichever text came first."""
+    from types import SimpleNamespace
+
+    from agreements.text.consolidation import consolidate, storable
+    from agreements.text.document.model import Paragraph, Param, Text
+
+    blocks = storable(
+        (
+            Paragraph(
+                (
+                    Text("Notice within "),
+                    Param("breach_notice_hours"),
+                    Text(" hours, kept "),
+                    Param("retention_days"),
+                    Text(" days."),
+                )
+            ),
+        )
+    )
+    clauses = [SimpleNamespace(key="breach", heading="Breach", body="", blocks=blocks)]
+
+    def text(**values):
+        return consolidate(clauses=clauses, accepted_overrides=[], values=values)
+
+    first = text(breach_notice_hours=72, retention_days=30)
+    missing = text(breach_notice_hours=72)
+    again = text(breach_notice_hours=72, retention_days=30)
+    other = text(breach_notice_hours=72, retention_days=31)
+    assert again.clause("breach").part.blocks is first.clause("breach").part.blocks
+    assert other.clause("breach").part.blocks is not first.clause("breach").part.blocks
+    assert first.clause("breach").body == again.clause("breach").body
+    assert again.clause("breach").body == "Notice within 72 hours, kept 30 days."
+    assert other.clause("breach").body == "Notice within 72 hours, kept 31 days."
+    assert missing.clause("breach").body == "Notice within 72 hours, kept [[retention_days]] days."
+    assert missing.unfilled == ("retention_days",) and again.unfilled == ()
+    # The same missing term again: the filled clause is kept, and so is what it lacks.
+    missing_again = text(breach_notice_hours=72)
+    assert missing_again.clause("breach").part.blocks is missing.clause("breach").part.blocks
+    assert missing_again.unfilled == ("retention_days",)
+    for each in (first, missing, again, other):
+        assert each.clause("breach").parameters == ("breach_notice_hours", "retention_days")
+    assert first.sha256 == again.sha256 != other.sha256
