@@ -18,6 +18,7 @@ agreements whose terms read alike share the filled objects too.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, cast
 
@@ -26,6 +27,7 @@ class IdentityMemo[T, R]:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._entries: dict[int, tuple[T, R]] = {}
+        _MEMOS.add(self)
 
     def get(self, tree: T, compute: Callable[[T], R]) -> R:
         entry = self._entries.get(id(tree))
@@ -65,6 +67,15 @@ class ContextMemo[T, R]:
 
 
 _MISSING: Any = object()
+#: Every memo of the process, for ``clear_all``.
+_MEMOS: weakref.WeakSet[IdentityMemo[Any, Any]] = weakref.WeakSet()
+
+
+def clear_all() -> None:
+    """Forget every memo's results, as a fresh process starts (tests that compare a text
+    derived with the memos warm against one derived from nothing)."""
+    for memo in list(_MEMOS):
+        memo.clear()
 
 
 def _new_contexts(_tree: object) -> dict[Hashable, Any]:
