@@ -158,6 +158,9 @@ def _fill_terms(text: str, markers: Markers, values: Mapping[str, Any] | None) -
 
 
 _MARKDOWN = re.compile(r"(\*\*|__|^\s*(?:#{1,6}|[-*+]|\d+\.)\s+)", re.MULTILINE)
+#: A Markdown link, "[Schedule A](#schedule-a)": an excerpt reads its words only. (A term,
+#: "[[name]]", is no link: its "]" is followed by another "]".)
+_LINK = re.compile(r"\[([^\[\]]*)\]\([^()\s]*\)")
 _SENTENCE_END = re.compile(r"[.;:!?][\"'’”)\]]*$")
 
 
@@ -173,7 +176,7 @@ def snippet(
     sentence (a long sentence from a word shortly before the match, after "…") to about
     ``limit`` characters, cut after a word ("…") or at the end of a sentence; terms filled
     from ``values``."""
-    text = _fill_terms(_MARKDOWN.sub("", text or ""), markers, values)
+    text = _fill_terms(_LINK.sub(r"\1", _MARKDOWN.sub("", text or "")), markers, values)
     words: list[str] = []
     ends: list[bool] = []  # whether words[i] ends a sentence or a paragraph
     lengths: list[int] = []  # each word's visible length (markers left out)

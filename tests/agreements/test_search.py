@@ -282,6 +282,16 @@ def test_snippet_cuts_at_words_and_sentences():
     assert standard == 'Within <span class="term-value">the breach notice window</span> hours.'
 
 
+def test_snippets_read_a_link_s_words_not_its_markdown():
+    m = Markers.new()
+    linked = f"[Schedule A](#schedule-a) lists every {m.start}Data{m.stop} Element."
+    assert str(search.snippet(linked, m)) == "Schedule A lists every <mark>Data</mark> Element."
+    marked = f"See [{m.start}Schedule{m.stop} A](#schedule-a) within [[breach_notice_hours]] h."
+    assert str(search.snippet(marked, m, values={"breach_notice_hours": 48})) == (
+        'See <mark>Schedule</mark> A within <span class="term-value">48</span> h.'
+    )
+
+
 def _rows(rows):
     """What a result shows, the markers taken out (each search has its own)."""
     shown = []
