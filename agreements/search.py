@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import partial
 from itertools import accumulate
 from typing import Any
@@ -267,8 +267,16 @@ class Asked:
     own_organisations: bool  # no partnership chosen: the user's own organisations count
     superuser: bool
 
-    def shape(self) -> tuple[bool, bool, bool, bool]:
-        return (self.by_phrase, self.by_status, self.own_organisations, self.superuser)
+    def shape(self) -> tuple[bool, ...]:
+        return tuple(getattr(self, name) for name in _SHAPE)
+
+    def values(self) -> dict[str, Any]:
+        """The fields the statements take as parameters: all but the shape."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _SHAPE}
+
+
+#: The fields of :class:`Asked` that change the statements themselves.
+_SHAPE = ("by_phrase", "by_status", "own_organisations", "superuser")
 
 
 def asked(
@@ -582,25 +590,13 @@ def preview(
     PostgreSQL took to run them. Not prepared on the server, as :func:`search`."""
     kinds = _kinds(filters)
     question = asked(user, text, filters, markers, trio_ids=trio_ids, parties="agreements" in kinds)
-    values = {
-        name: getattr(question, name)
-        for name in (
-            "words",
-            "exact",
-            "phrase",
-            "trio_ids",
-            "party_trio_ids",
-            "status",
-            "options",
-            "user_id",
-        )
-    }
     return {
+        # The number of rows is the statement's LIMIT: part of its name.
         kind: shaped_rows(
-            f"search:{kind}",
+            f"search:{kind}:{rows}",
             partial(_preview_rows, SEARCHES[kind], rows),
             question.shape(),
-            values,
+            question.values(),
             on_server=False,
         )
         for kind in kinds
@@ -608,24 +604,12 @@ def preview(
 
 
 def _preview_rows(
-    build: Callable[[Asked], QuerySet],
-    rows: int,
-    by_phrase: bool,
-    by_status: bool,
-    own_organisations: bool,
-    superuser: bool,
-    **values: Any,
+    build: Callable[[Asked], QuerySet], rows: int, *shape: bool, **values: Any
 ) -> QuerySet:
     """``build``'s first ``rows``, from the stand-ins ``shaped_rows`` gives for ``values``;
     the shape (:meth:`Asked.shape`) says which parts the statement has."""
-    question = Asked(
-        **values,
-        by_phrase=by_phrase,
-        by_status=by_status,
-        own_organisations=own_organisations,
-        superuser=superuser,
-    )
-    return build(question)[:rows]
+    given: dict[str, Any] = {**values, **dict(zip(_SHAPE, shape, strict=True))}
+    return build(Asked(**given))[:rows]
 
 
 #: Fields that hold a whole short value, marked where it matches.

@@ -186,11 +186,10 @@ def paginate(
     *,
     page: int,
     page_size: int,
-    read: Callable[[QuerySet], list] = list,
     read_page: Callable[[int, int], list] | None = None,
 ) -> dict:
-    """One page of ``queryset`` with the list envelope (2 queries: count, and the page read
-    by ``read`` from the sliced queryset, or by ``read_page(start, stop)``)."""
+    """One page of ``queryset`` with the list envelope (2 queries: count, and the page: the
+    sliced queryset's rows, or ``read_page(start, stop)``)."""
     paginator = Paginator(queryset, page_size)
     last = max(paginator.num_pages, 1)
     if page > last:
@@ -203,7 +202,7 @@ def paginate(
     elif read_page is not None:
         items = read_page(start, stop)
     else:
-        items = read(queryset[start:stop])
+        items = list(queryset[start:stop])
 
     def link(number: int) -> str:
         query = request.query_params.copy()

@@ -142,7 +142,7 @@ def agreement_page_rows(
 
 
 def _page_statement(
-    names: tuple[str, ...],
+    _given: tuple[str, ...],  # the shape's filter names: ``filters`` has them as keys
     start: int,
     stop: int,
     today: dt.date,

@@ -328,3 +328,10 @@ def test_the_page_s_preview_finds_what_the_search_finds(demo):
                     assert _rows(rows) == _rows(full[kind][:6]), (user, text, chosen, kind)
                     compared += len(rows)
     assert compared > 100, "the searches found things to compare"
+    # Another number of rows is another statement (its LIMIT), not the one built for six.
+    user = demo["users"]["director"]
+    two = search.preview(user, "data", Filters(), Markers.new(), rows=2)
+    full = search.search(user, "data", Filters(), Markers.new())
+    assert any(len(rows) == 2 for rows in two.values())
+    for kind, rows in two.items():
+        assert _rows(rows) == _rows(full[kind][:2]), kind
