@@ -9,9 +9,10 @@ invalidating; unused entries simply expire.
 
 Two layers:
 
-- **this process**: a small LRU of the values themselves (no unpickling: a consolidated text
-  is a tree of thousands of frozen dataclasses), which serves an agreement viewed again by the
-  same worker;
+- **this process**: a least-recently-used map of the values themselves (no unpickling: a
+  consolidated text is a tree of thousands of frozen dataclasses, ~1 ms to unpickle), bounded
+  by memory (``DERIVED_LOCAL_MB``, each value weighed by its pickled size), which serves an
+  agreement viewed again by the same worker;
 - **the "derived" cache alias** (Redis, shared by every worker and host): the pickled value,
   compressed (an agreement's text pickles to ~300 kB, ~55 kB compressed), so the first worker
   that derives a value saves the others the work. When Redis is down the value is computed
@@ -41,41 +42,56 @@ from django.core.cache import caches
 logger = logging.getLogger(__name__)
 
 ALIAS = "derived"
-#: Values kept in this process (each worker): an agreement's text and its page's HTML are a
-#: few hundred kilobytes together, so this bounds a worker's memory to some hundred megabytes.
-LOCAL_ENTRIES = 256
+#: A value in memory takes about this many times its pickled size (measured on the demo's and
+#: the corpus's texts and page HTML: 2.0-2.4x); the local map weighs values by it.
+IN_MEMORY_FACTOR = 2.5
 
 _MISSING = object()
 
 
 class _Local:
-    """A thread-safe least-recently-used map of keys to values."""
+    """A thread-safe least-recently-used map of keys to values, holding at most ``budget``
+    bytes by the weights given with them (the oldest go first; a value heavier than the
+    whole budget is not kept).
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[str, Any] = OrderedDict()
+    A count of entries would not do: the load test's district reads ~330 agreements, each a
+    text and a page (~650 kB together), and a map of 256 entries then missed two reads in
+    three, each paying a Redis round trip and ~1 ms of unpickling."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.entries: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self.lock = threading.Lock()
 
     def get(self, key: str) -> Any:
         with self.lock:
-            value = self.entries.get(key, _MISSING)
-            if value is not _MISSING:
-                self.entries.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: Any) -> None:
-        with self.lock:
-            self.entries[key] = value
+            entry = self.entries.get(key)
+            if entry is None:
+                return _MISSING
             self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            return entry[0]
+
+    def put(self, key: str, value: Any, weight: int) -> None:
+        with self.lock:
+            old = self.entries.pop(key, None)
+            if old is not None:
+                self.used -= old[1]
+            if weight > self.budget:
+                return
+            self.entries[key] = (value, weight)
+            self.used += weight
+            while self.used > self.budget:
+                _, (_, dropped) = self.entries.popitem(last=False)
+                self.used -= dropped
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.used = 0
 
 
-_local = _Local(LOCAL_ENTRIES)
+_local = _Local(settings.DERIVED_LOCAL_MB * 1024 * 1024)
 
 
 def _default(value: Any) -> Any:
@@ -125,14 +141,16 @@ def derived[T](namespace: str, inputs: Any, compute: Callable[[], T], *, code: s
         logger.warning("derived cache unavailable (get %s)", namespace, exc_info=True)
         stored = None
     if stored is not None:
-        value = pickle.loads(zlib.decompress(stored))  # noqa: S301 - our own cache's bytes
+        pickled = zlib.decompress(stored)
+        value = pickle.loads(pickled)  # noqa: S301 - our own cache's bytes
     else:
         value = compute()
+        pickled = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         try:
-            shared.set(key, zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1))
+            shared.set(key, zlib.compress(pickled, 1))
         except Exception:  # noqa: BLE001
             logger.warning("derived cache unavailable (set %s)", namespace, exc_info=True)
-    _local.put(key, value)
+    _local.put(key, value, int(len(pickled) * IN_MEMORY_FACTOR))
     return value
 
 

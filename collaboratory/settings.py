@@ -331,6 +331,9 @@ SPECTACULAR_SETTINGS = {
 }
 # Requests per token: "<count>/<second|minute|hour>", counted in Redis across processes.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")
+# Memory each process may hold derived values in (collaboratory/derived.py: agreement texts and
+# their page HTML, ~650 kB per agreement read), before the least recently used go.
+DERIVED_LOCAL_MB = env_int("DERIVED_LOCAL_MB", 256, minimum=0)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "api": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},

@@ -70,6 +70,7 @@ def test_missing_production_variable_is_a_clear_startup_error(missing, message):
         ({"SECRET_KEY": "short"}, "SECRET_KEY must be at least 50 random characters"),
         ({"DATABASE_URL": "sqlite:///db.sqlite3"}, "DATABASE_URL must point at PostgreSQL"),
         ({"CELERY_TASK_TIME_LIMIT": "ten"}, "CELERY_TASK_TIME_LIMIT='ten' is not a whole number"),
+        ({"DERIVED_LOCAL_MB": "-1"}, "DERIVED_LOCAL_MB=-1 is below the minimum of 0"),
     ],
 )
 def test_bad_values_are_named(override, message):
