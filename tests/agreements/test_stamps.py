@@ -102,3 +102,54 @@ def test_the_agreement_page_stamps_the_same_forms_the_includes_render(demo, clie
             "agreements/includes/discussion_start.html", {**context, "key": key}
         ).split("{% endcomment %}")[-1]
         assert token.sub("", shown.group(0)) == token.sub("", expected.strip())
+
+
+def test_the_agreement_page_stamps_each_clause_discussion_as_the_include_renders_it(
+    demo, client
+):
+    """A clause without threads gets its whole discussion section stamped: on the real page,
+    each reads exactly as clause_discussion.html renders it for that clause with no threads
+    (the CSRF token aside), and a clause with threads still shows them."""
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from agreements.access import parties_in_role, roles_by_party
+    from agreements.negotiation import discussions
+    from agreements.selectors import consolidated_text, with_agreement_detail
+
+    agreement = demo["agreements"]["Adaptive Practice Real-Time Dashboard Pilot"]
+    counsel = demo["users"]["counsel"]
+    client.force_login(counsel)
+    page = client.get(f"/agreements/{agreement.pk}/").content.decode()
+    mine = set(parties_in_role(roles_by_party(counsel, agreement)))
+    threads = discussions.threads_by_clause(
+        discussions.visible_among(agreement.comments.all(), mine)
+    )
+    request = RequestFactory().get("/")
+    request.user = counsel
+    context = {
+        "agreement": agreement,
+        "discussion": discussions.page_context(agreement, mine),
+        "request": request,
+        "csrf_token": "TOKEN",
+    }
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    text = consolidated_text(with_agreement_detail(type(agreement).objects).get(pk=agreement.pk))
+    stamped_sections = 0
+    for clause in text.clauses:
+        shown = re.search(
+            rf'<section class="discussion" aria-labelledby="discussion-{re.escape(clause.key)}-h">'
+            r".*?</section>",
+            page,
+            re.S,
+        )
+        assert shown is not None, f"no discussion under clause {clause.key}"
+        if threads.get(clause.key):
+            assert 'class="discussion__threads"' in shown.group(0)
+            continue
+        expected = render_to_string(
+            "agreements/includes/clause_discussion.html", {**context, "key": clause.key}
+        ).split("{% endcomment %}")[-1]
+        assert token.sub("", shown.group(0)) == token.sub("", expected.strip())
+        stamped_sections += 1
+    assert stamped_sections >= 10
