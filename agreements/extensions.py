@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from django import forms
 
     from agreements.models import Agreement
+    from collaboratory.json_prefetch import JsonPrefetch
     from partners.selectors import User
 
 
@@ -76,3 +77,11 @@ class DashboardSection:
 type DashboardSectionFor = Callable[[User], DashboardSection | None]
 
 dashboard_sections: list[DashboardSectionFor] = []
+
+
+# --- the agreement page: collections other apps show on it ------------------------------------
+
+#: Collections of the agreement that other apps' sections of its page read, fetched in the
+#: page's own query (``collaboratory.json_prefetch``) instead of one query each per view.
+#: Registered before the first request (the page's statement is built once per process).
+page_prefetches: list[JsonPrefetch] = []

@@ -24,6 +24,11 @@ class ConsentConfig(AppConfig):
 
         if consent_dashboard_section not in extensions.dashboard_sections:
             extensions.dashboard_sections.append(consent_dashboard_section)
+        # The agreement page's consent section reads the requirements in the page's query.
+        from consent.selectors import REQUIREMENTS_PREFETCH
+
+        if REQUIREMENTS_PREFETCH not in extensions.page_prefetches:
+            extensions.page_prefetches.append(REQUIREMENTS_PREFETCH)
         # The student key settings page counts the keys a new format would not admit.
         from consent.student_keys import keys_not_matching
         from partners import hooks

@@ -133,11 +133,26 @@ def consent_agreement_for_user(user: AnyUser, pk) -> tuple[Agreement, ConsentAcc
 # --- requirements and forms ---------------------------------------------------------------
 
 
+_REQUIREMENT_ORDER = ("data_element__position", "data_element_id", "id")
+
+#: The agreement page fetches the requirements in its own query (agreements.extensions).
+REQUIREMENTS_PREFETCH = JsonPrefetch(
+    "consent_requirements",
+    ConsentRequirement.objects.filter(agreement=OuterRef("pk")).order_by(*_REQUIREMENT_ORDER),
+    select=("data_element",),
+)
+
+
 def requirements_of(agreement: Agreement) -> list[ConsentRequirement]:
+    """The agreement's requirements with their data elements: those its row came with
+    (``REQUIREMENTS_PREFETCH``), else one query."""
+    prefetched = getattr(agreement, "_prefetched_objects_cache", {}).get("consent_requirements")
+    if prefetched is not None:
+        return list(prefetched)
     return list(
         ConsentRequirement.objects.filter(agreement_id=agreement.pk)
         .select_related("data_element")
-        .order_by("data_element__position", "data_element_id")
+        .order_by(*_REQUIREMENT_ORDER)
     )
 
 

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from agreements import parameters
+from agreements import extensions, parameters
 from agreements.access import parties_in_role, roles_by_party
 from agreements.approvals.selectors import RESEARCH_APPROVALS_PREFETCH
 from agreements.choices import AuthMethod
@@ -240,7 +240,7 @@ def _page_statement(superuser: bool, *, user_id: int, pk: uuid.UUID) -> QuerySet
     # The viewer as the access rule reads it (its id and flags); no row is written.
     viewer = get_user_model()(pk=user_id, is_active=True, is_superuser=superuser)
     return agreement_page_for_user(
-        viewer, discussions.DISCUSSIONS, RESEARCH_APPROVALS_PREFETCH
+        viewer, discussions.DISCUSSIONS, RESEARCH_APPROVALS_PREFETCH, *extensions.page_prefetches
     ).filter(pk=pk)
 
 
