@@ -128,14 +128,15 @@ def agreement_page_rows(
     than PostgreSQL took to run them."""
     given = {name: filters[name] for name in LIST_FILTERS if filters.get(name) not in (None, "")}
     shape = (tuple(given), start, stop, timezone.localdate())
-    # Not prepared on the server: the list was never measured to plan slowly, and one kept
-    # plan for organisations of a few and of thousands of agreements could be a poor one.
+    # Prepared on the server: PostgreSQL planned it for ~1 ms of every request. Measured with
+    # PREPARE/EXECUTE on the bench worlds (10,000 and 100,000 agreements), first and fourth
+    # page, for the organisation in the most trios and one in a single trio: the generic plan
+    # PostgreSQL may keep took 0.2-1.9 ms against the custom plans' 1.1-2.8 ms in every case.
     rows = shaped_rows(
         "api-agreement-list",
         _page_statement,
         shape,
         {"organisation_id": organisation_id, **given},
-        on_server=False,
     )
     for row in rows:
         for party in row["party_rows"]:
