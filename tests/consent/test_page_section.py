@@ -56,3 +56,45 @@ def test_the_page_lists_the_requirements_without_a_query_of_its_own(world, clien
         for r in expected
     ]
     assert "FERPA studies exception" in _section(response.content.decode())
+
+
+def test_one_built_statement_keeps_every_viewer_to_the_consent_pages_they_may_see(
+    client, world, outsider, monkeypatch
+):
+    """The consent pages read their agreement through a statement built once per shape (a
+    superuser or not), the viewer and the agreement its parameters
+    (collaboratory.prepared.shaped_rows): every viewer still gets the consent dashboard
+    exactly of the agreements whose parties they act for, and a 404 elsewhere."""
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from collaboratory import prepared
+
+    make_agreement(world, title="Consent access check")
+    prepared.clear()
+    built = []
+    build = selectors._consent_statement
+
+    def counting(*shape, **values):
+        built.append(shape)
+        return build(*shape, **values)
+
+    monkeypatch.setattr(selectors, "_consent_statement", counting)
+    root = get_user_model().objects.create_superuser("consent-root", password="x" * 16)
+    viewers = [*world["users"].values(), outsider, root]
+    every = list(Agreement.objects.order_by("reference"))
+    shown = 0
+    for viewer in viewers:
+        client.force_login(viewer)
+        allowed = set(selectors.consent_agreements_for_user(viewer).values_list("pk", flat=True))
+        for agreement in every:
+            response = client.get(f"/agreements/{agreement.pk}/consent/")
+            expected = 200 if agreement.pk in allowed else 404
+            assert response.status_code == expected, (viewer.username, agreement.reference)
+            if expected == 200:
+                assert response.context["agreement"].pk == agreement.pk
+                shown += 1
+        assert client.get(f"/agreements/{uuid.uuid4()}/consent/").status_code == 404
+    assert 0 < shown < len(viewers) * len(every)
+    assert sorted(built) == [(False,), (True,)]
