@@ -37,7 +37,7 @@ import hashlib
 import re
 import threading
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -335,3 +335,16 @@ def server_prepared[M: Model](queryset: QuerySet[M]) -> QuerySet[M]:
     run = queryset._chain()  # type: ignore[attr-defined]
     run.query.__class__ = _ServerPreparedQuery
     return run
+
+
+def fetch_rows(sql: str, params: Sequence[Any] = (), *, using: str = "default") -> list[tuple]:
+    """The rows of raw ``sql`` (Django's ``%s`` placeholders, ``%%`` for a literal percent
+    sign), run as a server-side prepared statement as ``server_prepared`` runs a queryset's,
+    unless ``DATABASE_SERVER_PREPARED`` is off. For the raw statements pages run on every
+    request: their SQL text must not vary with the values (those go in ``params``)."""
+    wrapper = connections[using]
+    if settings.DATABASE_SERVER_PREPARED:
+        sql, params = execute_form(wrapper, sql, params)
+    with wrapper.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

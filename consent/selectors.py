@@ -44,7 +44,7 @@ from agreements.models import Agreement, DataElement, Identifiability
 from agreements.models import Status as AgreementStatus
 from agreements.selectors import PARTIES_PREFETCH, agreements_visible_to
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
-from collaboratory.prepared import prepared_rows, shaped_rows
+from collaboratory.prepared import fetch_rows, prepared_rows, shaped_rows
 from consent.models import (
     ConsentExport,
     ConsentForm,
@@ -267,13 +267,13 @@ def coverage(agreement: Agreement, *, kind: str | None, today: dt.date | None = 
     today = today or timezone.localdate()
     cells: dict[tuple[str, int | None], Counter] = defaultdict(Counter)
     aged_out = 0
-    with connection.cursor() as cursor:
-        cursor.execute(COVERAGE_SQL, [agreement.pk, agreement.pk, today])
-        for school, grade, state, count in cursor.fetchall():
-            if state is None:  # the UNION's last row: how many states aged out
-                aged_out = count
-            else:
-                cells[(school, grade)][state] += count
+    for school, grade, state, count in fetch_rows(
+        COVERAGE_SQL, [agreement.pk, agreement.pk, today]
+    ):
+        if state is None:  # the UNION's last row: how many states aged out
+            aged_out = count
+        else:
+            cells[(school, grade)][state] += count
     if kind is not None and aged_out:
         for stale in StudentConsent.objects.filter(
             agreement_id=agreement.pk, state_valid_until__lte=today

@@ -306,3 +306,38 @@ def test_shaped_rows_take_dates_and_aware_datetimes_as_values(demo):
     prepared.clear()
     with pytest.raises(TypeError, match="naive"):
         prepared.shaped_rows("test-dates", build, (), naive)
+
+
+def test_raw_rows_run_prepared_with_their_values_as_parameters(demo):
+    sql = (
+        "SELECT reference, title LIKE '%%' FROM agreements_agreement"
+        " WHERE status = %s ORDER BY reference"
+    )
+    statuses = dict(Agreement.objects.values_list("reference", "status"))
+    first, second = sorted(set(statuses.values()))[:2]  # the demo has several statuses
+    with CaptureQueriesContext(connection) as queries:
+        got = [prepared.fetch_rows(sql, [status]) for status in (first, second)]
+    assert got == [
+        [(ref, True) for ref in sorted(statuses) if statuses[ref] == status]
+        for status in (first, second)
+    ]
+    assert got[0] and got[1] and got[0] != got[1]
+    # One statement, prepared once, run twice with each call's value.
+    assert [q["sql"][:15] for q in queries] == ["EXECUTE collab_"] * 2
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%title LIKE '\\%'%"],
+        )
+        assert cursor.fetchone() == (1,)
+
+
+def test_raw_rows_run_as_they_are_with_preparing_off(demo, settings):
+    settings.DATABASE_SERVER_PREPARED = False
+    with CaptureQueriesContext(connection) as queries:
+        rows = prepared.fetch_rows(
+            "SELECT count(*) FROM agreements_agreement WHERE status = %s", [Status.ACTIVE]
+        )
+    assert rows == [(Agreement.objects.filter(status=Status.ACTIVE).count(),)]
+    assert [q["sql"][:6] for q in queries] == ["SELECT"]
+    assert _server_statements() == set()
