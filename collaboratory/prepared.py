@@ -122,7 +122,9 @@ def prepared_rows[M: Model](
 #: characters that any escaping, quoting, case or hyphen rule would change; ids no row has.
 _STAND_IN_TEXT = "\ue000 {}_%\\-Aa'\" \ue001"
 _STAND_IN_MARK = "\ue000"
-_STAND_IN_BASE = -(10**15)
+#: Negative, yet within a 32-bit integer: Django compiles a lookup on a 32-bit column (auth's
+#: user ids) with a value out of its range to "matches nothing", which a stand-in must not.
+_STAND_IN_BASE = -2_000_000_000
 _STAND_IN_UUID = uuid.UUID("0000c0de-57a4-d100-0000-000000000000")  # no uuid4 has version 13
 
 
@@ -207,6 +209,10 @@ def shaped_rows[M: Model](
     if shaped is None:
         stand_ins = {n: _stand_in(i, n, v) for i, (n, v) in enumerate(values.items())}
         compiled = _compile(build(*shape, **stand_ins))
+        if not compiled.sql:
+            # Matches nothing with the stand-ins: it may not with the values (a stand-in
+            # outside what a column holds), so the statement is built for each call.
+            return list(build(*shape, **values))
         shaped = _Shaped(compiled, _slots(compiled.params, stand_ins))
         with _lock:
             if len(_shapes) >= LIMIT:

@@ -267,6 +267,40 @@ def test_shaped_rows_are_the_querysets_rows_for_every_call_s_values(demo):
     assert prepared.shaped_rows("test-shaped", build, (False,), values) == []
 
 
+def test_shaped_rows_filter_a_32_bit_column_by_its_values(demo):
+    # auth's user ids are 32-bit: a stand-in outside that range made Django compile the
+    # statement to "matches nothing", and every call then found no user.
+    from django.contrib.auth import get_user_model
+
+    users = list(get_user_model().objects.order_by("pk"))
+
+    def build(*, pk):
+        return get_user_model().objects.filter(pk=pk)
+
+    for user in users:
+        assert prepared.shaped_rows("test-user", build, (), {"pk": user.pk}) == [user]
+    assert prepared.shaped_rows("test-user", build, (), {"pk": users[-1].pk + 1000}) == []
+
+
+def test_a_statement_that_matches_nothing_with_the_stand_ins_is_built_for_each_call(demo):
+    # A stand-in a column cannot hold (a negative number for a positive integer column):
+    # Django compiles the stand-in's statement to "matches nothing". It is not kept as that:
+    # each call builds the statement with its own values.
+    calls = []
+
+    def build(*, months):
+        calls.append(months)
+        return Agreement.objects.filter(term_months=months).order_by("reference")
+
+    for months in sorted(set(Agreement.objects.values_list("term_months", flat=True))):
+        expected = list(Agreement.objects.filter(term_months=months).order_by("reference"))
+        assert expected
+        assert prepared.shaped_rows("test-nothing", build, (), {"months": months}) == expected
+    assert prepared.shaped_rows("test-nothing", build, (), {"months": 7777}) == []
+    assert all(months < 0 for months in calls[::2])  # each call: the stand-in, then its own
+    assert [m for m in calls[1::2]][-1] == 7777
+
+
 def test_shaped_rows_refuse_a_parameter_made_from_a_value():
     # icontains makes "%value%" of the value: run with the value alone, it would match
     # only the exact title, silently.
