@@ -76,6 +76,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from collaboratory.mail import send_mail_message
+from collaboratory.prepared import shaped_rows
 from collaboratory.proxies import parse_address
 from collaboratory.web import client_ip
 from partners.models import EnrolmentCode, LoginThrottle
@@ -377,3 +378,20 @@ class ThrottledModelBackend(ModelBackend):
         else:
             login_success_record(client=client)
         return user
+
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user, as Django's model backend reads it, through a statement built
+        and compiled once per process (``collaboratory.prepared.shaped_rows``): every page
+        reads it, and building ``User.objects.get(pk=...)`` cost the ORM more than
+        PostgreSQL took to answer it."""
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        rows = shaped_rows("session-user", _session_user, (), {"pk": pk})
+        user = rows[0] if rows else None
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+def _session_user(*, pk: int) -> Any:
+    return get_user_model()._default_manager.filter(pk=pk)

@@ -364,3 +364,27 @@ def test_old_counters_and_codes_are_purged(client, demo, settings):
     )
     assert login_throttle_purge() == 4
     assert not LoginThrottle.objects.exists() and not EnrolmentCode.objects.exists()
+
+
+def test_the_session_user_is_read_through_a_statement_built_once(demo, outsider):
+    """Every page reads the session's user through the backend's built-once statement
+    (collaboratory.prepared.shaped_rows): each user is found as Django's backend finds them,
+    and an inactive, unknown or malformed id finds nobody."""
+    from django.contrib.auth.backends import ModelBackend
+
+    from collaboratory import prepared
+    from partners.login_throttle import ThrottledModelBackend
+
+    prepared.clear()
+    ours, django_s = ThrottledModelBackend(), ModelBackend()
+    users = [*demo["users"].values(), outsider]
+    for user in users:
+        found = ours.get_user(str(user.pk))  # the session keeps the id as text
+        assert found == django_s.get_user(user.pk) == user
+        assert (found.username, found.password) == (user.username, user.password)
+    outsider.is_active = False
+    outsider.save(update_fields=["is_active"])
+    assert ours.get_user(outsider.pk) is None
+    assert ours.get_user(max(u.pk for u in users) + 1) is None
+    assert ours.get_user("not a number") is None
+    assert ours.get_user(None) is None
