@@ -34,6 +34,7 @@ from rest_framework.throttling import BaseThrottle
 from audit.models import AuditAction
 from audit.services import record as audit_record
 from collaboratory.errors import DomainError
+from collaboratory.prepared import fetch_rows
 from partners.models import ApiScope, ApiToken, Organisation
 from partners.selectors import User
 
@@ -184,11 +185,10 @@ def _token_with_organisation(digest: str) -> ApiToken | None:
     building of ``select_related(...).filter(digest=...)`` cost a millisecond of CPU, as much
     as the rest of a small API request. (No column of either table needs a converter.)"""
     sql, token_fields, organisation_fields = _token_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [digest])
-        row = cursor.fetchone()
-    if row is None:
+    rows = fetch_rows(sql, [digest])  # prepared on the server: every API request runs it
+    if not rows:
         return None
+    (row,) = rows
     token = ApiToken.from_db(connection.alias, token_fields, row[: len(token_fields)])
     organisation = Organisation.from_db(
         connection.alias, organisation_fields, row[len(token_fields) :]
