@@ -164,6 +164,12 @@ _LINK = re.compile(r"\[([^\[\]]*)\]\([^()\s]*\)")
 _SENTENCE_END = re.compile(r"[.;:!?][\"'’”)\]]*$")
 
 
+def _before_match(words: list[str], lengths: list[int], markers: Markers) -> int:
+    """The visible length (spaces included) of ``words`` before the first with a match."""
+    hit = next((i for i, w in enumerate(words) if markers.start in w), 0)
+    return sum(lengths[:hit]) + hit
+
+
 def snippet(
     text: str | None,
     markers: Markers,
@@ -177,10 +183,16 @@ def snippet(
     ``limit`` characters, cut after a word ("…") or at the end of a sentence; terms filled
     from ``values``."""
     text = _fill_terms(_LINK.sub(r"\1", _MARKDOWN.sub("", text or "")), markers, values)
+    lines = text.splitlines()
+    # Only the first match's line and the lines after it, until the excerpt's limit, can be
+    # shown: a sentence never runs across lines (each line's last word ends one), and a lead
+    # cut short stays inside the match's sentence. Reading every word of a long clause was
+    # most of the search page's Python.
+    first = next((i for i, line in enumerate(lines) if markers.start in line), 0)
     words: list[str] = []
     ends: list[bool] = []  # whether words[i] ends a sentence or a paragraph
     lengths: list[int] = []  # each word's visible length (markers left out)
-    for line in text.splitlines():
+    for line in lines[first:]:
         line_words = line.split()
         words += line_words
         for word in line_words:
@@ -189,6 +201,9 @@ def snippet(
             ends.append(bool(_SENTENCE_END.search(visible)))
         if ends:
             ends[-1] = True
+            # Past the limit from the match's first word: no later word can be shown.
+            if sum(lengths) + len(lengths) - 1 - _before_match(words, lengths, markers) > limit:
+                break
     if not words:
         return highlight("", markers)
     # The visible length of " ".join(words[a:b]) is offsets[b] - offsets[a] + the spaces:

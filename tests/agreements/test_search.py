@@ -282,6 +282,87 @@ def test_snippet_cuts_at_words_and_sentences():
     assert standard == 'Within <span class="term-value">the breach notice window</span> hours.'
 
 
+def _snippet_of_every_word(text, markers, *, values=None, limit=search.SNIPPET_CHARS):
+    """The excerpt as snippet() cut it when it read every word of the text: the reference
+    its reading of the match's lines only must equal."""
+    from itertools import accumulate
+
+    from agreements.search import (
+        _LINK,
+        _MARKDOWN,
+        _SENTENCE_END,
+        SNIPPET_LEAD,
+        _fill_terms,
+        _plain,
+    )
+
+    text = _fill_terms(_LINK.sub(r"\1", _MARKDOWN.sub("", text or "")), markers, values)
+    words, ends, lengths = [], [], []
+    for line in text.splitlines():
+        line_words = line.split()
+        words += line_words
+        for word in line_words:
+            visible = _plain(word, markers)
+            lengths.append(len(visible))
+            ends.append(bool(_SENTENCE_END.search(visible)))
+        if ends:
+            ends[-1] = True
+    if not words:
+        return highlight("", markers)
+    offsets = list(accumulate(lengths, initial=0))
+
+    def visible_length(a, b):
+        return offsets[b] - offsets[a] + max(b - a - 1, 0)
+
+    hit = next((i for i, w in enumerate(words) if markers.start in w), 0)
+    start = hit
+    while start > 0 and not ends[start - 1]:
+        start -= 1
+    lead = ""
+    if visible_length(start, hit) > SNIPPET_LEAD:
+        start = hit
+        while start > 0 and visible_length(start - 1, hit) < 60:
+            start -= 1
+        lead = "… "
+    end = hit + 1
+    while end < len(words) and visible_length(start, end + 1) <= limit:
+        end += 1
+        if ends[end - 1] and visible_length(start, end) >= limit // 2:
+            break
+    tail = "" if end >= len(words) or ends[end - 1] else " …"
+    return highlight(lead + " ".join(words[start:end]) + tail, markers)
+
+
+def test_snippet_reads_only_the_match_s_lines_and_cuts_as_reading_every_word_did():
+    import random
+
+    rng = random.Random(18)
+    m = Markers.new()
+    vocabulary = ["data", "the", "district", "shall", "breach", "notice", "of", "a", "b"]
+    punctuation = ["", "", "", ".", ";", ":", ",", "?", '."', ")"]
+    for case in range(3000):
+        lines = []
+        for _ in range(rng.randint(0, 12)):
+            if rng.random() < 0.15:
+                lines.append(" " * rng.randint(0, 3))  # a blank line
+                continue
+            words = []
+            for _ in range(rng.randint(1, rng.choice([5, 30, 120]))):
+                word = rng.choice(vocabulary) * rng.randint(1, 3) + rng.choice(punctuation)
+                if rng.random() < 0.04:
+                    word = f"{m.start}{word}{m.stop}"
+                elif rng.random() < 0.02:
+                    word = "[[breach_notice_hours]]"
+                words.append(word)
+            lines.append((" " * rng.randint(1, 2)).join(words))
+        text = "\n".join(lines)
+        values = {"breach_notice_hours": 48} if case % 2 else None
+        limit = rng.choice([40, 120, search.SNIPPET_CHARS])
+        assert str(search.snippet(text, m, values=values, limit=limit)) == str(
+            _snippet_of_every_word(text, m, values=values, limit=limit)
+        ), (case, text)
+
+
 def test_snippets_read_a_link_s_words_not_its_markdown():
     m = Markers.new()
     linked = f"[Schedule A](#schedule-a) lists every {m.start}Data{m.stop} Element."
