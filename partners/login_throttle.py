@@ -388,6 +388,10 @@ class ThrottledModelBackend(ModelBackend):
             pk = int(user_id)
         except (TypeError, ValueError):
             return None
+        field = get_user_model()._meta.pk
+        low, high = connection.ops.integer_field_range(field.get_internal_type())
+        if (low is not None and pk < low) or (high is not None and pk > high):
+            return None  # no such id: the column cannot hold it (Django's get finds nobody)
         rows = shaped_rows("session-user", _session_user, (), {"pk": pk})
         user = rows[0] if rows else None
         return user if user is not None and self.user_can_authenticate(user) else None

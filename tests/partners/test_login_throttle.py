@@ -387,4 +387,5 @@ def test_the_session_user_is_read_through_a_statement_built_once(demo, outsider)
     assert ours.get_user(outsider.pk) is None
     assert ours.get_user(max(u.pk for u in users) + 1) is None
     assert ours.get_user("not a number") is None
+    assert ours.get_user(2**40) is None and ours.get_user(-(2**40)) is None  # beyond the column
     assert ours.get_user(None) is None
