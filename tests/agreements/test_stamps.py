@@ -104,9 +104,7 @@ def test_the_agreement_page_stamps_the_same_forms_the_includes_render(demo, clie
         assert token.sub("", shown.group(0)) == token.sub("", expected.strip())
 
 
-def test_the_agreement_page_stamps_each_clause_discussion_as_the_include_renders_it(
-    demo, client
-):
+def test_the_agreement_page_stamps_each_clause_discussion_as_the_include_renders_it(demo, client):
     """A clause without threads gets its whole discussion section stamped: on the real page,
     each reads exactly as clause_discussion.html renders it for that clause with no threads
     (the CSRF token aside), and a clause with threads still shows them."""
