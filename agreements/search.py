@@ -65,8 +65,9 @@ from agreements.text.titles import numbered_heading
 from collaboratory.arrays import among
 from collaboratory.prepared import shaped_rows
 from collaboratory.safe_html import sanitised
+from partners import selectors as partner_selectors
 from partners.models import Membership, Organisation, Trio, TrioMember
-from partners.selectors import AnyUser, trios_visible_to
+from partners.selectors import AnyUser
 
 KINDS = {
     "agreements": "Agreements",
@@ -259,7 +260,7 @@ class StoredDocument(Expression):
 
 def visible_trio_ids(user: AnyUser) -> list[int]:
     """The ids of the trios ``user`` may see: everything search shows belongs to one."""
-    return list(trios_visible_to(user).values_list("id", flat=True))
+    return partner_selectors.visible_trio_ids(user)
 
 
 @dataclass(frozen=True)

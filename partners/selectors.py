@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as User  # re-exported: the one definition
 from django.db.models import Count, Model, Prefetch, Q, QuerySet
 
+from collaboratory.prepared import shaped_rows
 from partners.models import (
     Collaboratory,
     Membership,
@@ -72,6 +73,44 @@ def trios_visible_to(user: AnyUser) -> QuerySet[Trio]:
     member_of = TrioMember.objects.filter(organisation_id__in=own_organisations).values("trio_id")
     staffed = staffed_collaboratories(user).values("id")
     return Trio.objects.filter(Q(id__in=member_of) | Q(collaboratory_id__in=staffed))
+
+
+def _trios_of_viewer(superuser: bool, *, user_id: int) -> QuerySet[Trio]:
+    # The viewer as the rule reads it (its id and flags); no row is written.
+    return trios_visible_to(User(pk=user_id, is_active=True, is_superuser=superuser))
+
+
+def _trio_choices_statement(superuser: bool, limit: int, *, user_id: int) -> QuerySet:
+    return (
+        _trios_of_viewer(superuser, user_id=user_id)
+        .order_by("name")
+        .values_list("id", "name")[:limit]
+    )
+
+
+def trio_choices(user: AnyUser, limit: int) -> list[tuple[int, str]]:
+    """The first ``limit`` trios ``user`` may see, by name, as (id, name): the partnership
+    filter of the agreement list and of search. Through a statement built once per process
+    (``collaboratory.prepared.shaped_rows``, the viewer's id its parameter): building the
+    rule's querysets cost the ORM more than PostgreSQL took to answer."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return shaped_rows(
+        "trio-choices", _trio_choices_statement, (user.is_superuser, limit), {"user_id": user.pk}
+    )
+
+
+def _trio_ids_statement(superuser: bool, *, user_id: int) -> QuerySet:
+    return _trios_of_viewer(superuser, user_id=user_id).values_list("id", flat=True)
+
+
+def visible_trio_ids(user: AnyUser) -> list[int]:
+    """The ids of every trio ``user`` may see, as ``trio_choices`` reads them."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return shaped_rows(
+        "visible-trio-ids", _trio_ids_statement, (user.is_superuser,), {"user_id": user.pk}
+    )
 
 
 def scope_to_user[M: Model](

@@ -25,7 +25,7 @@ from agreements.selectors import agreement_list_rows, agreements_listed_for_user
 from agreements.signing.termination import ending_summary
 from agreements.web.forms import AgreementFilterForm
 from partners.http import AuthenticatedHttpRequest
-from partners.selectors import trios_visible_to
+from partners.selectors import trio_choices, trios_visible_to
 
 AGREEMENTS_PER_PAGE = 25
 #: The count says "more than 1,000" past this: counting further costs time and tells nobody
@@ -154,14 +154,13 @@ def _options(choices, current) -> list[tuple[str, str, bool]]:
 @login_required
 def agreement_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Queries: session, user, the viewer's first partnerships, the count (capped), the page.
-    visible = trios_visible_to(request.user)
-    trios = list(visible.order_by("name").values_list("id", "name")[: TRIO_CHOICES_MAX + 1])
+    trios = trio_choices(request.user, TRIO_CHOICES_MAX + 1)
     choices = trios if len(trios) <= TRIO_CHOICES_MAX else None
     form = AgreementFilterForm(request.GET or None, trios=choices)
     filters = form.cleaned_data if form.is_valid() else {}
     listed = agreements_listed_for_user(
         request.user,
-        trios=visible if choices is None else [pk for pk, _ in choices],
+        trios=trios_visible_to(request.user) if choices is None else [pk for pk, _ in choices],
         status=filters.get("status") or None,
         trio_id=filters.get("trio") or None,
         partnership=filters.get("partnership") or "",

@@ -20,7 +20,7 @@ from agreements.models import Status
 from agreements.web import agreement_list
 from agreements.web.fields import NormalisedCharField
 from collaboratory.forms import field_of
-from partners.selectors import trios_visible_to
+from partners.selectors import trio_choices, trios_visible_to
 
 PER_KIND_PREVIEW = 5
 PER_PAGE = 20
@@ -98,10 +98,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
     # Queries: session, user, the viewer's first partnerships (then, for someone who sees more
     # than a list holds, the ids of those the name box matches); then every kind's first rows
     # (5 queries, one per kind) or, for one kind, its count and one page.
-    visible = trios_visible_to(request.user)
-    first = list(
-        visible.order_by("name").values_list("id", "name")[: agreement_list.TRIO_CHOICES_MAX + 1]
-    )
+    first = trio_choices(request.user, agreement_list.TRIO_CHOICES_MAX + 1)
     choices = first if len(first) <= agreement_list.TRIO_CHOICES_MAX else None
     form = SearchForm(request.GET or None, trios=choices)
     data = form.cleaned_data if form.is_valid() else {}
@@ -112,7 +109,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
     if choices is not None:
         trio_ids = [pk for pk, _ in choices]
     elif data.get("partnership"):
-        named = visible.filter(name__icontains=data["partnership"])
+        named = trios_visible_to(request.user).filter(name__icontains=data["partnership"])
         trio_ids = list(named.values_list("id", flat=True))
     else:
         trio_ids = None  # every visible trio: the searches read their ids themselves
