@@ -32,6 +32,7 @@ off (behind a pooler that hands one client's statements to several server connec
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -226,6 +227,42 @@ def shaped_rows[M: Model](
     run = shaped.compiled.queryset._chain()  # type: ignore[attr-defined]
     run.query.get_compiler = _RunCompiled(shaped.compiled, params, on_server=on_server)
     return list(run)
+
+
+def shaped_count(
+    name: str,
+    build: Callable[..., QuerySet],
+    shape: tuple[Hashable, ...],
+    values: dict[str, Any],
+) -> int:
+    """The number of rows of ``build(*shape, **values)`` (a slice caps it), as its
+    ``.count()`` gives, with the statement built and compiled once per ``(name, shape)`` and
+    run prepared on the server: ``shaped_rows``'s rules hold for ``build`` and ``values``."""
+    key = (f"count:{name}", shape)
+    shaped = _shapes.get(key)
+    if shaped is None:
+        stand_ins = {n: _stand_in(i, n, v) for i, (n, v) in enumerate(values.items())}
+        counted = build(*shape, **stand_ins)
+        if not counted.query.is_sliced:  # a slice keeps its order: it decides what is cut
+            counted = counted.order_by()
+        compiled = _compile(counted.values("pk"))
+        if not compiled.sql:  # as in shaped_rows: built for each call
+            return build(*shape, **values).count()
+        # The ORM's own compiled SQL, values kept as parameters: no input in the statement.
+        sql = f"SELECT COUNT(*) FROM ({compiled.sql}) AS counted"  # noqa: S608
+        counting = dataclasses.replace(compiled, sql=sql)
+        shaped = _Shaped(counting, _slots(compiled.params, stand_ins))
+        with _lock:
+            if len(_shapes) >= LIMIT:
+                for old in list(_shapes)[: LIMIT // 2]:
+                    del _shapes[old]
+            _shapes[key] = shaped
+    params = tuple(
+        param if slot is None else values[slot]
+        for slot, param in zip(shaped.slots, shaped.compiled.params, strict=True)
+    )
+    ((count,),) = fetch_rows(shaped.compiled.sql, params, using=shaped.compiled.queryset.db)
+    return int(count)
 
 
 def clear() -> None:

@@ -187,10 +187,13 @@ def paginate(
     page: int,
     page_size: int,
     read_page: Callable[[int, int], list] | None = None,
+    count: Callable[[], int] | None = None,
 ) -> dict:
-    """One page of ``queryset`` with the list envelope (2 queries: count, and the page: the
-    sliced queryset's rows, or ``read_page(start, stop)``)."""
+    """One page of ``queryset`` with the list envelope (2 queries: the count, ``queryset``'s
+    or ``count()``, and the page: the sliced queryset's rows, or ``read_page(start, stop)``)."""
     paginator = Paginator(queryset, page_size)
+    if count is not None:
+        paginator.count = count()  # Paginator's cached_property, given instead
     last = max(paginator.num_pages, 1)
     if page > last:
         # Well-formed but out of range: like a missing object, a 404 (not a 400).

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from agreements.api.odrl import agreement_policy
 from agreements.api.selectors import (
+    agreement_count,
     agreement_for_organisation,
     agreement_list_for_organisation,
     agreement_page_rows,
@@ -124,6 +125,7 @@ class AgreementListApi(PartnerApiView):
             page=query["page"],
             page_size=query["page_size"],
             read_page=partial(agreement_page_rows, self.organisation_id, filters),
+            count=partial(agreement_count, self.organisation_id, filters),
         )
         serializer = AgreementSerializer(
             page.pop("items"),

@@ -491,8 +491,10 @@ def test_the_list_is_a_statement_prepared_once_that_lists_each_organisations_own
                 "pk", flat=True
             )
         }
-        results = client.get("/api/v1/agreements/?page_size=200").json()["results"]
+        body = client.get("/api/v1/agreements/?page_size=200").json()
+        results = body["results"]
         assert {item["id"] for item in results} == expected, organisation.slug
+        assert body["count"] == len(expected)  # the count's own built-once statement
         for item in results:
             agreement = Agreement.objects.select_related("trio").get(pk=item["id"])
             members = set(agreement.trio.members.values_list("organisation_id", flat=True))
@@ -502,5 +504,10 @@ def test_the_list_is_a_statement_prepared_once_that_lists_each_organisations_own
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%json_agg%'"
+        )
+        assert cursor.fetchone()[0] == 1
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%AS SELECT COUNT(*) FROM (SELECT%"],
         )
         assert cursor.fetchone()[0] == 1

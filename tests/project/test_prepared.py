@@ -375,3 +375,38 @@ def test_raw_rows_run_as_they_are_with_preparing_off(demo, settings):
     assert rows == [(Agreement.objects.filter(status=Status.ACTIVE).count(),)]
     assert [q["sql"][:6] for q in queries] == ["SELECT"]
     assert _server_statements() == set()
+
+
+def test_shaped_count_is_the_querysets_count_for_every_call_s_values(demo):
+    agreements = list(Agreement.objects.select_related("trio").order_by("reference"))
+    calls = 0
+
+    def build(*shape, **values):
+        nonlocal calls
+        calls += 1
+        return _by_title_and_trios(*shape, **values)
+
+    for agreement in agreements:
+        for shape, status in (((False,), ""), ((True,), agreement.status), ((True,), "draft")):
+            values = {"title": agreement.title, "trios": [agreement.trio_id], "status": status}
+            expected = _by_title_and_trios(*shape, **values).count()
+            assert prepared.shaped_count("test-count", build, shape, values) == expected
+    assert calls == 2  # once per shape
+    trios = sorted({a.trio_id for a in agreements})
+    with CaptureQueriesContext(connection) as queries:
+        none = prepared.shaped_count("test-count", build, (False,), {**values, "trios": []})
+    assert none == 0
+    assert [q["sql"][:15] for q in queries] == ["EXECUTE collab_"]
+    assert trios
+
+
+def test_shaped_count_of_a_slice_is_capped_like_the_querysets(demo):
+    every = Agreement.objects.count()
+    assert every > 2
+
+    def build(cap, *, status):
+        return Agreement.objects.exclude(status=status).order_by("reference")[:cap]
+
+    for cap in (1, 2, every + 5):
+        got = prepared.shaped_count("test-capped", build, (cap,), {"status": "no such status"})
+        assert got == min(cap, every) == build(cap, status="no such status").count()
