@@ -223,8 +223,6 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
         "actions": available_actions(agreement, held, blockers),
         "my_orgs": mine,
         "pending": pending_proposals(agreement, clause_titles(text), mine),
-        "propose_form": forms.OverrideProposeForm(),
-        "reason_form": forms.ReasonForm(),
         "destruction_deadline": destruction_deadline(agreement),
         "termination_notice": termination.notice_status(
             agreement, parties_in_role(held, termination.TERMINATORS)
