@@ -98,6 +98,15 @@ def _compile(queryset: QuerySet) -> _Compiled:
     return _Compiled(queryset, compiler, sql, tuple(params))
 
 
+def _keep[V](kept: dict[Any, V], key: Any, value: V) -> None:
+    """Keep ``value`` under ``key``; past ``LIMIT`` entries the oldest half is dropped."""
+    with _lock:
+        if len(kept) >= LIMIT:
+            for old in list(kept)[: LIMIT // 2]:
+                del kept[old]
+        kept[key] = value
+
+
 def prepared_rows[M: Model](
     name: str, build: Callable[..., QuerySet[M]], *args: Hashable
 ) -> list[M]:
@@ -107,11 +116,7 @@ def prepared_rows[M: Model](
     compiled = _cache.get(key)
     if compiled is None:
         compiled = _compile(build(*args))
-        with _lock:
-            if len(_cache) >= LIMIT:
-                for old in list(_cache)[: LIMIT // 2]:
-                    del _cache[old]
-            _cache[key] = compiled
+        _keep(_cache, key, compiled)
     run = compiled.queryset._chain()  # type: ignore[attr-defined]
     run.query.get_compiler = _RunCompiled(compiled)
     return list(run)
@@ -205,27 +210,13 @@ def shaped_rows[M: Model](
     stand-in that comes back changed is refused). Whatever a value changes in the SQL
     itself (present or empty, say) belongs in ``shape``. ``on_server``: run as a
     server-side prepared statement."""
-    key = (name, shape)
-    shaped = _shapes.get(key)
+    shaped = _shaped((name, shape), values, lambda stand_ins: _compile(build(*shape, **stand_ins)))
     if shaped is None:
-        stand_ins = {n: _stand_in(i, n, v) for i, (n, v) in enumerate(values.items())}
-        compiled = _compile(build(*shape, **stand_ins))
-        if not compiled.sql:
-            # Matches nothing with the stand-ins: it may not with the values (a stand-in
-            # outside what a column holds), so the statement is built for each call.
-            return list(build(*shape, **values))
-        shaped = _Shaped(compiled, _slots(compiled.params, stand_ins))
-        with _lock:
-            if len(_shapes) >= LIMIT:
-                for old in list(_shapes)[: LIMIT // 2]:
-                    del _shapes[old]
-            _shapes[key] = shaped
-    params = tuple(
-        param if slot is None else values[slot]
-        for slot, param in zip(shaped.slots, shaped.compiled.params, strict=True)
-    )
+        return list(build(*shape, **values))
     run = shaped.compiled.queryset._chain()  # type: ignore[attr-defined]
-    run.query.get_compiler = _RunCompiled(shaped.compiled, params, on_server=on_server)
+    run.query.get_compiler = _RunCompiled(
+        shaped.compiled, _params(shaped, values), on_server=on_server
+    )
     return list(run)
 
 
@@ -238,31 +229,52 @@ def shaped_count(
     """The number of rows of ``build(*shape, **values)`` (a slice caps it), as its
     ``.count()`` gives, with the statement built and compiled once per ``(name, shape)`` and
     run prepared on the server: ``shaped_rows``'s rules hold for ``build`` and ``values``."""
-    key = (f"count:{name}", shape)
-    shaped = _shapes.get(key)
-    if shaped is None:
-        stand_ins = {n: _stand_in(i, n, v) for i, (n, v) in enumerate(values.items())}
+
+    def compile_count(stand_ins: dict[str, Any]) -> _Compiled:
         counted = build(*shape, **stand_ins)
         if not counted.query.is_sliced:  # a slice keeps its order: it decides what is cut
             counted = counted.order_by()
         compiled = _compile(counted.values("pk"))
-        if not compiled.sql:  # as in shaped_rows: built for each call
-            return build(*shape, **values).count()
+        if not compiled.sql:
+            return compiled
         # The ORM's own compiled SQL, values kept as parameters: no input in the statement.
         sql = f"SELECT COUNT(*) FROM ({compiled.sql}) AS counted"  # noqa: S608
-        counting = dataclasses.replace(compiled, sql=sql)
-        shaped = _Shaped(counting, _slots(compiled.params, stand_ins))
-        with _lock:
-            if len(_shapes) >= LIMIT:
-                for old in list(_shapes)[: LIMIT // 2]:
-                    del _shapes[old]
-            _shapes[key] = shaped
-    params = tuple(
+        return dataclasses.replace(compiled, sql=sql)
+
+    shaped = _shaped((f"count:{name}", shape), values, compile_count)
+    if shaped is None:
+        return build(*shape, **values).count()
+    sql, db = shaped.compiled.sql, shaped.compiled.queryset.db
+    ((count,),) = fetch_rows(sql, _params(shaped, values), using=db)
+    return int(count)
+
+
+def _shaped(
+    key: tuple[str, tuple[Hashable, ...]],
+    values: dict[str, Any],
+    compile_with: Callable[[dict[str, Any]], _Compiled],
+) -> _Shaped | None:
+    """The statement kept under ``key``, compiled now by ``compile_with`` from stand-ins for
+    ``values`` if it is not kept yet; None when it compiles to nothing with the stand-ins (it
+    may not with the values: a stand-in outside what a column holds), so that the caller
+    builds it for each call."""
+    shaped = _shapes.get(key)
+    if shaped is None:
+        stand_ins = {n: _stand_in(i, n, v) for i, (n, v) in enumerate(values.items())}
+        compiled = compile_with(stand_ins)
+        if not compiled.sql:
+            return None
+        shaped = _Shaped(compiled, _slots(compiled.params, stand_ins))
+        _keep(_shapes, key, shaped)
+    return shaped
+
+
+def _params(shaped: _Shaped, values: dict[str, Any]) -> tuple[Any, ...]:
+    """The statement's parameters with this call's ``values`` in their slots."""
+    return tuple(
         param if slot is None else values[slot]
         for slot, param in zip(shaped.slots, shaped.compiled.params, strict=True)
     )
-    ((count,),) = fetch_rows(shaped.compiled.sql, params, using=shaped.compiled.queryset.db)
-    return int(count)
 
 
 def clear() -> None:
