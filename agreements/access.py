@@ -27,7 +27,7 @@ from collaboratory.arrays import among
 from collaboratory.errors import DomainError
 from collaboratory.prepared import shaped_rows
 from partners.models import Membership, Role, TrioMember
-from partners.selectors import AnyUser, User, memberships_of
+from partners.selectors import AnyUser, User, memberships_of, viewer_as_rule_reads
 
 # ``User`` and ``AnyUser`` are defined once, in partners.selectors; services import them here
 # with the rule.
@@ -96,10 +96,8 @@ def roles_by_party(
 
 
 def _held_roles(*, user_id: int, organisation_ids: list[int]) -> QuerySet:
-    # The user as memberships_of reads it (an active user's id); no row is written.
-    viewer = User(pk=user_id, is_active=True)
     return (
-        memberships_of(viewer)
+        memberships_of(viewer_as_rule_reads(user_id))
         .filter(among("organisation_id", organisation_ids))
         .values_list("organisation_id", "role")
     )

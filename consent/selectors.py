@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from enum import Enum, auto
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -67,7 +66,7 @@ from consent.rules import (
     strictest,
 )
 from partners.models import Organisation, TrioRole
-from partners.selectors import AnyUser
+from partners.selectors import AnyUser, viewer_as_rule_reads
 
 STUDENT_LEVEL_IDENTIFIABILITY = (Identifiability.IDENTIFIABLE, Identifiability.PSEUDONYMOUS)
 
@@ -117,8 +116,7 @@ CONSENT_PREFETCHES = (
 
 
 def _consent_statement(superuser: bool, *, user_id: int, pk: uuid.UUID) -> QuerySet[Agreement]:
-    # The viewer as the access rule reads it (its id and flags); no row is written.
-    viewer = get_user_model()(pk=user_id, is_active=True, is_superuser=superuser)
+    viewer = viewer_as_rule_reads(user_id, superuser=superuser)
     candidates = agreements_visible_to(viewer).select_related("trio__collaboratory").filter(pk=pk)
     return with_json_prefetch(candidates, *CONSENT_PREFETCHES)
 

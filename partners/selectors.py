@@ -75,9 +75,15 @@ def trios_visible_to(user: AnyUser) -> QuerySet[Trio]:
     return Trio.objects.filter(Q(id__in=member_of) | Q(collaboratory_id__in=staffed))
 
 
+def viewer_as_rule_reads(user_id: int, *, superuser: bool = False) -> User:
+    """An active user with ``user_id`` and nothing else: all the access rule reads of who
+    asks (its id and flags). For statements built once with the viewer's id as a parameter
+    (``collaboratory.prepared.shaped_rows``); never saved."""
+    return User(pk=user_id, is_active=True, is_superuser=superuser)
+
+
 def _trios_of_viewer(superuser: bool, *, user_id: int) -> QuerySet[Trio]:
-    # The viewer as the rule reads it (its id and flags); no row is written.
-    return trios_visible_to(User(pk=user_id, is_active=True, is_superuser=superuser))
+    return trios_visible_to(viewer_as_rule_reads(user_id, superuser=superuser))
 
 
 def _trio_choices_statement(superuser: bool, limit: int, *, user_id: int) -> QuerySet:

@@ -110,6 +110,12 @@ def _timestamp(value: str | None) -> dt.datetime | None:
 LIST_FILTERS = ("status", "trio_id", "updated_after", "expires_before")
 
 
+def _given(filters: dict[str, Any]) -> dict[str, Any]:
+    """The list's filters given a value, in ``LIST_FILTERS``' order: which ones is part of a
+    shaped statement's shape, their values its parameters."""
+    return {name: filters[name] for name in LIST_FILTERS if filters.get(name) not in (None, "")}
+
+
 def agreement_page_rows(
     organisation_id: int, filters: dict[str, Any], start: int, stop: int
 ) -> list[dict[str, Any]]:
@@ -126,7 +132,7 @@ def agreement_page_rows(
     position and day (``collaboratory.prepared.shaped_rows``): the organisation and the
     filters' values are its parameters. Building its nested subqueries cost the ORM more
     than PostgreSQL took to run them."""
-    given = {name: filters[name] for name in LIST_FILTERS if filters.get(name) not in (None, "")}
+    given = _given(filters)
     shape = (tuple(given), start, stop, timezone.localdate())
     # Prepared on the server: PostgreSQL planned it for ~1 ms of every request. Measured with
     # PREPARE/EXECUTE on the bench worlds (10,000 and 100,000 agreements), first and fourth
@@ -173,7 +179,7 @@ def agreement_count(organisation_id: int, filters: dict[str, Any]) -> int:
     lists, through a statement built once per process for each set of filters given and run
     prepared (``collaboratory.prepared.shaped_count``): building the access rule's subqueries
     for the count cost the ORM more than PostgreSQL took to count."""
-    given = {name: filters[name] for name in LIST_FILTERS if filters.get(name) not in (None, "")}
+    given = _given(filters)
     return shaped_count(
         "api-agreement-count",
         _count_statement,

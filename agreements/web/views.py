@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable, Iterator
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.forms import Form
@@ -63,6 +62,7 @@ from collaboratory.prepared import shaped_rows
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
 from partners.http import AuthenticatedHttpRequest
 from partners.models import Role
+from partners.selectors import viewer_as_rule_reads
 from partners.two_factor import WHY_SIGN, needs_two_factor, session_check
 
 
@@ -235,8 +235,7 @@ def _detail_context(request: AuthenticatedHttpRequest, agreement: Agreement) -> 
 
 
 def _page_statement(superuser: bool, *, user_id: int, pk: uuid.UUID) -> QuerySet[Agreement]:
-    # The viewer as the access rule reads it (its id and flags); no row is written.
-    viewer = get_user_model()(pk=user_id, is_active=True, is_superuser=superuser)
+    viewer = viewer_as_rule_reads(user_id, superuser=superuser)
     return agreement_page_for_user(
         viewer, discussions.DISCUSSIONS, RESEARCH_APPROVALS_PREFETCH, *extensions.page_prefetches
     ).filter(pk=pk)
