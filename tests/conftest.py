@@ -356,3 +356,42 @@ def otp_verify_in_browser(page, live_server, user, next_url: str = "/") -> None:
     page.goto(f"{live_server.url}{reverse('two-factor-verify')}?{urlencode({'next': next_url})}")
     page.get_by_label("6-digit code").fill(otp_code(device))
     page.get_by_role("button", name="Verify").click()
+
+
+# --- Statements built once per shape (collaboratory.prepared.shaped_rows) ------------------
+
+
+class Builds:
+    """Each time a watched statement builder runs, as (its name, the shape it was built
+    for): a statement built once per shape must run its builder once per shape, however many
+    values it is run with."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.all: list[tuple[str, tuple]] = []
+
+    def watch(self, target, name: str) -> None:
+        """Record the builds of ``name`` on ``target`` (a module, or a dict of builders)."""
+        build = target[name] if isinstance(target, dict) else getattr(target, name)
+
+        def counting(*shape, **values):
+            self.all.append((name, shape))
+            return build(*shape, **values)
+
+        if isinstance(target, dict):
+            self.monkeypatch.setitem(target, name, counting)
+        else:
+            self.monkeypatch.setattr(target, name, counting)
+
+    def of(self, name: str) -> list[tuple]:
+        """The shapes ``name`` was built for."""
+        return [shape for built, shape in self.all if built == name]
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """``Builds``, with every statement compiled so far forgotten first."""
+    from collaboratory import prepared
+
+    prepared.clear()
+    return Builds(monkeypatch)

@@ -299,7 +299,7 @@ def test_history_page_shows_bulk_updates_too(client, demo, agreements):
 
 
 def test_one_built_page_statement_keeps_every_viewer_to_their_own_agreements(
-    client, demo, outsider, monkeypatch
+    client, demo, outsider, builds
 ):
     """The page's statement is built once per shape (a superuser or not) and run with each
     viewer and agreement as its parameters: every viewer still sees exactly the agreements
@@ -310,17 +310,8 @@ def test_one_built_page_statement_keeps_every_viewer_to_their_own_agreements(
 
     from agreements.selectors import agreements_visible_to
     from agreements.web import views
-    from collaboratory import prepared
 
-    prepared.clear()
-    built = []
-    build = views._page_statement
-
-    def counting(*shape, **values):
-        built.append(shape)
-        return build(*shape, **values)
-
-    monkeypatch.setattr(views, "_page_statement", counting)
+    builds.watch(views, "_page_statement")
     root = get_user_model().objects.create_superuser("page-root", password="x" * 16)
     viewers = [*demo["users"].values(), outsider, root]
     every = list(Agreement.objects.order_by("reference"))
@@ -337,4 +328,4 @@ def test_one_built_page_statement_keeps_every_viewer_to_their_own_agreements(
                 shown += 1
         assert client.get(reverse("agreement-detail", args=[uuid.uuid4()])).status_code == 404
     assert 0 < shown < len(viewers) * len(every)
-    assert sorted(built) == [(False,), (True,)]
+    assert sorted(builds.of("_page_statement")) == [(False,), (True,)]

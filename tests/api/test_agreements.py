@@ -423,7 +423,7 @@ def test_a_deep_page_builds_the_parties_of_its_own_rows_only(api_world, issue_to
 
 
 def test_one_built_statement_answers_every_organisation_with_its_own_agreements(
-    demo, issue_token, api, monkeypatch
+    demo, issue_token, api, builds
 ):
     """The detail and the ODRL terms read their agreement through a statement built once
     (collaboratory.prepared.shaped_rows), the organisation and the agreement its parameters:
@@ -434,18 +434,10 @@ def test_one_built_statement_answers_every_organisation_with_its_own_agreements(
     from agreements.api import selectors
     from agreements.models import Agreement
     from agreements.selectors import agreements_visible_to_organisation
-    from collaboratory import prepared
     from partners.models import Organisation
 
-    prepared.clear()
-    built = []
-    for view, build in list(selectors._STATEMENTS.items()):
-
-        def counting(*shape, _build=build, _view=view, **values):
-            built.append(_view)
-            return _build(*shape, **values)
-
-        monkeypatch.setitem(selectors._STATEMENTS, view, counting)
+    for view in list(selectors._STATEMENTS):
+        builds.watch(selectors._STATEMENTS, view)
     every = list(Agreement.objects.order_by("reference"))
     answered = 0
     for organisation in Organisation.objects.order_by("slug"):
@@ -465,7 +457,7 @@ def test_one_built_statement_answers_every_organisation_with_its_own_agreements(
                 assert (detail.status_code, terms.status_code) == (404, 404), organisation.slug
         assert client.get(f"/api/v1/agreements/{uuid.uuid4()}/").status_code == 404
     assert 0 < answered < Organisation.objects.count() * len(every)
-    assert sorted(built) == ["detail", "terms"]
+    assert sorted(name for name, _ in builds.all) == ["detail", "terms"]
 
 
 def test_the_list_is_a_statement_prepared_once_that_lists_each_organisations_own(

@@ -59,7 +59,7 @@ def test_the_page_lists_the_requirements_without_a_query_of_its_own(world, clien
 
 
 def test_one_built_statement_keeps_every_viewer_to_the_consent_pages_they_may_see(
-    client, world, outsider, monkeypatch
+    client, world, outsider, builds
 ):
     """The consent pages read their agreement through a statement built once per shape (a
     superuser or not), the viewer and the agreement its parameters
@@ -69,18 +69,8 @@ def test_one_built_statement_keeps_every_viewer_to_the_consent_pages_they_may_se
 
     from django.contrib.auth import get_user_model
 
-    from collaboratory import prepared
-
     make_agreement(world, title="Consent access check")
-    prepared.clear()
-    built = []
-    build = selectors._consent_statement
-
-    def counting(*shape, **values):
-        built.append(shape)
-        return build(*shape, **values)
-
-    monkeypatch.setattr(selectors, "_consent_statement", counting)
+    builds.watch(selectors, "_consent_statement")
     root = get_user_model().objects.create_superuser("consent-root", password="x" * 16)
     viewers = [*world["users"].values(), outsider, root]
     every = list(Agreement.objects.order_by("reference"))
@@ -97,4 +87,4 @@ def test_one_built_statement_keeps_every_viewer_to_the_consent_pages_they_may_se
                 shown += 1
         assert client.get(f"/agreements/{uuid.uuid4()}/consent/").status_code == 404
     assert 0 < shown < len(viewers) * len(every)
-    assert sorted(built) == [(False,), (True,)]
+    assert sorted(builds.of("_consent_statement")) == [(False,), (True,)]

@@ -7,22 +7,13 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
-from collaboratory import prepared
 from partners import selectors
 from partners.selectors import trio_choices, trios_visible_to, visible_trio_ids
 
 
-def test_every_viewer_gets_the_trios_the_rule_gives_them(demo, outsider, monkeypatch):
-    prepared.clear()
-    built = []
-    for name in ("_trio_choices_statement", "_trio_ids_statement"):
-        build = getattr(selectors, name)
-
-        def counting(*shape, _build=build, _name=name, **values):
-            built.append((_name, shape))
-            return _build(*shape, **values)
-
-        monkeypatch.setattr(selectors, name, counting)
+def test_every_viewer_gets_the_trios_the_rule_gives_them(demo, outsider, builds):
+    builds.watch(selectors, "_trio_choices_statement")
+    builds.watch(selectors, "_trio_ids_statement")
     root = get_user_model().objects.create_superuser("choices-root", password="x" * 16)
     viewers = [*demo["users"].values(), outsider, root]
     some = 0
@@ -35,7 +26,7 @@ def test_every_viewer_gets_the_trios_the_rule_gives_them(demo, outsider, monkeyp
     assert 0 < some < len(viewers) + 1
     assert trio_choices(outsider, 51) == []
     # Built once per shape: (superuser or not, the limit) and (superuser or not).
-    assert sorted(built) == sorted(
+    assert sorted(builds.all) == sorted(
         [
             ("_trio_choices_statement", (False, 51)),
             ("_trio_choices_statement", (False, 2)),
