@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -180,32 +180,34 @@ class PageNotFound(exceptions.NotFound):
         self.details = {"parameter": "page", "last": last}
 
 
-def paginate(
+def paginate(request: Request, queryset: QuerySet, *, page: int, page_size: int) -> dict:
+    """One page of ``queryset`` with the list envelope (2 queries: its count and the page)."""
+    return paginate_rows(
+        request,
+        count=queryset.count,
+        read_page=lambda start, stop: list(queryset[start:stop]),
+        page=page,
+        page_size=page_size,
+    )
+
+
+def paginate_rows(
     request: Request,
-    queryset: QuerySet,
     *,
+    count: Callable[[], int],
+    read_page: Callable[[int, int], list],
     page: int,
     page_size: int,
-    read_page: Callable[[int, int], list] | None = None,
-    count: Callable[[], int] | None = None,
 ) -> dict:
-    """One page of ``queryset`` with the list envelope (2 queries: the count, ``queryset``'s
-    or ``count()``, and the page: the sliced queryset's rows, or ``read_page(start, stop)``)."""
-    paginator = Paginator(queryset, page_size)
-    if count is not None:
-        paginator.count = count()  # Paginator's cached_property, given instead
-    last = max(paginator.num_pages, 1)
+    """One page with the list envelope: ``count()`` rows in all, ``read_page(start, stop)``
+    the page's (not read when there are none)."""
+    total = count()
+    last = max(math.ceil(total / page_size), 1)
     if page > last:
         # Well-formed but out of range: like a missing object, a 404 (not a 400).
         raise PageNotFound(page, last)
     start = (page - 1) * page_size
-    stop = start + page_size
-    if not paginator.count:
-        items = []
-    elif read_page is not None:
-        items = read_page(start, stop)
-    else:
-        items = list(queryset[start:stop])
+    items = read_page(start, start + page_size) if total else []
 
     def link(number: int) -> str:
         query = request.query_params.copy()
@@ -213,7 +215,7 @@ def paginate(
         return request.build_absolute_uri(request.path) + "?" + query.urlencode()
 
     return {
-        "count": paginator.count,
+        "count": total,
         "page": page,
         "page_size": page_size,
         "next": link(page + 1) if page < last else None,

@@ -15,7 +15,6 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, F, Field, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -34,7 +33,7 @@ from agreements.models import (
 from agreements.ownership.selectors import ELEMENT_OWNERSHIP_PREFETCHES
 from agreements.selectors import PARTIES_PREFETCH, agreements_visible_to_organisation
 from collaboratory.json_prefetch import JsonPrefetch, with_json_prefetch
-from collaboratory.prepared import server_prepared, shaped_count, shaped_rows
+from collaboratory.prepared import fetch_rows, server_prepared, shaped_count, shaped_rows
 from partners.models import ResearchQuestion
 
 # Raw SQL on purpose: an Exists() subquery is re-aliased and deep-copied on every list
@@ -158,14 +157,12 @@ def _with_organisations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = sorted({party["organisation_id"] for row in rows for party in row["parties"]})
     if not ids:
         return rows
-    with connection.cursor() as cursor:
-        cursor.execute(
+    organisations = {
+        id_: {"id": id_, "slug": slug, "name": name, "kind": kind}
+        for id_, slug, name, kind in fetch_rows(
             "SELECT id, slug, name, kind FROM partners_organisation WHERE id = ANY(%s)", [ids]
         )
-        organisations = {
-            id_: {"id": id_, "slug": slug, "name": name, "kind": kind}
-            for id_, slug, name, kind in cursor.fetchall()
-        }
+    }
     for row in rows:
         row["parties"] = [
             {"organisation": organisations[party.pop("organisation_id")], **party}

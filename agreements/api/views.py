@@ -23,7 +23,6 @@ from agreements.api.odrl import agreement_policy
 from agreements.api.selectors import (
     agreement_count,
     agreement_for_organisation,
-    agreement_list_for_organisation,
     agreement_page_rows,
 )
 from agreements.api.serializers import (
@@ -35,7 +34,7 @@ from agreements.models import Status
 from agreements.selectors import agreements_visible_to_organisation, latest_executed_document
 from collaboratory.downloads import audited_file_response
 from partners.api_errors import NOT_MODIFIED, error_responses
-from partners.apis import PageQuery, PartnerApiView, paginate
+from partners.apis import PageQuery, PartnerApiView, paginate_rows
 from partners.models import ApiScope
 
 
@@ -119,13 +118,12 @@ class AgreementListApi(PartnerApiView):
             "updated_after": query.get("updated_after"),
             "expires_before": query.get("expires_before"),
         }
-        page = paginate(
+        page = paginate_rows(
             request,
-            agreement_list_for_organisation(self.organisation_id, **filters),
+            count=partial(agreement_count, self.organisation_id, filters),
+            read_page=partial(agreement_page_rows, self.organisation_id, filters),
             page=query["page"],
             page_size=query["page_size"],
-            read_page=partial(agreement_page_rows, self.organisation_id, filters),
-            count=partial(agreement_count, self.organisation_id, filters),
         )
         serializer = AgreementSerializer(
             page.pop("items"),

@@ -105,7 +105,7 @@ def test_an_unexpected_failure_answers_json_500_without_details(client, monkeypa
     def explode(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(agreements.api.views, "agreement_list_for_organisation", explode)
+    monkeypatch.setattr(agreements.api.views, "agreement_count", explode)
     error = _error(client.get("/api/v1/agreements/"), 500)
     assert error["code"] == "server_error"
     assert "fire" not in error["message"]
