@@ -165,12 +165,6 @@ _LINK = re.compile(r"\[([^\[\]]*)\]\([^()\s]*\)")
 _SENTENCE_END = re.compile(r"[.;:!?][\"'’”)\]]*$")
 
 
-def _before_match(words: list[str], lengths: list[int], markers: Markers) -> int:
-    """The visible length (spaces included) of ``words`` before the first with a match."""
-    hit = next((i for i, w in enumerate(words) if markers.start in w), 0)
-    return sum(lengths[:hit]) + hit
-
-
 def snippet(
     text: str | None,
     markers: Markers,
@@ -193,6 +187,7 @@ def snippet(
     words: list[str] = []
     ends: list[bool] = []  # whether words[i] ends a sentence or a paragraph
     lengths: list[int] = []  # each word's visible length (markers left out)
+    hit = -1  # the first word with a match (the first word when none has), once read
     for line in lines[first:]:
         line_words = line.split()
         words += line_words
@@ -202,8 +197,10 @@ def snippet(
             ends.append(bool(_SENTENCE_END.search(visible)))
         if ends:
             ends[-1] = True
-            # Past the limit from the match's first word: no later word can be shown.
-            if sum(lengths) + len(lengths) - 1 - _before_match(words, lengths, markers) > limit:
+            if hit < 0:  # the match is on the first line read, if anywhere
+                hit = next((i for i, w in enumerate(words) if markers.start in w), 0)
+            # Past the limit from the match's word (spaces counted): no later word can show.
+            if sum(lengths[hit:]) + len(lengths) - hit - 1 > limit:
                 break
     if not words:
         return highlight("", markers)
@@ -214,7 +211,6 @@ def snippet(
     def visible_length(a: int, b: int) -> int:
         return offsets[b] - offsets[a] + max(b - a - 1, 0)
 
-    hit = next((i for i, w in enumerate(words) if markers.start in w), 0)
     start = hit
     while start > 0 and not ends[start - 1]:
         start -= 1
