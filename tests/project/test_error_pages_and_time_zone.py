@@ -129,7 +129,7 @@ def test_the_api_answers_503_json_while_the_database_is_unreachable(monkeypatch,
     _, token = api_token_issue(
         organisation=demo["orgs"]["riverbend-usd"], name="t", scopes=["agreements:read"]
     )
-    monkeypatch.setattr(apis, "agreement_list_for_organisation", _database_gone)
+    monkeypatch.setattr(apis, "agreement_count", _database_gone)
     client = ApiClient(token, raise_request_exception=False)
     response = client.get(reverse("api-agreement-list"))
     assert response.status_code == 503
