@@ -327,6 +327,9 @@ def _prepared_names(wrapper: BaseDatabaseWrapper) -> set[str]:
 def execute_form(wrapper: BaseDatabaseWrapper, sql: str, params: Any) -> tuple[str, tuple]:
     """``EXECUTE`` of ``sql`` as a statement prepared on ``wrapper``'s connection (prepared
     now if it is not yet), and its parameters."""
+    # As Django's own cursor() does: a connection found dead by the request's health check
+    # (CONN_HEALTH_CHECKS; PostgreSQL restarted) is replaced before anything is prepared on it.
+    wrapper.close_if_health_check_failed()
     wrapper.ensure_connection()
     names = _prepared_names(wrapper)
     name = "collab_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
