@@ -46,10 +46,8 @@ ALIAS = "derived"
 #: the corpus's texts and page HTML: 2.0-2.4x); the local map weighs values by it.
 IN_MEMORY_FACTOR = 2.5
 
-_MISSING = object()
 
-
-class _Local:
+class MemoryMap:
     """A thread-safe least-recently-used map of keys to values, holding at most ``budget``
     bytes by the weights given with them (the oldest go first; a value heavier than the
     whole budget is not kept).
@@ -57,6 +55,9 @@ class _Local:
     A count of entries would not do: the load test's district reads ~330 agreements, each a
     text and a page (~650 kB together), and a map of 256 entries then missed two reads in
     three, each paying a Redis round trip and ~1 ms of unpickling."""
+
+    #: What ``get`` answers for a key it does not hold.
+    MISSING: Any = object()
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -68,7 +69,7 @@ class _Local:
         with self.lock:
             entry = self.entries.get(key)
             if entry is None:
-                return _MISSING
+                return self.MISSING
             self.entries.move_to_end(key)
             return entry[0]
 
@@ -91,7 +92,7 @@ class _Local:
             self.used = 0
 
 
-_local = _Local(settings.DERIVED_LOCAL_MB * 1024 * 1024)
+_local = MemoryMap(settings.DERIVED_LOCAL_MB * 1024 * 1024)
 
 
 def _default(value: Any) -> Any:
@@ -132,7 +133,7 @@ def derived[T](namespace: str, inputs: Any, compute: Callable[[], T], *, code: s
     (module docstring). ``inputs`` must name everything ``compute`` reads."""
     key = derived_key(namespace, inputs, code=code)
     value = _local.get(key)
-    if value is not _MISSING:
+    if value is not MemoryMap.MISSING:
         return value
     shared = caches[ALIAS]
     try:

@@ -10,22 +10,22 @@ import pytest
 from django.core.cache import caches
 
 from collaboratory import derived as derived_module
-from collaboratory.derived import IN_MEMORY_FACTOR, _Local, derived, derived_key
+from collaboratory.derived import IN_MEMORY_FACTOR, MemoryMap, derived, derived_key
 
 
 def test_the_least_recently_used_go_first_when_the_budget_is_full():
-    local = _Local(100)
+    local = MemoryMap(100)
     local.put("a", "A", 40)
     local.put("b", "B", 40)
     assert local.get("a") == "A"  # "b" is now the least recently used
     local.put("c", "C", 40)
-    assert local.get("b") is derived_module._MISSING
+    assert local.get("b") is MemoryMap.MISSING
     assert (local.get("a"), local.get("c")) == ("A", "C")
     assert local.used == 80
 
 
 def test_many_light_values_stay_where_a_count_would_have_dropped_them():
-    local = _Local(1_000_000)
+    local = MemoryMap(1_000_000)
     for n in range(2_000):
         local.put(str(n), n, 100)
     assert all(local.get(str(n)) == n for n in range(2_000))
@@ -33,21 +33,21 @@ def test_many_light_values_stay_where_a_count_would_have_dropped_them():
 
 
 def test_a_value_heavier_than_the_budget_is_not_kept_and_a_new_weight_replaces_the_old():
-    local = _Local(100)
+    local = MemoryMap(100)
     local.put("a", "A", 60)
     local.put("a", "A2", 30)
     assert (local.get("a"), local.used) == ("A2", 30)
     local.put("huge", "H", 101)
-    assert local.get("huge") is derived_module._MISSING
+    assert local.get("huge") is MemoryMap.MISSING
     assert (local.get("a"), local.used) == ("A2", 30)
     local.put("a", "A3", 500)  # too heavy now: not kept, and its old weight is released
-    assert (local.get("a"), local.used) == (derived_module._MISSING, 0)
+    assert (local.get("a"), local.used) == (MemoryMap.MISSING, 0)
 
 
 @pytest.fixture
 def fresh_local(monkeypatch):
-    def install(budget: int) -> _Local:
-        local = _Local(budget)
+    def install(budget: int) -> MemoryMap:
+        local = MemoryMap(budget)
         monkeypatch.setattr(derived_module, "_local", local)
         return local
 
