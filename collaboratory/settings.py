@@ -334,6 +334,11 @@ API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")
 # Memory each process may hold derived values in (collaboratory/derived.py: agreement texts and
 # their page HTML, ~650 kB per agreement read), before the least recently used go.
 DERIVED_LOCAL_MB = env_int("DERIVED_LOCAL_MB", 256, minimum=0)
+# Read-only pages and API answers kept for the database snapshot they were read from
+# (collaboratory/answers.py): at most this many seconds (0: never kept), and this much memory
+# per process beside the shared copies in Redis.
+RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 60, minimum=0)
+RESPONSE_CACHE_LOCAL_MB = env_int("RESPONSE_CACHE_LOCAL_MB", 64, minimum=0)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "api": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
@@ -344,6 +349,13 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "derived",
         "TIMEOUT": 24 * 3600,
+    },
+    # Answers kept for the database snapshot they were read from (collaboratory/answers.py).
+    "answers": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "answers",
+        "TIMEOUT": RESPONSE_CACHE_SECONDS or 1,
     },
     "sessions": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -16,6 +16,7 @@ from agreements import lifecycle
 from agreements.approvals.selectors import approval_problems
 from audit.models import AuditAction
 from audit.services import record as audit_record
+from collaboratory.answers import kept_page
 from collaboratory.errors import DomainError
 from collaboratory.web import add_to_form, flash_error
 from consent import charts, forms, selectors, services, student_keys
@@ -51,6 +52,7 @@ def _base(agreement, access: ConsentAccess, **extra) -> dict:
 
 
 @login_required
+@kept_page
 def consent_dashboard(request: AuthenticatedHttpRequest, pk) -> HttpResponse:
     # Queries: session, user, agreement, trio members, organisations, data elements,
     # recipients, memberships, requirements, coverage, aged-out states, snapshots, forms,

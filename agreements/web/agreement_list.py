@@ -24,6 +24,7 @@ from agreements.models import Agreement, Status
 from agreements.selectors import agreement_list_rows, agreements_listed_for_user
 from agreements.signing.termination import ending_summary
 from agreements.web.forms import AgreementFilterForm
+from collaboratory.answers import kept_page
 from partners.http import AuthenticatedHttpRequest
 from partners.selectors import trio_choices, trios_visible_to
 
@@ -152,6 +153,7 @@ def _options(choices, current) -> list[tuple[str, str, bool]]:
 
 
 @login_required
+@kept_page
 def agreement_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Queries: session, user, the viewer's first partnerships, the count (capped), the page.
     trios = trio_choices(request.user, TRIO_CHOICES_MAX + 1)

@@ -10,12 +10,14 @@ from django.shortcuts import render
 
 from agreements import dashboard as workspace
 from agreements.extensions import dashboard_sections
+from collaboratory.answers import kept_page
 from partners.http import AuthenticatedHttpRequest
 
 TRIOS_PER_PAGE = 24
 
 
 @login_required
+@kept_page
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Queries (11): session, user, one page of trios (with their members and the number of
     # all), the user's memberships, what waits for them (+1: the texts and reviews of the

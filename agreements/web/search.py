@@ -19,6 +19,7 @@ from agreements import search as search_module
 from agreements.models import Status
 from agreements.web import agreement_list
 from agreements.web.fields import NormalisedCharField
+from collaboratory.answers import kept_page
 from collaboratory.forms import field_of
 from partners.selectors import trio_choices, trios_visible_to
 
@@ -94,6 +95,7 @@ class BoundedPaginator(Paginator):
 
 
 @login_required
+@kept_page
 def search_view(request: HttpRequest) -> HttpResponse:
     # Queries: session, user, the viewer's first partnerships (then, for someone who sees more
     # than a list holds, the ids of those the name box matches); then every kind's first rows

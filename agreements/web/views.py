@@ -57,6 +57,7 @@ from agreements.text.placeholders import PlaceholderType, PlaceholderValue
 from agreements.text.titles import clause_titles
 from agreements.web import forms
 from agreements.web.agreement_list import agreement_list as agreement_list  # the URL's view
+from collaboratory.answers import kept_page
 from collaboratory.errors import DomainError
 from collaboratory.prepared import shaped_rows
 from collaboratory.web import add_to_form, client_ip, flash_error, user_agent
@@ -261,6 +262,7 @@ def _page_agreement(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> Agreeme
 
 
 @login_required
+@kept_page
 def agreement_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     agreement = _page_agreement(request, pk)
     return render(request, "agreements/agreement_detail.html", _detail_context(request, agreement))

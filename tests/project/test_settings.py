@@ -71,6 +71,9 @@ def test_missing_production_variable_is_a_clear_startup_error(missing, message):
         ({"DATABASE_URL": "sqlite:///db.sqlite3"}, "DATABASE_URL must point at PostgreSQL"),
         ({"CELERY_TASK_TIME_LIMIT": "ten"}, "CELERY_TASK_TIME_LIMIT='ten' is not a whole number"),
         ({"DERIVED_LOCAL_MB": "-1"}, "DERIVED_LOCAL_MB=-1 is below the minimum of 0"),
+        ({"RESPONSE_CACHE_SECONDS": "-5"}, "RESPONSE_CACHE_SECONDS=-5 is below the minimum of 0"),
+        ({"RESPONSE_CACHE_SECONDS": "1m"}, "RESPONSE_CACHE_SECONDS='1m' is not a whole number"),
+        ({"RESPONSE_CACHE_LOCAL_MB": "-1"}, "RESPONSE_CACHE_LOCAL_MB=-1 is below the minimum"),
     ],
 )
 def test_bad_values_are_named(override, message):
