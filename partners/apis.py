@@ -29,6 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from collaboratory.answers import KEPT, kept_answer
 from partners import webhooks
 from partners.api_auth import (
     RATE_LIMIT_ATTRIBUTE,
@@ -170,6 +171,36 @@ class PartnerApiView(APIView):
             conditional = get_conditional_response(request._request, etag=etag, response=response)
             return response if conditional is None else conditional  # None only without response
         return response
+
+
+def kept_read[V: PartnerApiView](
+    get: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """A read-only GET of a ``PartnerApiView`` answered from ``collaboratory.answers``: the
+    data of a 200 kept for the token and the database snapshot it was read from (the token,
+    its scopes and the rate limit are still checked on every request, before this runs)."""
+
+    name = f"api:{get.__module__}.{get.__qualname__}"
+    KEPT.append(name)
+
+    @functools.wraps(get)
+    def read(self: V, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        answered: list[HttpResponseBase | None] = [None]
+
+        def answer() -> Any:
+            response = get(self, request, *args, **kwargs)
+            answered[0] = response
+            if isinstance(response, Response) and type(response) is Response:
+                if response.status_code == 200 and not response.cookies:
+                    return response.data
+            return None
+
+        token = self.token
+        parts = [token.pk, token.organisation_id, sorted(token.scopes), type(self).__qualname__]
+        data = kept_answer(name, request._request, parts, answer)
+        return answered[0] if answered[0] is not None else Response(data)
+
+    return read
 
 
 class PageNotFound(exceptions.NotFound):

@@ -34,7 +34,7 @@ from agreements.models import Status
 from agreements.selectors import agreements_visible_to_organisation, latest_executed_document
 from collaboratory.downloads import audited_file_response
 from partners.api_errors import NOT_MODIFIED, error_responses
-from partners.apis import PageQuery, PartnerApiView, paginate_rows
+from partners.apis import PageQuery, PartnerApiView, kept_read, paginate_rows
 from partners.models import ApiScope
 
 
@@ -108,6 +108,7 @@ class AgreementListApi(PartnerApiView):
         responses={200: AgreementPageSerializer, **NOT_MODIFIED, **error_responses(400)},
         examples=[_LIST_EXAMPLE],
     )
+    @kept_read
     def get(self, request: Request) -> Response:
         # Queries: token, count, the page (plain rows with their parties as JSON), the same
         # for any page size.
@@ -144,6 +145,7 @@ class AgreementDetailApi(PartnerApiView):
         tags=["agreements"],
         responses={200: AgreementDetailSerializer, **NOT_MODIFIED, **error_responses(400)},
     )
+    @kept_read
     def get(self, request: Request, pk) -> Response:
         agreement = agreement_for_organisation("detail", self.organisation_id, pk)
         if agreement is None:
@@ -202,6 +204,7 @@ class AgreementTermsApi(PartnerApiView):
             **error_responses(400),
         },
     )
+    @kept_read
     def get(self, request: Request, pk) -> Response:
         agreement = agreement_for_organisation("terms", self.organisation_id, pk)
         if agreement is None:
