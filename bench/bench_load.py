@@ -14,7 +14,10 @@ loopback port, over the throwaway PostgreSQL of `make bench`. A small asyncio cl
 Per step: throughput, p50/p95/p99 latency, error rate, 5xx count (the whole curve is printed).
 The knee is the last step whose throughput still rose by more than KNEE_GAIN over the step
 before: beyond it, more clients only queue. Baseline: /healthz (one database and one Redis
-round trip, no template) at the knee's concurrency in the same run. The benchmark fails if
+round trip, no template) at the knee's concurrency in the same run. At 10,000 agreements, two more
+steps at the knee's concurrency show what kept answers (collaboratory/answers.py) save and
+cost: one with a committed write every second (each write ends every kept answer), one
+against a second gunicorn that keeps none (RESPONSE_CACHE_SECONDS=0). The benchmark fails if
 any request failed with 5xx at or below the knee, or if the peak throughput at 100,000
 agreements falls below 1/1.3 of the peak at 10,000.
 """
@@ -49,6 +52,7 @@ CONCURRENCY = scaled((1, 2, 4, 8, 16, 32, 64), (1, 2))
 STEP_SECONDS = scaled(float(os.environ.get("BENCH_LOAD_STEP_SECONDS", "10")), 1.0)
 BASELINE_SECONDS = scaled(6.0, 1.0)
 KNEE_GAIN = 0.10
+WRITE_EVERY = 1.0  # seconds between the committed writes of the "with writes" step
 STOP_P95_SECONDS = 10.0  # latency has exploded: no point loading further
 STOP_ERROR_RATE = 0.05
 KNEE_P95_GOAL_MS = 100.0
@@ -72,7 +76,7 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def _start_gunicorn(port: int, log) -> subprocess.Popen:
+def _start_gunicorn(port: int, log, **extra_env: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings_load",
@@ -88,6 +92,10 @@ def _start_gunicorn(port: int, log) -> subprocess.Popen:
         "API_RATE_LIMIT": "100000000/minute",
         "LOG_LEVEL": "WARNING",
     }
+    # Answers kept as production keeps them, by default (bench/run.py turns them off for the
+    # in-process benchmarks).
+    env.pop("RESPONSE_CACHE_SECONDS", None)
+    env.update(extra_env)
     command = [
         sys.executable,
         "-m",
@@ -249,7 +257,17 @@ def _print_curve(curve: Curve) -> None:
         print(f"\nAt {step.concurrency} client(s), per request kind:")
         for name, (n, median, p95) in step.per_call().items():
             print(f"  {name:<42} {n:>5}  median {median:>6.0f} ms  p95 {p95:>6.0f} ms")
-    for s in steps:
+    variants = [
+        (f"a committed write every {WRITE_EVERY:.0f} s", curve.with_writes),
+        ("no answer kept (RESPONSE_CACHE_SECONDS=0)", curve.never_kept),
+    ]
+    for label, step in variants:
+        if step is not None:
+            print(
+                f"at {step.concurrency} clients, {label}: {step.throughput:.1f} req/s, "
+                f"p50 {step.p(0.5):.0f} ms, p95 {step.p(0.95):.0f} ms, 5xx {step.server_errors}"
+            )
+    for s in [*steps, *(step for _, step in variants if step is not None)]:
         for line in s.unexpected:
             print(f"  unexpected at {s.concurrency} clients: {line}")
     print(flush=True)
@@ -290,6 +308,10 @@ class Curve:
     steps: list[Step]
     knee: Step
     baseline: Step
+    # At the knee's concurrency (10,000 agreements): a committed write every WRITE_EVERY
+    # seconds during the step, and every answer derived anew (no kept answers).
+    with_writes: Step | None = None
+    never_kept: Step | None = None
 
     @property
     def peak(self) -> Step:
@@ -302,6 +324,68 @@ class Curve:
     def fivexx_below_knee(self) -> tuple[int, int]:
         below = [s for s in self.steps if s.concurrency <= self.knee.concurrency]
         return sum(s.server_errors for s in below), sum(s.count for s in below)
+
+
+async def _with_writes(port: int, world: World, positions, concurrency: int) -> Step:
+    """The mix at ``concurrency`` while another client commits a change every WRITE_EVERY
+    seconds (someone's last sign-in written): each write is a new database snapshot,
+    so every answer kept before it is derived anew (collaboratory/answers.py)."""
+    director = await _login(port, world.director)
+    facilitator = await _login(port, world.facilitator)
+    mix = _mix(world, director, facilitator, positions)
+    done = asyncio.Event()
+
+    def write() -> None:
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+        from django.utils import timezone
+
+        try:  # as a sign-in writes it
+            users = get_user_model().objects.filter(username=world.facilitator)
+            users.update(last_login=timezone.now())
+        finally:
+            connection.close()
+
+    async def writer() -> None:
+        while not done.is_set():
+            await asyncio.to_thread(write)
+            try:
+                await asyncio.wait_for(done.wait(), WRITE_EVERY)
+            except TimeoutError:
+                pass
+
+    task = asyncio.create_task(writer())
+    try:
+        return await run_step(port, mix, concurrency=concurrency, seconds=STEP_SECONDS, seed=3)
+    finally:
+        done.set()
+        await task
+
+
+def _never_kept(world: World, positions, concurrency: int) -> Step:
+    """The mix at ``concurrency`` against a gunicorn that keeps no answer
+    (RESPONSE_CACHE_SECONDS=0): what every request costs when it is derived anew."""
+    port = _free_port()
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-load-", suffix=".log")
+    process = _start_gunicorn(port, log, RESPONSE_CACHE_SECONDS="0")
+
+    async def drive() -> Step:
+        await _wait_ready(port, process)
+        director = await _login(port, world.director)
+        facilitator = await _login(port, world.facilitator)
+        mix = _mix(world, director, facilitator, positions)
+        # As the curve's first steps warmed the other server's workers.
+        await run_step(port, mix, concurrency=concurrency, seconds=STEP_SECONDS, seed=5)
+        return await run_step(port, mix, concurrency=concurrency, seconds=STEP_SECONDS)
+
+    try:
+        return asyncio.run(drive())
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def _curves(world: World) -> list[Curve]:
@@ -325,6 +409,11 @@ def _curves(world: World) -> list[Curve]:
             positions = (world.list_positions(own=True), world.list_positions(own=False))
             steps, knee, baseline = asyncio.run(_drive(port, world, positions))
             curve = Curve(size, steps, knee, baseline)
+            if not curves:  # the variants at the first size only
+                curve.with_writes = asyncio.run(
+                    _with_writes(port, world, positions, knee.concurrency)
+                )
+                curve.never_kept = _never_kept(world, positions, knee.concurrency)
             _print_curve(curve)
             curves.append(curve)
     except Exception:
@@ -417,6 +506,31 @@ def run() -> list[Result]:
             f"<= {GROWTH_GOAL}x (advisory: shared machine)",
         ),
     ]
+    for label, step in (
+        (f"with a committed write every {WRITE_EVERY:.0f} s", small.with_writes),
+        ("with no answer kept (every request derived anew)", small.never_kept),
+    ):
+        assert step is not None
+        results.append(
+            Result(
+                f"load at {small.agreements:,}: throughput at the knee ({step.concurrency} "
+                f"clients) {label} vs /healthz",
+                step.throughput,
+                baseline.throughput,
+                "req/s",
+                "reported (collaboratory/answers.py: what kept answers save)",
+            )
+        )
+        results.append(
+            Result(
+                f"load at {small.agreements:,}: 5xx at the knee {label} ({step.count:,} requests)",
+                float(step.server_errors),
+                None,
+                "",
+                "0",
+                passed=step.server_errors == 0,
+            )
+        )
     for curve in (small, large):
         errors, requests = curve.fivexx_below_knee
         results.append(

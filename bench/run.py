@@ -19,6 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "collaboratory.settings_test")
 os.environ.setdefault("LOG_LEVEL", "WARNING")  # a benchmark's output is its table
+# The in-process benchmarks time what it costs to derive each page and API answer, so none is
+# kept (collaboratory/answers.py); the load test's gunicorn keeps them as production does,
+# and also measures a server that keeps none.
+os.environ.setdefault("RESPONSE_CACHE_SECONDS", "0")
 
 
 def main(selected: list[str]) -> int:
