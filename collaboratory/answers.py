@@ -139,23 +139,34 @@ def _put(key: str, value: Any) -> None:
         logger.warning("answers cache unavailable (set)", exc_info=True)
 
 
-def kept_answer[T](
-    kind: str, request: HttpRequest, parts: list[Any], compute: Callable[[], T | None]
-) -> T | None:
-    """The value ``compute()`` gave for the same ``kind``, request, ``parts`` (who asks) and
-    database state, or ``compute()``'s value, kept when it is not None. Computes every time
-    where no state can be named (inside a transaction, or turned off)."""
+def kept_answer[R, V](
+    kind: str,
+    request: HttpRequest,
+    parts: list[Any],
+    respond: Callable[[], R],
+    *,
+    keep: Callable[[R], V | None],
+    rebuild: Callable[[V], R],
+) -> R:
+    """The answer to ``request``: ``rebuild(value)`` of the value kept for the same ``kind``,
+    request, ``parts`` (who asks) and database state, or ``respond()``, whose ``keep(...)``
+    is kept unless it is None (an answer that must not be kept). Responds every time where
+    no state can be named (inside a transaction, or turned off)."""
     state = database_state()
     if state is None:
-        return compute()
+        return respond()
     key = f"{kind}:{digest([*_request_parts(request), *parts, state])}"
     value = _get(key)
     if value is not _MISSING:
-        return value
-    value = compute()
-    if value is not None:
-        _put(key, value)
-    return value
+        return rebuild(value)
+    answer = respond()
+    kept = keep(answer)
+    if kept is not None:
+        _put(key, kept)
+    return answer
+
+
+type _Page = tuple[bytes, list[tuple[str, str]]]
 
 
 def kept_page[**P](view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
@@ -184,10 +195,8 @@ def kept_page[**P](view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]
             bool(is_verified()) if callable(is_verified) else False,
         ]
 
-        def answer() -> tuple[bytes, list[tuple[str, str]]] | None:
-            response = view(*args, **kwargs)
-            answered[0] = response
-            keep = (
+        def keep(response: HttpResponse) -> _Page | None:
+            keepable = (
                 type(response) is HttpResponse
                 and response.status_code == 200
                 and not response.cookies
@@ -195,20 +204,20 @@ def kept_page[**P](view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]
                 and not getattr(messages.get_messages(request), "added_new", False)
                 and request.META.get("CSRF_COOKIE") == secret
             )
-            return (response.content, list(response.items())) if keep else None
+            return (response.content, list(response.items())) if keepable else None
 
-        answered: list[HttpResponse | None] = [None]
-        kept = kept_answer(name, request, parts, answer)
-        if answered[0] is not None:
-            return answered[0]
-        assert kept is not None
-        content, headers = kept
-        response = HttpResponse(content)
-        for header, value in headers:
-            response[header] = value
-        # As rendering its forms' CSRF token would: the cookie's age is renewed.
-        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
-        return response
+        def rebuild(kept: _Page) -> HttpResponse:
+            content, headers = kept
+            response = HttpResponse(content)
+            for header, value in headers:
+                response[header] = value
+            # As rendering its forms' CSRF token would: the cookie's age is renewed.
+            request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
+            return response
+
+        return kept_answer(
+            name, request, parts, lambda: view(*args, **kwargs), keep=keep, rebuild=rebuild
+        )
 
     return page
 

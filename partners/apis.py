@@ -185,22 +185,25 @@ def kept_read[V: PartnerApiView](
 
     @functools.wraps(get)
     def read(self: V, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        answered: list[HttpResponseBase | None] = [None]
-
-        def answer() -> Any:
-            response = get(self, request, *args, **kwargs)
-            answered[0] = response
-            if isinstance(response, Response) and type(response) is Response:
-                if response.status_code == 200 and not response.cookies:
-                    return response.data
-            return None
-
         token = self.token
         parts = [token.pk, token.organisation_id, sorted(token.scopes), type(self).__qualname__]
-        data = kept_answer(name, request._request, parts, answer)
-        return answered[0] if answered[0] is not None else Response(data)
+        return kept_answer(
+            name,
+            request._request,
+            parts,
+            lambda: get(self, request, *args, **kwargs),
+            keep=_data_to_keep,
+            rebuild=Response,
+        )
 
     return read
+
+
+def _data_to_keep(response: HttpResponseBase) -> Any:
+    """A plain 200's data (what ``Response(data)`` answers again); None for anything else."""
+    if not isinstance(response, Response) or type(response) is not Response:
+        return None  # a subclass (or a file) answers in its own way
+    return response.data if response.status_code == 200 and not response.cookies else None
 
 
 class PageNotFound(exceptions.NotFound):
