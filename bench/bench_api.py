@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,13 +25,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from bench.harness import Result, p95, scaled, timings
+from bench.harness import Result, database_url, free_port, p95, scaled, stop, timings
 
 ROOT = Path(__file__).resolve().parent.parent
 ORGANISATIONS = scaled(200, 9)
@@ -275,25 +273,13 @@ def baseline_json(organisation_id: int, page: int, page_size: int, base: str) ->
 # --- gunicorn -----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 def gunicorn_rps(token: str) -> float:
-    port = _free_port()
+    port = free_port()
     log = tempfile.TemporaryFile()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "collaboratory.settings_test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "API_RATE_LIMIT": "100000000/minute",
         "LOG_LEVEL": "WARNING",
     }
@@ -360,11 +346,7 @@ def gunicorn_rps(token: str) -> float:
         assert statuses and set(statuses) == {200}, set(statuses)
         return len(statuses) / elapsed
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def run() -> list[Result]:

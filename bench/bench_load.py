@@ -32,21 +32,22 @@ falls below 1/1.3 of that at 10,000.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 
-from bench.harness import SMOKE, Result, scaled
+from bench.harness import SMOKE, Result, database_url, free_port, scaled, stop
 from bench.loadclient import Call, Step, request, run_step
 from bench.world import API_PAGE_SIZE, PASSWORD, World
 
@@ -72,18 +73,6 @@ SEARCH_WORDS = ["data", "breach", "security", "student", "consent", "publication
 # --- gunicorn ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 def _start_gunicorn(port: int, log, **extra_env: str) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -95,7 +84,7 @@ def _start_gunicorn(port: int, log, **extra_env: str) -> subprocess.Popen:
         "SECURE_SSL_REDIRECT": "true",
         "SESSION_COOKIE_SECURE": "true",
         "CSRF_COOKIE_SECURE": "true",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         # One token carries all API traffic here; the limit is still counted in Redis.
         "API_RATE_LIMIT": "100000000/minute",
         "LOG_LEVEL": "WARNING",
@@ -376,15 +365,30 @@ async def _with_writes(port: int, world: World, positions, concurrency: int) -> 
         await task
 
 
+@contextlib.contextmanager
+def _gunicorn(**extra_env: str) -> Iterator[int]:
+    """A gunicorn started as _start_gunicorn starts it, healthy, on the port yielded; its
+    log's tail is printed if the block fails, and it is stopped after."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-load-", suffix=".log")
+    process = _start_gunicorn(port, log, **extra_env)
+    try:
+        asyncio.run(_wait_ready(port, process))
+        yield port
+    except Exception:
+        log.seek(0)
+        tail = log.read().decode(errors="replace")[-3000:]
+        print(f"  gunicorn log (tail):\n{tail}", file=sys.stderr)
+        raise
+    finally:
+        stop(process)
+
+
 def _never_kept(world: World, positions) -> list[Step]:
     """The mix at each of NEVER_KEPT_CONCURRENCY against a gunicorn that keeps no answer
     (RESPONSE_CACHE_SECONDS=0): what every request costs when it is derived anew."""
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="gunicorn-load-", suffix=".log")
-    process = _start_gunicorn(port, log, RESPONSE_CACHE_SECONDS="0")
 
-    async def drive() -> list[Step]:
-        await _wait_ready(port, process)
+    async def drive(port: int) -> list[Step]:
         director = await _login(port, world.director)
         facilitator = await _login(port, world.facilitator)
         mix = _mix(world, director, facilitator, positions)
@@ -396,25 +400,15 @@ def _never_kept(world: World, positions) -> list[Step]:
             for n in NEVER_KEPT_CONCURRENCY
         ]
 
-    try:
-        return asyncio.run(drive())
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with _gunicorn(RESPONSE_CACHE_SECONDS="0") as port:
+        return asyncio.run(drive(port))
 
 
 def _curves(world: World) -> list[Curve]:
     """The load curve at each size in SIZES, growing the same world in between, against one
     gunicorn (its workers keep their connections and caches, as in production)."""
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="gunicorn-load-", suffix=".log")
-    process = _start_gunicorn(port, log)
-    curves = []
-    try:
-        asyncio.run(_wait_ready(port, process))
+    curves: list[Curve] = []
+    with _gunicorn() as port:
         for size in SIZES:
             if size > len(world.all_ids):
                 started = time.perf_counter()
@@ -434,17 +428,6 @@ def _curves(world: World) -> list[Curve]:
             curve.never_kept = _never_kept(world, positions)
             _print_curve(curve)
             curves.append(curve)
-    except Exception:
-        log.seek(0)
-        tail = log.read().decode(errors="replace")[-3000:]
-        print(f"  gunicorn log (tail):\n{tail}", file=sys.stderr)
-        raise
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
     return curves
 
 

@@ -14,7 +14,9 @@ Benchmarks pick their sizes with ``scaled(full, smoke)``.
 from __future__ import annotations
 
 import os
+import socket
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,3 +90,31 @@ def median_ms(fn: Callable[[], object], *, repeat: int = 9, warmup: int = 1) -> 
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+# --- servers the benchmarks start (gunicorn) -------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    """The URL of the benchmark's test database, for the servers it starts."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate ``process`` (killed if it is still there after 15 s)."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
