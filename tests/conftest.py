@@ -389,6 +389,18 @@ class Builds:
 
 
 @pytest.fixture
+def fresh_answers(settings):
+    """For the tests of kept answers (tests/kept_answers.py): plain statements, so the SQL a
+    request ran names the tables it read, and no answer left in this process before."""
+    from collaboratory import answers
+
+    settings.DATABASE_SERVER_PREPARED = False
+    answers.clear_local()
+    yield
+    answers.clear_local()
+
+
+@pytest.fixture
 def builds(monkeypatch):
     """``Builds``, with every statement compiled so far forgotten first."""
     from collaboratory import prepared

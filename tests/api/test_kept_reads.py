@@ -5,68 +5,20 @@ rate limit and ETags stay per request; and a kept read never writes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from agreements.models import Agreement
 from collaboratory import answers
 from tests.api.conftest import ApiClient
+from tests.kept_answers import read, reads_agreements, without_commits, writes
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_answers")]
 
 KEPT_API_READS = {
     "api:agreements.api.views.AgreementListApi.get",
     "api:agreements.api.views.AgreementDetailApi.get",
     "api:agreements.api.views.AgreementTermsApi.get",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_answers(settings):
-    # Plain statements, so the SQL a request ran names the tables it read.
-    settings.DATABASE_SERVER_PREPARED = False
-    answers.clear_local()
-    yield
-    answers.clear_local()
-
-
-def _get(client, url: str):
-    """(response, the SQL it ran)."""
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    return response, [q["sql"] for q in queries.captured_queries]
-
-
-def _reads_agreements(sql: list[str]) -> bool:
-    return any('"agreements_agreement"' in statement for statement in sql)
-
-
-def _new_snapshot() -> None:
-    """Commit a transaction that only takes an id: a database state of its own."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_xact_id()")
-
-
-def _without_commits[T](reads: Callable[[], T]) -> T:
-    """``reads()``, run again until no transaction committed anywhere on the PostgreSQL
-    server while it ran (other test workers' databases share it; their commits are new
-    snapshots too)."""
-    for _ in range(50):
-        _new_snapshot()  # nothing is kept under it yet
-        before = answers.database_state()
-        found = reads()
-        if answers.database_state() == before:
-            return found
-    pytest.fail("the server never went two reads without a commit")
-
-
-def _writes(sql: str) -> bool:
-    return sql.lstrip().split(" ", 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"} or (
-        "FOR UPDATE" in sql.upper()
-    )
 
 
 @pytest.fixture
@@ -83,12 +35,12 @@ def test_an_api_read_again_reads_no_agreement(api_world, riverbend):
         f"/api/v1/agreements/{agreement.pk}/",
         f"/api/v1/agreements/{agreement.pk}/terms",
     ):
-        (first, first_sql), (again, again_sql) = _without_commits(
-            lambda path=path: (_get(riverbend, path), _get(riverbend, path))
+        (first, first_sql), (again, again_sql) = without_commits(
+            lambda path=path: (read(riverbend, path), read(riverbend, path))
         )
         assert first.status_code == again.status_code == 200, path
-        assert _reads_agreements(first_sql)
-        assert not _reads_agreements(again_sql), path
+        assert reads_agreements(first_sql)
+        assert not reads_agreements(again_sql), path
         assert again.content == first.content
         assert again["ETag"] == first["ETag"]
         assert again["Content-Type"] == first["Content-Type"]
@@ -133,6 +85,6 @@ def test_the_kept_reads_are_these_and_they_write_nothing(api_world, riverbend):
     ):
         # The token's first use is stamped (once a minute): not the read's own doing.
         riverbend.get("/api/v1/agreements/?page_size=1")
-        response, sql = _get(riverbend, path)
+        response, sql = read(riverbend, path)
         assert response.status_code == 200, path
-        assert not [s for s in sql if _writes(s)], path
+        assert not [s for s in sql if writes(s)], path

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 
 import pytest
 from django.contrib.messages import SUCCESS
@@ -17,14 +16,15 @@ from django.contrib.messages.storage.base import Message
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
 from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import Agreement
 from collaboratory import answers
+from tests.kept_answers import read, reads_agreements, without_commits, writes
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_answers")]
 
 KEPT_PAGES = {
     "page:agreements.web.dashboard.dashboard",
@@ -35,15 +35,6 @@ KEPT_PAGES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_answers(settings):
-    # Plain statements, so the SQL a request ran names the tables it read.
-    settings.DATABASE_SERVER_PREPARED = False
-    answers.clear_local()
-    yield
-    answers.clear_local()
-
-
 def _agreement_of(demo, username: str) -> Agreement:
     """The first agreement ``username`` sees whose text may still change."""
     from agreements.lifecycle import EDITABLE
@@ -51,36 +42,6 @@ def _agreement_of(demo, username: str) -> Agreement:
 
     visible = agreement_detail_for_user(demo["users"][username])
     return visible.filter(status__in=EDITABLE).order_by("created_at").first()
-
-
-def _get(client, url: str):
-    """(response, the SQL it ran)."""
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    return response, [q["sql"] for q in queries.captured_queries]
-
-
-def _reads_agreements(sql: list[str]) -> bool:
-    return any('"agreements_agreement"' in statement for statement in sql)
-
-
-def _new_snapshot() -> None:
-    """Commit a transaction that only takes an id: a database state of its own."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_xact_id()")
-
-
-def _without_commits[T](reads: Callable[[], T]) -> T:
-    """``reads()``, run again until no transaction committed anywhere on the PostgreSQL
-    server while it ran: the other test workers' databases share the server, and their
-    commits are new snapshots too. What it found is then this test's own doing."""
-    for _ in range(50):
-        _new_snapshot()  # nothing is kept under it yet
-        before = answers.database_state()
-        found = reads()
-        if answers.database_state() == before:
-            return found
-    pytest.fail("the server never went two reads without a commit")
 
 
 def _signed_in(client, user):
@@ -95,12 +56,12 @@ def test_a_page_read_again_reads_no_agreement_and_is_the_same(client, demo):
     agreement = _agreement_of(demo, "director")
     _signed_in(client, demo["users"]["director"])
     url = reverse("agreement-detail", args=[agreement.pk])
-    (first, first_sql), (again, again_sql) = _without_commits(
-        lambda: (_get(client, url), _get(client, url))
+    (first, first_sql), (again, again_sql) = without_commits(
+        lambda: (read(client, url), read(client, url))
     )
     assert first.status_code == again.status_code == 200
-    assert _reads_agreements(first_sql)
-    assert not _reads_agreements(again_sql), again_sql
+    assert reads_agreements(first_sql)
+    assert not reads_agreements(again_sql), again_sql
     assert again.content == first.content
     assert again["Content-Type"] == first["Content-Type"]
 
@@ -111,12 +72,12 @@ def test_another_worker_reads_the_answer_from_redis(client, demo):
     url = reverse("agreement-detail", args=[agreement.pk])
 
     def reads():
-        first, _ = _get(client, url)
+        first, _ = read(client, url)
         answers.clear_local()  # another process: only Redis has it
-        return first, _get(client, url)
+        return first, read(client, url)
 
-    first, (again, again_sql) = _without_commits(reads)
-    assert not _reads_agreements(again_sql)
+    first, (again, again_sql) = without_commits(reads)
+    assert not reads_agreements(again_sql)
     assert again.content == first.content
 
 
@@ -124,10 +85,10 @@ def test_a_committed_write_anywhere_is_read_at_once(client, demo):
     agreement = _agreement_of(demo, "director")
     _signed_in(client, demo["users"]["director"])
     url = reverse("agreement-detail", args=[agreement.pk])
-    _get(client, url)
+    read(client, url)
     Agreement.objects.filter(pk=agreement.pk).update(title="Renamed by counsel")
-    after, sql = _get(client, url)
-    assert _reads_agreements(sql)
+    after, sql = read(client, url)
+    assert reads_agreements(sql)
     assert "Renamed by counsel" in after.content.decode()
 
 
@@ -151,15 +112,15 @@ def test_each_viewer_gets_their_own_answer(client, demo):
     url = reverse("agreement-detail", args=[agreement.pk])
     director = _signed_in(client, demo["users"]["director"])
     facilitator = _signed_in(Client(), demo["users"]["facilitator"])
-    mine, theirs, mine_again, theirs_again = _without_commits(
+    mine, theirs, mine_again, theirs_again = without_commits(
         lambda: [browser.get(url).content for browser in (director, facilitator) * 2]
     )
     assert mine != theirs
     assert (mine_again, theirs_again) == (mine, theirs)
     # The same person in another browser: another session, another CSRF secret.
     other_browser = _signed_in(Client(), demo["users"]["director"])
-    _, sql = _get(other_browser, url)
-    assert _reads_agreements(sql)
+    _, sql = read(other_browser, url)
+    assert reads_agreements(sql)
 
 
 def test_a_flash_message_is_shown_once_and_never_kept(client, demo, rf):
@@ -177,31 +138,31 @@ def test_a_flash_message_is_shown_once_and_never_kept(client, demo, rf):
 def test_a_new_day_is_a_new_answer(client, demo, monkeypatch):
     _signed_in(client, demo["users"]["director"])
     url = reverse("dashboard")
-    _get(client, url)
+    read(client, url)
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     monkeypatch.setattr(answers.timezone, "localdate", lambda: tomorrow)
-    _, sql = _get(client, url)
-    assert _reads_agreements(sql)
+    _, sql = read(client, url)
+    assert reads_agreements(sql)
 
 
 def test_answers_are_kept_no_longer_than_the_setting(client, demo, monkeypatch):
     _signed_in(client, demo["users"]["director"])
     url = reverse("dashboard")
-    _, (_, sql) = _without_commits(lambda: (_get(client, url), _get(client, url)))
-    assert not _reads_agreements(sql)
+    _, (_, sql) = without_commits(lambda: (read(client, url), read(client, url)))
+    assert not reads_agreements(sql)
     later = time.time() + 61
     monkeypatch.setattr(answers.time, "time", lambda: later)
-    _, sql = _get(client, url)
-    assert _reads_agreements(sql)
+    _, sql = read(client, url)
+    assert reads_agreements(sql)
 
 
 @override_settings(RESPONSE_CACHE_SECONDS=0)
 def test_zero_seconds_keeps_nothing(client, demo):
     _signed_in(client, demo["users"]["director"])
     url = reverse("dashboard")
-    _get(client, url)
-    _, sql = _get(client, url)
-    assert _reads_agreements(sql)
+    read(client, url)
+    _, sql = read(client, url)
+    assert reads_agreements(sql)
     assert not any("pg_current_snapshot" in s for s in sql)
 
 
@@ -232,9 +193,9 @@ def test_redis_down_computes_every_answer(client, demo):
     with override_settings(CACHES=dead):
         assert client.get(url).status_code == 200
         answers.clear_local()
-        response, sql = _get(client, url)
+        response, sql = read(client, url)
     assert response.status_code == 200
-    assert _reads_agreements(sql)
+    assert reads_agreements(sql)
 
 
 # --- what is kept, and that it never writes ------------------------------------------------
@@ -252,16 +213,10 @@ def test_the_kept_pages_are_these_and_reading_them_writes_nothing(client, demo):
     ]
     assert {name for name in answers.KEPT if name.startswith("page:")} == KEPT_PAGES
     for url in pages:
-        (response, sql), (_, again) = _without_commits(
-            lambda url=url: (_get(client, url), _get(client, url))
+        (response, sql), (_, again) = without_commits(
+            lambda url=url: (read(client, url), read(client, url))
         )
         assert response.status_code == 200, url
-        writes = [s for s in sql if _writes(s)]
-        assert not writes, (url, writes)
-        assert not _reads_agreements(again), url
-
-
-def _writes(sql: str) -> bool:
-    return sql.lstrip().split(" ", 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"} or (
-        "FOR UPDATE" in sql.upper()
-    )
+        written = [s for s in sql if writes(s)]
+        assert not written, (url, written)
+        assert not reads_agreements(again), url

@@ -244,24 +244,37 @@ def _by_title_and_trios(prefix_status: bool, *, title: str, trios: list[int], st
     return agreements.select_related("trio").order_by("reference")
 
 
-def test_shaped_rows_are_the_querysets_rows_for_every_call_s_values(demo):
-    agreements = list(Agreement.objects.select_related("trio").order_by("reference"))
-    calls = 0
+class _CountedBuild:
+    """``_by_title_and_trios``, counting its calls (a shaped statement is built once per
+    shape, however many values)."""
 
-    def build(*shape, **values):
-        nonlocal calls
-        calls += 1
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, *shape, **values):
+        self.calls += 1
         return _by_title_and_trios(*shape, **values)
 
+
+def _every_shape_and_value(agreements):
+    """(agreement, shape, status, values): each agreement's title and trio, unfiltered by
+    status, filtered by its own status, and by "draft"."""
     for agreement in agreements:
         for shape, status in (((False,), ""), ((True,), agreement.status), ((True,), "draft")):
             values = {"title": agreement.title, "trios": [agreement.trio_id], "status": status}
-            rows = prepared.shaped_rows("test-shaped", build, shape, values)
-            expected = list(_by_title_and_trios(*shape, **values))
-            assert [(a.pk, a.trio.name) for a in rows] == [(a.pk, a.trio.name) for a in expected]
-            assert (agreement in rows) == (not shape[0] or status == agreement.status)
+            yield agreement, shape, status, values
+
+
+def test_shaped_rows_are_the_querysets_rows_for_every_call_s_values(demo):
+    agreements = list(Agreement.objects.select_related("trio").order_by("reference"))
+    build = _CountedBuild()
+    for agreement, shape, status, values in _every_shape_and_value(agreements):
+        rows = prepared.shaped_rows("test-shaped", build, shape, values)
+        expected = list(_by_title_and_trios(*shape, **values))
+        assert [(a.pk, a.trio.name) for a in rows] == [(a.pk, a.trio.name) for a in expected]
+        assert (agreement in rows) == (not shape[0] or status == agreement.status)
     # Once per shape, however many values.
-    assert calls == 2
+    assert build.calls == 2
     # No trio, no rows: the empty list is a value like any other.
     values = {"title": agreements[0].title, "trios": [], "status": ""}
     assert prepared.shaped_rows("test-shaped", build, (False,), values) == []
@@ -379,19 +392,11 @@ def test_raw_rows_run_as_they_are_with_preparing_off(demo, settings):
 
 def test_shaped_count_is_the_querysets_count_for_every_call_s_values(demo):
     agreements = list(Agreement.objects.select_related("trio").order_by("reference"))
-    calls = 0
-
-    def build(*shape, **values):
-        nonlocal calls
-        calls += 1
-        return _by_title_and_trios(*shape, **values)
-
-    for agreement in agreements:
-        for shape, status in (((False,), ""), ((True,), agreement.status), ((True,), "draft")):
-            values = {"title": agreement.title, "trios": [agreement.trio_id], "status": status}
-            expected = _by_title_and_trios(*shape, **values).count()
-            assert prepared.shaped_count("test-count", build, shape, values) == expected
-    assert calls == 2  # once per shape
+    build = _CountedBuild()
+    for _, shape, _, values in _every_shape_and_value(agreements):
+        expected = _by_title_and_trios(*shape, **values).count()
+        assert prepared.shaped_count("test-count", build, shape, values) == expected
+    assert build.calls == 2  # once per shape
     trios = sorted({a.trio_id for a in agreements})
     with CaptureQueriesContext(connection) as queries:
         none = prepared.shaped_count("test-count", build, (False,), {**values, "trios": []})
