@@ -37,7 +37,6 @@ answer is computed (and the failure logged): a cache never makes a page fail.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 import time
@@ -54,7 +53,7 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
-from collaboratory.derived import MemoryMap, digest
+from collaboratory.derived import MemoryMap, digest, files_version
 from collaboratory.prepared import fetch_rows
 
 logger = logging.getLogger(__name__)
@@ -74,14 +73,13 @@ KEPT: list[str] = []
 @cache
 def code_version() -> str:
     """A hash of the project's Python sources and templates (read once per process)."""
-    hasher = hashlib.sha256()
     base = Path(settings.BASE_DIR)
-    for folder in _SOURCES:
-        for file in sorted((base / folder).rglob("*")):
-            if file.suffix in (".py", ".html", ".txt") and file.is_file():
-                hasher.update(str(file.relative_to(base)).encode())
-                hasher.update(file.read_bytes())
-    return hasher.hexdigest()[:16]
+    return files_version(
+        file
+        for folder in _SOURCES
+        for file in sorted((base / folder).rglob("*"))
+        if file.suffix in (".py", ".html", ".txt") and file.is_file()
+    )
 
 
 def database_state(using: str = "default") -> str | None:

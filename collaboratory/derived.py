@@ -32,7 +32,7 @@ import pickle
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -112,14 +112,20 @@ def source_version(*modules: str) -> str:
     """A version of the code in ``modules`` (dotted names of modules or packages): the hash
     of their Python sources, so a deployment that changes how a value is derived derives it
     anew instead of serving what the old code made."""
-    hasher = hashlib.sha256()
+    files: list[Path] = []
     for name in modules:
         module = importlib.import_module(name)
         path = Path(module.__file__ or "")
-        files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
-        for file in files:
-            hasher.update(str(file.relative_to(settings.BASE_DIR)).encode())
-            hasher.update(file.read_bytes())
+        files += sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+    return files_version(files)
+
+
+def files_version(files: Iterable[Path]) -> str:
+    """A hash of ``files`` (each by its path under BASE_DIR and its bytes)."""
+    hasher = hashlib.sha256()
+    for file in files:
+        hasher.update(str(file.relative_to(settings.BASE_DIR)).encode())
+        hasher.update(file.read_bytes())
     return hasher.hexdigest()[:16]
 
 
